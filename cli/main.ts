@@ -1,0 +1,17 @@
+// The swarmlab command line.
+
+import { Command, InvalidArgumentError } from 'commander';
+import { ENGINE_VERSION } from '../engine/version.ts';
+import { registerRun } from './run.ts';
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+const program = new Command('swarmlab')
+  .description('Deterministic simulation and testing of BitTorrent peers')
+  .version(ENGINE_VERSION);
+registerRun(program);
+await program.parseAsync(process.argv);

@@ -1,0 +1,85 @@
+// `swarmlab run`: one simulated swarm, its summary, and the command that reproduces it.
+
+import type { Command } from 'commander';
+import { type SwarmResult, runSwarm, swarmOf } from '../sim/swarm.ts';
+import { positiveInt } from './main.ts';
+import { TraceFile } from './trace-file.ts';
+
+export interface RunFlags {
+  seed: string;
+  seeds: number;
+  peers: number;
+  trace?: string;
+  json?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a simulated swarm (default: 1 seed, 20 leechers, 8 MiB) and print the result')
+    .option('--seed <n>', 'the seed every random choice derives from', '1')
+    .option('--seeds <n>', 'number of seeds', positiveInt, 1)
+    .option('--peers <n>', 'number of leechers', positiveInt, 20)
+    .option('--trace <file>', 'where to write the trace (default: out/trace-seed<N>.jsonl)')
+    .option('--json', 'print one JSON object instead of the summary')
+    .action((flags: RunFlags) => {
+      const tracePath = flags.trace ?? `out/trace-seed${flags.seed}.jsonl`;
+      const file = new TraceFile(tracePath);
+      const started = performance.now();
+      const result = runSwarm(swarmOf(String(flags.seed), flags.seeds, flags.peers, { traceOut: file.write }));
+      file.close();
+      const wallMs = performance.now() - started;
+      const command = reproduceCommand(flags);
+      if (flags.json) console.log(JSON.stringify(toJson(result, tracePath, command, wallMs)));
+      else printSummary(result, tracePath, command, wallMs);
+      process.exitCode = result.complete ? 0 : 1;
+    });
+}
+
+export function reproduceCommand(f: RunFlags): string {
+  const parts = ['node bin/swarmlab.mjs run', `--seed ${f.seed}`];
+  if (f.seeds !== 1) parts.push(`--seeds ${f.seeds}`);
+  if (f.peers !== 20) parts.push(`--peers ${f.peers}`);
+  return parts.join(' ');
+}
+
+const secs = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(2) + ' s');
+const mib = (b: number) => (b / 1048576).toFixed(2);
+
+function printSummary(r: SwarmResult, tracePath: string, command: string, wallMs: number): void {
+  const t = r.torrent;
+  console.log(`swarmlab run — seed ${r.seed}: ${r.peers.length} peers, ${mib(t.length)} MiB in ${t.pieceCount} pieces of ${t.pieceLength / 1024} KiB`);
+  console.log('');
+  console.log('peer   role      completed     up MiB   down MiB  payload');
+  for (const p of r.peers) {
+    console.log(
+      `${p.label.padEnd(6)} ${p.role.padEnd(8)} ${(p.role === 'seed' ? 'seed' : secs(p.completedAt)).padStart(10)} ${mib(p.uploaded).padStart(10)} ${mib(p.downloaded).padStart(10)}  ${p.payloadMatches ? 'ok' : 'MISMATCH'}`,
+    );
+  }
+  const leechers = r.peers.filter((p) => p.role === 'leecher');
+  const done = leechers.filter((p) => p.completedAt !== undefined).length;
+  console.log('');
+  console.log(`swarm: ${done}/${leechers.length} leechers complete, ${r.complete ? `all by ${secs(r.simTime)}` : `stopped at ${secs(r.simTime)}`} of virtual time`);
+  console.log(`events: ${r.events} scheduled, ${r.traceEvents} traced; ${wallMs.toFixed(0)} ms of wall time`);
+  console.log(`trace: ${tracePath}`);
+  console.log(`trace sha256: ${r.traceHash}`);
+  console.log(`reproduce: ${command}`);
+  console.log(r.complete ? 'result: OK' : 'result: INCOMPLETE');
+}
+
+function toJson(r: SwarmResult, tracePath: string, command: string, wallMs: number) {
+  return {
+    seed: r.seed,
+    complete: r.complete,
+    ok: r.complete,
+    simTime: r.simTime,
+    wallMs: Math.round(wallMs),
+    traceHash: r.traceHash,
+    trace: tracePath,
+    reproduce: command,
+    events: r.events,
+    traceEvents: r.traceEvents,
+    torrent: r.torrent,
+    peers: r.peers.map((p) => ({ ...p, completedAt: p.completedAt ?? null })),
+  };
+}

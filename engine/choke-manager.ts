@@ -1,0 +1,55 @@
+// The Choke Manager: every rechoke, unchoke the peers that give us the most (or, once we seed,
+// take the most from us), plus one optimistic unchoke rotated on its own period.
+
+import type { Random } from './ports.ts';
+import type { EngineSettings } from './settings.ts';
+
+export interface ChokeCandidate {
+  key: string;
+  interested: boolean;
+  snubbed: boolean;
+  /** Bytes received from (leeching) or sent to (seeding) this peer since the last rechoke. */
+  rate: number;
+  choked: boolean;
+}
+
+export class ChokeManager {
+  private optimistic: string | undefined;
+  private optimisticSince = -Infinity;
+
+  constructor(
+    private readonly settings: EngineSettings,
+    private readonly random: Random,
+  ) {}
+
+  get optimisticKey(): string | undefined {
+    return this.optimistic;
+  }
+
+  /**
+   * Returns the keys to unchoke; every other candidate is to be choked. Candidates come in a
+   * stable order (connection order), which breaks ties between equal rates.
+   */
+  rechoke(now: number, candidates: readonly ChokeCandidate[], seeding: boolean): Set<string> {
+    const eligible = candidates.filter((c) => c.interested && (seeding || !c.snubbed));
+    const ranked = eligible
+      .map((c, order) => ({ c, order }))
+      .sort((a, b) => b.c.rate - a.c.rate || a.order - b.order)
+      .map((x) => x.c);
+    const unchoke = new Set(ranked.slice(0, this.settings.uploadSlots).map((c) => c.key));
+    const rest = ranked.filter((c) => !unchoke.has(c.key));
+    const current = rest.find((c) => c.key === this.optimistic);
+    if (!current || now - this.optimisticSince >= this.settings.optimisticInterval) {
+      const pick = rest.length > 0 ? rest[Math.floor(this.random.next() * rest.length)] : undefined;
+      this.optimistic = pick?.key;
+      this.optimisticSince = now;
+    }
+    if (this.optimistic !== undefined && rest.some((c) => c.key === this.optimistic)) unchoke.add(this.optimistic);
+    return unchoke;
+  }
+
+  /** A peer became interested between rechokes: unchoke it at once if a slot is free. */
+  hasFreeSlot(unchokedCount: number): boolean {
+    return unchokedCount < this.settings.uploadSlots + 1;
+  }
+}

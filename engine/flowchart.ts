@@ -1,0 +1,145 @@
+// The Peer process flowchart (shared/design/peer-flowchart.md) as data: the node ids the engine
+// traces and the visualizer draws. The 30 original nodes keep the ids of combinatorrent's
+// doc/Peer.dot; steps the diagram does not draw are marked `added`.
+
+export type NodeKind = 'process' | 'step' | 'decision' | 'terminal';
+
+export interface FlowNode {
+  id: string;
+  label: string;
+  kind: NodeKind;
+  /** True for steps swarmlab adds to the original diagram. */
+  added?: boolean;
+  /** The dotted cluster "Unchoke checked fill blocks". */
+  cluster?: 'fill';
+  /** Drawn as a dotted box (done by another process). */
+  dotted?: boolean;
+}
+
+export interface FlowEdge {
+  from: string;
+  to: string;
+  label?: string;
+  /** 'control' = solid arrow; 'sync' = dotted synchronisation with another process. */
+  type: 'control' | 'sync';
+  added?: boolean;
+}
+
+const original: FlowNode[] = [
+  { id: 'inbound', label: 'Inbound', kind: 'process' },
+  { id: 'outbound', label: 'Outbound', kind: 'process' },
+  { id: 'peerMgr', label: 'Peer Manager', kind: 'process' },
+  { id: 'pieceMgr', label: 'Piece Mgr', kind: 'process' },
+  { id: 'loop', label: 'Loop/Sync', kind: 'step' },
+  { id: 'exit', label: 'Exit', kind: 'terminal' },
+  { id: 'caseMsg', label: 'Case msg', kind: 'step' },
+  { id: 'casePMMsg', label: 'Case msg', kind: 'step' },
+  { id: 'piece', label: 'PIECE', kind: 'step' },
+  { id: 'have', label: 'HAVE', kind: 'step' },
+  { id: 'cancel', label: 'CANCEL', kind: 'step' },
+  { id: 'unchoke', label: 'UNCHOKE', kind: 'step' },
+  { id: 'choke', label: 'CHOKE', kind: 'step' },
+  { id: 'request', label: 'REQUEST', kind: 'step' },
+  { id: 'bitfield', label: 'BITFIELD', kind: 'step' },
+  { id: 'ochoke', label: 'OCHOKE', kind: 'step' },
+  { id: 'ounchoke', label: 'OUNCHOKE', kind: 'step' },
+  { id: 'chokePrune', label: 'Prune Queue of PIECE messages', kind: 'step', dotted: true },
+  { id: 'constructPieceSet', label: 'Construct Piece Set', kind: 'step' },
+  { id: 'pieceOk', label: 'Ok?', kind: 'decision' },
+  { id: 'pieceStore', label: 'Store block; Update Queue', kind: 'step' },
+  { id: 'haveOk', label: 'Ok?', kind: 'decision' },
+  { id: 'cancelForward', label: 'Forward', kind: 'step' },
+  { id: 'clearPieceQueue', label: 'Clear Piece Queue', kind: 'step' },
+  { id: 'requestChoked', label: 'Choked?', kind: 'decision' },
+  { id: 'requestIgnore', label: 'Ignore request', kind: 'step' },
+  { id: 'queueRequest', label: 'Queue request', kind: 'step' },
+  { id: 'sizeCheck', label: 'Sz < Lo watermark', kind: 'decision', cluster: 'fill' },
+  { id: 'grabBlocks', label: 'Grab up to Hi-Sz blocks', kind: 'step', cluster: 'fill' },
+  { id: 'queueBlocks', label: 'Queue new blocks', kind: 'step', cluster: 'fill' },
+];
+
+/** Steps a complete client takes that the 2009 diagram does not draw. */
+const additions: FlowNode[] = [
+  { id: 'connect', label: 'Connect', kind: 'step' },
+  { id: 'handshake', label: 'Handshake', kind: 'step' },
+  { id: 'register', label: 'Register with Peer Mgr', kind: 'step' },
+  { id: 'sendBitfield', label: 'Send BITFIELD', kind: 'step' },
+  { id: 'interested', label: 'INTERESTED', kind: 'step' },
+  { id: 'notInterested', label: 'NOT INTERESTED', kind: 'step' },
+  { id: 'keepAlive', label: 'KEEP-ALIVE', kind: 'step' },
+  { id: 'port', label: 'PORT', kind: 'step' },
+  { id: 'ohave', label: 'OHAVE (broadcast)', kind: 'step' },
+  { id: 'ocancel', label: 'OCANCEL (endgame)', kind: 'step' },
+  { id: 'tick', label: 'Timer tick', kind: 'step' },
+  { id: 'sendKeepAlive', label: 'Send KEEP-ALIVE', kind: 'step' },
+  { id: 'snubbed', label: 'Mark snubbed', kind: 'step' },
+  { id: 'idleTimeout', label: 'Idle time-out', kind: 'step' },
+  { id: 'cleanup', label: 'Clean up: give back blocks, unregister', kind: 'step' },
+].map((n) => ({ ...n, kind: n.kind as NodeKind, added: true }));
+
+export const flowNodes: readonly FlowNode[] = [...original, ...additions];
+
+const c = (from: string, to: string, label?: string): FlowEdge => ({ from, to, label, type: 'control' });
+const s = (from: string, to: string): FlowEdge => ({ from, to, type: 'sync' });
+const added = (e: FlowEdge): FlowEdge => ({ ...e, added: true });
+
+const originalEdges: FlowEdge[] = [
+  c('loop', 'caseMsg'), c('loop', 'casePMMsg'),
+  c('casePMMsg', 'ounchoke'), c('ounchoke', 'loop'),
+  c('casePMMsg', 'ochoke'), c('ochoke', 'loop'),
+  c('caseMsg', 'bitfield'), c('bitfield', 'constructPieceSet'),
+  c('constructPieceSet', 'exit', 'Not Init'), c('constructPieceSet', 'sizeCheck'),
+  c('caseMsg', 'piece'), c('piece', 'pieceOk'),
+  c('pieceOk', 'loop', 'No'), c('pieceOk', 'pieceStore', 'Yes'), c('pieceStore', 'sizeCheck'),
+  c('caseMsg', 'have'), c('have', 'haveOk'),
+  c('haveOk', 'exit', 'No'), c('haveOk', 'sizeCheck', 'Yes'),
+  c('caseMsg', 'cancel'), c('cancel', 'cancelForward'), c('cancelForward', 'loop'),
+  c('caseMsg', 'unchoke'), c('unchoke', 'sizeCheck'),
+  c('caseMsg', 'choke'), c('choke', 'clearPieceQueue'), c('clearPieceQueue', 'loop'),
+  c('caseMsg', 'request'), c('request', 'requestChoked'),
+  c('requestChoked', 'requestIgnore', 'Yes'), c('requestIgnore', 'loop'),
+  c('requestChoked', 'queueRequest', 'No'), c('queueRequest', 'loop'),
+  c('sizeCheck', 'loop', 'No'), c('sizeCheck', 'grabBlocks', 'Yes'),
+  c('grabBlocks', 'queueBlocks'), c('queueBlocks', 'loop'),
+  s('inbound', 'caseMsg'), s('peerMgr', 'casePMMsg'),
+  s('ounchoke', 'outbound'), s('ochoke', 'chokePrune'), s('chokePrune', 'outbound'),
+  s('pieceStore', 'pieceMgr'), s('clearPieceQueue', 'pieceMgr'),
+  s('cancelForward', 'outbound'), s('queueRequest', 'outbound'),
+  s('grabBlocks', 'pieceMgr'), s('pieceMgr', 'grabBlocks'),
+];
+
+const addedEdges: FlowEdge[] = [
+  // Startup: dial (or accept), handshake, register, send our pieces, enter the loop.
+  c('connect', 'handshake'), c('connect', 'exit', 'Failed'), c('handshake', 'exit', 'Bad'), c('handshake', 'register'),
+  c('register', 'exit', 'Refused'), c('register', 'sendBitfield'), c('sendBitfield', 'loop'),
+  s('register', 'peerMgr'), s('sendBitfield', 'outbound'),
+  // Messages the diagram accepted and otherwise ignored.
+  c('caseMsg', 'interested'), c('interested', 'loop'),
+  c('caseMsg', 'notInterested'), c('notInterested', 'loop'),
+  c('caseMsg', 'keepAlive'), c('keepAlive', 'loop'),
+  c('caseMsg', 'port'), c('port', 'loop'),
+  // A wire message that breaks the protocol ends the process.
+  c('caseMsg', 'exit', 'Malformed'),
+  // Peer Manager: HAVE broadcast on piece completion; endgame cancels.
+  c('casePMMsg', 'ohave'), c('ohave', 'loop'), s('ohave', 'outbound'),
+  c('casePMMsg', 'ocancel'), c('ocancel', 'sizeCheck'), s('ocancel', 'outbound'),
+  // Timers: keep-alive, snubbing, idle time-out.
+  c('loop', 'tick'), c('tick', 'sendKeepAlive'), c('sendKeepAlive', 'loop'), s('sendKeepAlive', 'outbound'),
+  c('tick', 'snubbed'), c('snubbed', 'loop'), c('tick', 'idleTimeout'), c('idleTimeout', 'exit'),
+  // Disconnect from anywhere in the loop, then clean up.
+  c('loop', 'exit', 'Closed'), c('exit', 'cleanup'),
+  s('cleanup', 'pieceMgr'), s('cleanup', 'peerMgr'),
+].map(added);
+
+export const flowEdges: readonly FlowEdge[] = [...originalEdges, ...addedEdges];
+
+export const ORIGINAL_NODE_IDS: readonly string[] = original.map((n) => n.id);
+
+export type NodeId = (typeof original)[number]['id'];
+
+const controlEdgeKeys = new Set(flowEdges.filter((e) => e.type === 'control').map((e) => `${e.from}>${e.to}`));
+
+/** True when `from -> to` is a control edge of the flowchart (original or added). */
+export function isControlEdge(from: string, to: string): boolean {
+  return controlEdgeKeys.has(`${from}>${to}`);
+}

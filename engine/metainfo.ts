@@ -1,0 +1,479 @@
+// .torrent metainfo (BEP 3, BEP 12 announce tiers, BEP 27 private flag): strict parsing and creation.
+//
+// The info hash must be the SHA1 of the info dictionary's bytes exactly as they appear in the file,
+// and the bencode package's decoder does not report byte offsets. So a small strict scanner walks
+// the raw bytes first: it rejects malformed input with a precise position and records where the
+// top-level `info` value starts and ends. The bencode package then decodes the values.
+
+import { createHash } from 'node:crypto';
+import bencode, { type BencodeValue } from 'bencode';
+
+export interface TorrentFile {
+  path: string[];
+  length: number;
+  /** Start of this file in the concatenated byte space of the torrent. */
+  offset: number;
+}
+
+export interface Torrent {
+  /** SHA1 of the info dict's bytes exactly as they appear in the file (never re-encoded). */
+  infoHash: Uint8Array;
+  infoHashHex: string;
+  name: string;
+  pieceLength: number;
+  /** 20 bytes each; may be views into one shared buffer. */
+  pieceHashes: Uint8Array[];
+  pieceCount: number;
+  /** Total bytes over all files. */
+  length: number;
+  /** Single-file torrents have one entry with path [name]. */
+  files: TorrentFile[];
+  multiFile: boolean;
+  /** Tiers: announce-list (BEP 12) if present, else [[announce]], else []. */
+  announce: string[][];
+  /** The raw info dict bytes (needed for BEP 9 metadata exchange). */
+  infoBytes: Uint8Array;
+  private?: boolean;
+}
+
+export class MetainfoError extends Error {
+  /** `path` locates the offending value, e.g. "info.files[2].path[0]"; "" means the whole input. */
+  constructor(message: string, readonly path: string) {
+    super(message);
+    this.name = 'MetainfoError';
+  }
+}
+
+function fail(path: string, detail: string): never {
+  throw new MetainfoError(path ? `${path}: ${detail}` : detail, path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strict bencode scanner
+
+interface ByteSpan {
+  start: number;
+  end: number;
+}
+
+const CHAR_I = 0x69;
+const CHAR_L = 0x6c;
+const CHAR_D = 0x64;
+const CHAR_E = 0x65;
+const CHAR_COLON = 0x3a;
+const CHAR_MINUS = 0x2d;
+const CHAR_0 = 0x30;
+const CHAR_9 = 0x39;
+
+/** Deep enough for any real torrent, shallow enough that neither this scanner nor the decoder overflows the stack. */
+const MAX_NESTING = 100;
+
+const utf8 = new TextDecoder('utf-8');
+
+/** One char per byte: an exact, collision-free identity for dictionary keys. */
+function byteIdentity(bytes: Uint8Array): string {
+  let text = '';
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return text;
+}
+
+function isDigit(byte: number | undefined): boolean {
+  return byte !== undefined && byte >= CHAR_0 && byte <= CHAR_9;
+}
+
+function showByte(byte: number): string {
+  const hex = `0x${byte.toString(16).padStart(2, '0')}`;
+  return byte >= 0x20 && byte < 0x7f ? `'${String.fromCharCode(byte)}' (${hex})` : hex;
+}
+
+function childPath(parent: string, key: string): string {
+  return parent ? `${parent}.${key}` : key;
+}
+
+/** Walks bencoded bytes without building values, rejecting anything BEP 3 does not allow. */
+class BencodeScanner {
+  constructor(private readonly bytes: Uint8Array) {}
+
+  /**
+   * Checks that the input holds exactly one well-formed value. When that value is a dictionary,
+   * returns the byte span of each entry's value by key; otherwise returns undefined.
+   */
+  scanDocument(rootPath: string): Map<string, ByteSpan> | undefined {
+    let topLevelSpans: Map<string, ByteSpan> | undefined;
+    if (this.bytes[0] === CHAR_D) topLevelSpans = new Map();
+    const end = this.skipValue(0, rootPath, 0, topLevelSpans);
+    if (end !== this.bytes.length) this.reject(end, rootPath, 'trailing data after the end of the value');
+    return topLevelSpans;
+  }
+
+  private reject(position: number, path: string, detail: string): never {
+    fail(path, `not valid bencoding at byte ${position}: ${detail}`);
+  }
+
+  private byteAt(position: number, path: string): number {
+    if (position >= this.bytes.length) this.reject(position, path, 'unexpected end of input');
+    return this.bytes[position];
+  }
+
+  /** Returns the position just past the value starting at `position`. */
+  private skipValue(position: number, path: string, depth: number, entrySpans?: Map<string, ByteSpan>): number {
+    const first = this.byteAt(position, path);
+    if (first === CHAR_I) return this.skipInteger(position, path);
+    if (isDigit(first)) return this.skipString(position, path).end;
+    if (depth >= MAX_NESTING) this.reject(position, path, `nested deeper than ${MAX_NESTING} levels`);
+    if (first === CHAR_L) return this.skipList(position, path, depth);
+    if (first === CHAR_D) return this.skipDictionary(position, path, depth, entrySpans);
+    this.reject(position, path, `unexpected byte ${showByte(first)}`);
+  }
+
+  /** Reads the decimal digits starting at `position`; rejects leading zeros, as bencoding has exactly one form per number. */
+  private skipDigits(position: number, path: string, what: string): number {
+    if (!isDigit(this.byteAt(position, path))) this.reject(position, path, `expected a digit in ${what}`);
+    if (this.bytes[position] === CHAR_0 && isDigit(this.bytes[position + 1])) {
+      this.reject(position, path, `${what} has a leading zero`);
+    }
+    let end = position;
+    while (isDigit(this.bytes[end])) end++;
+    return end;
+  }
+
+  private skipInteger(position: number, path: string): number {
+    let digitsStart = position + 1;
+    if (this.byteAt(digitsStart, path) === CHAR_MINUS) {
+      digitsStart++;
+      if (this.byteAt(digitsStart, path) === CHAR_0) this.reject(digitsStart, path, 'negative zero');
+    }
+    const digitsEnd = this.skipDigits(digitsStart, path, 'integer');
+    if (this.byteAt(digitsEnd, path) !== CHAR_E) {
+      this.reject(digitsEnd, path, `expected 'e' to end the integer, got ${showByte(this.bytes[digitsEnd])}`);
+    }
+    return digitsEnd + 1;
+  }
+
+  /** Returns the span of the string's content. */
+  private skipString(position: number, path: string): ByteSpan {
+    const digitsEnd = this.skipDigits(position, path, 'string length');
+    if (this.byteAt(digitsEnd, path) !== CHAR_COLON) {
+      this.reject(digitsEnd, path, `expected ':' after the string length, got ${showByte(this.bytes[digitsEnd])}`);
+    }
+    const length = Number(utf8.decode(this.bytes.subarray(position, digitsEnd)));
+    const start = digitsEnd + 1;
+    if (start + length > this.bytes.length) {
+      this.reject(position, path, `string of ${length} bytes runs past the end of input`);
+    }
+    return { start, end: start + length };
+  }
+
+  private skipList(position: number, path: string, depth: number): number {
+    let cursor = position + 1;
+    for (let index = 0; this.byteAt(cursor, path) !== CHAR_E; index++) {
+      cursor = this.skipValue(cursor, `${path}[${index}]`, depth + 1);
+    }
+    return cursor + 1;
+  }
+
+  private skipDictionary(position: number, path: string, depth: number, entrySpans?: Map<string, ByteSpan>): number {
+    const seenKeys = new Set<string>();
+    let cursor = position + 1;
+    while (this.byteAt(cursor, path) !== CHAR_E) {
+      if (!isDigit(this.bytes[cursor])) {
+        this.reject(cursor, path, `dictionary key must be a string, got ${showByte(this.bytes[cursor])}`);
+      }
+      const keySpan = this.skipString(cursor, path);
+      const keyBytes = this.bytes.subarray(keySpan.start, keySpan.end);
+      const key = utf8.decode(keyBytes);
+      // Duplicates are rejected: the decoder would keep one silently, so what we validate could
+      // differ from what another client reads out of the same hashed bytes.
+      const identity = byteIdentity(keyBytes);
+      if (seenKeys.has(identity)) this.reject(cursor, path, `duplicate dictionary key "${key}"`);
+      seenKeys.add(identity);
+      const valueStart = keySpan.end;
+      cursor = this.skipValue(valueStart, childPath(path, key), depth + 1);
+      entrySpans?.set(key, { start: valueStart, end: cursor });
+    }
+    return cursor + 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed reads of decoded values; every failure names the path of the value
+
+type Dictionary = { [key: string]: BencodeValue };
+
+function describe(value: BencodeValue | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number') return 'integer';
+  if (value instanceof Uint8Array) return 'string';
+  if (Array.isArray(value)) return 'list';
+  return 'dictionary';
+}
+
+function isDictionary(value: BencodeValue | undefined): value is Dictionary {
+  return describe(value) === 'dictionary';
+}
+
+/** Own properties only: a "__proto__" key in the input must not make other keys appear present. */
+function field(dictionary: Dictionary, key: string): BencodeValue | undefined {
+  return Object.hasOwn(dictionary, key) ? dictionary[key] : undefined;
+}
+
+function requirePresent(value: BencodeValue | undefined, path: string): BencodeValue {
+  if (value === undefined) fail(path, 'missing');
+  return value;
+}
+
+function expectDictionary(value: BencodeValue | undefined, path: string): Dictionary {
+  if (!isDictionary(requirePresent(value, path))) fail(path, `expected a dictionary, got ${describe(value)}`);
+  return value as Dictionary;
+}
+
+function expectList(value: BencodeValue | undefined, path: string): BencodeValue[] {
+  if (!Array.isArray(requirePresent(value, path))) fail(path, `expected a list, got ${describe(value)}`);
+  return value as BencodeValue[];
+}
+
+function expectBytes(value: BencodeValue | undefined, path: string): Uint8Array {
+  if (!(requirePresent(value, path) instanceof Uint8Array)) fail(path, `expected a string, got ${describe(value)}`);
+  return value as Uint8Array;
+}
+
+function expectText(value: BencodeValue | undefined, path: string): string {
+  return utf8.decode(expectBytes(value, path));
+}
+
+function expectInteger(value: BencodeValue | undefined, path: string, minimum: number): number {
+  const kind = minimum > 0 ? 'a positive integer' : minimum === 0 ? 'a non-negative integer' : 'an integer';
+  if (typeof requirePresent(value, path) !== 'number') fail(path, `expected ${kind}, got ${describe(value)}`);
+  const number = value as number;
+  if (!Number.isSafeInteger(number)) fail(path, `expected ${kind}, got ${number}, which is too large`);
+  if (number < minimum) fail(path, `expected ${kind}, got ${number}`);
+  return number;
+}
+
+/** A file or folder name that is safe to join under a download directory. */
+function expectPathSegment(value: BencodeValue | undefined, path: string): string {
+  const segment = expectText(value, path);
+  if (segment === '') fail(path, 'must not be empty');
+  if (segment === '.' || segment === '..') fail(path, `must not be "${segment}"`);
+  if (segment.includes('/') || segment.includes('\\')) fail(path, `must not contain a path separator, got "${segment}"`);
+  if (segment.includes('\0')) fail(path, 'must not contain a NUL character');
+  if (/^[A-Za-z]:/.test(segment)) fail(path, `must not be an absolute (drive letter) path, got "${segment}"`);
+  return segment;
+}
+
+/** `key`, overridden by `key.utf-8` when present (both are validated). */
+function readPreferringUtf8<T>(dictionary: Dictionary, key: string, path: string, read: (value: BencodeValue | undefined, path: string) => T): T {
+  const plain = read(field(dictionary, key), childPath(path, key));
+  const utf8Key = `${key}.utf-8`;
+  return field(dictionary, utf8Key) === undefined ? plain : read(field(dictionary, utf8Key), childPath(path, utf8Key));
+}
+
+function expectFilePath(value: BencodeValue | undefined, path: string): string[] {
+  const segments = expectList(value, path);
+  if (segments.length === 0) fail(path, 'expected a non-empty list');
+  return segments.map((segment, index) => expectPathSegment(segment, `${path}[${index}]`));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Info dictionary and announce tiers
+
+const HASH_LENGTH = 20;
+
+function readFiles(info: Dictionary, name: string): { files: TorrentFile[]; multiFile: boolean } {
+  const hasLength = field(info, 'length') !== undefined;
+  const hasFiles = field(info, 'files') !== undefined;
+  if (hasLength === hasFiles) {
+    fail('info', `expected exactly one of "length" (single file) or "files" (multiple files), found ${hasLength ? 'both' : 'neither'}`);
+  }
+  if (hasLength) {
+    return { files: [{ path: [name], length: expectInteger(field(info, 'length'), 'info.length', 0), offset: 0 }], multiFile: false };
+  }
+
+  const entries = expectList(field(info, 'files'), 'info.files');
+  if (entries.length === 0) fail('info.files', 'expected a non-empty list');
+  const files: TorrentFile[] = [];
+  const pathOwners = new Map<string, number>();
+  let offset = 0;
+  entries.forEach((entry, index) => {
+    const entryPath = `info.files[${index}]`;
+    const dictionary = expectDictionary(entry, entryPath);
+    const length = expectInteger(field(dictionary, 'length'), `${entryPath}.length`, 0);
+    const path = readPreferringUtf8(dictionary, 'path', entryPath, expectFilePath);
+    // Segments cannot contain '/', so joining with it is unambiguous.
+    const joined = path.join('/');
+    const owner = pathOwners.get(joined);
+    if (owner !== undefined) fail(`${entryPath}.path`, `duplicates the path of info.files[${owner}]`);
+    pathOwners.set(joined, index);
+    files.push({ path, length, offset });
+    offset += length;
+    if (!Number.isSafeInteger(offset)) fail(`${entryPath}.length`, 'total length of the files is too large');
+  });
+  return { files, multiFile: true };
+}
+
+function readInfo(info: Dictionary, infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
+  const name = readPreferringUtf8(info, 'name', 'info', expectPathSegment);
+  const pieceLength = expectInteger(field(info, 'piece length'), 'info.piece length', 1);
+  const pieces = expectBytes(field(info, 'pieces'), 'info.pieces');
+  if (pieces.length % HASH_LENGTH !== 0) {
+    fail('info.pieces', `length ${pieces.length} is not a multiple of ${HASH_LENGTH}`);
+  }
+  const { files, multiFile } = readFiles(info, name);
+  const length = files.reduce((sum, file) => sum + file.length, 0);
+
+  const pieceCount = pieces.length / HASH_LENGTH;
+  const expectedPieceCount = Math.ceil(length / pieceLength);
+  if (pieceCount !== expectedPieceCount) {
+    fail('info.pieces', `holds ${pieceCount} piece hashes, but ${length} bytes in pieces of ${pieceLength} need ${expectedPieceCount}`);
+  }
+  const pieceHashes: Uint8Array[] = [];
+  for (let index = 0; index < pieceCount; index++) {
+    pieceHashes.push(pieces.subarray(index * HASH_LENGTH, (index + 1) * HASH_LENGTH));
+  }
+
+  const infoHash = sha1(infoBytes);
+  const torrent: Omit<Torrent, 'announce'> = {
+    infoHash,
+    infoHashHex: toHex(infoHash),
+    name,
+    pieceLength,
+    pieceHashes,
+    pieceCount,
+    length,
+    files,
+    multiFile,
+    infoBytes,
+  };
+  const privateFlag = field(info, 'private');
+  if (privateFlag !== undefined) torrent.private = expectInteger(privateFlag, 'info.private', -Infinity) === 1;
+  return torrent;
+}
+
+function readAnnounce(metainfo: Dictionary): string[][] {
+  const announce = field(metainfo, 'announce');
+  const announceUrl = announce === undefined ? '' : expectText(announce, 'announce');
+
+  const announceList = field(metainfo, 'announce-list');
+  if (announceList !== undefined) {
+    const tiers = expectList(announceList, 'announce-list').map((tier, tierIndex) =>
+      expectList(tier, `announce-list[${tierIndex}]`).map((url, urlIndex) => expectText(url, `announce-list[${tierIndex}][${urlIndex}]`)),
+    );
+    const usableTiers = tiers.filter((tier) => tier.length > 0);
+    // BEP 12: when announce-list has trackers, it replaces announce.
+    if (usableTiers.length > 0) return usableTiers;
+  }
+  return announceUrl ? [[announceUrl]] : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+export function parseTorrent(bytes: Uint8Array): Torrent {
+  const topLevelSpans = new BencodeScanner(bytes).scanDocument('');
+  if (!topLevelSpans) fail('', `expected a dictionary at the top level, got ${describe(bencode.decode(bytes))}`);
+  const infoSpan = topLevelSpans.get('info');
+  if (!infoSpan) fail('info', 'missing');
+
+  const metainfo = bencode.decode(bytes) as Dictionary;
+  const info = expectDictionary(field(metainfo, 'info'), 'info');
+  const { infoBytes, ...rest } = readInfo(info, bytes.slice(infoSpan.start, infoSpan.end));
+  return { ...rest, announce: readAnnounce(metainfo), infoBytes };
+}
+
+/** Parses a bare info dictionary, e.g. one assembled from BEP 9 metadata pieces. */
+export function parseInfo(infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
+  new BencodeScanner(infoBytes).scanDocument('info');
+  const info = expectDictionary(bencode.decode(infoBytes), 'info');
+  return readInfo(info, infoBytes.slice());
+}
+
+/** Byte size of piece `index`; only the last piece may be shorter than pieceLength. */
+export function pieceSize(t: Torrent, index: number): number {
+  if (!Number.isInteger(index) || index < 0 || index >= t.pieceCount) {
+    throw new RangeError(`piece index ${index} is out of range 0..${t.pieceCount - 1}`);
+  }
+  return index === t.pieceCount - 1 ? t.length - index * t.pieceLength : t.pieceLength;
+}
+
+/** SHA1 of the bytes, or of several chunks as if concatenated (without concatenating them). */
+export function sha1(bytes: Uint8Array | readonly Uint8Array[]): Uint8Array {
+  const hash = createHash('sha1');
+  if (bytes instanceof Uint8Array) hash.update(bytes);
+  else for (const chunk of bytes) hash.update(chunk);
+  return new Uint8Array(hash.digest());
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+export interface CreateOptions {
+  name: string;
+  pieceLength: number;
+  /** A list of files for a multi-file torrent, or the bytes of a single-file torrent. */
+  files: { path: string[]; data: Uint8Array }[] | Uint8Array;
+  announce?: string[][];
+  createdBy?: string;
+  /** true writes `private: 1`; false writes `private: 0` (as Transmission does); omitted leaves the key out (as mktorrent does). */
+  private?: boolean;
+}
+
+/**
+ * Hashes the concatenation of `contents` in pieces. Pieces are fed to SHA1 as views of the
+ * callers' buffers, so nothing is copied, even where a piece spans several files.
+ */
+function hashPieces(contents: readonly Uint8Array[], pieceLength: number): Uint8Array {
+  const totalLength = contents.reduce((sum, data) => sum + data.length, 0);
+  const pieces = new Uint8Array(Math.ceil(totalLength / pieceLength) * HASH_LENGTH);
+  let piecesWritten = 0;
+  let pendingChunks: Uint8Array[] = [];
+  let pendingLength = 0;
+  const flush = () => {
+    pieces.set(sha1(pendingChunks), piecesWritten * HASH_LENGTH);
+    piecesWritten++;
+    pendingChunks = [];
+    pendingLength = 0;
+  };
+  for (const data of contents) {
+    let position = 0;
+    while (position < data.length) {
+      const take = Math.min(pieceLength - pendingLength, data.length - position);
+      pendingChunks.push(data.subarray(position, position + take));
+      pendingLength += take;
+      position += take;
+      if (pendingLength === pieceLength) flush();
+    }
+  }
+  if (pendingLength > 0) flush();
+  return pieces;
+}
+
+/** Builds a valid .torrent; throws MetainfoError for anything parseTorrent would reject. */
+export function createTorrent(o: CreateOptions): { bytes: Uint8Array; torrent: Torrent } {
+  if (!Number.isSafeInteger(o.pieceLength) || o.pieceLength <= 0) {
+    fail('info.piece length', `expected a positive integer, got ${o.pieceLength}`);
+  }
+  const contents = o.files instanceof Uint8Array ? [o.files] : o.files.map((file) => file.data);
+
+  // bencode.encode sorts dictionary keys, as BEP 3 requires; all keys here are ASCII.
+  const info: Record<string, unknown> = {
+    name: o.name,
+    'piece length': o.pieceLength,
+    pieces: hashPieces(contents, o.pieceLength),
+  };
+  if (o.files instanceof Uint8Array) info.length = o.files.length;
+  else info.files = o.files.map((file) => ({ length: file.data.length, path: file.path }));
+  if (o.private !== undefined) info.private = o.private ? 1 : 0;
+
+  const metainfo: Record<string, unknown> = { info };
+  const tiers = (o.announce ?? []).filter((tier) => tier.length > 0);
+  if (tiers.length > 0) {
+    metainfo.announce = tiers[0][0];
+    // Like mktorrent: announce-list only when there is more than the one tracker.
+    if (tiers.length > 1 || tiers[0].length > 1) metainfo['announce-list'] = tiers;
+  }
+  if (o.createdBy !== undefined) metainfo['created by'] = o.createdBy;
+
+  const bytes = bencode.encode(metainfo);
+  return { bytes, torrent: parseTorrent(bytes) };
+}

@@ -1,0 +1,499 @@
+// The Peer process: one per connection, the state machine of shared/design/peer-flowchart.md.
+// Every step it takes is traced with the flowchart's node id, so a run can be replayed on the
+// diagram. Inbound bytes, Peer Manager messages and timer ticks drive it; it never blocks.
+
+import { Bitfield } from './bitfield.ts';
+import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
+import type { Clock, Connection, Storage } from './ports.ts';
+import type { EngineSettings } from './settings.ts';
+import type { TraceSink } from './trace.ts';
+import { BLOCK_SIZE, encodeHandshake, encodeMessage, type Handshake, type Message, WireDecoder, WireError } from './wire.ts';
+
+/** What a Peer process needs from the client that owns it: the Peer Manager's side of the diagram. */
+export interface PeerOwner {
+  readonly label: string;
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly settings: EngineSettings;
+  readonly clock: Clock;
+  readonly trace: TraceSink;
+  readonly pieces: PieceManager;
+  readonly storage: Storage;
+  /** Admits the handshaken peer, or returns why not (duplicate, ourselves, full). */
+  register(peer: PeerProcess): string | undefined;
+  unregister(peer: PeerProcess): void;
+  /** The remote peer's interest in us changed: the choke manager may act. */
+  interestChanged(peer: PeerProcess): void;
+  /** A block from `peer` went to the Piece Manager: route endgame cancels, verified pieces. */
+  blockStored(peer: PeerProcess, result: BlockResult): void;
+  /** A block went out to `peer`. */
+  blockSent(peer: PeerProcess, bytes: number): void;
+}
+
+type Phase = 'handshake' | 'first-message' | 'loop' | 'closed';
+
+const blockKey = (index: number, begin: number) => index * 0x100000 + begin / BLOCK_SIZE;
+
+export class PeerProcess {
+  /** Unique per connection, used as the Piece Manager's PeerKey. */
+  readonly key: string;
+  remotePeerId?: Uint8Array;
+  readonly remotePieces: Bitfield;
+
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+  snubbed = false;
+
+  /** Bytes of blocks received from / sent to this peer, in all and since the last rechoke. */
+  downloaded = 0;
+  uploaded = 0;
+  downloadedSinceRechoke = 0;
+  uploadedSinceRechoke = 0;
+
+  private phase: Phase = 'handshake';
+  private readonly decoder: WireDecoder;
+  /** Requests we sent and still wait for. */
+  private readonly outstanding = new Map<number, BlockRef>();
+  /** Their requests to us, waiting for the network to take them (the Outbound queue). */
+  private requestQueue: BlockRef[] = [];
+  /** Pieces the remote has and we lack: we are interested while this is above zero. */
+  private wanted = 0;
+  private lastReceivedAt: number;
+  private lastSentAt: number;
+  private lastBlockAt: number;
+  private readonly connectedAt: number;
+
+  constructor(
+    private readonly owner: PeerOwner,
+    readonly conn: Connection,
+    readonly remoteLabel: string,
+    key: string,
+  ) {
+    this.key = key;
+    this.remotePieces = new Bitfield(owner.pieces.layout.pieceCount);
+    this.decoder = new WireDecoder({ maxMessageLength: owner.settings.maxMessageLength });
+    const now = owner.clock.now();
+    this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = this.connectedAt = now;
+    conn.setHandler({
+      open: () => this.onOpen(),
+      data: (bytes) => this.onData(bytes),
+      drain: () => this.pump(),
+      close: (reason) => this.exit(reason ?? 'closed by remote'),
+    });
+    this.step('connect', { inbound: conn.inbound });
+  }
+
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  get handshaken(): boolean {
+    return this.phase === 'first-message' || this.phase === 'loop';
+  }
+
+  get outstandingCount(): number {
+    return this.outstanding.size;
+  }
+
+  get queuedRequests(): number {
+    return this.requestQueue.length;
+  }
+
+  // ---- Inbound ---------------------------------------------------------------------------------
+
+  private onOpen(): void {
+    if (!this.conn.inbound) this.sendHandshake();
+  }
+
+  private sendHandshake(): void {
+    this.write(encodeHandshake({ infoHash: this.owner.infoHash, peerId: this.owner.peerId, reserved: new Uint8Array(8) }));
+  }
+
+  private onData(bytes: Uint8Array): void {
+    if (this.phase === 'closed') return;
+    this.lastReceivedAt = this.owner.clock.now();
+    let items;
+    try {
+      items = this.decoder.push(bytes);
+    } catch (err) {
+      const reason = err instanceof WireError ? err.message : String(err);
+      if (this.phase === 'handshake') this.exitFrom('handshake', `bad handshake: ${reason}`);
+      else {
+        this.step('caseMsg', { error: reason });
+        this.exit(`malformed message: ${reason}`);
+      }
+      return;
+    }
+    for (const item of items) {
+      if (this.closed) return; // an earlier message may have ended the process
+      if (item.kind === 'handshake') this.onHandshake(item.handshake);
+      else this.onMessage(item.message);
+    }
+  }
+
+  private onHandshake(h: Handshake): void {
+    const fault = !equalBytes(h.infoHash, this.owner.infoHash)
+      ? 'info-hash is not ours'
+      : equalBytes(h.peerId, this.owner.peerId)
+        ? 'connected to ourselves'
+        : undefined;
+    this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
+    if (fault) return this.exit(fault);
+    this.remotePeerId = h.peerId;
+    if (this.conn.inbound) this.sendHandshake();
+    const refused = this.owner.register(this);
+    this.step('register', refused ? { ok: false, reason: refused } : { ok: true });
+    if (refused) return this.exit(refused);
+    this.phase = 'first-message';
+    this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'connect', inbound: this.conn.inbound });
+    const have = this.owner.pieces.have;
+    this.step('sendBitfield', { pieces: have.count });
+    if (!have.empty) this.send({ type: 'bitfield', bits: have.bytes.slice() });
+    this.step('loop');
+  }
+
+  private onMessage(m: Message): void {
+    const first = this.phase === 'first-message';
+    if (m.type !== 'keep-alive') this.phase = 'loop';
+    this.step('caseMsg');
+    switch (m.type) {
+      case 'keep-alive':
+        this.step('keepAlive');
+        return this.step('loop');
+      case 'choke':
+        return this.onChoke();
+      case 'unchoke':
+        this.step('unchoke');
+        this.setPeerChoking(false);
+        return this.fill();
+      case 'interested':
+      case 'not-interested':
+        this.step(m.type === 'interested' ? 'interested' : 'notInterested');
+        if (this.peerInterested !== (m.type === 'interested')) {
+          this.peerInterested = m.type === 'interested';
+          this.traceState();
+          this.owner.interestChanged(this);
+        }
+        return this.step('loop');
+      case 'have':
+        return this.onHave(m.index);
+      case 'bitfield':
+        return this.onBitfield(m.bits, first);
+      case 'request':
+        return this.onRequest(m);
+      case 'piece':
+        return this.onPiece(m.index, m.begin, m.block);
+      case 'cancel':
+        return this.onCancel(m);
+      case 'port':
+        this.step('port', { port: m.port });
+        return this.step('loop');
+      default:
+        // Fast-extension and extended messages need a reserved bit we never set.
+        return this.exit(`unexpected ${m.type} message: we did not offer that extension`);
+    }
+  }
+
+  private onChoke(): void {
+    this.step('choke');
+    this.setPeerChoking(true);
+    const given = this.outstanding.size;
+    this.owner.pieces.giveBack(this.key, this.outstanding.values());
+    this.outstanding.clear();
+    this.step('clearPieceQueue', { given });
+    this.step('loop');
+  }
+
+  private onHave(index: number): void {
+    this.step('have', { piece: index });
+    const ok = Number.isInteger(index) && index >= 0 && index < this.remotePieces.size;
+    this.step('haveOk', { ok });
+    if (!ok) return this.exit(`HAVE for piece ${index}, but the torrent has ${this.remotePieces.size} pieces`);
+    if (!this.remotePieces.has(index)) {
+      this.remotePieces.set(index);
+      this.owner.pieces.addPeerPiece(index);
+      if (!this.owner.pieces.have.has(index)) this.wanted++;
+      this.updateInterest();
+    }
+    this.fill();
+  }
+
+  private onBitfield(bits: Uint8Array, first: boolean): void {
+    this.step('bitfield');
+    const size = this.remotePieces.size;
+    const fault = !first
+      ? 'BITFIELD is only allowed as the first message'
+      : !Bitfield.isValid(size, bits)
+        ? `BITFIELD of ${bits.length} bytes does not fit ${size} pieces (or sets spare bits)`
+        : undefined;
+    this.step('constructPieceSet', fault ? { ok: false } : { ok: true });
+    if (fault) return this.exit(fault);
+    const remote = new Bitfield(size, bits);
+    const have = this.owner.pieces.have;
+    this.wanted = 0;
+    for (let i = 0; i < size; i++) {
+      if (!remote.has(i)) continue;
+      this.remotePieces.set(i);
+      if (!have.has(i)) this.wanted++;
+    }
+    this.owner.pieces.addPeerPieces(this.remotePieces);
+    this.updateInterest();
+    this.fill();
+  }
+
+  private onRequest(r: BlockRef): void {
+    this.step('request', { piece: r.index, begin: r.begin, length: r.length });
+    this.step('requestChoked', { choked: this.amChoking });
+    const reason = this.amChoking
+      ? 'we choke the peer'
+      : !this.validRequest(r)
+        ? 'invalid request'
+        : this.requestQueue.length >= this.owner.settings.maxPeerRequests
+          ? 'request queue full'
+          : undefined;
+    if (reason) {
+      this.step('requestIgnore', { reason });
+      return this.step('loop');
+    }
+    this.requestQueue.push({ index: r.index, begin: r.begin, length: r.length });
+    this.step('queueRequest', { queued: this.requestQueue.length });
+    this.pump();
+    this.step('loop');
+  }
+
+  private validRequest(r: BlockRef): boolean {
+    const pieces = this.owner.pieces;
+    if (!(Number.isInteger(r.index) && r.index >= 0 && r.index < pieces.layout.pieceCount)) return false;
+    if (!pieces.have.has(r.index)) return false;
+    return r.length > 0 && r.length <= BLOCK_SIZE && r.begin >= 0 && r.begin + r.length <= pieces.pieceSize(r.index);
+  }
+
+  private onPiece(index: number, begin: number, block: Uint8Array): void {
+    this.step('piece', { piece: index, begin, length: block.length });
+    const key = blockKey(index, begin);
+    const asked = this.outstanding.get(key);
+    const ok = asked !== undefined && asked.length === block.length;
+    this.step('pieceOk', { ok });
+    if (!ok) return this.step('loop');
+    this.outstanding.delete(key);
+    const now = this.now();
+    this.lastBlockAt = now;
+    this.snubbed = false;
+    this.downloaded += block.length;
+    this.downloadedSinceRechoke += block.length;
+    const result = this.owner.pieces.blockReceived(this.key, index, begin, block);
+    this.step('pieceStore', { piece: index, begin, length: block.length, result: result.status });
+    this.owner.blockStored(this, result);
+    if (this.phase !== 'closed') this.fill();
+  }
+
+  private onCancel(r: BlockRef): void {
+    this.step('cancel', { piece: r.index, begin: r.begin });
+    const before = this.requestQueue.length;
+    this.requestQueue = this.requestQueue.filter((q) => !(q.index === r.index && q.begin === r.begin && q.length === r.length));
+    this.step('cancelForward', { removed: before - this.requestQueue.length });
+    this.step('loop');
+  }
+
+  /** "Unchoke checked fill blocks": top up our requests to the high watermark. */
+  private fill(): void {
+    const { loWatermark, hiWatermark } = this.owner.settings;
+    const size = this.outstanding.size;
+    const yes = !this.peerChoking && this.amInterested && size < loWatermark;
+    this.step('sizeCheck', { outstanding: size, fill: yes });
+    if (!yes) return this.step('loop');
+    const blocks = this.owner.pieces.grab(this.key, this.remotePieces, hiWatermark - size);
+    this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
+    for (const b of blocks) {
+      this.outstanding.set(blockKey(b.index, b.begin), b);
+      this.send({ type: 'request', index: b.index, begin: b.begin, length: b.length });
+    }
+    this.step('queueBlocks', { count: blocks.length });
+    this.step('loop');
+  }
+
+  // ---- Peer Manager messages -----------------------------------------------------------------------
+
+  /** Choke manager: stop serving this peer. */
+  choke(): void {
+    if (!this.handshaken || this.amChoking) return;
+    this.step('casePMMsg');
+    // Outbound prunes the PIECE messages it has not sent yet (the dotted "Prune Queue" box).
+    this.step('ochoke', { pruned: this.requestQueue.length });
+    this.amChoking = true;
+    this.send({ type: 'choke' });
+    this.requestQueue = [];
+    this.traceState();
+    this.step('loop');
+  }
+
+  /** Choke manager: serve this peer. */
+  unchoke(): void {
+    if (!this.handshaken || !this.amChoking) return;
+    this.step('casePMMsg');
+    this.step('ounchoke');
+    this.amChoking = false;
+    this.send({ type: 'unchoke' });
+    this.traceState();
+    this.step('loop');
+  }
+
+  /** We verified a piece: tell the remote (HAVE broadcast) and revisit our interest. */
+  announceHave(index: number): void {
+    if (!this.handshaken) return;
+    this.step('casePMMsg');
+    this.step('ohave', { piece: index });
+    this.send({ type: 'have', index });
+    if (this.remotePieces.has(index)) {
+      this.wanted--;
+      this.updateInterest();
+    }
+    this.step('loop');
+  }
+
+  /** Endgame: the block arrived from another peer; withdraw our request. */
+  cancelRequest(block: BlockRef): void {
+    if (!this.handshaken) return;
+    const key = blockKey(block.index, block.begin);
+    if (!this.outstanding.delete(key)) return;
+    this.step('casePMMsg');
+    this.step('ocancel', { piece: block.index, begin: block.begin });
+    this.send({ type: 'cancel', index: block.index, begin: block.begin, length: block.length });
+    this.fill();
+  }
+
+  /** Timer: keep-alive, snubbing, idle time-out. Traced only when it acts. */
+  tick(): void {
+    if (!this.handshaken) {
+      if (this.now() - this.connectedAt > this.owner.settings.idleTimeout) this.exit('handshake timed out');
+      return;
+    }
+    const now = this.now();
+    const s = this.owner.settings;
+    if (now - this.lastReceivedAt > s.idleTimeout) {
+      this.step('tick');
+      this.step('idleTimeout', { silentFor: now - this.lastReceivedAt });
+      return this.exit('idle time-out');
+    }
+    if (!this.snubbed && this.outstanding.size > 0 && now - this.lastBlockAt > s.snubTimeout) {
+      this.step('tick');
+      this.snubbed = true;
+      // Give its requests back so other peers can fetch them; a late block is then dropped.
+      const given = this.outstanding.size;
+      this.owner.pieces.giveBack(this.key, this.outstanding.values());
+      for (const b of this.outstanding.values()) this.send({ type: 'cancel', index: b.index, begin: b.begin, length: b.length });
+      this.outstanding.clear();
+      this.step('snubbed', { given });
+      this.step('loop');
+    }
+    if (now - this.lastSentAt >= s.keepAliveInterval) {
+      this.step('tick');
+      this.step('sendKeepAlive');
+      this.send({ type: 'keep-alive' });
+      this.step('loop');
+    }
+  }
+
+  /** Ends the process: from the loop, or a refusal during startup. */
+  close(reason: string): void {
+    this.exit(reason);
+  }
+
+  // ---- Outbound --------------------------------------------------------------------------------
+
+  /** Sends queued blocks while the network's buffer is short, so CANCEL and CHOKE can still prune. */
+  private pump(): void {
+    const limit = this.owner.settings.maxSendQueue * (BLOCK_SIZE + 13);
+    while (this.requestQueue.length > 0 && !this.amChoking && this.phase !== 'closed' && this.conn.bufferedBytes() < limit) {
+      const r = this.requestQueue.shift()!;
+      let block: Uint8Array;
+      try {
+        block = this.owner.storage.read(r.index * this.owner.pieces.layout.pieceLength + r.begin, r.length);
+      } catch (err) {
+        return this.exit(`storage read failed: ${(err as Error).message}`);
+      }
+      this.uploaded += r.length;
+      this.uploadedSinceRechoke += r.length;
+      this.owner.blockSent(this, r.length);
+      this.send({ type: 'piece', index: r.index, begin: r.begin, block });
+    }
+  }
+
+  private send(m: Message): void {
+    this.write(encodeMessage(m));
+  }
+
+  private write(bytes: Uint8Array | Uint8Array[]): void {
+    if (this.phase === 'closed') return;
+    this.lastSentAt = this.now();
+    this.conn.write(bytes);
+  }
+
+  // ---- State and trace ---------------------------------------------------------------------------
+
+  private updateInterest(): void {
+    const want = this.wanted > 0;
+    if (want === this.amInterested) return;
+    this.amInterested = want;
+    this.send({ type: want ? 'interested' : 'not-interested' });
+    this.traceState();
+  }
+
+  private setPeerChoking(choking: boolean): void {
+    if (this.peerChoking === choking) return;
+    this.peerChoking = choking;
+    this.traceState();
+  }
+
+  private traceState(extra?: Record<string, unknown>): void {
+    this.owner.trace.emit({
+      t: this.now(),
+      peer: this.owner.label,
+      remote: this.remoteLabel,
+      kind: 'state',
+      amChoking: this.amChoking,
+      amInterested: this.amInterested,
+      peerChoking: this.peerChoking,
+      peerInterested: this.peerInterested,
+      ...extra,
+    });
+  }
+
+  private exitFrom(node: string, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.step(node, { ok: false, reason });
+    this.exit(reason);
+  }
+
+  private exit(reason: string): void {
+    if (this.phase === 'closed') return;
+    const wasRegistered = this.handshaken;
+    this.phase = 'closed';
+    this.step('exit', { reason });
+    const given = this.outstanding.size;
+    this.owner.pieces.giveBack(this.key, this.outstanding.values());
+    this.outstanding.clear();
+    this.requestQueue = [];
+    if (wasRegistered) this.owner.pieces.removePeerPieces(this.remotePieces);
+    this.step('cleanup', { given });
+    this.conn.close();
+    this.owner.unregister(this);
+    this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'disconnect', reason });
+  }
+
+  private step(node: string, extra?: Record<string, unknown>): void {
+    this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'step', node, ...extra });
+  }
+
+  private now(): number {
+    return this.owner.clock.now();
+  }
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

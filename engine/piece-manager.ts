@@ -1,0 +1,290 @@
+// The Piece Manager: which pieces we have, which blocks are in flight to whom, which blocks to ask
+// a peer for next, and the SHA1 check of each piece when its last block arrives.
+
+import { Bitfield } from './bitfield.ts';
+import { sha1 } from './metainfo.ts';
+import type { Random, Storage } from './ports.ts';
+import { BLOCK_SIZE } from './wire.ts';
+
+/** Identifies one connection (one remote peer) to the Piece Manager. */
+export type PeerKey = string;
+
+export interface BlockRef {
+  index: number;
+  begin: number;
+  length: number;
+}
+
+export interface PieceLayout {
+  pieceCount: number;
+  pieceLength: number;
+  length: number;
+  pieceHashes: readonly Uint8Array[];
+}
+
+export type PiecePicker = 'rarest-first' | 'sequential';
+
+/** A piece with at least one block requested or received. */
+interface PartialPiece {
+  index: number;
+  blockCount: number;
+  received: Uint8Array;
+  receivedCount: number;
+  /** Per block: who it is requested from (more than one only in endgame). */
+  requesters: PeerKey[][];
+  contributors: Set<PeerKey>;
+}
+
+export type BlockResult =
+  | { status: 'unexpected' }
+  | { status: 'duplicate' }
+  | { status: 'write-failed'; error: string }
+  | {
+      status: 'stored';
+      /** Other peers the same block was requested from (endgame): cancel there. */
+      cancels: { peer: PeerKey; block: BlockRef }[];
+      /** Set when this block completed its piece. */
+      piece?: { index: number; ok: boolean; contributors: PeerKey[] };
+    };
+
+export class PieceManager {
+  readonly have: Bitfield;
+  /** How many connected peers hold each piece. */
+  private readonly availability: Uint32Array;
+  private readonly partial = new Map<number, PartialPiece>();
+  /** Blocks of missing pieces that are neither received nor requested from anyone. */
+  private unrequested = 0;
+
+  constructor(
+    readonly layout: PieceLayout,
+    private readonly storage: Storage,
+    private readonly random: Random,
+    private readonly picker: PiecePicker = 'rarest-first',
+    initial?: Bitfield,
+  ) {
+    this.have = initial ?? new Bitfield(layout.pieceCount);
+    this.availability = new Uint32Array(layout.pieceCount);
+    for (let i = 0; i < layout.pieceCount; i++) if (!this.have.has(i)) this.unrequested += this.blockCountOf(i);
+  }
+
+  get complete(): boolean {
+    return this.have.complete;
+  }
+
+  /** Endgame: every missing block is already requested from someone. */
+  get endgame(): boolean {
+    return this.unrequested === 0 && !this.have.complete;
+  }
+
+  pieceSize(index: number): number {
+    const { pieceLength, length, pieceCount } = this.layout;
+    return index === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength;
+  }
+
+  blockCountOf(index: number): number {
+    return Math.ceil(this.pieceSize(index) / BLOCK_SIZE);
+  }
+
+  /** Bytes of the payload we do not hold yet. */
+  get left(): number {
+    let left = 0;
+    for (let i = 0; i < this.layout.pieceCount; i++) if (!this.have.has(i)) left += this.pieceSize(i);
+    return left;
+  }
+
+  availabilityOf(index: number): number {
+    return this.availability[index];
+  }
+
+  addPeerPieces(pieces: Bitfield): void {
+    for (let i = 0; i < pieces.size; i++) if (pieces.has(i)) this.availability[i]++;
+  }
+
+  removePeerPieces(pieces: Bitfield): void {
+    for (let i = 0; i < pieces.size; i++) if (pieces.has(i) && this.availability[i] > 0) this.availability[i]--;
+  }
+
+  addPeerPiece(index: number): void {
+    this.availability[index]++;
+  }
+
+  /** True when `pieces` holds something we lack. */
+  wants(pieces: Bitfield): boolean {
+    if (pieces.empty || this.have.complete) return false;
+    for (let i = 0; i < pieces.size; i++) if (pieces.has(i) && !this.have.has(i)) return true;
+    return false;
+  }
+
+  /**
+   * Picks up to `max` blocks for `peer` among the pieces it has: blocks of partial pieces first,
+   * then new pieces (rarest first, seeded random tie-breaks), then in endgame blocks already in
+   * flight to other peers.
+   */
+  grab(peer: PeerKey, peerPieces: Bitfield, max: number): BlockRef[] {
+    const picked: BlockRef[] = [];
+    if (max <= 0 || this.have.complete) return picked;
+    for (const p of this.partial.values()) {
+      if (picked.length >= max) return picked;
+      if (peerPieces.has(p.index)) this.takeFree(p, peer, picked, max);
+    }
+    while (picked.length < max) {
+      const index = this.pickNewPiece(peerPieces);
+      if (index < 0) break;
+      this.takeFree(this.startPiece(index), peer, picked, max);
+    }
+    if (picked.length < max && this.unrequested === 0) this.takeEndgame(peer, peerPieces, picked, max);
+    return picked;
+  }
+
+  /** Returns blocks requested from `peer` that will not come (choke, disconnect, time-out). */
+  giveBack(peer: PeerKey, blocks: Iterable<BlockRef>): void {
+    for (const b of blocks) {
+      const p = this.partial.get(b.index);
+      if (!p) continue;
+      const j = b.begin / BLOCK_SIZE;
+      const who = p.requesters[j];
+      const at = who.indexOf(peer);
+      if (at < 0) continue;
+      who.splice(at, 1);
+      if (who.length === 0 && !p.received[j]) this.unrequested++;
+    }
+  }
+
+  /** Stores a block `peer` sent. Checks the piece's SHA1 when this was its last block. */
+  blockReceived(peer: PeerKey, index: number, begin: number, data: Uint8Array): BlockResult {
+    const p = this.partial.get(index);
+    const j = begin / BLOCK_SIZE;
+    if (!p || !Number.isInteger(j) || j >= p.blockCount || data.length !== this.blockLength(index, j)) {
+      return { status: 'unexpected' };
+    }
+    const who = p.requesters[j];
+    if (!who.includes(peer)) return { status: 'unexpected' };
+    if (p.received[j]) {
+      who.splice(who.indexOf(peer), 1);
+      return { status: 'duplicate' };
+    }
+    try {
+      this.storage.write(index * this.layout.pieceLength + begin, data);
+    } catch (err) {
+      this.giveBack(peer, [{ index, begin, length: data.length }]);
+      return { status: 'write-failed', error: (err as Error).message };
+    }
+    p.received[j] = 1;
+    p.receivedCount++;
+    p.contributors.add(peer);
+    const cancels = who
+      .filter((other) => other !== peer)
+      .map((other) => ({ peer: other, block: { index, begin, length: data.length } }));
+    p.requesters[j] = [];
+    if (p.receivedCount < p.blockCount) return { status: 'stored', cancels };
+    return { status: 'stored', cancels, piece: this.finishPiece(p) };
+  }
+
+  /** Reads every piece from storage and keeps those whose SHA1 matches (resume, restart). */
+  recheck(): number {
+    this.partial.clear();
+    this.unrequested = 0;
+    for (let i = 0; i < this.layout.pieceCount; i++) {
+      if (this.verify(i)) this.have.set(i);
+      else {
+        this.have.clear(i);
+        this.unrequested += this.blockCountOf(i);
+      }
+    }
+    return this.have.count;
+  }
+
+  /** Blocks in flight and partial pieces, for invariant checks and reports. */
+  inFlight(): { index: number; received: number; blocks: number; requesters: PeerKey[] }[] {
+    return [...this.partial.values()].map((p) => ({
+      index: p.index,
+      received: p.receivedCount,
+      blocks: p.blockCount,
+      requesters: [...new Set(p.requesters.flat())],
+    }));
+  }
+
+  private blockLength(index: number, j: number): number {
+    return Math.min(BLOCK_SIZE, this.pieceSize(index) - j * BLOCK_SIZE);
+  }
+
+  private verify(index: number): boolean {
+    const bytes = this.storage.read(index * this.layout.pieceLength, this.pieceSize(index));
+    const digest = sha1(bytes);
+    const want = this.layout.pieceHashes[index];
+    for (let i = 0; i < 20; i++) if (digest[i] !== want[i]) return false;
+    return true;
+  }
+
+  private finishPiece(p: PartialPiece): { index: number; ok: boolean; contributors: PeerKey[] } {
+    this.partial.delete(p.index);
+    const contributors = [...p.contributors];
+    let ok: boolean;
+    try {
+      ok = this.verify(p.index);
+    } catch {
+      ok = false;
+    }
+    if (ok) this.have.set(p.index);
+    else this.unrequested += p.blockCount; // the piece starts over
+    return { index: p.index, ok, contributors };
+  }
+
+  private startPiece(index: number): PartialPiece {
+    const blockCount = this.blockCountOf(index);
+    const p: PartialPiece = {
+      index,
+      blockCount,
+      received: new Uint8Array(blockCount),
+      receivedCount: 0,
+      requesters: Array.from({ length: blockCount }, () => []),
+      contributors: new Set(),
+    };
+    this.partial.set(index, p);
+    return p;
+  }
+
+  private takeFree(p: PartialPiece, peer: PeerKey, picked: BlockRef[], max: number): void {
+    for (let j = 0; j < p.blockCount && picked.length < max; j++) {
+      if (p.received[j] || p.requesters[j].length > 0) continue;
+      p.requesters[j].push(peer);
+      this.unrequested--;
+      picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
+    }
+  }
+
+  private takeEndgame(peer: PeerKey, peerPieces: Bitfield, picked: BlockRef[], max: number): void {
+    for (const p of this.partial.values()) {
+      if (!peerPieces.has(p.index)) continue;
+      for (let j = 0; j < p.blockCount && picked.length < max; j++) {
+        const who = p.requesters[j];
+        if (p.received[j] || who.includes(peer)) continue;
+        who.push(peer);
+        picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
+      }
+      if (picked.length >= max) return;
+    }
+  }
+
+  /** A piece the peer has, we lack, and nobody is fetching yet; -1 when there is none. */
+  private pickNewPiece(peerPieces: Bitfield): number {
+    let best = -1;
+    let bestAvailability = Infinity;
+    let ties = 0;
+    for (let i = 0; i < this.layout.pieceCount; i++) {
+      if (this.have.has(i) || this.partial.has(i) || !peerPieces.has(i)) continue;
+      if (this.picker === 'sequential') return i;
+      const a = this.availability[i];
+      if (a < bestAvailability) {
+        best = i;
+        bestAvailability = a;
+        ties = 1;
+      } else if (a === bestAvailability) {
+        // Reservoir sampling: each tied piece ends up chosen with equal probability.
+        ties++;
+        if (this.random.next() * ties < 1) best = i;
+      }
+    }
+    return best;
+  }
+}

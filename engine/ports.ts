@@ -1,0 +1,117 @@
+// The ports: everything the engine needs from the outside world, defined once.
+//
+// The engine never reaches for a clock, timers, randomness, sockets or files itself. A driver —
+// the simulator (sim/) or live mode's real adapters — hands it these. All callbacks are invoked by
+// the driver; the engine never blocks and never awaits.
+
+/** Time in milliseconds. Virtual in the simulator, wall-clock in live mode. */
+export type Millis = number;
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  now(): Millis;
+  /** Calls `fn` once, `delay` ms from now. Timers due at the same instant fire in the order set. */
+  setTimer(delay: Millis, fn: () => void): TimerHandle;
+}
+
+/** A uniform source of randomness, already seeded by the driver. */
+export interface Random {
+  /** A float in [0, 1). */
+  next(): number;
+}
+
+/** Where a peer can be reached. `host` is an IP or, in the simulator, a virtual address. */
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export function addressKey(a: PeerAddress): string {
+  return `${a.host}:${a.port}`;
+}
+
+/** What a connection tells its owner. The engine installs one with `Connection.setHandler`. */
+export interface ConnectionHandler {
+  /** The connection is established (only for connections we dialled). */
+  open(): void;
+  /** Bytes arrived, in order. The array may be a view the engine may keep but must not modify. */
+  data(bytes: Uint8Array): void;
+  /** The send buffer has fallen to zero: a good moment to write more. */
+  drain(): void;
+  /** The connection is gone; `reason` says why (undefined for a clean close by the remote). */
+  close(reason?: string): void;
+}
+
+/** A reliable, ordered byte stream (TCP's guarantees). */
+export interface Connection {
+  readonly remote: PeerAddress;
+  readonly inbound: boolean;
+  setHandler(handler: ConnectionHandler): void;
+  /** Queues bytes for sending; never blocks. Passing several chunks avoids copying them. */
+  write(chunks: Uint8Array | readonly Uint8Array[]): void;
+  /** Bytes written but not yet taken by the network. */
+  bufferedBytes(): number;
+  /** Closes the connection; the handler's `close` is not called for a close we asked for. */
+  close(): void;
+}
+
+export interface Network {
+  /** Our own listening address, as announced to the tracker. */
+  readonly localAddress: PeerAddress;
+  /** Starts dialling; the returned connection reports `open` or `close`. */
+  connect(remote: PeerAddress): Connection;
+  /** Accepts incoming connections until `stop` is called. */
+  listen(onConnection: (conn: Connection) => void): { stop(): void };
+}
+
+/**
+ * Storage of the torrent's bytes, addressed as one contiguous space (the concatenation of the
+ * files). Synchronous: a failure is thrown as an Error and handled by the engine.
+ */
+export interface Storage {
+  /** Returns `length` bytes from `offset`. Bytes never written may read as zeros. */
+  read(offset: number, length: number): Uint8Array;
+  write(offset: number, bytes: Uint8Array): void;
+  /** Makes written bytes durable (a no-op in memory). */
+  flush(): void;
+}
+
+export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'periodic';
+
+export interface AnnounceRequest {
+  infoHash: Uint8Array;
+  peerId: Uint8Array;
+  port: number;
+  uploaded: number;
+  downloaded: number;
+  left: number;
+  event: AnnounceEvent;
+  numWant: number;
+}
+
+export interface AnnouncePeer extends PeerAddress {
+  peerId?: Uint8Array;
+}
+
+export type AnnounceResult =
+  /** `interval` is in seconds, as trackers send it. */
+  | { ok: true; interval: number; peers: AnnouncePeer[]; complete?: number; incomplete?: number }
+  | { ok: false; error: string };
+
+/** Talks to the tracker(s); the engine's tracker client decides when. */
+export interface TrackerPort {
+  announce(request: AnnounceRequest, done: (result: AnnounceResult) => void): void;
+}
+
+/** Everything a client needs, bundled. */
+export interface Ports {
+  clock: Clock;
+  random: Random;
+  network: Network;
+  storage: Storage;
+  tracker: TrackerPort;
+  trace: import('./trace.ts').TraceSink;
+}

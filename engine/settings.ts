@@ -1,0 +1,61 @@
+// Engine settings: every tunable of the client, with the defaults a user would expect.
+
+export interface EngineSettings {
+  /** Refill the request queue when fewer than this many blocks are outstanding to a peer. */
+  loWatermark: number;
+  /** ...up to this many outstanding requests per peer. */
+  hiWatermark: number;
+  /** Regular upload slots the choke manager fills every rechoke. */
+  uploadSlots: number;
+  /** Rechoke period (ms). */
+  rechokeInterval: number;
+  /** Optimistic unchoke rotation period (ms). */
+  optimisticInterval: number;
+  /** A peer that sent no block for this long while we wait on it is snubbed (ms). */
+  snubTimeout: number;
+  /** Send a keep-alive after this long without sending anything (ms). */
+  keepAliveInterval: number;
+  /** Drop a connection that sent nothing for this long (ms). */
+  idleTimeout: number;
+  /** Most connections (in and out) at once. */
+  maxConnections: number;
+  /** Peers asked of the tracker per announce. */
+  numWant: number;
+  /** Largest wire message accepted (bytes). */
+  maxMessageLength: number;
+  /** Most PIECE messages handed to the network before it drains; the rest wait in our queue. */
+  maxSendQueue: number;
+  /** Most queued incoming requests per peer; more are ignored. */
+  maxPeerRequests: number;
+  /** Period of the timer that drives rechoke, keep-alive and snub checks (ms). */
+  tickInterval: number;
+  /** Piece picker: 'rarest-first' (default) or 'sequential'. */
+  piecePicker: 'rarest-first' | 'sequential';
+}
+
+export const defaultSettings: EngineSettings = {
+  loWatermark: 5,
+  hiWatermark: 25,
+  uploadSlots: 4,
+  rechokeInterval: 10_000,
+  optimisticInterval: 30_000,
+  snubTimeout: 60_000,
+  keepAliveInterval: 120_000,
+  idleTimeout: 180_000,
+  maxConnections: 50,
+  numWant: 50,
+  maxMessageLength: 1_048_576,
+  maxSendQueue: 2,
+  maxPeerRequests: 256,
+  tickInterval: 10_000,
+  piecePicker: 'rarest-first',
+};
+
+export function resolveSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {
+  const s = { ...defaultSettings, ...overrides };
+  if (!(s.loWatermark >= 1 && s.hiWatermark >= s.loWatermark)) {
+    throw new Error(`settings: need 1 <= loWatermark <= hiWatermark, got ${s.loWatermark} and ${s.hiWatermark}`);
+  }
+  if (!(s.uploadSlots >= 0)) throw new Error(`settings: uploadSlots must be >= 0, got ${s.uploadSlots}`);
+  return s;
+}

@@ -1,0 +1,62 @@
+// The trace: the one contract between engine, simulator and visualizer.
+// Documented in docs/trace-format.md; bump TRACE_VERSION on any incompatible change.
+
+export const TRACE_FORMAT = 'swarmlab-trace';
+export const TRACE_VERSION = 1;
+
+export type TraceKind =
+  /** A control-flow step of a Peer process: `node` is a flowchart node id. */
+  | 'step'
+  /** A peer entered the swarm. `role` is 'seed' or 'leecher'; `pieces` how many it holds. */
+  | 'join'
+  /** A peer left the swarm (or stopped). */
+  | 'leave'
+  /** A connection finished its handshake. `inbound` says who dialled. */
+  | 'connect'
+  /** A connection ended. `reason` says why. */
+  | 'disconnect'
+  /** The choke/interest flags of a connection changed. */
+  | 'state'
+  /** A piece passed its SHA1 check. */
+  | 'verified'
+  /** A piece failed its SHA1 check; `from` lists the peers that sent its blocks. */
+  | 'hashfail'
+  /** The peer holds every piece. */
+  | 'complete'
+  /** A tracker announce finished. */
+  | 'announce'
+  /** A remote peer was banned (`reason`); its connection ends. */
+  | 'ban'
+  /** A fault was injected by the simulator. */
+  | 'fault'
+  /** A safety or liveness check failed. */
+  | 'violation';
+
+export interface TraceEvent {
+  /** Time in ms (virtual in the simulator). */
+  t: number;
+  /** The peer whose engine emitted the event. */
+  peer: string;
+  /** The remote peer of the connection, when the event belongs to one. */
+  remote?: string;
+  kind: TraceKind;
+  /** For 'step': the flowchart node id entered. */
+  node?: string;
+  /** Any further fields, documented per kind in docs/trace-format.md. */
+  [field: string]: unknown;
+}
+
+export interface TraceSink {
+  emit(event: TraceEvent): void;
+}
+
+export const nullTrace: TraceSink = { emit() {} };
+
+export interface TraceHeader {
+  format: typeof TRACE_FORMAT;
+  version: number;
+  seed: string;
+  engine: string;
+  settings: Record<string, unknown>;
+  torrent?: { name: string; length: number; pieceLength: number; pieces: number; infoHash: string };
+}
