@@ -53,6 +53,13 @@ export class PeerProcess {
   uploadedSinceRechoke = 0;
 
   private phase: Phase = 'handshake';
+  /**
+   * True while the process handles an event. Peer Manager messages that arrive meanwhile (an
+   * unchoke caused by the INTERESTED being handled, a HAVE for the piece just stored) wait in the
+   * mailbox until the process is back at Loop/Sync, as in the diagram.
+   */
+  private busy = false;
+  private readonly mailbox: (() => void)[] = [];
   private readonly decoder: WireDecoder;
   /** Requests we sent and still wait for. */
   private readonly outstanding = new Map<number, BlockRef>();
@@ -112,6 +119,25 @@ export class PeerProcess {
   }
 
   private onData(bytes: Uint8Array): void {
+    this.handle(() => this.decodeAndDispatch(bytes));
+  }
+
+  /** Runs `work` as one event of this process, then whatever the Peer Manager sent meanwhile. */
+  private handle(work: () => void): void {
+    if (this.busy) {
+      this.mailbox.push(work);
+      return;
+    }
+    this.busy = true;
+    try {
+      work();
+      for (let next = this.mailbox.shift(); next; next = this.mailbox.shift()) if (!this.closed) next();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private decodeAndDispatch(bytes: Uint8Array): void {
     if (this.phase === 'closed') return;
     this.lastReceivedAt = this.owner.clock.now();
     let items;
@@ -318,6 +344,10 @@ export class PeerProcess {
 
   /** Choke manager: stop serving this peer. */
   choke(): void {
+    this.handle(() => this.onPMChoke());
+  }
+
+  private onPMChoke(): void {
     if (!this.handshaken || this.amChoking) return;
     this.step('casePMMsg');
     // Outbound prunes the PIECE messages it has not sent yet (the dotted "Prune Queue" box).
@@ -331,6 +361,10 @@ export class PeerProcess {
 
   /** Choke manager: serve this peer. */
   unchoke(): void {
+    this.handle(() => this.onPMUnchoke());
+  }
+
+  private onPMUnchoke(): void {
     if (!this.handshaken || !this.amChoking) return;
     this.step('casePMMsg');
     this.step('ounchoke');
@@ -342,6 +376,10 @@ export class PeerProcess {
 
   /** We verified a piece: tell the remote (HAVE broadcast) and revisit our interest. */
   announceHave(index: number): void {
+    this.handle(() => this.onPMHave(index));
+  }
+
+  private onPMHave(index: number): void {
     if (!this.handshaken) return;
     this.step('casePMMsg');
     this.step('ohave', { piece: index });
@@ -355,6 +393,10 @@ export class PeerProcess {
 
   /** Endgame: the block arrived from another peer; withdraw our request. */
   cancelRequest(block: BlockRef): void {
+    this.handle(() => this.onPMCancel(block));
+  }
+
+  private onPMCancel(block: BlockRef): void {
     if (!this.handshaken) return;
     const key = blockKey(block.index, block.begin);
     if (!this.outstanding.delete(key)) return;
@@ -366,6 +408,11 @@ export class PeerProcess {
 
   /** Timer: keep-alive, snubbing, idle time-out. Traced only when it acts. */
   tick(): void {
+    this.handle(() => this.onTick());
+  }
+
+  private onTick(): void {
+    if (this.closed) return;
     if (!this.handshaken) {
       if (this.now() - this.connectedAt > this.owner.settings.idleTimeout) this.exit('handshake timed out');
       return;
@@ -398,7 +445,7 @@ export class PeerProcess {
 
   /** Ends the process: from the loop, or a refusal during startup. */
   close(reason: string): void {
-    this.exit(reason);
+    this.handle(() => this.exit(reason));
   }
 
   // ---- Outbound --------------------------------------------------------------------------------

@@ -3,11 +3,13 @@
 // SHA1-verified payload or the time limit passes.
 
 import { Client } from '../engine/client.ts';
+import { MemoryStorage } from '../engine/memory-storage.ts';
+import type { Storage } from '../engine/ports.ts';
 import { createTorrent, type Torrent } from '../engine/metainfo.ts';
 import type { EngineSettings } from '../engine/settings.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
-import { SeedRoot } from './random.ts';
+import { SeedRoot, type SeededRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
 import { SimTracker } from './tracker.ts';
@@ -41,6 +43,12 @@ export interface SwarmOptions {
   settings?: Partial<EngineSettings>;
   /** Where trace lines go; the hash is computed either way. */
   traceOut?: (line: string) => void;
+  /**
+   * 'shared' (default): peers share the one payload and keep only blocks that differ from it.
+   * 'copy': every peer has a private MemoryStorage, as a real client would (tests use it to
+   * compare real bytes).
+   */
+  storage?: 'shared' | 'copy';
 }
 
 export const defaultSwarm: SwarmOptions = {
@@ -92,7 +100,7 @@ export interface SimPeer {
   group: PeerGroup;
   host: SimHost;
   client: Client;
-  storage: SharedPayloadStorage;
+  storage: Storage;
   joinedAt: number;
   completedAt?: number;
 }
@@ -140,10 +148,13 @@ export class Swarm {
     const address = { host: label, port: 6881 };
     const host = this.network.addHost({ label, address, upload: perSecond(group.upload), download: perSecond(group.download) });
     this.baseLatency.set(host, this.root.stream(`latency/${label}`).range(o.latency[0], o.latency[1]));
-    const storage = new SharedPayloadStorage(this.payload, group.role === 'seed');
-    const peerId = new TextEncoder().encode(`-SL0100-${label.padEnd(12, '.').slice(0, 12)}`);
-    const peer: SimPeer = { label, role: group.role, group, host, storage, joinedAt: group.joinAt ?? 0 } as SimPeer;
-    peer.client = new Client({
+    const storage =
+      o.storage === 'copy'
+        ? new MemoryStorage(this.payload.length, group.role === 'seed' ? this.payload.slice() : undefined)
+        : new SharedPayloadStorage(this.payload, group.role === 'seed');
+    const peerId = simPeerId(this.root.stream(`peer-id/${label}`));
+    const record = { label, role: group.role, group, host, storage, joinedAt: group.joinAt ?? 0, completedAt: undefined as number | undefined };
+    const client = new Client({
       torrent: this.torrent,
       peerId,
       label,
@@ -153,10 +164,11 @@ export class Swarm {
       ports: { clock: this.scheduler, random, network: host, storage, tracker: this.tracker.portFor(address), trace: this.trace },
       events: {
         complete: () => {
-          peer.completedAt = this.scheduler.now();
+          record.completedAt = this.scheduler.now();
         },
       },
     });
+    const peer: SimPeer = Object.assign(record, { client });
     this.scheduler.at(peer.joinedAt, () => peer.client.start());
     this.peers.push(peer);
     return peer;
@@ -180,7 +192,7 @@ export class Swarm {
       completedAt: p.completedAt,
       uploaded: p.client.uploaded,
       downloaded: p.client.downloaded,
-      payloadMatches: p.storage.matchesPayload(),
+      payloadMatches: Buffer.compare(p.storage.read(0, this.payload.length), this.payload) === 0,
     }));
     const t = this.torrent;
     return {
@@ -194,6 +206,14 @@ export class Swarm {
       torrent: { name: t.name, length: t.length, pieceLength: t.pieceLength, pieceCount: t.pieceCount, infoHashHex: t.infoHashHex },
     };
   }
+}
+
+/** An Azureus-style peer id ("-SL0100-" and 12 random alphanumerics) drawn from `random`. */
+function simPeerId(random: SeededRandom): Uint8Array {
+  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  let id = '-SL0100-';
+  for (let i = 0; i < 12; i++) id += alphabet[Math.floor(random.next() * alphabet.length)];
+  return new TextEncoder().encode(id);
 }
 
 export function runSwarm(options: SwarmOptions): SwarmResult {

@@ -1,0 +1,48 @@
+// `npm run bench`: the default swarm and a 200-peer swarm, each in a fresh process so its peak
+// memory is its own. Prints wall time, simulated time, events per second and peak RSS.
+// `npm run bench -- flash1000` runs the 1,000-peer flash crowd (16 MiB) as well.
+
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { MiB } from '../sim/network.ts';
+import { runSwarm, swarmOf, type SwarmOptions } from '../sim/swarm.ts';
+
+const CASES: Record<string, () => SwarmOptions> = {
+  default: () => swarmOf('1', 1, 20),
+  peers200: () => swarmOf('1', 1, 199),
+  flash1000: () => swarmOf('1', 1, 999, { size: 16 * MiB }),
+};
+
+function runOne(name: string): void {
+  const options = CASES[name]();
+  const started = performance.now();
+  const r = runSwarm(options);
+  const wall = performance.now() - started;
+  const peakMiB = process.resourceUsage().maxRSS / 1024;
+  const row = {
+    case: name,
+    peers: r.peers.length,
+    size: `${options.size / MiB} MiB`,
+    complete: r.complete,
+    wall: `${(wall / 1000).toFixed(2)} s`,
+    simulated: `${(r.simTime / 1000).toFixed(1)} s`,
+    events: r.events,
+    'events/s': Math.round(r.events / (wall / 1000)),
+    'trace events/s': Math.round(r.traceEvents / (wall / 1000)),
+    'peak RSS': `${peakMiB.toFixed(0)} MiB`,
+  };
+  console.log(JSON.stringify(row));
+}
+
+const arg = process.argv[2];
+if (arg?.startsWith('--case=')) {
+  runOne(arg.slice('--case='.length));
+} else {
+  const names = ['default', 'peers200', ...process.argv.slice(2).filter((n) => n in CASES)];
+  const rows = names.map((name) => {
+    const out = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), `--case=${name}`], { encoding: 'utf8' });
+    if (out.status !== 0) throw new Error(`bench ${name} failed:\n${out.stderr}`);
+    return JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+  });
+  console.table(rows);
+}

@@ -1,0 +1,196 @@
+// A test bench for one engine Client: it runs on the simulator's scheduler and network, and its
+// remote peers are "puppets" — raw connections a test scripts message by message.
+
+import { Client } from '../../engine/client.ts';
+import { MemoryStorage } from '../../engine/memory-storage.ts';
+import { createTorrent, type Torrent } from '../../engine/metainfo.ts';
+import type { Connection, PeerAddress } from '../../engine/ports.ts';
+import type { EngineSettings } from '../../engine/settings.ts';
+import type { TraceEvent } from '../../engine/trace.ts';
+import { encodeHandshake, encodeMessage, type Message, WireDecoder } from '../../engine/wire.ts';
+import { SimNetwork, type SimHost } from '../../sim/network.ts';
+import { SeedRoot } from '../../sim/random.ts';
+import { Scheduler } from '../../sim/scheduler.ts';
+
+export const PIECE_LENGTH = 32 * 1024; // two blocks a piece
+export const PIECES = 4;
+
+export interface BenchOptions {
+  /** What the client under test holds at start. */
+  initial?: 'empty' | 'complete';
+  settings?: Partial<EngineSettings>;
+  size?: number;
+}
+
+export class Bench {
+  readonly scheduler = new Scheduler();
+  readonly network: SimNetwork;
+  readonly payload: Uint8Array;
+  readonly torrent: Torrent;
+  readonly storage: MemoryStorage;
+  readonly client: Client;
+  readonly host: SimHost;
+  readonly events: TraceEvent[] = [];
+  readonly announces: { event: string; left: number }[] = [];
+  private puppets = 0;
+
+  constructor(o: BenchOptions = {}) {
+    const root = new SeedRoot('bench');
+    const size = o.size ?? PIECE_LENGTH * PIECES;
+    this.payload = root.stream('payload').bytes(size);
+    this.torrent = createTorrent({ name: 'bench.bin', pieceLength: PIECE_LENGTH, files: this.payload }).torrent;
+    this.network = new SimNetwork(this.scheduler, () => 1);
+    this.host = this.network.addHost({ label: 'A', address: { host: 'A', port: 6881 }, upload: Infinity, download: Infinity });
+    this.storage = new MemoryStorage(size, o.initial === 'complete' ? this.payload.slice() : undefined);
+    this.client = new Client({
+      torrent: this.torrent,
+      peerId: peerIdOf('A'),
+      label: 'A',
+      initial: o.initial ?? 'empty',
+      settings: o.settings,
+      labelOf: (a) => a.host,
+      ports: {
+        clock: this.scheduler,
+        random: root.stream('client'),
+        network: this.host,
+        storage: this.storage,
+        tracker: {
+          announce: (req, done) => {
+            this.announces.push({ event: req.event, left: req.left });
+            done({ ok: true, interval: 1800, peers: [] });
+          },
+        },
+        trace: { emit: (e) => this.events.push({ ...e }) },
+      },
+    });
+    this.client.start();
+  }
+
+  /** A puppet that the client dials (it listens at `label`:6881). */
+  listeningPuppet(label = `P${this.puppets++}`): Puppet {
+    const host = this.network.addHost({ label, address: { host: label, port: 6881 }, upload: Infinity, download: Infinity });
+    const puppet = new Puppet(this, label, host);
+    host.listen((conn) => puppet.attach(conn));
+    this.client.addPeer(host.address);
+    return puppet;
+  }
+
+  /** A puppet that dials the client. */
+  dialingPuppet(label = `P${this.puppets++}`): Puppet {
+    const host = this.network.addHost({ label, address: { host: label, port: 6881 }, upload: Infinity, download: Infinity });
+    const puppet = new Puppet(this, label, host);
+    puppet.attach(host.connect(this.host.address));
+    return puppet;
+  }
+
+  /** Runs virtual time forward by `ms`. */
+  run(ms = 50): void {
+    this.scheduler.run(this.scheduler.now() + ms);
+  }
+
+  /** The nodes the client's process for `remote` stepped through, in order. */
+  steps(remote: string): string[] {
+    return this.events.filter((e) => e.kind === 'step' && e.remote === remote).map((e) => e.node!);
+  }
+
+  /** Every (from, to) pair of consecutive steps, per connection. */
+  edges(): Set<string> {
+    return edgesOf(this.events);
+  }
+
+  block(index: number, begin: number, length: number): Uint8Array {
+    const at = index * PIECE_LENGTH + begin;
+    return this.payload.subarray(at, at + length);
+  }
+}
+
+/** Consecutive steps of each connection, as "from>to" keys. */
+export function edgesOf(events: readonly TraceEvent[]): Set<string> {
+  const last = new Map<string, string>();
+  const edges = new Set<string>();
+  for (const e of events) {
+    if (e.kind !== 'step') continue;
+    const conn = `${e.peer}|${e.remote}`;
+    const prev = last.get(conn);
+    if (prev !== undefined) edges.add(`${prev}>${e.node}`);
+    // `cleanup` ends a connection; a later one between the same pair starts again at `connect`.
+    if (e.node === 'cleanup') last.delete(conn);
+    else last.set(conn, e.node!);
+  }
+  return edges;
+}
+
+export function peerIdOf(label: string): Uint8Array {
+  return new TextEncoder().encode(`-PT0001-${label.padEnd(12, '.')}`.slice(0, 20));
+}
+
+export class Puppet {
+  conn: Connection | undefined;
+  readonly received: Message[] = [];
+  handshaken = false;
+  closedReason: string | undefined;
+  opened = false;
+  private readonly decoder = new WireDecoder();
+
+  constructor(
+    private readonly bench: Bench,
+    readonly label: string,
+    readonly host: SimHost,
+  ) {}
+
+  get address(): PeerAddress {
+    return this.host.address;
+  }
+
+  attach(conn: Connection): void {
+    this.conn = conn;
+    conn.setHandler({
+      open: () => void (this.opened = true),
+      data: (bytes) => {
+        for (const item of this.decoder.push(bytes)) {
+          if (item.kind === 'handshake') this.handshaken = true;
+          else this.received.push(item.message);
+        }
+      },
+      drain: () => {},
+      close: (reason) => void (this.closedReason = reason ?? 'closed'),
+    });
+    if (conn.inbound) this.opened = true;
+  }
+
+  handshake(o: { infoHash?: Uint8Array; peerId?: Uint8Array } = {}): this {
+    this.conn!.write(
+      encodeHandshake({ infoHash: o.infoHash ?? this.bench.torrent.infoHash, peerId: o.peerId ?? peerIdOf(this.label), reserved: new Uint8Array(8) }),
+    );
+    return this;
+  }
+
+  send(m: Message): this {
+    this.conn!.write(encodeMessage(m));
+    return this;
+  }
+
+  raw(bytes: Uint8Array): this {
+    this.conn!.write(bytes);
+    return this;
+  }
+
+  /** A bitfield of the given piece indices. */
+  bitfield(pieces: number[]): this {
+    const bits = new Uint8Array(Math.ceil(PIECES / 8));
+    for (const i of pieces) bits[i >> 3] |= 0x80 >> (i & 7);
+    return this.send({ type: 'bitfield', bits });
+  }
+
+  close(): void {
+    this.conn!.close();
+  }
+
+  requests(): Extract<Message, { type: 'request' }>[] {
+    return this.received.filter((m): m is Extract<Message, { type: 'request' }> => m.type === 'request');
+  }
+
+  has(type: Message['type']): boolean {
+    return this.received.some((m) => m.type === type);
+  }
+}

@@ -1,0 +1,150 @@
+// Piece selection: partial pieces first, rarest first with seeded tie-breaks, endgame with its
+// cancels; the SHA1 check and what a failed one does.
+
+import { describe, expect, it } from 'vitest';
+import { Bitfield } from '../engine/bitfield.ts';
+import { MemoryStorage } from '../engine/memory-storage.ts';
+import { createTorrent } from '../engine/metainfo.ts';
+import { PieceManager } from '../engine/piece-manager.ts';
+import { BLOCK_SIZE } from '../engine/wire.ts';
+import { SeededRandom } from '../sim/random.ts';
+
+const PIECE = 2 * BLOCK_SIZE;
+
+function setup(pieces = 8, seed = 's', picker: 'rarest-first' | 'sequential' = 'rarest-first') {
+  const payload = new SeededRandom('payload').bytes(pieces * PIECE - 1000); // short last piece
+  const { torrent } = createTorrent({ name: 'x', pieceLength: PIECE, files: payload });
+  const storage = new MemoryStorage(payload.length);
+  const pm = new PieceManager(torrent, storage, new SeededRandom(seed), picker);
+  const block = (i: number, begin: number, len = BLOCK_SIZE) => payload.subarray(i * PIECE + begin, i * PIECE + begin + len);
+  return { pm, payload, storage, block, torrent };
+}
+
+const all = (n: number) => Bitfield.full(n);
+const of = (n: number, idx: number[]) => {
+  const b = new Bitfield(n);
+  idx.forEach((i) => b.set(i));
+  return b;
+};
+
+describe('PieceManager', () => {
+  it('picks the rarest piece first', () => {
+    const { pm } = setup(4);
+    pm.addPeerPieces(of(4, [0, 1, 2, 3]));
+    pm.addPeerPieces(of(4, [0, 1, 3]));
+    pm.addPeerPieces(of(4, [0, 3]));
+    // availability: 0:3, 1:2, 2:1, 3:3
+    const got = pm.grab('a', all(4), 2);
+    expect(got.map((b) => b.index)).toEqual([2, 2]);
+    const next = pm.grab('a', all(4), 2);
+    expect(next.map((b) => b.index)).toEqual([1, 1]);
+  });
+
+  it('finishes partial pieces before starting new ones', () => {
+    const { pm } = setup(4);
+    const first = pm.grab('a', all(4), 1); // starts one piece, takes one of its two blocks
+    expect(first).toHaveLength(1);
+    const second = pm.grab('b', all(4), 1);
+    expect(second[0].index).toBe(first[0].index);
+    expect(second[0].begin).toBe(BLOCK_SIZE);
+  });
+
+  it('breaks ties at random, from the seed: same seed same choice, and every tied piece can win', () => {
+    const firstPick = (seed: string) => setup(8, seed).pm.grab('a', all(8), 1)[0].index;
+    expect(firstPick('x')).toBe(firstPick('x'));
+    const winners = new Set(Array.from({ length: 200 }, (_, i) => firstPick(`seed${i}`)));
+    expect(winners.size).toBe(8);
+  });
+
+  it('sequential picker takes pieces in order', () => {
+    const { pm } = setup(4, 's', 'sequential');
+    expect(pm.grab('a', all(4), 6).map((b) => b.index)).toEqual([0, 0, 1, 1, 2, 2]);
+  });
+
+  it('only asks a peer for pieces it has', () => {
+    const { pm } = setup(4);
+    expect(pm.grab('a', of(4, [3]), 10).map((b) => b.index)).toEqual([3, 3]);
+    expect(pm.grab('b', of(4, [3]), 10)).toEqual([]); // not endgame yet: others are missing
+  });
+
+  it('sizes the last block of a short last piece', () => {
+    const { pm } = setup(2, 's', 'sequential');
+    const blocks = pm.grab('a', all(2), 4);
+    expect(blocks.at(-1)).toEqual({ index: 1, begin: BLOCK_SIZE, length: BLOCK_SIZE - 1000 });
+  });
+
+  it('verifies a piece with SHA1 when its last block arrives', () => {
+    const { pm, block } = setup(2, 's', 'sequential');
+    pm.grab('a', all(2), 2);
+    expect(pm.blockReceived('a', 0, 0, block(0, 0))).toEqual({ status: 'stored', cancels: [] });
+    const r = pm.blockReceived('a', 0, BLOCK_SIZE, block(0, BLOCK_SIZE));
+    expect(r).toEqual({ status: 'stored', cancels: [], piece: { index: 0, ok: true, contributors: ['a'] } });
+    expect(pm.have.has(0)).toBe(true);
+  });
+
+  it('a failed check frees the piece and names the peers that sent it', () => {
+    const { pm, block } = setup(2, 's', 'sequential');
+    pm.grab('a', all(2), 1);
+    pm.grab('b', all(2), 1);
+    pm.blockReceived('a', 0, 0, block(0, 0));
+    const bad = block(0, BLOCK_SIZE).slice();
+    bad[5] ^= 0xff;
+    const r = pm.blockReceived('b', 0, BLOCK_SIZE, bad);
+    expect(r).toMatchObject({ status: 'stored', piece: { index: 0, ok: false, contributors: ['a', 'b'] } });
+    expect(pm.have.has(0)).toBe(false);
+    // The whole piece is asked for again.
+    expect(pm.grab('c', all(2), 2)).toEqual([
+      { index: 0, begin: 0, length: BLOCK_SIZE },
+      { index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE },
+    ]);
+  });
+
+  it('rejects blocks nobody asked for, and blocks asked of someone else', () => {
+    const { pm, block } = setup(2, 's', 'sequential');
+    expect(pm.blockReceived('a', 0, 0, block(0, 0)).status).toBe('unexpected');
+    pm.grab('a', all(2), 1);
+    expect(pm.blockReceived('b', 0, 0, block(0, 0)).status).toBe('unexpected');
+    expect(pm.blockReceived('a', 0, 0, block(0, 0, 100)).status).toBe('unexpected');
+  });
+
+  it('endgame: in-flight blocks go to a second peer, and the first arrival cancels the other', () => {
+    const { pm, block } = setup(1);
+    expect(pm.grab('a', all(1), 10)).toHaveLength(2);
+    expect(pm.endgame).toBe(true);
+    const dup = pm.grab('b', all(1), 10);
+    expect(dup).toHaveLength(2);
+    const r = pm.blockReceived('b', 0, 0, block(0, 0));
+    expect(r).toEqual({ status: 'stored', cancels: [{ peer: 'a', block: { index: 0, begin: 0, length: BLOCK_SIZE } }] });
+    // The late copy from 'a' is no longer expected.
+    expect(pm.blockReceived('a', 0, 0, block(0, 0)).status).toBe('unexpected');
+  });
+
+  it('blocks given back are handed out again', () => {
+    const { pm } = setup(1);
+    const blocks = pm.grab('a', all(1), 10);
+    pm.giveBack('a', blocks);
+    expect(pm.endgame).toBe(false);
+    expect(pm.grab('b', all(1), 10)).toEqual(blocks);
+  });
+
+  it('a storage write failure gives the block back', () => {
+    const { pm, block, storage } = setup(1);
+    pm.grab('a', all(1), 2);
+    storage.write = () => {
+      throw new Error('disk full');
+    };
+    expect(pm.blockReceived('a', 0, 0, block(0, 0))).toEqual({ status: 'write-failed', error: 'disk full' });
+    expect(pm.grab('b', all(1), 1)).toEqual([{ index: 0, begin: 0, length: BLOCK_SIZE }]);
+  });
+
+  it('recheck keeps the pieces whose bytes verify', () => {
+    const { torrent, payload } = setup(4);
+    const data = payload.slice();
+    data[PIECE * 2 + 3] ^= 1; // corrupt piece 2
+    data.fill(0, PIECE * 3); // piece 3 missing
+    const pm = new PieceManager(torrent, new MemoryStorage(data.length, data), new SeededRandom('r'));
+    expect(pm.recheck()).toBe(2);
+    expect([0, 1, 2, 3].map((i) => pm.have.has(i))).toEqual([true, true, false, false]);
+    expect(pm.left).toBe(PIECE + (PIECE - 1000));
+  });
+});
