@@ -42,7 +42,7 @@ export interface SwarmOptions {
   trackerInterval: number;
   settings?: Partial<EngineSettings>;
   /** Where trace lines go; the hash is computed either way. */
-  traceOut?: (line: string) => void;
+  traceOut?: (text: string) => void;
   /**
    * 'shared' (default): peers share the one payload and keep only blocks that differ from it.
    * 'copy': every peer has a private MemoryStorage, as a real client would (tests use it to
