@@ -39,7 +39,9 @@ export class ChokeManager {
     const unchoke = new Set(ranked.slice(0, this.settings.uploadSlots).map((c) => c.key));
     const rest = ranked.filter((c) => !unchoke.has(c.key));
     const current = rest.find((c) => c.key === this.optimistic);
-    if (!current || now - this.optimisticSince >= this.settings.optimisticInterval) {
+    if (!this.settings.optimisticUnchoke) {
+      this.optimistic = undefined;
+    } else if (!current || now - this.optimisticSince >= this.settings.optimisticInterval) {
       const pick = rest.length > 0 ? rest[Math.floor(this.random.next() * rest.length)] : undefined;
       this.optimistic = pick?.key;
       this.optimisticSince = now;
@@ -50,6 +52,6 @@ export class ChokeManager {
 
   /** A peer became interested between rechokes: unchoke it at once if a slot is free. */
   hasFreeSlot(unchokedCount: number): boolean {
-    return unchokedCount < this.settings.uploadSlots + 1;
+    return unchokedCount < this.settings.uploadSlots + (this.settings.optimisticUnchoke ? 1 : 0);
   }
 }

@@ -13,6 +13,8 @@ import type { TraceKind, TraceSink } from './trace.ts';
 
 export interface ClientTorrent extends PieceLayout {
   infoHash: Uint8Array;
+  /** The info dictionary's bytes: served over BEP 9 when the extension protocol is on. */
+  infoBytes?: Uint8Array;
 }
 
 export interface ClientEvents {
@@ -47,8 +49,13 @@ interface KnownPeer {
 /** Wait before dialling an address again after it failed; doubles with each failure. */
 const RETRY_DELAY = 30_000;
 
-/** A remote that sent a corrupt piece alone, or took part in this many, is banned. */
-const HASH_STRIKES_TO_BAN = 2;
+/**
+ * Trust in a remote, moved by the pieces it helped with: a good piece earns trust (up to a cap),
+ * a corrupt one costs more when the remote sent it alone. At the floor the remote is banned: a
+ * peer that sends only corrupt data goes after two pieces, while an honest peer whose piece failed
+ * for another reason (our own disk, a co-contributor) survives on the trust it earned.
+ */
+const TRUST = { good: 1, cap: 8, badAlone: -2, badShared: -1, banAt: -4 };
 
 export class Client implements PeerOwner {
   readonly label: string;
@@ -68,7 +75,7 @@ export class Client implements PeerOwner {
   /** Connections still in their handshake, inbound and outbound. */
   private readonly pending = new Map<string, PeerProcess>();
   private readonly banned = new Set<string>();
-  private readonly strikes = new Map<string, number>();
+  private readonly trust = new Map<string, number>();
   private readonly choker: ChokeManager;
   private readonly tracker: TrackerClient;
   private listener: { stop(): void } | undefined;
@@ -93,7 +100,7 @@ export class Client implements PeerOwner {
     this.labelOf = o.labelOf ?? addressKey;
     this.events = o.events ?? {};
     const initial = o.initial === 'complete' ? Bitfield.full(o.torrent.pieceCount) : undefined;
-    this.pieces = new PieceManager(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial);
+    this.pieces = new PieceManager(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, this.settings.plantedBug);
     if (o.initial === 'check') this.pieces.recheck();
     this.choker = new ChokeManager(this.settings, o.ports.random);
     this.tracker = new TrackerClient({
@@ -118,6 +125,14 @@ export class Client implements PeerOwner {
 
   get complete(): boolean {
     return this.pieces.complete;
+  }
+
+  get metadata(): Uint8Array | undefined {
+    return this.o.torrent.infoBytes;
+  }
+
+  get listenPort(): number {
+    return this.o.ports.network.localAddress.port;
   }
 
   get connectionCount(): number {
@@ -151,6 +166,18 @@ export class Client implements PeerOwner {
       // A failing flush on the way out changes nothing we can act on.
     }
     this.emit('leave', { reason });
+  }
+
+  /**
+   * The process dies: timers and listener stop, nothing more is said to anyone (no tracker
+   * 'stopped', no flush). The driver breaks the connections; storage stays as it was.
+   */
+  crash(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.ticker?.cancel();
+    this.listener?.stop();
+    this.tracker.abandon();
   }
 
   /** Adds a peer address (from the tracker or the user) and dials it if there is room. */
@@ -212,6 +239,7 @@ export class Client implements PeerOwner {
       this.downloaded += this.pieces.pieceSize(piece.index);
       this.emit('verified', { piece: piece.index, have: this.pieces.have.count });
       this.events.verified?.(piece.index);
+      this.adjustTrust(piece.contributors, TRUST.good);
       for (const p of this.peers.values()) p.announceHave(piece.index);
       if (this.pieces.complete) {
         this.emit('complete', {});
@@ -222,13 +250,17 @@ export class Client implements PeerOwner {
       const from = piece.contributors.map((k) => this.peers.get(k)?.remoteLabel ?? k);
       this.emit('hashfail', { piece: piece.index, from });
       this.events.hashFailed?.(piece.index, from);
-      for (const key of piece.contributors) {
-        const p = this.peers.get(key);
-        if (!p) continue;
-        const strikes = (this.strikes.get(p.remoteLabel) ?? 0) + (piece.contributors.length === 1 ? HASH_STRIKES_TO_BAN : 1);
-        this.strikes.set(p.remoteLabel, strikes);
-        if (strikes >= HASH_STRIKES_TO_BAN) this.ban(p, `sent corrupt data (${strikes} strikes)`);
-      }
+      this.adjustTrust(piece.contributors, piece.contributors.length === 1 ? TRUST.badAlone : TRUST.badShared);
+    }
+  }
+
+  private adjustTrust(contributors: readonly string[], delta: number): void {
+    for (const key of contributors) {
+      const p = this.peers.get(key);
+      if (!p) continue;
+      const trust = Math.min(TRUST.cap, (this.trust.get(p.remoteLabel) ?? 0) + delta);
+      this.trust.set(p.remoteLabel, trust);
+      if (trust <= TRUST.banAt) this.ban(p, `sent corrupt data (trust ${trust})`);
     }
   }
 

@@ -31,6 +31,18 @@ export interface EngineSettings {
   tickInterval: number;
   /** Piece picker: 'rarest-first' (default) or 'sequential'. */
   piecePicker: 'rarest-first' | 'sequential';
+  /** Offer the BEP 6 Fast extension (have-all/none, reject, allowed-fast) in the handshake. */
+  fastExtension: boolean;
+  /** Offer the BEP 10 extension protocol (and serve BEP 9 metadata) in the handshake. */
+  extensionProtocol: boolean;
+  /** One extra unchoke rotated among the rest (off for a free rider). */
+  optimisticUnchoke: boolean;
+  /**
+   * TEST ONLY: a bug planted on purpose, to show that swarm testing finds it, reproduces it from
+   * its seed and shrinks it. 'trust-single-source' marks a piece whose blocks all came from one
+   * peer as verified without checking its SHA1. Never set outside tests.
+   */
+  plantedBug?: 'trust-single-source';
 }
 
 export const defaultSettings: EngineSettings = {
@@ -49,6 +61,10 @@ export const defaultSettings: EngineSettings = {
   maxPeerRequests: 256,
   tickInterval: 10_000,
   piecePicker: 'rarest-first',
+  optimisticUnchoke: true,
+  // Off by default so that simulated swarms stay plain BEP 3; live mode turns both on.
+  fastExtension: false,
+  extensionProtocol: false,
 };
 
 export function resolveSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {

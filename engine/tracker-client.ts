@@ -37,6 +37,12 @@ export class TrackerClient {
     if (!this.stopped) this.announce('periodic');
   }
 
+  /** Stops without a word to the tracker (the process died). */
+  abandon(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;

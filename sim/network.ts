@@ -32,6 +32,10 @@ const UNREACHABLE_TIMEOUT = 3_000;
 
 export class SimNetwork {
   private readonly hosts = new Map<string, SimHost>();
+  /** While it says so, packets from one host to another are lost (a partition): dials time out. */
+  blocked: ((from: SimHost, to: SimHost) => boolean) | undefined;
+  /** Sees every write, before it is queued (the invariant checker's tap). */
+  onWrite: ((from: SimEndpoint, chunks: Uint8Array | readonly Uint8Array[]) => void) | undefined;
 
   constructor(
     readonly scheduler: Scheduler,
@@ -51,6 +55,11 @@ export class SimNetwork {
   removeHost(host: SimHost): void {
     host.dropAll('host gone');
     this.hosts.delete(addressKey(host.address));
+  }
+
+  /** Puts a removed host back at its address (a crashed peer restarting). */
+  restoreHost(host: SimHost): void {
+    this.hosts.set(addressKey(host.address), host);
   }
 
   hostAt(address: PeerAddress): SimHost | undefined {
@@ -101,7 +110,7 @@ export class SimHost implements Network {
     const sched = this.net.scheduler;
     const local = new SimEndpoint(this, remote, false);
     const target = this.net.hostAt(remote);
-    if (!target) {
+    if (!target || this.net.blocked?.(this, target) || this.net.blocked?.(target, this)) {
       sched.setTimer(UNREACHABLE_TIMEOUT, () => local.fail('connection timed out'));
       return local;
     }
@@ -183,8 +192,8 @@ export class SimEndpoint implements Connection {
   private lastDeliveryAt = 0;
   /** Extra one-way delay drawn per batch (jitter fault); 0 by default. */
   jitter: () => number = () => 0;
-  /** While stalled, nothing this endpoint sends is delivered (held, then released in order). */
-  stalled = false;
+  /** While stalled (by any number of faults at once), what this endpoint sends is held, in order. */
+  private stalls = 0;
   private held: { chunks: Uint8Array[]; bytes: number }[] = [];
 
   constructor(
@@ -207,6 +216,7 @@ export class SimEndpoint implements Connection {
 
   write(chunks: Uint8Array | readonly Uint8Array[]): void {
     if (this.closed) return;
+    this.host.net.onWrite?.(this, chunks);
     if (chunks instanceof Uint8Array) {
       this.queue.push(chunks);
       this.queuedBytes += chunks.length;
@@ -282,16 +292,25 @@ export class SimEndpoint implements Connection {
   /** The uplink finished sending a batch: it crosses the link, then the receiver's downlink. */
   transmitted(chunks: Uint8Array[], bytes: number): void {
     if (this.closed || !this.peer) return;
-    if (this.stalled) {
+    if (this.stalls > 0) {
       this.held.push({ chunks, bytes });
       return;
     }
     this.deliver(chunks, bytes);
   }
 
-  /** Releases a stall: held batches go on, in order. */
+  get stalled(): boolean {
+    return this.stalls > 0;
+  }
+
+  /** Holds what this endpoint sends until a matching `release`. */
+  stall(): void {
+    this.stalls++;
+  }
+
+  /** Ends one stall; when none is left, held batches go on, in order. */
   release(): void {
-    this.stalled = false;
+    if (this.stalls === 0 || --this.stalls > 0) return;
     const held = this.held;
     this.held = [];
     for (const b of held) this.deliver(b.chunks, b.bytes);

@@ -14,6 +14,8 @@ import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
 import { SimTracker } from './tracker.ts';
 import { TraceWriter } from './trace-writer.ts';
+import type { Behaviour, LeavePolicy } from './scenario/types.ts';
+import type { TraceSink } from '../engine/trace.ts';
 
 export interface PeerGroup {
   /** Label prefix: peers are named prefix0, prefix1, … */
@@ -23,9 +25,16 @@ export interface PeerGroup {
   /** Bytes per second; Infinity for unlimited. */
   upload: number;
   download: number;
-  /** Virtual ms at which the group's peers join (all at once). */
+  /** Virtual ms at which the group's peers join; with `joinSpread`, peer i at joinAt + i·spread/count. */
   joinAt?: number;
+  joinSpread?: number;
+  /** When its peers leave (default: never). */
+  leave?: LeavePolicy;
+  /** One-way latency of the group's hosts, drawn per host from [lo, hi] ms (default: the swarm's). */
+  latency?: [number, number];
   settings?: Partial<EngineSettings>;
+  /** Honest (the real engine, default), a free rider (the engine, never uploading), or malicious. */
+  behaviour?: Behaviour;
 }
 
 export interface SwarmOptions {
@@ -34,6 +43,8 @@ export interface SwarmOptions {
   /** Payload size in bytes. */
   size: number;
   pieceLength: number;
+  /** 1 (default): a single-file torrent; more: the payload split into that many files. */
+  files?: number;
   /** One-way latency per host, drawn from [lo, hi] ms; a link's latency is the mean of its ends. */
   latency: [number, number];
   /** Virtual time limit (ms). */
@@ -98,12 +109,25 @@ export interface SimPeer {
   label: string;
   role: 'seed' | 'leecher';
   group: PeerGroup;
+  behaviour: Behaviour;
   host: SimHost;
-  client: Client;
+  /** The engine (undefined for a malicious peer, which does not run it). */
+  client?: Client;
   storage: Storage;
   joinedAt: number;
   completedAt?: number;
+  /** When it left or crashed for good; undefined while it is in the swarm (or never joined). */
+  leftAt?: number;
+  /** True while its process is down (crashed, not yet restarted). */
+  down: boolean;
+  /** Its engine's trace goes through here; muted while it is down. */
+  traceGate: { open: boolean };
+  /** Stops a malicious peer. */
+  stopAdversary?: () => void;
 }
+
+/** Starts a malicious peer on its host; supplied by sim/adversary.ts. */
+export type AdversaryStarter = (behaviour: Behaviour, peer: SimPeer, swarm: Swarm) => { stop(): void };
 
 /** A built, not yet run, swarm: the runner's parts, for callers that want to reach in. */
 export class Swarm {
@@ -115,13 +139,23 @@ export class Swarm {
   readonly tracker: SimTracker;
   readonly trace: TraceWriter;
   readonly peers: SimPeer[] = [];
-  private readonly baseLatency = new Map<SimHost, number>();
+  readonly baseLatency = new Map<SimHost, number>();
+  /** Wraps each honest peer's storage (the fault injector's hook). */
+  storageWrapper: ((peer: SimPeer, storage: Storage) => Storage) | undefined;
+  /** Sees every trace event as it is emitted (the invariant checker's hook). */
+  observer: TraceSink | undefined;
+  private readonly sink: TraceSink;
+  private readonly groupSize = new Map<PeerGroup, number>();
+  private running = false;
 
-  constructor(readonly options: SwarmOptions) {
+  constructor(
+    readonly options: SwarmOptions,
+    private readonly startAdversary?: AdversaryStarter,
+  ) {
     const o = options;
     this.root = new SeedRoot(o.seed);
     this.payload = this.root.stream('payload').bytes(o.size);
-    this.torrent = createTorrent({ name: 'payload.bin', pieceLength: o.pieceLength, files: this.payload }).torrent;
+    this.torrent = createTorrent({ name: 'payload', pieceLength: o.pieceLength, files: splitFiles(this.payload, o.files ?? 1) }).torrent;
     this.trace = new TraceWriter(
       {
         seed: o.seed,
@@ -137,67 +171,161 @@ export class Swarm {
       },
       o.traceOut,
     );
+    this.sink = {
+      emit: (e) => {
+        this.trace.emit(e);
+        this.observer?.emit(e);
+      },
+    };
     this.network = new SimNetwork(this.scheduler, (a, b) => ((this.baseLatency.get(a) ?? 0) + (this.baseLatency.get(b) ?? 0)) / 2);
     this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { interval: o.trackerInterval, delay: 50 });
-    for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g, `${g.prefix}${i}`);
+    for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g);
   }
 
-  private addPeer(group: PeerGroup, label: string): SimPeer {
+  /** The trace as every component should emit to it. */
+  get traceSink(): TraceSink {
+    return this.sink;
+  }
+
+  /** Adds one more peer to `group` (at build time, or later for churn); it joins at its time. */
+  addPeer(group: PeerGroup, joinAt?: number): SimPeer {
     const o = this.options;
-    const random = this.root.stream(`peer/${label}`);
+    const index = this.groupSize.get(group) ?? 0;
+    this.groupSize.set(group, index + 1);
+    const label = `${group.prefix}${index}`;
     const address = { host: label, port: 6881 };
     const host = this.network.addHost({ label, address, upload: perSecond(group.upload), download: perSecond(group.download) });
-    this.baseLatency.set(host, this.root.stream(`latency/${label}`).range(o.latency[0], o.latency[1]));
+    const [lo, hi] = group.latency ?? o.latency;
+    this.baseLatency.set(host, this.root.stream(`latency/${label}`).range(lo, hi));
+    const seedRole = group.role === 'seed';
     const storage =
       o.storage === 'copy'
-        ? new MemoryStorage(this.payload.length, group.role === 'seed' ? this.payload.slice() : undefined)
-        : new SharedPayloadStorage(this.payload, group.role === 'seed');
-    const peerId = simPeerId(this.root.stream(`peer-id/${label}`));
-    const record = { label, role: group.role, group, host, storage, joinedAt: group.joinAt ?? 0, completedAt: undefined as number | undefined };
-    const client = new Client({
-      torrent: this.torrent,
-      peerId,
+        ? new MemoryStorage(this.payload.length, seedRole ? this.payload.slice() : undefined)
+        : new SharedPayloadStorage(this.payload, seedRole);
+    const spread = group.joinSpread && group.count > 1 ? (index * group.joinSpread) / group.count : 0;
+    const peer: SimPeer = {
       label,
-      initial: group.role === 'seed' ? 'complete' : 'empty',
-      settings: { ...o.settings, ...group.settings },
+      role: group.role,
+      group,
+      behaviour: group.behaviour ?? 'honest',
+      host,
+      storage,
+      joinedAt: joinAt ?? (group.joinAt ?? 0) + spread,
+      down: false,
+      traceGate: { open: true },
+    };
+    this.peers.push(peer);
+    // Joins of the peers built with the swarm are scheduled by run(), after anything the caller
+    // scheduled first (faults at t = 0 must be in place when the first peer starts).
+    if (this.running) this.scheduler.at(peer.joinedAt, () => this.start(peer));
+    return peer;
+  }
+
+  /** Starts (or, after a crash, restarts) a peer's process. */
+  private start(peer: SimPeer): void {
+    peer.down = false;
+    if (peer.behaviour !== 'honest' && peer.behaviour !== 'free-rider') {
+      if (!this.startAdversary) throw new Error(`swarm: peer ${peer.label} is '${peer.behaviour}', but no adversaries are available`);
+      peer.stopAdversary = this.startAdversary(peer.behaviour, peer, this).stop;
+      return;
+    }
+    const restart = peer.client !== undefined;
+    const group = peer.group;
+    const gate = (peer.traceGate = { open: true });
+    const freeRider = peer.behaviour === 'free-rider' ? { uploadSlots: 0, optimisticUnchoke: false } : {};
+    const storage = this.storageWrapper ? this.storageWrapper(peer, peer.storage) : peer.storage;
+    peer.client = new Client({
+      torrent: this.torrent,
+      peerId: simPeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`)),
+      label: peer.label,
+      // A restarted peer re-checks what its storage holds, like a real client after a crash.
+      initial: restart ? 'check' : group.role === 'seed' ? 'complete' : 'empty',
+      settings: { ...this.options.settings, ...group.settings, ...freeRider },
       labelOf: (a) => a.host,
-      ports: { clock: this.scheduler, random, network: host, storage, tracker: this.tracker.portFor(address), trace: this.trace },
+      ports: {
+        clock: this.scheduler,
+        random: this.root.stream(`peer/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`),
+        network: peer.host,
+        storage,
+        tracker: this.tracker.portFor(peer.host.address),
+        trace: { emit: (e) => gate.open && this.sink.emit(e) },
+      },
       events: {
         complete: () => {
-          record.completedAt = this.scheduler.now();
+          peer.completedAt ??= this.scheduler.now();
+          const leave = group.leave;
+          if (leave?.when === 'on-complete') this.scheduler.setTimer(leave.linger ?? 0, () => this.leave(peer, 'left on completion'));
         },
       },
     });
-    const peer: SimPeer = Object.assign(record, { client });
-    this.scheduler.at(peer.joinedAt, () => peer.client.start());
-    this.peers.push(peer);
-    return peer;
+    if (peer.client.complete) peer.completedAt ??= this.scheduler.now();
+    peer.client.start();
+    const leave = group.leave;
+    if (!restart && leave?.when === 'after') this.scheduler.at(leave.time, () => this.leave(peer, 'left on schedule'));
+  }
+
+  /** The peer leaves for good, saying goodbye (tracker 'stopped', connections closed). */
+  leave(peer: SimPeer, reason: string): void {
+    if (peer.leftAt !== undefined) return;
+    peer.leftAt = this.scheduler.now();
+    peer.client?.stop(reason);
+    peer.stopAdversary?.();
+  }
+
+  /** The peer's process dies: no goodbye, connections break, storage stays. */
+  crash(peer: SimPeer, restartAfter?: number): void {
+    if (peer.down || peer.leftAt !== undefined || !peer.client) return;
+    this.sink.emit({ t: this.scheduler.now(), peer: peer.label, kind: 'fault', fault: 'crash', restartAfter });
+    peer.client.crash();
+    peer.traceGate.open = false;
+    peer.down = true;
+    this.network.removeHost(peer.host);
+    if (restartAfter === undefined) {
+      peer.leftAt = this.scheduler.now();
+      return;
+    }
+    this.scheduler.setTimer(restartAfter, () => {
+      this.network.restoreHost(peer.host);
+      this.sink.emit({ t: this.scheduler.now(), peer: peer.label, kind: 'fault', fault: 'restart' });
+      this.start(peer);
+    });
   }
 
   get leechers(): SimPeer[] {
     return this.peers.filter((p) => p.role === 'leecher');
   }
 
-  run(): SwarmResult {
-    const leechers = this.leechers;
-    let done = leechers.length === 0;
-    const allDone = () => (done ||= leechers.every((p) => p.completedAt !== undefined));
-    this.scheduler.run(this.options.timeLimit, allDone);
+  /** Honest leechers still expected to finish: not malicious, not gone for good. */
+  get activeLeechers(): SimPeer[] {
+    return this.peers.filter((p) => p.role === 'leecher' && isHonest(p.behaviour) && p.leftAt === undefined);
+  }
+
+  /** Runs until every active leecher completes (and `until` allows), or the time limit. */
+  run(stopWhen?: () => boolean): SwarmResult {
+    this.running = true;
+    for (const p of this.peers) this.scheduler.at(p.joinedAt, () => this.start(p));
+    const allDone = stopWhen ?? (() => this.activeLeechers.every((p) => p.completedAt !== undefined));
+    if (!allDone()) this.scheduler.run(this.options.timeLimit, allDone);
     const simTime = this.scheduler.now();
-    for (const p of this.peers) p.client.stop('run ended');
+    // The run is over: every peer still up stops (this is not a departure, so leftAt stays).
+    for (const p of this.peers) {
+      if (p.down || p.leftAt !== undefined) continue;
+      p.client?.stop('run ended');
+      p.stopAdversary?.();
+    }
     const peers = this.peers.map((p) => ({
       label: p.label,
       role: p.role,
       joinedAt: p.joinedAt,
       completedAt: p.completedAt,
-      uploaded: p.client.uploaded,
-      downloaded: p.client.downloaded,
+      uploaded: p.client?.uploaded ?? 0,
+      downloaded: p.client?.downloaded ?? 0,
       payloadMatches: Buffer.compare(p.storage.read(0, this.payload.length), this.payload) === 0,
     }));
     const t = this.torrent;
     return {
       seed: this.options.seed,
-      complete: peers.every((p) => p.role === 'seed' || (p.completedAt !== undefined && p.payloadMatches)),
+      complete: this.peers.every((p) => p.role === 'seed' || !isHonest(p.behaviour) || (p.completedAt !== undefined && peers[this.peers.indexOf(p)].payloadMatches)),
       simTime,
       peers,
       events: this.scheduler.executed,
@@ -206,6 +334,20 @@ export class Swarm {
       torrent: { name: t.name, length: t.length, pieceLength: t.pieceLength, pieceCount: t.pieceCount, infoHashHex: t.infoHashHex },
     };
   }
+}
+
+export function isHonest(b: Behaviour): boolean {
+  return b === 'honest' || b === 'free-rider';
+}
+
+/** Splits the payload into `count` files of near-equal size (views, no copies). */
+function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: string[]; data: Uint8Array }[] {
+  if (count <= 1) return payload;
+  const size = Math.ceil(payload.length / count);
+  return Array.from({ length: count }, (_, i) => ({
+    path: [`dir${Math.floor(i / 10)}`, `file${i}.bin`],
+    data: payload.subarray(i * size, Math.min(payload.length, (i + 1) * size)),
+  }));
 }
 
 /** An Azureus-style peer id ("-SL0100-" and 12 random alphanumerics) drawn from `random`. */

@@ -22,13 +22,19 @@ export class SimTracker {
   private readonly swarm = new Map<string, Entry>();
   /** While set, every announce fails with this error (tracker outage). */
   failure: string | undefined;
+  /** While true, announces succeed with no peers. */
+  empty = false;
+  /** Reply delay (ms). */
+  delay: number;
   announces = 0;
 
   constructor(
     private readonly scheduler: Scheduler,
     private readonly random: SeededRandom,
     private readonly o: SimTrackerOptions,
-  ) {}
+  ) {
+    this.delay = o.delay;
+  }
 
   /** The TrackerPort a peer at `address` uses. */
   portFor(address: PeerAddress): TrackerPort {
@@ -52,12 +58,12 @@ export class SimTracker {
       this.swarm.set(key, { address: { host: address.host, port: req.port }, peerId: req.peerId, left: req.left });
       const others = [...this.swarm.values()].filter((e) => addressKey(e.address) !== key);
       const peers: AnnouncePeer[] = this.random
-        .sample(others, req.numWant)
+        .sample(this.empty ? [] : others, req.numWant)
         .map((e) => ({ host: e.address.host, port: e.address.port, peerId: e.peerId }));
       let complete = 0;
       for (const e of this.swarm.values()) if (e.left === 0) complete++;
       result = { ok: true, interval: this.o.interval, peers, complete, incomplete: this.swarm.size - complete };
     }
-    this.scheduler.setTimer(this.o.delay, () => done(result));
+    this.scheduler.setTimer(this.delay, () => done(result));
   }
 }

@@ -1,0 +1,150 @@
+// Runs one resolved scenario under one seed: builds the swarm, schedules the faults, watches the
+// safety invariants, then judges liveness and the scenario's expectations.
+
+import { isHonest, type PeerGroup, Swarm, type SwarmOptions } from '../swarm.ts';
+import { FaultInjector } from './faults.ts';
+import { InvariantChecker } from './invariants.ts';
+import type { Failure, Scenario, ScenarioResult } from './types.ts';
+import type { AdversaryStarter } from '../swarm.ts';
+
+export interface RunOptions {
+  traceOut?: (text: string) => void;
+  /** TEST ONLY: plant a known engine bug (see EngineSettings.plantedBug). */
+  plantedBug?: 'trust-single-source';
+  /** Malicious peers; the default is sim/adversary.ts. */
+  adversaries?: AdversaryStarter;
+}
+
+let defaultAdversaries: AdversaryStarter | undefined;
+
+/** Lets sim/adversary.ts register itself without a circular import. */
+export function registerAdversaries(start: AdversaryStarter): void {
+  defaultAdversaries = start;
+}
+
+export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): { options: SwarmOptions; groups: Map<string, PeerGroup> } {
+  const groups = new Map<string, PeerGroup>();
+  for (const g of s.groups) {
+    groups.set(g.name, {
+      prefix: g.name,
+      count: g.count,
+      role: g.role,
+      upload: g.upload,
+      download: g.download,
+      joinAt: g.joinAt,
+      joinSpread: g.joinSpread,
+      leave: g.leave,
+      latency: g.latency,
+      settings: g.settings,
+      behaviour: g.behaviour,
+    });
+  }
+  const options: SwarmOptions = {
+    seed,
+    groups: [...groups.values()],
+    size: s.torrent.size,
+    pieceLength: s.torrent.pieceLength,
+    files: s.torrent.files,
+    latency: s.network.latency,
+    timeLimit: s.timeLimit,
+    trackerInterval: s.trackerInterval,
+    settings: { ...s.settings, ...(o.plantedBug ? { plantedBug: o.plantedBug } : {}) },
+    traceOut: o.traceOut,
+  };
+  return { options, groups };
+}
+
+export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOptions = {}): ScenarioResult {
+  const { options, groups } = swarmOptionsOf(scenario, seed, o);
+  const swarm = new Swarm(options, o.adversaries ?? defaultAdversaries);
+  const faults = new FaultInjector(swarm, groups);
+  faults.schedule(scenario.faults);
+  const checker = new InvariantChecker(swarm);
+  // Run on past the last fault's heal even when everyone is done, so late faults are exercised.
+  const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.activeLeechers.every((p) => p.completedAt !== undefined);
+  const result = swarm.run(stopWhen);
+
+  const failures: Failure[] = [...checker.violations];
+  if (checker.violationCount > checker.violations.length) {
+    failures.push({ check: 'safety', message: `${checker.violationCount - checker.violations.length} more violations not listed` });
+  }
+  failures.push(...judge(scenario, swarm, faults.lastHeal, checker));
+  const peers = swarm.peers.map((p, i) => ({ ...result.peers[i], group: p.group.prefix, behaviour: p.behaviour }));
+  return {
+    name: scenario.name,
+    seed,
+    ok: failures.length === 0,
+    failures,
+    traceHash: result.traceHash,
+    traceEvents: result.traceEvents,
+    simTime: result.simTime,
+    peers,
+    hashFailures: checker.hashFailures,
+    bans: checker.bans,
+  };
+}
+
+/** Liveness and the scenario's own expectations. */
+function judge(s: Scenario, swarm: Swarm, lastHeal: number, checker: InvariantChecker): Failure[] {
+  const failures: Failure[] = [];
+  const e = s.expect;
+  const deadline = Math.min(s.timeLimit, e.completeBy ?? Infinity, e.settleWithin !== undefined ? lastHeal + e.settleWithin : Infinity);
+  const honestLeechers = swarm.peers.filter((p) => p.role === 'leecher' && isHonest(p.behaviour));
+  const stayed = honestLeechers.filter((p) => p.leftAt === undefined || p.completedAt !== undefined);
+  if (e.allComplete !== false && e.minComplete === undefined) {
+    const available = availablePieces(swarm);
+    for (const p of stayed) {
+      if (p.completedAt !== undefined && p.completedAt <= deadline) continue;
+      const missing = missingPieces(p);
+      const unreachable = missing.filter((i) => !available.has(i));
+      // A leecher that cannot reach the whole payload any more is not held to it.
+      if (unreachable.length > 0 && p.completedAt === undefined) continue;
+      const when = p.completedAt === undefined ? 'never completed' : `completed at ${fmt(p.completedAt)}, after the bound`;
+      failures.push({
+        check: 'liveness',
+        peer: p.label,
+        t: deadline,
+        message: `${p.label} ${when} (bound ${fmt(deadline)}); missing ${missing.length} pieces${missing.length ? `: ${list(missing)}` : ''}`,
+      });
+    }
+  }
+  if (e.minComplete !== undefined) {
+    const done = stayed.filter((p) => p.completedAt !== undefined && p.completedAt <= deadline).length;
+    if (done < e.minComplete) failures.push({ check: 'min-complete', message: `${done} leechers completed by ${fmt(deadline)}, expected at least ${e.minComplete}` });
+  }
+  for (const name of e.banned ?? []) {
+    const targets = swarm.peers.filter((p) => p.label === name || p.group.prefix === name).map((p) => p.label);
+    const banned = targets.filter((t) => checker.bans.some((b) => b.banned === t));
+    if (targets.length === 0) failures.push({ check: 'banned', message: `expect.banned names '${name}', which is no peer or group` });
+    else if (banned.length < targets.length) {
+      const notBanned = targets.filter((t) => !banned.includes(t));
+      failures.push({ check: 'banned', message: `${list(notBanned)} never banned by an honest peer` });
+    }
+  }
+  if (e.maxHashFailures !== undefined && checker.hashFailures > e.maxHashFailures) {
+    failures.push({ check: 'hash-failures', message: `${checker.hashFailures} pieces failed their hash check, expected at most ${e.maxHashFailures}` });
+  }
+  return failures;
+}
+
+/** Pieces held by some honest peer that is up now. */
+function availablePieces(swarm: Swarm): Set<number> {
+  const have = new Set<number>();
+  for (const p of swarm.peers) {
+    if (!isHonest(p.behaviour) || p.down || p.leftAt !== undefined || !p.client) continue;
+    for (let i = 0; i < swarm.torrent.pieceCount; i++) if (p.client.pieces.have.has(i)) have.add(i);
+  }
+  return have;
+}
+
+function missingPieces(p: { client?: { pieces: { have: { has(i: number): boolean; size: number } } } }): number[] {
+  const have = p.client?.pieces.have;
+  if (!have) return [];
+  const out: number[] = [];
+  for (let i = 0; i < have.size; i++) if (!have.has(i)) out.push(i);
+  return out;
+}
+
+const fmt = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const list = (xs: (number | string)[]) => (xs.length > 12 ? `${xs.slice(0, 12).join(', ')}, … (${xs.length})` : xs.join(', '));
+

@@ -1,0 +1,127 @@
+// A scenario once every range in its file has been drawn from the seed: concrete numbers only.
+// The file format (YAML/JSON, ranges, units) is parsed and checked in sim/scenario/schema.ts;
+// this is what the runner (sim/scenario/run.ts) executes. All times are virtual milliseconds, all
+// rates bytes per second, all sizes bytes.
+
+import type { EngineSettings } from '../../engine/settings.ts';
+import type { PeerReport } from '../swarm.ts';
+
+/** How a malicious peer misbehaves (sim/adversary.ts). Honest peers run the real engine. */
+export type Behaviour =
+  | 'honest'
+  /** Serves blocks with flipped bytes. */
+  | 'corrupt'
+  /** Claims every piece, serves none (or garbage). */
+  | 'liar'
+  /** Sends PIECE messages nobody asked for. */
+  | 'unsolicited'
+  /** Sends messages with wrong lengths. */
+  | 'malformed'
+  /** Sends a length prefix of ~2 GiB. */
+  | 'huge-length'
+  /** Floods REQUESTs. */
+  | 'request-flood'
+  /** Accepts connections and never answers. */
+  | 'silent'
+  /** Connects and drops at once. */
+  | 'drop'
+  /** Downloads and never uploads (a free rider): the real engine with no upload slots. */
+  | 'free-rider';
+
+export type LeavePolicy = { when: 'never' } | { when: 'on-complete'; linger?: number } | { when: 'after'; time: number };
+
+export interface GroupSpec {
+  /** Group name; its peers are labelled name0, name1, … */
+  name: string;
+  count: number;
+  role: 'seed' | 'leecher';
+  upload: number;
+  download: number;
+  /** When the group's peers join. With `joinSpread`, peer i joins at joinAt + i*joinSpread/count. */
+  joinAt: number;
+  joinSpread?: number;
+  leave: LeavePolicy;
+  /** One-way latency of this group's hosts, drawn per host in [lo, hi] ms. */
+  latency?: [number, number];
+  settings?: Partial<EngineSettings>;
+  behaviour: Behaviour;
+}
+
+export type FaultSpec =
+  // Links — `group` selects the hosts whose links are affected (all when absent).
+  | { kind: 'latency'; at: number; until?: number; group?: string; latency: number; jitter?: number }
+  | { kind: 'bandwidth'; at: number; until?: number; group: string; upload?: number; download?: number }
+  | { kind: 'stall'; at: number; duration: number; group?: string }
+  | { kind: 'reset'; at: number; group?: string; count?: number }
+  | { kind: 'partition'; at: number; until?: number; between: [string, string]; oneWay?: boolean }
+  // Peers
+  | { kind: 'crash'; at: number; group: string; count?: number; restartAfter?: number }
+  | { kind: 'pause'; at: number; duration: number; group: string; count?: number }
+  // Storage
+  | { kind: 'disk-full'; at: number; until?: number; group: string }
+  | { kind: 'corrupt-read'; at: number; until?: number; group: string; probability: number }
+  // Tracker
+  | { kind: 'tracker-down'; at: number; until?: number }
+  | { kind: 'tracker-error'; at: number; until?: number; message?: string }
+  | { kind: 'tracker-empty'; at: number; until?: number }
+  | { kind: 'tracker-slow'; at: number; until?: number; delay: number }
+  // Random-rate faults: events of `fault` drawn as a Poisson process between `from` and `until`.
+  | { kind: 'random'; rate: number; from: number; until: number; fault: RandomFault };
+
+/** A fault template for random-rate injection; `at` is drawn. */
+export type RandomFault =
+  | { kind: 'reset'; group?: string }
+  | { kind: 'crash'; group: string; restartAfter?: number }
+  | { kind: 'stall'; group?: string; duration: number }
+  | { kind: 'churn'; group: string };
+
+export interface Expectations {
+  /** Every honest leecher that stays completes by this time (ms); default: the time limit. */
+  allComplete?: boolean;
+  completeBy?: number;
+  /** These peers or groups must be banned by at least one honest peer. */
+  banned?: string[];
+  /** At most this many pieces fail their hash check, swarm-wide. */
+  maxHashFailures?: number;
+  /** At least this many honest leechers complete (for scenarios where not all can). */
+  minComplete?: number;
+  /** Liveness bound: after the last fault heals, stuck leechers must finish within this (ms). */
+  settleWithin?: number;
+}
+
+export interface Scenario {
+  name: string;
+  /** Where it came from (a file path), for messages. */
+  source?: string;
+  torrent: { size: number; pieceLength: number; files: number };
+  groups: GroupSpec[];
+  network: { latency: [number, number] };
+  faults: FaultSpec[];
+  timeLimit: number;
+  trackerInterval: number;
+  settings?: Partial<EngineSettings>;
+  expect: Expectations;
+  /** Seeds always run by `swarmlab test`, before any extra ones. */
+  seeds: string[];
+}
+
+export interface Failure {
+  /** Which check failed: a safety invariant, liveness, or an expectation. */
+  check: string;
+  message: string;
+  t?: number;
+  peer?: string;
+}
+
+export interface ScenarioResult {
+  name: string;
+  seed: string;
+  ok: boolean;
+  failures: Failure[];
+  traceHash: string;
+  traceEvents: number;
+  simTime: number;
+  peers: (PeerReport & { group: string; behaviour: Behaviour })[];
+  hashFailures: number;
+  bans: { by: string; banned: string }[];
+}
