@@ -1,6 +1,7 @@
 // `npm run bench`: the default swarm and a 200-peer swarm, each in a fresh process so its peak
 // memory is its own. Prints wall time, simulated time, events per second and peak RSS.
-// `npm run bench -- flash1000` runs the 1,000-peer flash crowd (16 MiB) as well.
+// `npm run bench -- flash1000` runs the 1,000-peer flash crowd (16 MiB) as well, with a
+// peer-level trace; `flash1000steps` runs it with every step traced.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,8 @@ import { runSwarm, swarmOf, type SwarmOptions } from '../sim/swarm.ts';
 const CASES: Record<string, () => SwarmOptions> = {
   default: () => swarmOf('1', 1, 20),
   peers200: () => swarmOf('1', 1, 199),
-  flash1000: () => swarmOf('1', 1, 999, { size: 16 * MiB }),
+  flash1000: () => swarmOf('1', 1, 999, { size: 16 * MiB, traceLevel: 'peers' }),
+  flash1000steps: () => swarmOf('1', 1, 999, { size: 16 * MiB }),
 };
 
 function runOne(name: string): void {
@@ -23,6 +25,7 @@ function runOne(name: string): void {
     case: name,
     peers: r.peers.length,
     size: `${options.size / MiB} MiB`,
+    trace: options.traceLevel ?? 'steps',
     complete: r.complete,
     wall: `${(wall / 1000).toFixed(2)} s`,
     simulated: `${(r.simTime / 1000).toFixed(1)} s`,

@@ -48,6 +48,11 @@ export interface TraceEvent {
 
 export interface TraceSink {
   emit(event: TraceEvent): void;
+  /**
+   * False when the sink drops `step` and `state` events (a peer-level trace of a huge swarm):
+   * the engine then does not build them at all. Absent means true.
+   */
+  readonly steps?: boolean;
 }
 
 export const nullTrace: TraceSink = { emit() {} };

@@ -3,11 +3,19 @@
 
 import type { Clock, Millis, TimerHandle } from '../engine/ports.ts';
 
-interface ScheduledEvent {
-  time: Millis;
-  seq: number;
-  fn: () => void;
-  cancelled: boolean;
+/** An event in the queue; it is its own cancel handle (no closure per event). */
+class ScheduledEvent implements TimerHandle {
+  cancelled = false;
+
+  constructor(
+    readonly time: Millis,
+    readonly seq: number,
+    readonly fn: () => void,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
 }
 
 export class Scheduler implements Clock {
@@ -27,9 +35,9 @@ export class Scheduler implements Clock {
 
   /** Schedules `fn` at absolute virtual time `time` (never in the past). */
   at(time: Millis, fn: () => void): TimerHandle {
-    const ev: ScheduledEvent = { time: Math.max(time, this.current), seq: this.seq++, fn, cancelled: false };
+    const ev = new ScheduledEvent(Math.max(time, this.current), this.seq++, fn);
     this.push(ev);
-    return { cancel: () => void (ev.cancelled = true) };
+    return ev;
   }
 
   get pending(): number {

@@ -60,6 +60,12 @@ export interface SwarmOptions {
    * compare real bytes).
    */
   storage?: 'shared' | 'copy';
+  /**
+   * 'steps' (default): every event, the Peer process's steps included. 'peers': peer- and
+   * connection-level events only (join, verified, complete, connect, …) — for very large swarms,
+   * where a full step trace runs to gigabytes.
+   */
+  traceLevel?: 'steps' | 'peers';
 }
 
 export const defaultSwarm: SwarmOptions = {
@@ -147,6 +153,8 @@ export class Swarm {
   private readonly sink: TraceSink;
   private readonly groupSize = new Map<PeerGroup, number>();
   private running = false;
+  private doneDirty = true;
+  private doneCache = false;
 
   constructor(
     readonly options: SwarmOptions,
@@ -171,9 +179,11 @@ export class Swarm {
       },
       o.traceOut,
     );
+    const stepsToo = (o.traceLevel ?? 'steps') === 'steps';
     this.sink = {
+      steps: stepsToo,
       emit: (e) => {
-        this.trace.emit(e);
+        if (stepsToo || (e.kind !== 'step' && e.kind !== 'state')) this.trace.emit(e);
         this.observer?.emit(e);
       },
     };
@@ -218,6 +228,7 @@ export class Swarm {
     // Joins of the peers built with the swarm are scheduled by run(), after anything the caller
     // scheduled first (faults at t = 0 must be in place when the first peer starts).
     if (this.running) this.scheduler.at(peer.joinedAt, () => this.start(peer));
+    this.doneDirty = true;
     return peer;
   }
 
@@ -248,11 +259,12 @@ export class Swarm {
         network: peer.host,
         storage,
         tracker: this.tracker.portFor(peer.host.address),
-        trace: { emit: (e) => gate.open && this.sink.emit(e) },
+        trace: { emit: (e) => gate.open && this.sink.emit(e), steps: this.sink.steps },
       },
       events: {
         complete: () => {
           peer.completedAt ??= this.scheduler.now();
+          this.doneDirty = true;
           const leave = group.leave;
           if (leave?.when === 'on-complete') this.scheduler.setTimer(leave.linger ?? 0, () => this.leave(peer, 'left on completion'));
         },
@@ -268,6 +280,7 @@ export class Swarm {
   leave(peer: SimPeer, reason: string): void {
     if (peer.leftAt !== undefined) return;
     peer.leftAt = this.scheduler.now();
+    this.doneDirty = true;
     peer.client?.stop(reason);
     peer.stopAdversary?.();
   }
@@ -282,6 +295,7 @@ export class Swarm {
     this.network.removeHost(peer.host);
     if (restartAfter === undefined) {
       peer.leftAt = this.scheduler.now();
+      this.doneDirty = true;
       return;
     }
     this.scheduler.setTimer(restartAfter, () => {
@@ -296,6 +310,18 @@ export class Swarm {
   }
 
   /** Honest leechers still expected to finish: not malicious, not gone for good. */
+  /**
+   * True when every honest leecher still in the swarm holds the whole payload. Checked after
+   * every event, so it is cached and recomputed only after a completion, join or departure.
+   */
+  allLeechersDone(): boolean {
+    if (this.doneDirty) {
+      this.doneDirty = false;
+      this.doneCache = this.activeLeechers.every((p) => p.completedAt !== undefined);
+    }
+    return this.doneCache;
+  }
+
   get activeLeechers(): SimPeer[] {
     return this.peers.filter((p) => p.role === 'leecher' && isHonest(p.behaviour) && p.leftAt === undefined);
   }
@@ -304,7 +330,7 @@ export class Swarm {
   run(stopWhen?: () => boolean): SwarmResult {
     this.running = true;
     for (const p of this.peers) this.scheduler.at(p.joinedAt, () => this.start(p));
-    const allDone = stopWhen ?? (() => this.activeLeechers.every((p) => p.completedAt !== undefined));
+    const allDone = stopWhen ?? (() => this.allLeechersDone());
     if (!allDone()) this.scheduler.run(this.options.timeLimit, allDone);
     const simTime = this.scheduler.now();
     // The run is over: every peer still up stops (this is not a departure, so leftAt stays).

@@ -61,7 +61,7 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
   faults.schedule(scenario.faults);
   const checker = new InvariantChecker(swarm);
   // Run on past the last fault's heal even when everyone is done, so late faults are exercised.
-  const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.activeLeechers.every((p) => p.completedAt !== undefined);
+  const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
   const result = swarm.run(stopWhen);
 
   const failures: Failure[] = [...checker.violations];
