@@ -46,16 +46,13 @@ interface KnownPeer {
   notBefore: number;
 }
 
-/** Wait before dialling an address again after it failed; doubles with each failure. */
-const RETRY_DELAY = 30_000;
-
 /**
  * Trust in a remote, moved by the pieces it helped with: a good piece earns trust (up to a cap),
  * a corrupt one costs more when the remote sent it alone. At the floor the remote is banned: a
  * peer that sends only corrupt data goes after two pieces, while an honest peer whose piece failed
  * for another reason (our own disk, a co-contributor) survives on the trust it earned.
  */
-const TRUST = { good: 1, cap: 8, badAlone: -2, badShared: -1, banAt: -4 };
+const TRUST = { good: 2, cap: 16, badAlone: -4, badShared: -1, banAt: -8 };
 
 export class Client implements PeerOwner {
   readonly label: string;
@@ -211,7 +208,7 @@ export class Client implements PeerOwner {
       const known = this.known.get(addressKey(peer.conn.remote));
       if (known) {
         known.failures = peer.handshaken ? 0 : known.failures + 1;
-        known.notBefore = this.clock.now() + RETRY_DELAY * 2 ** Math.min(known.failures, 5);
+        known.notBefore = this.clock.now() + this.settings.retryDelay * 2 ** Math.min(known.failures, 5);
       }
     }
     if (this.peers.get(peer.key) !== peer) return;
@@ -240,6 +237,8 @@ export class Client implements PeerOwner {
       this.emit('verified', { piece: piece.index, have: this.pieces.have.count });
       this.events.verified?.(piece.index);
       this.adjustTrust(piece.contributors, TRUST.good);
+      // A piece that failed before and now passes shows who sent the bad blocks then.
+      if (piece.culprits?.length) this.adjustTrust(piece.culprits, TRUST.badAlone);
       for (const p of this.peers.values()) p.announceHave(piece.index);
       if (this.pieces.complete) {
         this.emit('complete', {});
@@ -247,38 +246,53 @@ export class Client implements PeerOwner {
         this.events.complete?.();
       }
     } else {
-      const from = piece.contributors.map((k) => this.peers.get(k)?.remoteLabel ?? k);
+      const from = piece.contributors.map(labelOfKey);
       this.emit('hashfail', { piece: piece.index, from });
       this.events.hashFailed?.(piece.index, from);
       this.adjustTrust(piece.contributors, piece.contributors.length === 1 ? TRUST.badAlone : TRUST.badShared);
     }
   }
 
+  /** Charges or credits every contributor, connected or gone (a corrupter may leave first). */
   private adjustTrust(contributors: readonly string[], delta: number): void {
-    for (const key of contributors) {
-      const p = this.peers.get(key);
-      if (!p) continue;
-      const trust = Math.min(TRUST.cap, (this.trust.get(p.remoteLabel) ?? 0) + delta);
-      this.trust.set(p.remoteLabel, trust);
-      if (trust <= TRUST.banAt) this.ban(p, `sent corrupt data (trust ${trust})`);
+    for (const label of new Set(contributors.map(labelOfKey))) {
+      const trust = Math.min(TRUST.cap, (this.trust.get(label) ?? 0) + delta);
+      this.trust.set(label, trust);
+      if (trust <= TRUST.banAt && !this.banned.has(label)) this.ban(label, `sent corrupt data (trust ${trust})`);
     }
   }
 
   // ---- Peer Manager --------------------------------------------------------------------------------
 
-  private ban(peer: PeerProcess, reason: string): void {
-    this.banned.add(peer.remoteLabel);
-    this.emit('ban', { reason }, peer.remoteLabel);
-    this.events.banned?.(peer.remoteLabel, reason);
-    peer.close(`banned: ${reason}`);
+  private ban(label: string, reason: string): void {
+    this.banned.add(label);
+    this.emit('ban', { reason }, label);
+    this.events.banned?.(label, reason);
+    for (const p of [...this.peers.values(), ...this.pending.values()]) if (p.remoteLabel === label) p.close(`banned: ${reason}`);
   }
 
   private accept(conn: Connection): void {
-    if (!this.running || this.peers.size + this.pending.size >= this.settings.maxConnections || this.banned.has(this.labelOf(conn.remote))) {
+    const label = this.labelOf(conn.remote);
+    if (!this.running || this.peers.size + this.pending.size >= this.settings.maxConnections || this.banned.has(label) || !this.admitInbound(label)) {
       conn.close();
       return;
     }
     this.spawn(conn);
+  }
+
+  /**
+   * One connection per remote at a time. When two peers dial each other at once, both apply the
+   * same rule — the dial of the peer with the smaller label wins — so exactly one survives.
+   */
+  private admitInbound(label: string): boolean {
+    for (const p of this.peers.values()) if (p.remoteLabel === label) return false;
+    const other = [...this.pending.values()].find((p) => p.remoteLabel === label);
+    if (!other) return true;
+    if (other.conn.inbound) return false;
+    const ourDial = other;
+    if (!(label < this.label)) return false;
+    ourDial.close('simultaneous dial: the other side\'s connection is kept');
+    return true;
   }
 
   private spawn(conn: Connection): void {
@@ -346,6 +360,11 @@ export class Client implements PeerOwner {
   private emit(kind: TraceKind, fields: Record<string, unknown>, remote?: string): void {
     this.trace.emit({ t: this.clock.now(), peer: this.label, ...(remote ? { remote } : {}), kind, ...fields });
   }
+}
+
+/** A connection key is "<remote label>#<n>". */
+function labelOfKey(key: string): string {
+  return key.slice(0, key.lastIndexOf('#'));
 }
 
 function hex(bytes: Uint8Array): string {

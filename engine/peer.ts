@@ -70,6 +70,8 @@ export class PeerProcess {
   private lastReceivedAt: number;
   private lastSentAt: number;
   private lastBlockAt: number;
+  /** When it was last marked snubbed (its requests given back again each snub period). */
+  private snubbedAt = -Infinity;
   private readonly connectedAt: number;
 
   constructor(
@@ -325,7 +327,8 @@ export class PeerProcess {
 
   /** "Unchoke checked fill blocks": top up our requests to the high watermark. */
   private fill(): void {
-    const { loWatermark, hiWatermark } = this.owner.settings;
+    // A snubbed peer gets one request at a time: a probe that un-snubs it when it answers.
+    const [loWatermark, hiWatermark] = this.snubbed ? [1, 1] : [this.owner.settings.loWatermark, this.owner.settings.hiWatermark];
     const size = this.outstanding.size;
     const yes = !this.peerChoking && this.amInterested && size < loWatermark;
     this.step('sizeCheck', { outstanding: size, fill: yes });
@@ -424,9 +427,10 @@ export class PeerProcess {
       this.step('idleTimeout', { silentFor: now - this.lastReceivedAt });
       return this.exit('idle time-out');
     }
-    if (!this.snubbed && this.outstanding.size > 0 && now - this.lastBlockAt > s.snubTimeout) {
+    if (this.outstanding.size > 0 && now - this.lastBlockAt > s.snubTimeout && now - this.snubbedAt >= s.snubTimeout) {
       this.step('tick');
       this.snubbed = true;
+      this.snubbedAt = now;
       // Give its requests back so other peers can fetch them; a late block is then dropped.
       const given = this.outstanding.size;
       this.owner.pieces.giveBack(this.key, this.outstanding.values());
@@ -495,6 +499,7 @@ export class PeerProcess {
   }
 
   private traceState(extra?: Record<string, unknown>): void {
+    if (this.owner.trace.steps === false) return;
     this.owner.trace.emit({
       t: this.now(),
       peer: this.owner.label,
@@ -531,6 +536,7 @@ export class PeerProcess {
   }
 
   private step(node: string, extra?: Record<string, unknown>): void {
+    if (this.owner.trace.steps === false) return;
     this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'step', node, ...extra });
   }
 

@@ -33,6 +33,15 @@ interface PartialPiece {
   /** Per block: who it is requested from (more than one only in endgame). */
   requesters: PeerKey[][];
   contributors: Set<PeerKey>;
+  /** Who sent each block that arrived. */
+  sentBy: (PeerKey | undefined)[];
+}
+
+/** What a failed piece looked like, block by block, to find the culprit once it passes. */
+interface FailedBlock {
+  block: number;
+  sender: PeerKey;
+  digest: Uint8Array;
 }
 
 export type BlockResult =
@@ -44,10 +53,25 @@ export type BlockResult =
       /** Other peers the same block was requested from (endgame): cancel there. */
       cancels: { peer: PeerKey; block: BlockRef }[];
       /** Set when this block completed its piece. */
-      piece?: { index: number; ok: boolean; contributors: PeerKey[] };
+      piece?: PieceOutcome;
     };
 
+export interface PieceOutcome {
+  index: number;
+  ok: boolean;
+  contributors: PeerKey[];
+  /**
+   * When a piece that failed before now passes: the senders whose earlier blocks differ from the
+   * good ones (the culprits), and those whose blocks were right all along.
+   */
+  culprits?: PeerKey[];
+  cleared?: PeerKey[];
+}
+
 export class PieceManager {
+  /** Block digests of pieces that failed their check and have not passed since. */
+  private readonly failed = new Map<number, FailedBlock[]>();
+
   readonly have: Bitfield;
   /** How many connected peers hold each piece. */
   private readonly availability: Uint32Array;
@@ -174,6 +198,7 @@ export class PieceManager {
     p.received[j] = 1;
     p.receivedCount++;
     p.contributors.add(peer);
+    p.sentBy[j] = peer;
     const cancels = who
       .filter((other) => other !== peer)
       .map((other) => ({ peer: other, block: { index, begin, length: data.length } }));
@@ -212,13 +237,10 @@ export class PieceManager {
 
   private verify(index: number): boolean {
     const bytes = this.storage.read(index * this.layout.pieceLength, this.pieceSize(index));
-    const digest = sha1(bytes);
-    const want = this.layout.pieceHashes[index];
-    for (let i = 0; i < 20; i++) if (digest[i] !== want[i]) return false;
-    return true;
+    return equal(sha1(bytes), this.layout.pieceHashes[index]);
   }
 
-  private finishPiece(p: PartialPiece): { index: number; ok: boolean; contributors: PeerKey[] } {
+  private finishPiece(p: PartialPiece): PieceOutcome {
     this.partial.delete(p.index);
     const contributors = [...p.contributors];
     let ok: boolean;
@@ -229,7 +251,41 @@ export class PieceManager {
     }
     if (ok) this.have.set(p.index);
     else this.unrequested += p.blockCount; // the piece starts over
-    return { index: p.index, ok, contributors };
+    const outcome: PieceOutcome = { index: p.index, ok, contributors };
+    if (ok) Object.assign(outcome, this.blame(p.index));
+    else if (contributors.length > 1) this.recordFailure(p);
+    return outcome;
+  }
+
+  /** Keeps a digest of each block of a failed piece, with its sender (20 bytes a block). */
+  private recordFailure(p: PartialPiece): void {
+    const blocks: FailedBlock[] = [];
+    for (let j = 0; j < p.blockCount; j++) {
+      const sender = p.sentBy[j];
+      if (sender !== undefined) blocks.push({ block: j, sender, digest: sha1(this.readBlock(p.index, j)) });
+    }
+    const earlier = this.failed.get(p.index) ?? [];
+    this.failed.set(p.index, [...earlier, ...blocks]);
+  }
+
+  /** The piece passed: whoever sent a block that differs from the good one was lying. */
+  private blame(index: number): { culprits?: PeerKey[]; cleared?: PeerKey[] } {
+    const blocks = this.failed.get(index);
+    if (!blocks) return {};
+    this.failed.delete(index);
+    const good = new Map<number, Uint8Array>();
+    const culprits = new Set<PeerKey>();
+    const honest = new Set<PeerKey>();
+    for (const b of blocks) {
+      if (!good.has(b.block)) good.set(b.block, sha1(this.readBlock(index, b.block)));
+      (equal(good.get(b.block)!, b.digest) ? honest : culprits).add(b.sender);
+    }
+    for (const c of culprits) honest.delete(c);
+    return { culprits: [...culprits], cleared: [...honest] };
+  }
+
+  private readBlock(index: number, j: number): Uint8Array {
+    return this.storage.read(index * this.layout.pieceLength + j * BLOCK_SIZE, this.blockLength(index, j));
   }
 
   private startPiece(index: number): PartialPiece {
@@ -241,6 +297,7 @@ export class PieceManager {
       receivedCount: 0,
       requesters: Array.from({ length: blockCount }, () => []),
       contributors: new Set(),
+      sentBy: new Array(blockCount),
     };
     this.partial.set(index, p);
     return p;
@@ -289,4 +346,10 @@ export class PieceManager {
     }
     return best;
   }
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -35,6 +35,10 @@ export interface EngineSettings {
   fastExtension: boolean;
   /** Offer the BEP 10 extension protocol (and serve BEP 9 metadata) in the handshake. */
   extensionProtocol: boolean;
+  /** Wait before dialling an address again after it failed (ms); doubles with each failure. */
+  retryDelay: number;
+  /** A BITFIELD after the first message: 'exit' (the diagram) or 'merge' it like HAVEs (live mode). */
+  lateBitfield: 'exit' | 'merge';
   /** One extra unchoke rotated among the rest (off for a free rider). */
   optimisticUnchoke: boolean;
   /**
@@ -65,6 +69,8 @@ export const defaultSettings: EngineSettings = {
   // Off by default so that simulated swarms stay plain BEP 3; live mode turns both on.
   fastExtension: false,
   extensionProtocol: false,
+  retryDelay: 30_000,
+  lateBitfield: 'exit',
 };
 
 export function resolveSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {

@@ -6,6 +6,7 @@ import { FaultInjector } from './faults.ts';
 import { InvariantChecker } from './invariants.ts';
 import type { Failure, Scenario, ScenarioResult } from './types.ts';
 import type { AdversaryStarter } from '../swarm.ts';
+import { swarmAdversaries } from '../adversary.ts';
 
 export interface RunOptions {
   traceOut?: (text: string) => void;
@@ -13,13 +14,6 @@ export interface RunOptions {
   plantedBug?: 'trust-single-source';
   /** Malicious peers; the default is sim/adversary.ts. */
   adversaries?: AdversaryStarter;
-}
-
-let defaultAdversaries: AdversaryStarter | undefined;
-
-/** Lets sim/adversary.ts register itself without a circular import. */
-export function registerAdversaries(start: AdversaryStarter): void {
-  defaultAdversaries = start;
 }
 
 export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): { options: SwarmOptions; groups: Map<string, PeerGroup> } {
@@ -56,7 +50,7 @@ export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): {
 
 export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOptions = {}): ScenarioResult {
   const { options, groups } = swarmOptionsOf(scenario, seed, o);
-  const swarm = new Swarm(options, o.adversaries ?? defaultAdversaries);
+  const swarm = new Swarm(options, o.adversaries ?? swarmAdversaries);
   const faults = new FaultInjector(swarm, groups);
   faults.schedule(scenario.faults);
   const checker = new InvariantChecker(swarm);
