@@ -220,7 +220,11 @@ export class PeerProcess {
         return this.step('loop');
       default:
         // Fast-extension and extended messages need a reserved bit we never set.
-        return this.exit(`unexpected ${m.type} message: we did not offer that extension`);
+        return this.exit(
+          m.type === 'extended'
+            ? 'extended message, but the extension protocol was not agreed in the handshake'
+            : `unexpected ${m.type} message: the Fast extension was not agreed in the handshake`,
+        );
     }
   }
 
