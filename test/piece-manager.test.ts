@@ -99,6 +99,20 @@ describe('PieceManager', () => {
     ]);
   });
 
+  it('a piece that failed and then passes names the sender of the bad block, and clears the others', () => {
+    const { pm, block } = setup(2, 's', 'sequential');
+    pm.grab('liar', all(2), 1);
+    pm.grab('good', all(2), 1);
+    const bad = block(0, 0).slice();
+    bad[0] ^= 1;
+    pm.blockReceived('liar', 0, 0, bad);
+    expect(pm.blockReceived('good', 0, BLOCK_SIZE, block(0, BLOCK_SIZE))).toMatchObject({ piece: { ok: false, contributors: ['liar', 'good'] } });
+    pm.grab('other', all(2), 2);
+    pm.blockReceived('other', 0, 0, block(0, 0));
+    const r = pm.blockReceived('other', 0, BLOCK_SIZE, block(0, BLOCK_SIZE));
+    expect(r).toMatchObject({ piece: { ok: true, culprits: ['liar'], cleared: ['good'] } });
+  });
+
   it('rejects blocks nobody asked for, and blocks asked of someone else', () => {
     const { pm, block } = setup(2, 's', 'sequential');
     expect(pm.blockReceived('a', 0, 0, block(0, 0)).status).toBe('unexpected');
