@@ -3,6 +3,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { registerRun } from './run.ts';
+import { registerCreate } from './create.ts';
+import { registerDownload } from './download.ts';
+import { registerSeed } from './seed.ts';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -14,4 +17,7 @@ const program = new Command('swarmlab')
   .description('Deterministic simulation and testing of BitTorrent peers')
   .version(ENGINE_VERSION);
 registerRun(program);
+registerCreate(program);
+registerDownload(program);
+registerSeed(program);
 await program.parseAsync(process.argv);

@@ -77,7 +77,27 @@ const additions: FlowNode[] = [
   { id: 'cleanup', label: 'Clean up: give back blocks, unregister', kind: 'step' },
 ].map((n) => ({ ...n, kind: n.kind as NodeKind, added: true }));
 
-export const flowNodes: readonly FlowNode[] = [...original, ...additions];
+/** Steps of the extensions (engine/extensions.ts, engine/metadata.ts): BEP 6 Fast, BEP 10, BEP 9. */
+const extensionNodes: FlowNode[] = [
+  { id: 'sendExtHandshake', label: 'Send extension handshake (BEP 10)', kind: 'step' },
+  { id: 'haveAll', label: 'HAVE ALL', kind: 'step' },
+  { id: 'haveNone', label: 'HAVE NONE', kind: 'step' },
+  { id: 'reject', label: 'REJECT: give the block back', kind: 'step' },
+  { id: 'allowedFast', label: 'ALLOWED FAST', kind: 'step' },
+  { id: 'suggest', label: 'SUGGEST', kind: 'step' },
+  { id: 'oreject', label: 'OREJECT (requests we will not serve)', kind: 'step' },
+  { id: 'extended', label: 'EXTENDED', kind: 'step' },
+  { id: 'extHandshake', label: 'Extension handshake', kind: 'step' },
+  { id: 'metadataRequest', label: 'Metadata request: send piece or reject', kind: 'step' },
+  // The metadata fetcher's process (magnet links): ask for the info dictionary, check its hash.
+  { id: 'requestMetadata', label: 'Request metadata pieces', kind: 'step' },
+  { id: 'metadataData', label: 'Metadata piece', kind: 'step' },
+  { id: 'metadataCheck', label: 'SHA1 = info-hash?', kind: 'decision' },
+  { id: 'metadataReject', label: 'Metadata rejected', kind: 'step' },
+  { id: 'ignored', label: 'Ignore (fetching metadata)', kind: 'step' },
+].map((n) => ({ ...n, kind: n.kind as NodeKind, added: true }));
+
+export const flowNodes: readonly FlowNode[] = [...original, ...additions, ...extensionNodes];
 
 const c = (from: string, to: string, label?: string): FlowEdge => ({ from, to, label, type: 'control' });
 const s = (from: string, to: string): FlowEdge => ({ from, to, type: 'sync' });
@@ -131,7 +151,32 @@ const addedEdges: FlowEdge[] = [
   s('cleanup', 'pieceMgr'), s('cleanup', 'peerMgr'),
 ].map(added);
 
-export const flowEdges: readonly FlowEdge[] = [...originalEdges, ...addedEdges];
+const extensionEdges: FlowEdge[] = [
+  // BEP 10: our extension handshake follows our piece set.
+  c('sendBitfield', 'sendExtHandshake'), c('sendExtHandshake', 'loop'), s('sendExtHandshake', 'outbound'),
+  // BEP 6: HAVE ALL / HAVE NONE stand for a BITFIELD.
+  c('caseMsg', 'haveAll'), c('haveAll', 'constructPieceSet'),
+  c('caseMsg', 'haveNone'), c('haveNone', 'constructPieceSet'),
+  // BEP 6: a REJECT gives the block back and refills; one for nothing we asked is ignored.
+  c('caseMsg', 'reject'), c('reject', 'sizeCheck'), c('reject', 'loop', 'Not asked'), s('reject', 'pieceMgr'),
+  c('caseMsg', 'allowedFast'), c('allowedFast', 'loop'),
+  c('caseMsg', 'suggest'), c('suggest', 'loop'),
+  // BEP 6: requests we ignore, or prune on choking, are rejected explicitly.
+  c('requestIgnore', 'oreject'), c('ochoke', 'oreject'), c('oreject', 'loop'), s('oreject', 'outbound'),
+  // BEP 10 and BEP 9 (serving our info dictionary).
+  c('caseMsg', 'extended'), c('extended', 'extHandshake'), c('extHandshake', 'loop'), c('extHandshake', 'exit', 'Malformed'),
+  c('extended', 'metadataRequest'), c('metadataRequest', 'loop'), s('metadataRequest', 'outbound'),
+  c('extended', 'loop', 'Ignored'), c('extended', 'exit', 'Malformed'),
+  // The metadata fetcher (magnet links).
+  c('handshake', 'sendExtHandshake'),
+  c('extHandshake', 'requestMetadata'), c('requestMetadata', 'loop'), s('requestMetadata', 'outbound'),
+  c('extended', 'metadataData'), c('metadataData', 'loop'), c('metadataData', 'metadataCheck'), c('metadataData', 'exit', 'Malformed'),
+  c('metadataCheck', 'exit', 'Done / Bad hash'),
+  c('extended', 'metadataReject'), c('metadataReject', 'exit'),
+  c('caseMsg', 'ignored'), c('ignored', 'loop'),
+].map(added);
+
+export const flowEdges: readonly FlowEdge[] = [...originalEdges, ...addedEdges, ...extensionEdges];
 
 export const ORIGINAL_NODE_IDS: readonly string[] = original.map((n) => n.id);
 

@@ -3,6 +3,7 @@
 // diagram. Inbound bytes, Peer Manager messages and timer ticks drive it; it never blocks.
 
 import { Bitfield } from './bitfield.ts';
+import { PeerExtensions } from './extensions.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import type { Clock, Connection, Storage } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
@@ -19,6 +20,10 @@ export interface PeerOwner {
   readonly trace: TraceSink;
   readonly pieces: PieceManager;
   readonly storage: Storage;
+  /** The info dictionary, served to peers over BEP 9 when the extension protocol is on. */
+  readonly metadata?: Uint8Array;
+  /** Our listening port, told in the BEP 10 handshake. */
+  readonly listenPort?: number;
   /** Admits the handshaken peer, or returns why not (duplicate, ourselves, full). */
   register(peer: PeerProcess): string | undefined;
   unregister(peer: PeerProcess): void;
@@ -61,6 +66,8 @@ export class PeerProcess {
   private busy = false;
   private readonly mailbox: (() => void)[] = [];
   private readonly decoder: WireDecoder;
+  /** BEP 6 Fast and BEP 10/9 (engine/extensions.ts). */
+  readonly ext: PeerExtensions;
   /** Requests we sent and still wait for. */
   private readonly outstanding = new Map<number, BlockRef>();
   /** Their requests to us, waiting for the network to take them (the Outbound queue). */
@@ -83,6 +90,20 @@ export class PeerProcess {
     this.key = key;
     this.remotePieces = new Bitfield(owner.pieces.layout.pieceCount);
     this.decoder = new WireDecoder({ maxMessageLength: owner.settings.maxMessageLength });
+    this.ext = new PeerExtensions({
+      offer: { fast: owner.settings.fastExtension, extensionProtocol: owner.settings.extensionProtocol },
+      get metadata() {
+        return owner.metadata;
+      },
+      listenPort: owner.listenPort ?? 0,
+      pieceCount: owner.pieces.layout.pieceCount,
+      step: (node, extra) => this.step(node, extra),
+      send: (m) => this.send(m),
+      exit: (reason) => this.exit(reason),
+      pieceSet: (bits, first, node) => this.onBitfield(bits, first, node),
+      rejected: (r) => this.onRejected(r),
+      fill: () => this.fill(),
+    });
     const now = owner.clock.now();
     this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = this.connectedAt = now;
     conn.setHandler({
@@ -117,7 +138,7 @@ export class PeerProcess {
   }
 
   private sendHandshake(): void {
-    this.write(encodeHandshake({ infoHash: this.owner.infoHash, peerId: this.owner.peerId, reserved: new Uint8Array(8) }));
+    this.write(encodeHandshake({ infoHash: this.owner.infoHash, peerId: this.owner.peerId, reserved: this.ext.reserved() }));
   }
 
   private onData(bytes: Uint8Array): void {
@@ -170,6 +191,7 @@ export class PeerProcess {
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
     if (fault) return this.exit(fault);
     this.remotePeerId = h.peerId;
+    this.ext.remoteHandshake(h.reserved);
     if (this.conn.inbound) this.sendHandshake();
     const refused = this.owner.register(this);
     this.step('register', refused ? { ok: false, reason: refused } : { ok: true });
@@ -177,14 +199,14 @@ export class PeerProcess {
     this.phase = 'first-message';
     this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'connect', inbound: this.conn.inbound });
     const have = this.owner.pieces.have;
-    this.step('sendBitfield', { pieces: have.count });
-    if (!have.empty) this.send({ type: 'bitfield', bits: have.bytes.slice() });
+    this.ext.sendPieces(have); // sendBitfield (BITFIELD, HAVE ALL or HAVE NONE), then sendExtHandshake
     this.step('loop');
   }
 
   private onMessage(m: Message): void {
     const first = this.phase === 'first-message';
-    if (m.type !== 'keep-alive') this.phase = 'loop';
+    // BEP 10's handshake may come before the BITFIELD, which stays the first "real" message.
+    if (m.type !== 'keep-alive' && m.type !== 'extended') this.phase = 'loop';
     this.step('caseMsg');
     switch (m.type) {
       case 'keep-alive':
@@ -219,12 +241,8 @@ export class PeerProcess {
         this.step('port', { port: m.port });
         return this.step('loop');
       default:
-        // Fast-extension and extended messages need a reserved bit we never set.
-        return this.exit(
-          m.type === 'extended'
-            ? 'extended message, but the extension protocol was not agreed in the handshake'
-            : `unexpected ${m.type} message: the Fast extension was not agreed in the handshake`,
-        );
+        // Fast-extension and extended messages (refused unless agreed in the handshake).
+        return this.ext.onMessage(m, first);
     }
   }
 
@@ -252,25 +270,27 @@ export class PeerProcess {
     this.fill();
   }
 
-  private onBitfield(bits: Uint8Array, first: boolean): void {
-    this.step('bitfield');
+  private onBitfield(bits: Uint8Array, first: boolean, node = 'bitfield'): void {
+    this.step(node);
     const size = this.remotePieces.size;
-    const fault = !first
+    // A late BITFIELD (aria2 sends one after HAVE NONE and HAVEs) is merged like HAVEs when the
+    // settings allow it (live mode); otherwise it ends the process, as the diagram says.
+    const late = !first && this.owner.settings.lateBitfield === 'merge';
+    const fault = !first && !late
       ? 'BITFIELD is only allowed as the first message'
       : !Bitfield.isValid(size, bits)
         ? `BITFIELD of ${bits.length} bytes does not fit ${size} pieces (or sets spare bits)`
         : undefined;
-    this.step('constructPieceSet', fault ? { ok: false } : { ok: true });
+    this.step('constructPieceSet', fault ? { ok: false } : late ? { ok: true, late } : { ok: true });
     if (fault) return this.exit(fault);
     const remote = new Bitfield(size, bits);
     const have = this.owner.pieces.have;
-    this.wanted = 0;
     for (let i = 0; i < size; i++) {
-      if (!remote.has(i)) continue;
+      if (!remote.has(i) || this.remotePieces.has(i)) continue;
       this.remotePieces.set(i);
+      this.owner.pieces.addPeerPiece(i);
       if (!have.has(i)) this.wanted++;
     }
-    this.owner.pieces.addPeerPieces(this.remotePieces);
     this.updateInterest();
     this.fill();
   }
@@ -287,6 +307,7 @@ export class PeerProcess {
           : undefined;
     if (reason) {
       this.step('requestIgnore', { reason });
+      this.ext.rejectRequests([r]); // Fast: oreject
       return this.step('loop');
     }
     this.requestQueue.push({ index: r.index, begin: r.begin, length: r.length });
@@ -313,12 +334,23 @@ export class PeerProcess {
     const now = this.now();
     this.lastBlockAt = now;
     this.snubbed = false;
+    this.ext.blockArrived();
     this.downloaded += block.length;
     this.downloadedSinceRechoke += block.length;
     const result = this.owner.pieces.blockReceived(this.key, index, begin, block);
     this.step('pieceStore', { piece: index, begin, length: block.length, result: result.status });
     this.owner.blockStored(this, result);
     if (this.phase !== 'closed') this.fill();
+  }
+
+  /** Fast: the remote rejected a request of ours; it goes back to the Piece Manager. */
+  private onRejected(r: BlockRef): boolean {
+    const key = blockKey(r.index, r.begin);
+    const asked = this.outstanding.get(key);
+    if (!asked || asked.length !== r.length) return false;
+    this.outstanding.delete(key);
+    this.owner.pieces.giveBack(this.key, [asked]);
+    return true;
   }
 
   private onCancel(r: BlockRef): void {
@@ -361,6 +393,7 @@ export class PeerProcess {
     this.step('ochoke', { pruned: this.requestQueue.length });
     this.amChoking = true;
     this.send({ type: 'choke' });
+    this.ext.rejectRequests(this.requestQueue); // Fast: the pruned requests are rejected (oreject)
     this.requestQueue = [];
     this.traceState();
     this.step('loop');

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { flowEdges, isControlEdge } from '../engine/flowchart.ts';
 import { BLOCK_SIZE } from '../engine/wire.ts';
 import { Bench, edgesOf, PIECE_LENGTH, peerIdOf } from './helpers/puppet.ts';
+import { describeExtensionPaths } from './helpers/extension-paths.ts';
 
 const taken = new Set<string>();
 const record = (bench: Bench) => {
@@ -315,6 +316,9 @@ describe('endgame and timers', () => {
     record(b);
   });
 });
+
+// BEP 6 Fast, BEP 10 and BEP 9 (engine/extensions.ts, engine/metadata.ts).
+describeExtensionPaths(record);
 
 afterAll(() => {
   // Every solid edge of the diagram (original and added) was taken by the tests above.

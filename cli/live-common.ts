@@ -1,0 +1,72 @@
+// Shared by `swarmlab download` and `swarmlab seed`: option parsers, the trace file, Ctrl-C.
+
+import { InvalidArgumentError } from 'commander';
+import type { Torrent } from '../engine/metainfo.ts';
+import type { PeerAddress } from '../engine/ports.ts';
+import { nullTrace, type TraceSink } from '../engine/trace.ts';
+import { ENGINE_VERSION } from '../engine/version.ts';
+import { parsePeerAddress } from '../live/magnet.ts';
+import { TraceWriter } from '../sim/trace-writer.ts';
+import { TraceFile } from './trace-file.ts';
+
+export function collectPeer(value: string, previous: PeerAddress[] = []): PeerAddress[] {
+  try {
+    return [...previous, parsePeerAddress(value)];
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+export function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError(`expected a port in 0..65535, got "${value}"`);
+  return n;
+}
+
+export interface LiveTrace {
+  sink: TraceSink;
+  close(): string | undefined;
+}
+
+/** The trace of a live run: the simulator's format, real time since start. */
+export function openTrace(path: string | undefined, command: string, torrent?: Omit<Torrent, 'announce'>, infoHashHex?: string): LiveTrace {
+  if (!path) return { sink: nullTrace, close: () => undefined };
+  const file = new TraceFile(path);
+  const header = {
+    engine: ENGINE_VERSION,
+    settings: { mode: 'live', command },
+    ...(torrent
+      ? { torrent: { name: torrent.name, length: torrent.length, pieceLength: torrent.pieceLength, pieces: torrent.pieceCount, infoHash: torrent.infoHashHex } }
+      : infoHashHex
+        ? { infoHash: infoHashHex }
+        : {}),
+  } as unknown as ConstructorParameters<typeof TraceWriter>[0];
+  const writer = new TraceWriter(header, file.write);
+  let hash: string | undefined;
+  return {
+    sink: writer,
+    close: () => {
+      if (hash === undefined) {
+        hash = writer.finish();
+        file.close();
+      }
+      return hash;
+    },
+  };
+}
+
+/** Runs `onStop` on the first SIGINT/SIGTERM; a second one exits at once. */
+export function onInterrupt(onStop: (signal: string) => void): () => void {
+  let seen = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (seen) process.exit(130);
+    seen = true;
+    onStop(signal);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

@@ -1,0 +1,89 @@
+// `swarmlab seed <file.torrent> <DIR> [--port N] [--peer HOST:PORT]…`: re-checks DIR against the
+// torrent, says what is missing or wrong, then seeds (and dials the --peers) until interrupted.
+
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseTorrent } from '../engine/metainfo.ts';
+import type { PeerAddress } from '../engine/ports.ts';
+import { LiveSession } from '../live/session.ts';
+import { TcpNetwork } from '../live/tcp-network.ts';
+import { collectPeer, onInterrupt, openTrace, portNumber } from './live-common.ts';
+import { formatBytes, Progress, progressMode } from './progress.ts';
+
+interface SeedFlags {
+  port: number;
+  bind: string;
+  peer: PeerAddress[];
+  trace?: string;
+  json?: boolean;
+}
+
+export function registerSeed(program: Command): void {
+  program
+    .command('seed')
+    .description('check a folder against a torrent, report what is missing or wrong, then seed it')
+    .argument('<torrent>', 'the .torrent file')
+    .argument('<dir>', 'the folder that holds the data (as given to download -o)')
+    .option('--port <n>', 'the port to listen on (0: any free port)', portNumber, 0)
+    .option('--bind <host>', 'the address to listen on', '0.0.0.0')
+    .option('--peer <host:port>', 'a peer to dial (repeatable)', collectPeer, [])
+    .option('--trace <file>', 'write the trace (the simulator format, real time) to this file')
+    .option('--json', 'machine-readable progress and summary (JSON Lines on stdout)')
+    .action(async (torrentPath: string, dir: string, flags: SeedFlags) => {
+      process.exitCode = await seed(torrentPath, dir, flags);
+    });
+}
+
+async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise<number> {
+  const started = Date.now();
+  const t = parseTorrent(new Uint8Array(readFileSync(torrentPath)));
+  const progress = new Progress(progressMode(flags.json), t.name);
+  const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
+  const trace = openTrace(flags.trace, `seed ${torrentPath} ${dir}`, t);
+  const session = new LiveSession({ torrent: t, dir, network, peers: flags.peer, initial: 'check', trace: trace.sink, log: (l) => progress.log(l) });
+
+  // The report: files missing or of the wrong size, then pieces that failed the check, by file.
+  const have = session.client.pieces.have;
+  const files = session.storage.survey();
+  const report: Record<string, unknown> = { type: 'check', pieces: t.pieceCount, good: have.count, missing: [] as string[], wrongSize: [] as unknown[], incomplete: [] as string[] };
+  for (const f of files) {
+    if (f.size === undefined && f.length > 0) (report.missing as string[]).push(f.display);
+    else if (f.size !== undefined && f.size !== f.length) (report.wrongSize as unknown[]).push({ file: f.display, size: f.size, expected: f.length });
+  }
+  for (const f of session.storage.files()) {
+    if (f.length === 0) continue;
+    const first = Math.floor(f.offset / t.pieceLength);
+    const last = Math.floor((f.offset + f.length - 1) / t.pieceLength);
+    for (let i = first; i <= last; i++) {
+      if (!have.has(i)) {
+        (report.incomplete as string[]).push(f.display);
+        break;
+      }
+    }
+  }
+  if (flags.json) process.stdout.write(JSON.stringify(report) + '\n');
+  progress.log(`checked ${dir}: ${have.count}/${t.pieceCount} pieces good (${formatBytes(t.length - session.client.pieces.left)} of ${formatBytes(t.length)})`);
+  for (const m of report.missing as string[]) progress.log(`  missing: ${m}`);
+  for (const w of report.wrongSize as { file: string; size: number; expected: number }[]) progress.log(`  wrong size: ${w.file} is ${w.size} bytes, expected ${w.expected}`);
+  for (const i of report.incomplete as string[]) progress.log(`  has missing or corrupt pieces: ${i}`);
+  progress.log(session.client.complete ? `seeding ${t.name} on port ${network.localAddress.port}` : `seeding what is good (and fetching the rest) on port ${network.localAddress.port}`);
+
+  let resolveDone: (reason: string) => void = () => {};
+  const done = new Promise<string>((resolve) => (resolveDone = resolve));
+  const stopWaiting = onInterrupt((signal) => resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated'));
+  session.start();
+  progress.update(session.stats());
+  const ticker = setInterval(() => progress.update(session.stats()), 1_000);
+  const reason = await done;
+  clearInterval(ticker);
+  stopWaiting();
+  const stats = session.stats();
+  await session.stop(reason);
+  const traceHash = trace.close();
+  const seconds = (Date.now() - started) / 1000;
+  progress.finish(
+    { ok: true, complete: stats.complete, reason, name: t.name, infoHash: t.infoHashHex, uploaded: stats.uploaded, downloaded: stats.downloaded, seconds, ...(flags.trace ? { trace: flags.trace, traceHash } : {}) },
+    [`${t.name}: stopped (${reason}); uploaded ${formatBytes(stats.uploaded)} in ${seconds.toFixed(1)} s`, ...(flags.trace ? [`trace: ${flags.trace}`, `trace sha256: ${traceHash}`] : [])],
+  );
+  return 0;
+}

@@ -1,0 +1,178 @@
+// The Peer process's extensions: BEP 6 Fast (have-all, have-none, reject, allowed-fast, suggest)
+// and BEP 10 (the extension handshake, and BEP 9 ut_metadata requests served from our info
+// dictionary). Kept apart from peer.ts, which hands this class the few hooks it needs. Every step
+// is traced with a node id of its own (engine/flowchart.ts).
+
+import { Bitfield } from './bitfield.ts';
+import {
+  encodeExtHandshake,
+  encodeMetadataMessage,
+  ExtensionError,
+  type ExtHandshake,
+  METADATA_PIECE_SIZE,
+  metadataPieceCount,
+  metadataPieceLength,
+  parseExtHandshake,
+  parseMetadataMessage,
+  reservedBytes,
+  supportsExtensionProtocol,
+  supportsFast,
+  UT_METADATA_ID,
+} from './metadata.ts';
+import type { BlockRef } from './piece-manager.ts';
+import type { Message } from './wire.ts';
+
+/** What the extensions need from their Peer process. */
+export interface ExtensionHost {
+  /** Which extensions we offer (engine settings). */
+  readonly offer: { fast: boolean; extensionProtocol: boolean };
+  /** The info dictionary we can serve over ut_metadata, when we have it. */
+  readonly metadata: Uint8Array | undefined;
+  /** Our listening port, told in the extension handshake. */
+  readonly listenPort: number;
+  readonly pieceCount: number;
+  step(node: string, extra?: Record<string, unknown>): void;
+  send(m: Message): void;
+  exit(reason: string): void;
+  /** Takes a piece set like a BITFIELD, traced at `node` instead of `bitfield`. */
+  pieceSet(bits: Uint8Array, first: boolean, node: string): void;
+  /** The remote rejected one of our requests: true when it was outstanding (now given back). */
+  rejected(r: BlockRef): boolean;
+  /** Top up our requests ("Unchoke checked fill blocks"). */
+  fill(): void;
+}
+
+/** Rejects in a row, without a block in between, after which we stop re-asking at once. */
+const REJECT_STREAK_LIMIT = 64;
+
+export class PeerExtensions {
+  /** Both ends set the Fast bit. */
+  fast = false;
+  /** Both ends set the extension-protocol bit. */
+  extended = false;
+  remote: ExtHandshake | undefined;
+  /** Pieces the remote lets us request while it chokes us (recorded; we do not use them yet). */
+  readonly allowedFast = new Set<number>();
+  readonly suggested = new Set<number>();
+  private rejectStreak = 0;
+
+  constructor(private readonly host: ExtensionHost) {}
+
+  /** The reserved bytes of our handshake. */
+  reserved(): Uint8Array {
+    return reservedBytes(this.host.offer);
+  }
+
+  /** Learns what the remote supports from its handshake. */
+  remoteHandshake(reserved: Uint8Array): void {
+    this.fast = this.host.offer.fast && supportsFast(reserved);
+    this.extended = this.host.offer.extensionProtocol && supportsExtensionProtocol(reserved);
+  }
+
+  /** Announces our pieces (sendBitfield), then sends our extension handshake (sendExtHandshake). */
+  sendPieces(have: Bitfield): void {
+    const message = this.fast && have.complete ? 'have-all' : this.fast && have.empty ? 'have-none' : have.empty ? 'none' : 'bitfield';
+    this.host.step('sendBitfield', { pieces: have.count, ...(this.host.offer.fast ? { message } : {}) });
+    if (message === 'bitfield') this.host.send({ type: 'bitfield', bits: have.bytes.slice() });
+    else if (message === 'have-all' || message === 'have-none') this.host.send({ type: message });
+    if (!this.extended) return;
+    const metadata = this.host.metadata;
+    this.host.step('sendExtHandshake', { metadataSize: metadata?.length });
+    this.host.send({
+      type: 'extended',
+      id: 0,
+      payload: encodeExtHandshake({ metadataSize: metadata?.length, port: this.host.listenPort, client: 'swarmlab', reqq: 250 }),
+    });
+  }
+
+  /** Handles a Fast or extended message; caseMsg has been traced. */
+  onMessage(m: Message, first: boolean): void {
+    const h = this.host;
+    if (m.type === 'extended') return this.onExtended(m.id, m.payload);
+    if (!this.fast) return h.exit(`unexpected ${m.type} message: the Fast extension was not agreed in the handshake`);
+    switch (m.type) {
+      case 'have-all':
+        return h.pieceSet(Bitfield.full(h.pieceCount).bytes, first, 'haveAll');
+      case 'have-none':
+        return h.pieceSet(new Uint8Array(Math.ceil(h.pieceCount / 8)), first, 'haveNone');
+      case 'reject': {
+        const ok = h.rejected(m);
+        h.step('reject', { piece: m.index, begin: m.begin, length: m.length, ok });
+        if (!ok) return h.step('loop');
+        // A peer that keeps rejecting what we ask is not asked again until something changes.
+        if (++this.rejectStreak > REJECT_STREAK_LIMIT) return h.step('loop');
+        return h.fill();
+      }
+      case 'allowed-fast':
+        h.step('allowedFast', { piece: m.index });
+        if (Number.isInteger(m.index) && m.index >= 0 && m.index < h.pieceCount) this.allowedFast.add(m.index);
+        return h.step('loop');
+      case 'suggest':
+        h.step('suggest', { piece: m.index });
+        if (Number.isInteger(m.index) && m.index >= 0 && m.index < h.pieceCount && this.suggested.size < 1024) this.suggested.add(m.index);
+        return h.step('loop');
+      default:
+        return h.exit(`unexpected ${m.type} message`);
+    }
+  }
+
+  /** A block arrived from the remote: it is serving again. */
+  blockArrived(): void {
+    this.rejectStreak = 0;
+  }
+
+  /** A request we will not serve: with Fast, the remote is told (oreject). */
+  rejectRequests(requests: readonly BlockRef[]): void {
+    if (!this.fast || requests.length === 0) return;
+    this.host.step('oreject', { count: requests.length });
+    for (const r of requests) this.host.send({ type: 'reject', index: r.index, begin: r.begin, length: r.length });
+  }
+
+  private onExtended(id: number, payload: Uint8Array): void {
+    const h = this.host;
+    h.step('extended', { id });
+    if (!this.extended) return h.exit('extended message, but the extension protocol was not agreed in the handshake');
+    if (id === 0) {
+      try {
+        this.remote = parseExtHandshake(payload);
+      } catch (err) {
+        h.step('extHandshake', { ok: false, reason: (err as Error).message });
+        return h.exit((err as Error).message);
+      }
+      h.step('extHandshake', { ok: true, client: this.remote.client, utMetadata: this.remote.utMetadata ?? 0, metadataSize: this.remote.metadataSize });
+      return h.step('loop');
+    }
+    if (id === UT_METADATA_ID) {
+      let m;
+      try {
+        m = parseMetadataMessage(payload);
+      } catch (err) {
+        if (!(err instanceof ExtensionError)) throw err;
+        return h.exit(err.message);
+      }
+      if (m.kind === 'request') return this.serveMetadata(m.piece);
+    }
+    // Metadata we did not ask for, or an extension we never announced: ignored.
+    h.step('loop');
+  }
+
+  private serveMetadata(piece: number): void {
+    const h = this.host;
+    const info = h.metadata;
+    const theirId = this.remote?.utMetadata;
+    const ok = info !== undefined && piece < metadataPieceCount(info.length);
+    h.step('metadataRequest', { piece, served: ok });
+    if (theirId) {
+      const reply = ok
+        ? encodeMetadataMessage({
+            kind: 'data',
+            piece,
+            totalSize: info!.length,
+            data: info!.subarray(piece * METADATA_PIECE_SIZE, piece * METADATA_PIECE_SIZE + metadataPieceLength(info!.length, piece)),
+          })
+        : encodeMetadataMessage({ kind: 'reject', piece });
+      h.send({ type: 'extended', id: theirId, payload: reply });
+    }
+    h.step('loop');
+  }
+}

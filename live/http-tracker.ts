@@ -1,0 +1,100 @@
+// One HTTP(S) tracker (BEP 3, BEP 23 compact replies). Bounded in time and size; every fault is
+// an error result, never a throw.
+
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { AnnounceRequest, AnnounceResult } from '../engine/ports.ts';
+import { parseAnnounceReply } from './tracker-reply.ts';
+
+export interface HttpTrackerOptions {
+  /** A request that has not finished after this long fails (ms, default 15 s). */
+  timeout?: number;
+  /** Largest reply body accepted (default 1 MiB). */
+  maxBody?: number;
+}
+
+/** Percent-encodes raw bytes as BEP 3 asks (unreserved characters stay as they are). */
+export function percentEncode(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) {
+    const c = String.fromCharCode(b);
+    s += /[A-Za-z0-9.\-_~]/.test(c) ? c : '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return s;
+}
+
+export function announceUrl(base: string, r: AnnounceRequest, key: string): string {
+  const params = [
+    `info_hash=${percentEncode(r.infoHash)}`,
+    `peer_id=${percentEncode(r.peerId)}`,
+    `port=${r.port}`,
+    `uploaded=${r.uploaded}`,
+    `downloaded=${r.downloaded}`,
+    `left=${r.left}`,
+    'compact=1',
+    `numwant=${r.numWant}`,
+    `key=${key}`,
+  ];
+  if (r.event !== 'periodic') params.push(`event=${r.event}`);
+  return base + (base.includes('?') ? '&' : '?') + params.join('&');
+}
+
+export class HttpTracker {
+  constructor(
+    readonly url: string,
+    private readonly key: string,
+    private readonly options: HttpTrackerOptions = {},
+  ) {}
+
+  announce(r: AnnounceRequest): Promise<AnnounceResult> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (result: AnnounceResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(result);
+      };
+      let url: URL;
+      try {
+        url = new URL(announceUrl(this.url, r, this.key));
+      } catch (err) {
+        return done({ ok: false, error: `bad tracker URL ${this.url}: ${(err as Error).message}` });
+      }
+      const timeout = this.options.timeout ?? 15_000;
+      const maxBody = this.options.maxBody ?? 1 << 20;
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+      const req = send(url, { method: 'GET', headers: { 'user-agent': 'swarmlab', connection: 'close' } }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBody) {
+            done({ ok: false, error: `tracker reply is larger than ${maxBody} bytes` });
+            req.destroy();
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('error', (err) => done({ ok: false, error: `tracker ${this.url}: ${err.message}` }));
+        res.on('end', () => {
+          const body = new Uint8Array(Buffer.concat(chunks));
+          const status = res.statusCode ?? 0;
+          const parsed = parseAnnounceReply(body);
+          // A tracker may send a failure reason with a non-200 status; prefer its words.
+          if (status !== 200 && parsed.ok) return done({ ok: false, error: `tracker ${this.url}: HTTP ${status}` });
+          if (status !== 200 && !parsed.ok && !parsed.error.startsWith('tracker failure')) {
+            return done({ ok: false, error: `tracker ${this.url}: HTTP ${status}` });
+          }
+          done(parsed);
+        });
+      });
+      const timer = setTimeout(() => {
+        done({ ok: false, error: `tracker ${this.url}: no reply within ${timeout} ms` });
+        req.destroy();
+      }, timeout);
+      req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: `tracker ${this.url}: ${err.code ?? ''} ${err.message}`.trim() }));
+      req.end();
+    });
+  }
+}

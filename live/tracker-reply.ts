@@ -1,0 +1,66 @@
+// Parsing of announce replies shared by the HTTP tracker: BEP 3 dictionaries, BEP 23 compact peer
+// lists, BEP 7 `peers6`. Garbage gives an error result, never a throw.
+
+import { asBytes, asInt, asText, type BValue, bdecode, isDict } from '../engine/bdecode.ts';
+import type { AnnouncePeer, AnnounceResult } from '../engine/ports.ts';
+
+export function parseCompactPeers(bytes: Uint8Array, ipv6 = false): AnnouncePeer[] {
+  const size = ipv6 ? 18 : 6;
+  const peers: AnnouncePeer[] = [];
+  for (let i = 0; i + size <= bytes.length; i += size) {
+    let host: string;
+    if (ipv6) {
+      const groups: string[] = [];
+      for (let g = 0; g < 8; g++) groups.push(((bytes[i + 2 * g] << 8) | bytes[i + 2 * g + 1]).toString(16));
+      host = groups.join(':');
+    } else {
+      host = `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`;
+    }
+    const port = (bytes[i + size - 2] << 8) | bytes[i + size - 1];
+    if (port > 0) peers.push({ host, port });
+  }
+  return peers;
+}
+
+/** Turns the body of an HTTP announce reply into a result. */
+export function parseAnnounceReply(body: Uint8Array): AnnounceResult {
+  let reply: BValue;
+  try {
+    reply = bdecode(body);
+  } catch (err) {
+    return { ok: false, error: `tracker reply is not bencoded: ${(err as Error).message}` };
+  }
+  if (!isDict(reply)) return { ok: false, error: 'tracker reply is not a dictionary' };
+  const failure = asText(reply['failure reason']);
+  if (failure !== undefined) return { ok: false, error: `tracker failure: ${failure}` };
+  const interval = asInt(reply.interval);
+  if (interval === undefined || interval < 0) return { ok: false, error: 'tracker reply has no valid interval' };
+  const peers: AnnouncePeer[] = [];
+  const raw = reply.peers;
+  if (raw instanceof Uint8Array) {
+    if (raw.length % 6 !== 0) return { ok: false, error: `compact peer list of ${raw.length} bytes is not a multiple of 6` };
+    peers.push(...parseCompactPeers(raw));
+  } else if (Array.isArray(raw)) {
+    for (const p of raw) {
+      if (!isDict(p)) continue;
+      const ip = asText(p.ip);
+      const port = asInt(p.port);
+      if (!ip || port === undefined || port <= 0 || port > 0xffff) continue;
+      const id = asBytes(p['peer id']);
+      peers.push(id && id.length === 20 ? { host: ip, port, peerId: id } : { host: ip, port });
+    }
+  } else if (raw !== undefined) {
+    return { ok: false, error: 'tracker reply: peers is neither a string nor a list' };
+  }
+  const raw6 = reply.peers6;
+  if (raw6 instanceof Uint8Array) peers.push(...parseCompactPeers(raw6, true));
+  const complete = asInt(reply.complete);
+  const incomplete = asInt(reply.incomplete);
+  return {
+    ok: true,
+    interval,
+    peers,
+    ...(complete !== undefined ? { complete } : {}),
+    ...(incomplete !== undefined ? { incomplete } : {}),
+  };
+}

@@ -1,0 +1,123 @@
+// The engine's TrackerPort over real trackers: BEP 12 tiers of HTTP (BEP 3) and UDP (BEP 15)
+// trackers. Each tier is shuffled once; trackers of a tier are tried in order and the one that
+// answers moves to the front of its tier; a tier that fails hands over to the next. Every
+// failure is logged; the engine's tracker client retries. Nothing here throws.
+
+import { randomInt } from 'node:crypto';
+import type { AnnounceRequest, AnnounceResult, TrackerPort } from '../engine/ports.ts';
+import { HttpTracker, type HttpTrackerOptions } from './http-tracker.ts';
+import { UdpTracker, type UdpTrackerOptions } from './udp-tracker.ts';
+
+interface OneTracker {
+  url: string;
+  announce(r: AnnounceRequest): Promise<AnnounceResult>;
+}
+
+export interface TrackersOptions {
+  http?: HttpTrackerOptions;
+  udp?: UdpTrackerOptions;
+  /** Told of every tracker that failed (and why) and every one that answered. */
+  log?: (line: string) => void;
+  /** The interval reported when there is no tracker at all (s, default 3600). */
+  idleInterval?: number;
+}
+
+export class Trackers implements TrackerPort {
+  private readonly tiers: OneTracker[][];
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly log: (line: string) => void;
+
+  constructor(tiers: readonly (readonly string[])[], private readonly options: TrackersOptions = {}) {
+    this.log = options.log ?? (() => {});
+    const key = randomInt(0, 2 ** 31);
+    const seen = new Set<string>();
+    this.tiers = [];
+    for (const tier of tiers) {
+      const made: OneTracker[] = [];
+      for (const url of tier) {
+        if (seen.has(url)) continue;
+        seen.add(url);
+        const t = makeTracker(url, key, options, this.log);
+        if (t) made.push(t);
+      }
+      shuffle(made);
+      if (made.length > 0) this.tiers.push(made);
+    }
+  }
+
+  get count(): number {
+    return this.tiers.reduce((n, t) => n + t.length, 0);
+  }
+
+  announce(request: AnnounceRequest, done: (result: AnnounceResult) => void): void {
+    const work = this.announceTiers(request)
+      .catch((err: unknown): AnnounceResult => ({ ok: false, error: `tracker: ${(err as Error)?.message ?? String(err)}` }))
+      .then((result) => {
+        try {
+          done(result);
+        } catch (err) {
+          this.log(`tracker: the engine failed on a reply: ${(err as Error)?.message}`);
+        }
+      });
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  /** Resolves when every announce in flight finished, or after `timeout` ms. */
+  async settle(timeout: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.pending]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeout);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private async announceTiers(request: AnnounceRequest): Promise<AnnounceResult> {
+    if (this.tiers.length === 0) return { ok: true, interval: this.options.idleInterval ?? 3600, peers: [] };
+    const errors: string[] = [];
+    for (const tier of this.tiers) {
+      for (let i = 0; i < tier.length; i++) {
+        const t = tier[i];
+        const result = await t.announce(request);
+        if (result.ok) {
+          // BEP 12: the tracker that answered moves to the front of its tier.
+          tier.splice(i, 1);
+          tier.unshift(t);
+          this.log(`tracker ${t.url}: ${request.event}, ${result.peers.length} peers, interval ${result.interval} s`);
+          return result;
+        }
+        this.log(`tracker ${t.url}: ${result.error}`);
+        errors.push(result.error);
+      }
+    }
+    return { ok: false, error: errors.join('; ') };
+  }
+}
+
+function makeTracker(url: string, key: number, o: TrackersOptions, log: (l: string) => void): OneTracker | undefined {
+  try {
+    const u = new URL(url);
+    if (u.protocol === 'http:' || u.protocol === 'https:') {
+      const t = new HttpTracker(url, key.toString(16), o.http);
+      return { url, announce: (r) => t.announce(r) };
+    }
+    if (u.protocol === 'udp:') {
+      const t = new UdpTracker(url, key, o.udp);
+      return { url, announce: (r) => t.announce(r) };
+    }
+    log(`tracker ${url}: unsupported protocol ${u.protocol}, skipped`);
+  } catch (err) {
+    log(`tracker ${url}: ${(err as Error).message}, skipped`);
+  }
+  return undefined;
+}
+
+function shuffle<T>(items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = randomInt(0, i + 1);
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+}

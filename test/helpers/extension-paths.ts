@@ -1,0 +1,276 @@
+// The extension paths of the Peer process (BEP 6 Fast, BEP 10, BEP 9 serving) and of the
+// metadata fetcher (magnet links), each driven by scripted puppets and seen in the trace.
+// test/peer-flowchart.test.ts calls `describeExtensionPaths` so that its edge check covers them.
+
+import { describe, expect, it } from 'vitest';
+import { bdecodePrefix, bencodeValue, type BDict } from '../../engine/bdecode.ts';
+import { sha1 } from '../../engine/metainfo.ts';
+import {
+  encodeMetadataMessage,
+  MetadataFetcher,
+  parseMetadataMessage,
+  reservedBytes,
+  UT_METADATA_ID,
+} from '../../engine/metadata.ts';
+import { encodeHandshake, type Message, BLOCK_SIZE } from '../../engine/wire.ts';
+import { Bench, peerIdOf, Puppet } from './puppet.ts';
+
+const FAST_EXT = { fastExtension: true, extensionProtocol: true };
+
+function expectPath(steps: string[], expected: string[]): void {
+  expect(`,${steps.join(',')},`, `steps were: ${steps.join(' ')}`).toContain(`,${expected.join(',')},`);
+}
+
+function handshakeWith(p: Puppet, b: Bench, o: { fast?: boolean; ext?: boolean; infoHash?: Uint8Array } = {}): void {
+  p.raw(
+    encodeHandshake({
+      infoHash: o.infoHash ?? b.torrent.infoHash,
+      peerId: peerIdOf(p.label),
+      reserved: reservedBytes({ fast: o.fast ?? true, extensionProtocol: o.ext ?? true }),
+    }),
+  );
+}
+
+const extHandshake = (d: BDict): Message => ({ type: 'extended', id: 0, payload: bencodeValue(d) });
+const extendedOf = (p: Puppet) => p.received.filter((m): m is Extract<Message, { type: 'extended' }> => m.type === 'extended');
+
+export function describeExtensionPaths(record: (b: Bench) => void): void {
+  describe('BEP 6 Fast and BEP 10 in the Peer process', () => {
+    it('a seed answers with HAVE ALL and its extension handshake, and serves its info dictionary', () => {
+      const b = new Bench({ initial: 'complete', settings: FAST_EXT });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      expectPath(b.steps(p.label), ['handshake', 'register', 'sendBitfield', 'sendExtHandshake', 'loop']);
+      expect(p.received[0]).toEqual({ type: 'have-all' });
+      const theirs = extendedOf(p)[0];
+      const hs = bdecodePrefix(theirs.payload).value as BDict;
+      expect(hs.metadata_size).toBe(b.torrent.infoBytes.length);
+      expect((hs.m as BDict).ut_metadata).toBe(UT_METADATA_ID);
+
+      p.send(extHandshake({ m: { ut_metadata: 5 }, v: new TextEncoder().encode('puppet') }));
+      p.send({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 0 }) });
+      p.send({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 9 }) });
+      p.send({ type: 'extended', id: 77, payload: new Uint8Array([1, 2, 3]) }); // an extension we never announced
+      b.run();
+      const steps = b.steps(p.label);
+      expectPath(steps, ['caseMsg', 'extended', 'extHandshake', 'loop']);
+      expectPath(steps, ['caseMsg', 'extended', 'metadataRequest', 'loop']);
+      expectPath(steps, ['caseMsg', 'extended', 'loop']);
+      const replies = extendedOf(p).slice(1);
+      expect(replies.map((m) => m.id)).toEqual([5, 5]);
+      const data = parseMetadataMessage(replies[0].payload);
+      expect(data.kind).toBe('data');
+      expect(data.kind === 'data' && Buffer.compare(data.data, b.torrent.infoBytes)).toBe(0);
+      expect(parseMetadataMessage(replies[1].payload)).toEqual({ kind: 'reject', piece: 9 });
+
+      // A request while choked is rejected explicitly (Fast), not silently dropped.
+      p.send({ type: 'request', index: 0, begin: 0, length: BLOCK_SIZE });
+      b.run();
+      expectPath(b.steps(p.label), ['request', 'requestChoked', 'requestIgnore', 'oreject', 'loop']);
+      expect(p.received.at(-1)).toEqual({ type: 'reject', index: 0, begin: 0, length: BLOCK_SIZE });
+
+      // Bad bencoding in a metadata message: a clear error and a dropped connection.
+      p.send({ type: 'extended', id: UT_METADATA_ID, payload: new TextEncoder().encode('d8:msg_typei0e5:piecei') });
+      b.run();
+      expectPath(b.steps(p.label), ['caseMsg', 'extended', 'exit', 'cleanup']);
+      expect(String(b.events.find((e) => e.node === 'exit')?.reason)).toMatch(/ut_metadata message: bad bencoding/);
+      expect(p.closedReason).toBeDefined();
+      record(b);
+    });
+
+    it('HAVE ALL stands for a BITFIELD; a REJECT gives the block back; ALLOWED FAST and SUGGEST are noted', () => {
+      const b = new Bench({ settings: FAST_EXT });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      expect(p.received[0]).toEqual({ type: 'have-none' });
+      p.send({ type: 'have-all' }).send({ type: 'unchoke' });
+      b.run();
+      expectPath(b.steps(p.label), ['caseMsg', 'haveAll', 'constructPieceSet', 'sizeCheck', 'loop']);
+      const asked = p.requests();
+      expect(asked.length).toBeGreaterThan(0);
+      const first = asked[0];
+      p.send({ type: 'reject', index: first.index, begin: first.begin, length: first.length });
+      p.send({ type: 'reject', index: 3, begin: 0, length: 7 }); // never asked for
+      p.send({ type: 'allowed-fast', index: 1 }).send({ type: 'suggest', index: 2 });
+      b.run();
+      const steps = b.steps(p.label);
+      expectPath(steps, ['caseMsg', 'reject', 'sizeCheck']);
+      expectPath(steps, ['caseMsg', 'reject', 'loop']);
+      expectPath(steps, ['caseMsg', 'allowedFast', 'loop']);
+      expectPath(steps, ['caseMsg', 'suggest', 'loop']);
+      // The rejected block was given back: one request fewer outstanding (still above the low watermark).
+      const peer = b.client.connections()[0];
+      expect(peer.outstandingCount).toBe(asked.length - 1);
+      expect([...peer.ext.allowedFast]).toEqual([1]);
+      record(b);
+    });
+
+    it('HAVE NONE stands for an empty BITFIELD', () => {
+      const b = new Bench({ initial: 'complete', settings: FAST_EXT });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      p.send({ type: 'have-none' });
+      b.run();
+      expectPath(b.steps(p.label), ['caseMsg', 'haveNone', 'constructPieceSet', 'sizeCheck', 'loop']);
+      record(b);
+    });
+
+    it('a BITFIELD after HAVE NONE and HAVEs (as aria2 sends) is merged when lateBitfield is merge', () => {
+      const b = new Bench({ initial: 'complete', settings: { ...FAST_EXT, lateBitfield: 'merge' } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      p.send({ type: 'have-none' }).send({ type: 'have', index: 1 }).bitfield([0, 1, 3]);
+      b.run();
+      expectPath(b.steps(p.label), ['caseMsg', 'bitfield', 'constructPieceSet', 'sizeCheck', 'loop']);
+      expect(b.events.find((e) => e.node === 'constructPieceSet' && e.late === true)).toBeDefined();
+      expect([0, 1, 2, 3].map((i) => b.client.connections()[0].remotePieces.has(i))).toEqual([true, true, false, true]);
+      expect([0, 1, 2, 3].map((i) => b.client.pieces.availabilityOf(i))).toEqual([1, 1, 0, 1]);
+      record(b);
+    });
+
+    it('a malformed extension handshake ends the process (extHandshake -> exit)', () => {
+      const b = new Bench({ settings: FAST_EXT });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      p.send({ type: 'extended', id: 0, payload: new TextEncoder().encode('d1:mi99999999999999999999ee') });
+      b.run();
+      expectPath(b.steps(p.label), ['caseMsg', 'extended', 'extHandshake', 'exit', 'cleanup']);
+      record(b);
+    });
+
+    it('Fast messages without the Fast bit in the handshake end the process', () => {
+      const b = new Bench({ settings: FAST_EXT });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b, { fast: false, ext: false });
+      b.run();
+      expect(p.received).toEqual([]); // no HAVE NONE: the remote did not offer Fast
+      p.send({ type: 'have-all' });
+      b.run();
+      expectPath(b.steps(p.label), ['caseMsg', 'exit', 'cleanup']);
+      expect(String(b.events.find((e) => e.node === 'exit')?.reason)).toMatch(/Fast extension was not agreed/);
+    });
+
+    it('choking a peer with queued requests rejects them (ochoke -> oreject)', () => {
+      const b = new Bench({ initial: 'complete', settings: { ...FAST_EXT, maxSendQueue: 0 } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      p.send({ type: 'interested' });
+      b.run();
+      expect(p.received).toContainEqual({ type: 'unchoke' });
+      p.send({ type: 'request', index: 0, begin: 0, length: BLOCK_SIZE }).send({ type: 'not-interested' });
+      b.run(10_500);
+      expectPath(b.steps(p.label), ['casePMMsg', 'ochoke', 'oreject', 'loop']);
+      expect(p.received.slice(-2)).toEqual([{ type: 'choke' }, { type: 'reject', index: 0, begin: 0, length: BLOCK_SIZE }]);
+      record(b);
+    });
+  });
+
+  describe('the metadata fetcher (BEP 9, magnet links)', () => {
+    /** A synthetic info dictionary of two metadata pieces; the fetcher only checks its SHA1. */
+    const info = new Uint8Array(20_000).map((_, i) => (i * 7) & 0xff);
+    const infoHash = sha1(info);
+
+    function fetchBench(): { b: Bench; p: Puppet; got: Uint8Array[]; fetcher: MetadataFetcher } {
+      const b = new Bench();
+      const host = b.network.addHost({ label: 'F', address: { host: 'F', port: 6881 }, upload: Infinity, download: Infinity });
+      const got: Uint8Array[] = [];
+      const fetcher = new MetadataFetcher({
+        infoHash,
+        peerId: peerIdOf('F'),
+        label: 'F',
+        clock: b.scheduler,
+        network: host,
+        tracker: { announce: (_r, done) => done({ ok: true, interval: 1800, peers: [] }) },
+        trace: { emit: (e) => b.events.push({ ...e }) },
+        labelOf: (a) => a.host,
+        onMetadata: (bytes) => got.push(bytes),
+      });
+      fetcher.start();
+      const seedHost = b.network.addHost({ label: 'S', address: { host: 'S', port: 6881 }, upload: Infinity, download: Infinity });
+      const p = new Puppet(b, 'S', seedHost);
+      seedHost.listen((conn) => p.attach(conn));
+      fetcher.addPeer(seedHost.address);
+      b.run();
+      return { b, p, got, fetcher };
+    }
+
+    const fSteps = (b: Bench, p: Puppet) => b.events.filter((e) => e.peer === 'F' && e.remote === p.label && e.kind === 'step').map((e) => e.node!);
+
+    function offer(p: Puppet, size = info.length): void {
+      p.raw(encodeHandshake({ infoHash, peerId: peerIdOf('seed'), reserved: reservedBytes({ fast: false, extensionProtocol: true }) }));
+      p.send({ type: 'bitfield', bits: new Uint8Array([0xff]) });
+      p.send(extHandshake({ m: { ut_metadata: 3 }, metadata_size: size }));
+    }
+
+    const dataMsg = (piece: number, bytes: Uint8Array, total = info.length): Message => ({
+      type: 'extended',
+      id: UT_METADATA_ID,
+      payload: encodeMetadataMessage({ kind: 'data', piece, totalSize: total, data: bytes }),
+    });
+
+    it('asks for every piece, checks the SHA1 and hands the info dictionary over', () => {
+      const { b, p, got } = fetchBench();
+      offer(p);
+      b.run();
+      const steps = fSteps(b, p);
+      expectPath(steps, ['connect', 'handshake', 'sendExtHandshake', 'loop']);
+      expectPath(steps, ['caseMsg', 'ignored', 'loop']);
+      expectPath(steps, ['caseMsg', 'extended', 'extHandshake', 'requestMetadata', 'loop']);
+      const asked = extendedOf(p).filter((m) => m.id === 3).map((m) => parseMetadataMessage(m.payload));
+      expect(asked).toEqual([{ kind: 'request', piece: 0 }, { kind: 'request', piece: 1 }]);
+      p.send(dataMsg(0, info.subarray(0, 16384))).send(dataMsg(1, info.subarray(16384)));
+      b.run();
+      expectPath(fSteps(b, p), ['extended', 'metadataData', 'loop', 'caseMsg', 'extended', 'metadataData', 'metadataCheck', 'exit', 'cleanup']);
+      expect(got.length).toBe(1);
+      expect(Buffer.compare(got[0], info)).toBe(0);
+      record(b);
+    });
+
+    it('metadata that does not hash to the info-hash is dropped with the connection', () => {
+      const { b, p, got } = fetchBench();
+      offer(p);
+      b.run();
+      const wrong = info.slice();
+      wrong[5] ^= 1;
+      p.send(dataMsg(0, wrong.subarray(0, 16384))).send(dataMsg(1, wrong.subarray(16384)));
+      b.run();
+      expectPath(fSteps(b, p), ['metadataData', 'metadataCheck', 'exit', 'cleanup']);
+      expect(b.events.find((e) => e.node === 'metadataCheck')?.ok).toBe(false);
+      expect(got).toEqual([]);
+      record(b);
+    });
+
+    it('a piece of the wrong size, a reject, a bad handshake: each ends the connection', () => {
+      const one = fetchBench();
+      offer(one.p);
+      one.b.run();
+      one.p.send(dataMsg(0, info.subarray(0, 100)));
+      one.b.run();
+      expectPath(fSteps(one.b, one.p), ['metadataData', 'exit', 'cleanup']);
+      expect(String(one.b.events.find((e) => e.node === 'exit' && e.peer === 'F')?.reason)).toMatch(/metadata piece 0 is 100 bytes, expected 16384/);
+      record(one.b);
+
+      const two = fetchBench();
+      offer(two.p);
+      two.b.run();
+      two.p.send({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'reject', piece: 0 }) });
+      two.b.run();
+      expectPath(fSteps(two.b, two.p), ['extended', 'metadataReject', 'exit', 'cleanup']);
+      record(two.b);
+
+      const three = fetchBench();
+      three.p.raw(encodeHandshake({ infoHash, peerId: peerIdOf('seed'), reserved: reservedBytes({ fast: false, extensionProtocol: true }) }));
+      // An absurd metadata_size is refused before anything is allocated.
+      three.p.send(extHandshake({ m: { ut_metadata: 3 }, metadata_size: 2 ** 40 }));
+      three.b.run();
+      expectPath(fSteps(three.b, three.p), ['extended', 'extHandshake', 'exit', 'cleanup']);
+      expect(String(three.b.events.find((e) => e.node === 'extHandshake' && e.peer === 'F')?.reason)).toMatch(/metadata_size/);
+      record(three.b);
+    });
+  });
+}
