@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { registerRun } from './run.ts';
+import { registerViz } from './viz.ts';
 import { registerCreate } from './create.ts';
 import { registerDownload } from './download.ts';
 import { registerSeed } from './seed.ts';
@@ -17,6 +18,7 @@ const program = new Command('swarmlab')
   .description('Deterministic simulation and testing of BitTorrent peers')
   .version(ENGINE_VERSION);
 registerRun(program);
+registerViz(program);
 registerCreate(program);
 registerDownload(program);
 registerSeed(program);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { type SwarmResult, runSwarm, swarmOf } from '../sim/swarm.ts';
 import { positiveInt } from './main.ts';
 import { TraceFile } from './trace-file.ts';
+import { writeReport } from './viz.ts';
 
 export interface RunFlags {
   seed: string;
@@ -11,6 +12,7 @@ export interface RunFlags {
   peers: number;
   trace?: string;
   json?: boolean;
+  report?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -22,16 +24,19 @@ export function registerRun(program: Command): void {
     .option('--peers <n>', 'number of leechers', positiveInt, 20)
     .option('--trace <file>', 'where to write the trace (default: out/trace-seed<N>.jsonl)')
     .option('--json', 'print one JSON object instead of the summary')
-    .action((flags: RunFlags) => {
+    .option('--report <file>', 'also write the replay page for the trace (one self-contained HTML file)')
+    .action(async (flags: RunFlags) => {
       const tracePath = flags.trace ?? `out/trace-seed${flags.seed}.jsonl`;
       const file = new TraceFile(tracePath);
       const started = performance.now();
       const result = runSwarm(swarmOf(String(flags.seed), flags.seeds, flags.peers, { traceOut: file.write }));
       file.close();
       const wallMs = performance.now() - started;
+      if (flags.report) await writeReport(tracePath, flags.report);
       const command = reproduceCommand(flags);
       if (flags.json) console.log(JSON.stringify(toJson(result, tracePath, command, wallMs)));
       else printSummary(result, tracePath, command, wallMs);
+      if (flags.report && !flags.json) console.log(`report: ${flags.report}`);
       process.exitCode = result.complete ? 0 : 1;
     });
 }

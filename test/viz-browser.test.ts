@@ -1,0 +1,169 @@
+// The replay page in a real browser: Debian's chromium, headless, driven by playwright-core. It
+// opens a report from disk, checks the 30 original flowchart nodes are drawn with their labels,
+// moves to a set time and checks the lit node, the edge counts and a peer's progress against a
+// naive replay of the trace; it also opens a trace through the file picker. The screenshot it
+// saves (out/viz-screenshot.png) is a CI artifact.
+
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { flowEdges, flowNodes, ORIGINAL_NODE_IDS } from '../engine/flowchart.ts';
+import { runSwarm, swarmOf } from '../sim/swarm.ts';
+import { memoryTrace } from '../sim/trace-writer.ts';
+import { reportHtml } from '../viz/report.ts';
+import { parseLines, referenceStateAt } from './viz-reference.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`viz-browser: skipped — ${CHROMIUM} is not installed (apt-get install -y chromium)`);
+
+const STEP_TIMEOUT = 20_000;
+
+async function launch(): Promise<{ context: BrowserContext; profile: string }> {
+  const profile = mkdtempSync(join(tmpdir(), 'swarmlab-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: STEP_TIMEOUT,
+    viewport: { width: 1600, height: 1000 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  return { context, profile };
+}
+
+/** Waits until the page has drawn what the last input changed (it draws on animation frames). */
+async function drawn(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
+async function ready(page: Page): Promise<void> {
+  await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''));
+  expect(await page.evaluate(() => document.body.dataset.state), await page.textContent('#load-status') ?? '').toBe('ready');
+  await drawn(page);
+}
+
+describe.skipIf(!hasChromium)('the replay page in chromium', () => {
+  // A small real run: 1 seed, 4 leechers, 16 pieces.
+  const trace = memoryTrace();
+  runSwarm(swarmOf('viz-browser', 1, 4, { size: 512 * 1024, pieceLength: 32 * 1024, traceOut: trace.out }));
+  const text = trace.lines.map((l) => (l.endsWith('\n') ? l : `${l}\n`)).join('');
+  const { header, events } = parseLines(text);
+
+  it('draws the flowchart and replays a connection at a set time', async () => {
+    const dir = resolve('out');
+    mkdirSync(dir, { recursive: true });
+    const reportPath = join(dir, 'viz-browser-report.html');
+    writeFileSync(reportPath, await reportHtml(new TextEncoder().encode(text), { name: 'viz-browser.jsonl' }));
+
+    // The moment to look at: L1's 60th step on its first connection to S0.
+    const steps = events.filter((e) => e.kind === 'step' && e.peer === 'L1' && e.remote === 'S0');
+    expect(steps.length).toBeGreaterThan(60);
+    const t = steps[59].t;
+    const ref = referenceStateAt(events, header.torrent.pieces, t);
+    const conn = 'L1>S0#0';
+    expect(ref.node.get(conn)).toBeDefined();
+
+    const { context, profile } = await launch();
+    try {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(reportPath).href);
+      await ready(page);
+
+      // All 30 original nodes, with their labels.
+      for (const id of ORIGINAL_NODE_IDS) {
+        const node = page.locator(`svg.flowchart [data-node="${id}"]`);
+        await expect(node.count(), id).resolves.toBe(1);
+        expect(await node.isVisible(), id).toBe(true);
+        const label = (await node.locator('.node-label').textContent())!;
+        expect(label.replace(/\s+/g, ''), id).toBe(flowNodes.find((n) => n.id === id)!.label.replace(/\s+/g, ''));
+      }
+      expect(await page.locator('svg.flowchart [data-cluster="fill"]').textContent()).toContain('Unchoke checked fill blocks');
+
+      // Select L1 in the swarm view, its connection to S0, and go to time t.
+      await page.locator('[data-peer="L1"]').click();
+      await drawn(page);
+      expect(await page.locator('#peer-select').inputValue()).not.toBe('-1');
+      await page.locator('#connection-select').selectOption('S0');
+      // Scrub: first to the end with the time field, then back to t with the scrubber.
+      await page.locator('#time-input').fill('1e6');
+      await page.locator('#time-input').press('Enter');
+      await drawn(page);
+      await page.locator('#scrubber').evaluate((el, value) => {
+        (el as HTMLInputElement).value = value;
+        el.dispatchEvent(new Event('input', { bubbles: true }));
+      }, String(t));
+      await drawn(page);
+      expect(Number(await page.locator('#time-input').inputValue())).toBeCloseTo(t / 1000, 3);
+
+      // The lit node is where the trace says the connection is.
+      const lit = await page.locator('svg.flowchart .node.lit').evaluateAll((els) => els.map((e) => (e as SVGElement).dataset.node));
+      expect(lit).toEqual([ref.node.get(conn)]);
+
+      // Every drawn control edge shows how often the connection took it by t.
+      const shown = await page
+        .locator('svg.flowchart g.edge.control')
+        .evaluateAll((els) => Object.fromEntries(els.map((e) => [(e as SVGElement).dataset.edge, Number((e as SVGElement).dataset.count)])));
+      const expected = ref.edges.get(conn)!;
+      for (const e of flowEdges.filter((x) => x.type === 'control')) {
+        const key = `${e.from}>${e.to}`;
+        expect(shown[key], key).toBe(expected.get(key) ?? 0);
+      }
+      expect([...expected.values()].reduce((a, b) => a + b, 0)).toBeGreaterThan(20);
+      // The numbers are on the diagram, not only in attributes.
+      const loopToCase = await page.locator('svg.flowchart .edge-label[data-edge="loop>caseMsg"] .edge-count').textContent();
+      expect(loopToCase).toBe(String(expected.get('loop>caseMsg')));
+
+      // Each peer's progress at t.
+      for (const peer of ['S0', 'L0', 'L1', 'L2', 'L3']) {
+        expect(await page.locator(`[data-peer="${peer}"]`).getAttribute('data-progress'), peer).toBe(String(ref.progress.get(peer)));
+      }
+      // And the piece availability map.
+      const availability = await page.locator('#piece-grid .piece').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.availability)));
+      expect(availability).toEqual(ref.availability);
+
+      await page.screenshot({ path: join(dir, 'viz-screenshot.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('opens a trace chosen with the file picker, then one dropped on the page', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmlab-viz-'));
+    const page0 = join(dir, 'empty.html');
+    writeFileSync(page0, await reportHtml());
+    const tracePath = join(dir, 'picked.jsonl');
+    writeFileSync(tracePath, text);
+    const { context, profile } = await launch();
+    try {
+      const page = await context.newPage();
+      await page.goto(pathToFileURL(page0).href);
+      expect(await page.locator('.welcome').textContent()).toContain('drop');
+      await page.locator('#file-picker').setInputFiles(tracePath);
+      await ready(page);
+      expect(await page.locator('#trace-title').textContent()).toContain('picked.jsonl');
+      expect(await page.locator('svg.flowchart [data-node="loop"]').count()).toBe(1);
+
+      // Drop another trace (the first event only) on the page: it replaces the first.
+      const firstEvents = text.split('\n').slice(0, 40).join('\n') + '\n';
+      await page.evaluate((content) => {
+        const data = new DataTransfer();
+        data.items.add(new File([content], 'dropped.jsonl'));
+        document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+      }, firstEvents);
+      await page.waitForFunction(() => document.getElementById('trace-title')?.textContent?.includes('dropped.jsonl'));
+      await ready(page);
+      expect(await page.locator('#trace-title').textContent()).toContain('39 events');
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -1,0 +1,35 @@
+// Builds the page's code and styles (viz/page/main.ts and what it imports, d3 included) into one
+// script and one stylesheet with esbuild, in memory. Built once per process.
+
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+export interface PageAssets {
+  js: string;
+  css: string;
+}
+
+const entry = fileURLToPath(new URL('./page/main.ts', import.meta.url));
+let built: Promise<PageAssets> | undefined;
+
+export function pageAssets(): Promise<PageAssets> {
+  built ??= buildPage();
+  return built;
+}
+
+async function buildPage(): Promise<PageAssets> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: process.env.SWARMLAB_VIZ_MINIFY !== '0',
+    legalComments: 'none',
+    write: false,
+    outdir: 'viz-bundle',
+    logLevel: 'silent',
+  });
+  const text = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
+  return { js: text('.js'), css: text('.css') };
+}
