@@ -1,6 +1,7 @@
 // The edges a trace takes: each `step` after a connection's first is the edge (previous node ->
-// node). Edges get small ids: the flowchart's control edges first, in its order, then any pair
-// the flowchart does not draw (so counts stay complete even for a newer engine).
+// node); `cleanup` ends a connection, and the next one between the pair starts afresh. Edges get
+// small ids: the flowchart's control edges first, in its order, then any pair the flowchart does
+// not draw (so counts stay complete even for a newer engine).
 
 import { flowEdges } from '../engine/flowchart.ts';
 import { KIND, type TraceTable } from './trace-table.ts';
@@ -39,12 +40,14 @@ export function indexEdges(table: TraceTable): EdgeIndex {
   const lastNode = new Int16Array(table.connections.length).fill(-1);
   const { kind, conn, node } = table;
   const STEP = KIND.step;
+  // `cleanup` ends a connection: a later one between the same pair starts afresh at `connect`.
+  const cleanup = nodeIndex.get('cleanup') ?? -2;
   for (let i = 0; i < table.count; i++) {
     if (kind[i] !== STEP || conn[i] < 0) continue;
     const c = conn[i];
     const prev = lastNode[c];
     const cur = node[i];
-    if (prev >= 0) edgeOf[i] = idOf.get(pair(prev, cur)) ?? add(prev, cur);
+    if (prev >= 0 && prev !== cleanup) edgeOf[i] = idOf.get(pair(prev, cur)) ?? add(prev, cur);
     lastNode[c] = cur;
   }
   return { from: Int16Array.from(from), to: Int16Array.from(to), keys, drawn, edgeOf };
