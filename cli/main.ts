@@ -3,6 +3,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { registerRun } from './run.ts';
+import { registerShrink } from './shrink.ts';
+import { registerTest } from './test.ts';
 import { registerViz } from './viz.ts';
 import { registerCreate } from './create.ts';
 import { registerDownload } from './download.ts';
@@ -18,6 +20,8 @@ const program = new Command('swarmlab')
   .description('Deterministic simulation and testing of BitTorrent peers')
   .version(ENGINE_VERSION);
 registerRun(program);
+registerTest(program);
+registerShrink(program);
 registerViz(program);
 registerCreate(program);
 registerDownload(program);

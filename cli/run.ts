@@ -3,6 +3,8 @@
 import type { Command } from 'commander';
 import { type SwarmResult, runSwarm, swarmOf } from '../sim/swarm.ts';
 import { positiveInt } from './main.ts';
+import { runScenarioFile } from './run-scenario.ts';
+import { plantedBugOption } from './scenario-args.ts';
 import { TraceFile } from './trace-file.ts';
 import { writeReport } from './viz.ts';
 
@@ -18,14 +20,24 @@ export interface RunFlags {
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('run a simulated swarm (default: 1 seed, 20 leechers, 8 MiB) and print the result')
-    .option('--seed <n>', 'the seed every random choice derives from', '1')
-    .option('--seeds <n>', 'number of seeds', positiveInt, 1)
-    .option('--peers <n>', 'number of leechers', positiveInt, 20)
-    .option('--trace <file>', 'where to write the trace (default: out/trace-seed<N>.jsonl)')
+    .description('run a scenario file, or without one a simulated swarm (default: 1 seed, 20 leechers, 8 MiB), and print the result')
+    .argument('[scenario]', 'a scenario file (YAML or JSON); see docs/scenarios.md')
+    .option('--seed <n>', 'the seed every random choice derives from (a scenario: default its first listed seed)', '1')
+    .option('--seeds <n>', 'number of seeds (default swarm only)', positiveInt, 1)
+    .option('--peers <n>', 'number of leechers (default swarm only)', positiveInt, 20)
+    .option('--trace <file>', 'where to write the trace (default: out/trace-seed<N>.jsonl; a scenario: out/<name>-seed<N>.jsonl)')
     .option('--json', 'print one JSON object instead of the summary')
     .option('--report <file>', 'also write the replay page for the trace (one self-contained HTML file)')
-    .action(async (flags: RunFlags) => {
+    .addOption(plantedBugOption())
+    .action(async (scenario: string | undefined, flags: RunFlags & { plantedBug?: string }, cmd: Command) => {
+      if (scenario !== undefined) {
+        if (cmd.getOptionValueSource('seeds') === 'cli' || cmd.getOptionValueSource('peers') === 'cli') cmd.error('error: --seeds and --peers are for the default swarm; a scenario file sets its own groups');
+        const seed = cmd.getOptionValueSource('seed') === 'default' ? undefined : flags.seed;
+        const run = runScenarioFile(scenario, { ...flags, seed });
+        if (run && flags.report) await writeReport(run.tracePath, flags.report);
+        if (run && flags.report && !flags.json) console.log(`report: ${flags.report}`);
+        return;
+      }
       const tracePath = flags.trace ?? `out/trace-seed${flags.seed}.jsonl`;
       const file = new TraceFile(tracePath);
       const started = performance.now();

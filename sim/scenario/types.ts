@@ -1,7 +1,8 @@
 // A scenario once every range in its file has been drawn from the seed: concrete numbers only.
 // The file format (YAML/JSON, ranges, units) is parsed and checked in sim/scenario/schema.ts;
-// this is what the runner (sim/scenario/run.ts) executes. All times are virtual milliseconds, all
-// rates bytes per second, all sizes bytes.
+// this is what the runner (sim/scenario/run.ts) executes. All times are virtual milliseconds
+// (except `trackerInterval`, in seconds as trackers say it), all bandwidths bytes per second, all
+// sizes bytes, and random-fault rates events per minute.
 
 import type { EngineSettings } from '../../engine/settings.ts';
 import type { PeerReport } from '../swarm.ts';
@@ -65,7 +66,8 @@ export type FaultSpec =
   | { kind: 'tracker-error'; at: number; until?: number; message?: string }
   | { kind: 'tracker-empty'; at: number; until?: number }
   | { kind: 'tracker-slow'; at: number; until?: number; delay: number }
-  // Random-rate faults: events of `fault` drawn as a Poisson process between `from` and `until`.
+  // Random-rate faults: events of `fault` drawn as a Poisson process of `rate` per minute between
+  // `from` and `until`.
   | { kind: 'random'; rate: number; from: number; until: number; fault: RandomFault };
 
 /** A fault template for random-rate injection; `at` is drawn. */
@@ -98,6 +100,7 @@ export interface Scenario {
   network: { latency: [number, number] };
   faults: FaultSpec[];
   timeLimit: number;
+  /** Seconds, as a tracker says it. */
   trackerInterval: number;
   settings?: Partial<EngineSettings>;
   expect: Expectations;

@@ -1,0 +1,101 @@
+// `swarmlab run <scenario>`: one scenario file under one seed — its summary (or one JSON object),
+// the trace file, and the command that reproduces the run. Exit 0 when every check holds, 1 if
+// not, 2 if the file is not a valid scenario.
+
+import { loadScenario, runResolved } from '../sim/scenario/load.ts';
+import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
+import type { Scenario, ScenarioResult } from '../sim/scenario/types.ts';
+import { loadAll, type PlantedBug } from './scenario-args.ts';
+import { TraceFile } from './trace-file.ts';
+
+export interface ScenarioRunFlags {
+  /** Undefined: the scenario's first listed seed. */
+  seed?: string;
+  trace?: string;
+  json?: boolean;
+  plantedBug?: string;
+}
+
+export interface ScenarioRun {
+  result: ScenarioResult;
+  tracePath: string;
+}
+
+/** Runs the file and prints the outcome; undefined if the file is not valid (exit code set). */
+export function runScenarioFile(path: string, flags: ScenarioRunFlags): ScenarioRun | undefined {
+  const loaded = loadAll([path]);
+  if (!loaded) return undefined;
+  const file = loaded[0].file;
+  const seed = flags.seed !== undefined ? String(flags.seed) : file.seeds[0];
+  const scenario = loadScenario(file, seed);
+  const tracePath = flags.trace ?? `out/${scenario.name}-seed${seed}.jsonl`;
+  const trace = new TraceFile(tracePath);
+  const started = performance.now();
+  let result: ScenarioResult;
+  try {
+    result = runResolved(scenario, seed, { traceOut: trace.write, plantedBug: flags.plantedBug as PlantedBug });
+  } finally {
+    trace.close();
+  }
+  const wallMs = performance.now() - started;
+  const command = reproduceCommand(path, seed, flags.plantedBug);
+  if (flags.json) console.log(JSON.stringify(toJson(result, path, tracePath, command, wallMs)));
+  else printSummary(scenario, path, result, tracePath, command, wallMs);
+  process.exitCode = result.ok ? 0 : 1;
+  return { result, tracePath };
+}
+
+const secs = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(2)} s`);
+const mib = (b: number) => (b / 1048576).toFixed(2);
+
+function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: string, command: string, wallMs: number): void {
+  const t = s.torrent;
+  const pieces = Math.ceil(t.size / t.pieceLength);
+  console.log(
+    `swarmlab run ${s.name} (${path}) — seed ${r.seed}: ${r.peers.length} peers, ${mib(t.size)} MiB in ${pieces} pieces of ${t.pieceLength / 1024} KiB` +
+      (t.files > 1 ? `, ${t.files} files` : '') +
+      (s.faults.length ? `, ${s.faults.length} fault${s.faults.length > 1 ? 's' : ''}` : ''),
+  );
+  console.log('');
+  const width = Math.max(6, ...r.peers.map((p) => p.label.length + 1));
+  console.log(`${'peer'.padEnd(width)} ${'role'.padEnd(8)} ${'behaviour'.padEnd(13)} ${'completed'.padStart(10)} ${'up MiB'.padStart(9)} ${'down MiB'.padStart(9)}  payload`);
+  for (const p of r.peers) {
+    const done = p.role === 'seed' ? 'seed' : secs(p.completedAt);
+    console.log(
+      `${p.label.padEnd(width)} ${p.role.padEnd(8)} ${p.behaviour.padEnd(13)} ${done.padStart(10)} ${mib(p.uploaded).padStart(9)} ${mib(p.downloaded).padStart(9)}  ${p.payloadMatches ? 'ok' : p.behaviour === 'honest' ? 'MISMATCH' : '-'}`,
+    );
+  }
+  const leechers = r.peers.filter((p) => p.role === 'leecher' && p.behaviour === 'honest');
+  const done = leechers.filter((p) => p.completedAt !== undefined).length;
+  const banned = [...new Set(r.bans.map((b) => b.banned))];
+  console.log('');
+  console.log(`swarm: ${done}/${leechers.length} honest leechers complete; stopped at ${secs(r.simTime)} of virtual time`);
+  console.log(`checks: ${r.hashFailures} hash failure${r.hashFailures === 1 ? '' : 's'}; banned: ${banned.length ? banned.join(', ') : 'none'}`);
+  if (r.failures.length) {
+    console.log(`failures (${r.failures.length}):`);
+    for (const f of r.failures) console.log(`  ${describeFailure(f)}`);
+  }
+  console.log(`trace: ${tracePath} (${r.traceEvents} events; ${wallMs.toFixed(0)} ms of wall time)`);
+  console.log(`trace sha256: ${r.traceHash}`);
+  console.log(`reproduce: ${command}`);
+  console.log(r.ok ? 'result: OK' : `result: FAILED`);
+}
+
+function toJson(r: ScenarioResult, path: string, tracePath: string, command: string, wallMs: number) {
+  return {
+    scenario: r.name,
+    file: path,
+    seed: r.seed,
+    ok: r.ok,
+    failures: r.failures,
+    traceHash: r.traceHash,
+    trace: tracePath,
+    reproduce: command,
+    simTime: r.simTime,
+    wallMs: Math.round(wallMs),
+    traceEvents: r.traceEvents,
+    hashFailures: r.hashFailures,
+    bans: r.bans,
+    peers: r.peers.map((p) => ({ ...p, completedAt: p.completedAt ?? null })),
+  };
+}

@@ -1,0 +1,143 @@
+// `swarmlab test [files or folders]`: every scenario on its listed seeds and --seeds K more, one seed
+// run twice to check determinism, a progress line as it goes, and for each failure the seed, what
+// failed and the one command that reproduces it. Exit 0 when all pass, 1 on any failure, 2 when a
+// file is not a valid scenario (then nothing runs).
+
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import type { Command } from 'commander';
+import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
+import { type PlannedRun, runSuite, type SuiteRun } from '../sim/scenario/suite.ts';
+import { junitXml } from './junit.ts';
+import { positiveInt } from './main.ts';
+import { EXIT_BAD_FILE, loadAll, type PlantedBug, plantedBugOption } from './scenario-args.ts';
+
+interface TestFlags {
+  seeds: number;
+  firstSeed: number;
+  junit?: string;
+  plantedBug?: string;
+}
+
+/** Failures listed per run in the summary; the reproduce command (and JUnit) show them all. */
+const MAX_LISTED = 8;
+
+const SCENARIO_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+export function registerTest(program: Command): void {
+  program
+    .command('test')
+    .description('run scenario files on their listed seeds and K more; check determinism; report failures with the command that reproduces each')
+    .argument('[paths...]', 'scenario files or folders of them (default: scenarios/)')
+    .option('--seeds <k>', 'run each scenario on K more seeds than it lists', positiveInt, 0)
+    .option('--first-seed <n>', 'the extra seeds count up from this one', positiveInt, 1)
+    .option('--junit <file>', 'also write a JUnit XML report')
+    .addOption(plantedBugOption())
+    .action((paths: string[], flags: TestFlags) => test(paths.length ? paths : ['scenarios'], flags));
+}
+
+/** The scenario files named, folders searched recursively, in a stable order. */
+export function scenarioFiles(paths: string[]): string[] | undefined {
+  const files: string[] = [];
+  for (const path of paths) {
+    let stat;
+    try {
+      stat = statSync(path);
+    } catch {
+      console.error(`swarmlab test: ${path}: no such file or folder`);
+      return undefined;
+    }
+    if (!stat.isDirectory()) files.push(path);
+    else {
+      const found = readdirSync(path, { recursive: true, encoding: 'utf8' }).filter((f) => SCENARIO_EXTENSIONS.has(extname(f).toLowerCase()));
+      files.push(...found.sort().map((f) => join(path, f)));
+    }
+  }
+  return files;
+}
+
+function test(paths: string[], flags: TestFlags): void {
+  const files = scenarioFiles(paths);
+  if (!files) {
+    process.exitCode = EXIT_BAD_FILE;
+    return;
+  }
+  const entries = loadAll(files);
+  if (!entries) return;
+  if (entries.length === 0) {
+    console.error(`swarmlab test: no scenario files in ${paths.join(', ')}`);
+    process.exitCode = EXIT_BAD_FILE;
+    return;
+  }
+  const progress = new Progress(process.stdout.isTTY === true, flags.plantedBug);
+  const suite = runSuite(entries, {
+    extraSeeds: flags.seeds,
+    firstSeed: flags.firstSeed,
+    plantedBug: flags.plantedBug as PlantedBug,
+    onStart: (run) => progress.start(run),
+    onDone: (run) => progress.done(run),
+  });
+  progress.end();
+
+  const failed = suite.runs.filter((r) => !r.ok);
+  if (failed.length) {
+    console.log(`\nfailures (${failed.length}):`);
+    for (const run of failed) {
+      console.log(`\n  ${run.name}, ${label(run)} (${run.path})`);
+      for (const f of run.failures.slice(0, MAX_LISTED)) console.log(`    ${describeFailure(f)}`);
+      if (run.failures.length > MAX_LISTED) console.log(`    … and ${run.failures.length - MAX_LISTED} more (the command shows them all)`);
+      console.log(`    reproduce: ${reproduceCommand(run.path, run.seed, flags.plantedBug)}`);
+    }
+  }
+  if (flags.junit) {
+    mkdirSync(dirname(flags.junit), { recursive: true });
+    writeFileSync(flags.junit, junitXml(suite, flags.plantedBug));
+  }
+  console.log(`\nswarmlab test: ${entries.length} scenario${entries.length === 1 ? '' : 's'}, ${suite.runs.length} runs in ${(suite.wallMs / 1000).toFixed(1)} s${flags.junit ? `; JUnit report in ${flags.junit}` : ''}`);
+  console.log(`${suite.passed} passed, ${suite.failed} failed`);
+  process.exitCode = suite.failed > 0 ? 1 : 0;
+}
+
+const label = (run: PlannedRun) => (run.rerun ? `determinism (seed ${run.seed} twice)` : `seed ${run.seed}`);
+
+/** One updating line on a terminal; otherwise one plain line per run. Failures always get a line. */
+class Progress {
+  private failed = 0;
+  private readonly width: number;
+
+  constructor(
+    private readonly tty: boolean,
+    private readonly plantedBug?: string,
+  ) {
+    this.width = Math.max(20, (process.stdout.columns || 100) - 1);
+  }
+
+  private counter(run: PlannedRun): string {
+    const n = String(run.total).length;
+    return `[${String(run.index).padStart(n)}/${run.total}]`;
+  }
+
+  start(run: PlannedRun): void {
+    if (!this.tty) return;
+    const failed = this.failed ? `  ${this.failed} failed` : '';
+    this.status(`${this.counter(run)} ${run.name}, ${label(run)} …${failed}`);
+  }
+
+  done(run: SuiteRun): void {
+    if (!run.ok) this.failed++;
+    const time = `${(run.wallMs / 1000).toFixed(1)} s`;
+    if (run.ok && this.tty) return;
+    const head = `${this.counter(run)} ${run.ok ? 'ok  ' : 'FAIL'}  ${run.name.padEnd(24)} ${label(run).padEnd(14)} ${time.padStart(7)}`;
+    if (this.tty) this.status('');
+    console.log(run.ok ? head : `${head}  ${describeFailure(run.failures[0])}${run.failures.length > 1 ? ` (+${run.failures.length - 1} more)` : ''}`);
+    if (!run.ok) console.log(`        reproduce: ${reproduceCommand(run.path, run.seed, this.plantedBug)}`);
+  }
+
+  end(): void {
+    if (this.tty) this.status('');
+  }
+
+  private status(text: string): void {
+    process.stdout.write(`\r\x1b[2K${text.slice(0, this.width)}`);
+  }
+}

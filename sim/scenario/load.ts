@@ -1,0 +1,100 @@
+// Reading scenario files, and the library API: `runScenario(pathOrFile, seed)` loads a file,
+// draws its ranges from the seed and runs it.
+
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { swarmAdversaries } from '../adversary.ts';
+import { formatPath, type Path, type Problem, problemsOf, ScenarioFileError } from './errors.ts';
+import { resolveScenario } from './resolve.ts';
+import { type RunOptions, runResolvedScenario } from './run.ts';
+import { type ScenarioFile, scenarioFileSchema } from './schema.ts';
+import type { Scenario, ScenarioResult } from './types.ts';
+
+export { ScenarioFileError } from './errors.ts';
+export type { ScenarioFile } from './schema.ts';
+
+/** Where a path of the file sits in its text (1-based), if it can be found. */
+type Locate = (path: Path, atKey?: boolean) => { line: number; column: number } | undefined;
+
+/** Checks parsed data (a file's content, or an object written in a test) against the schema. */
+export function checkScenario(data: unknown, file = '<scenario>', locate: Locate = () => undefined): ScenarioFile {
+  const result = scenarioFileSchema.safeParse(data);
+  if (result.success) return result.data;
+  const problems: Problem[] = problemsOf(result.error, data).map(({ path, message, atKey }) => ({ path: formatPath(path), message, ...locate(path, atKey) }));
+  throw new ScenarioFileError(file, problems);
+}
+
+/** Parses scenario text, YAML or JSON (JSON is YAML too, and positions come from the same parser). */
+export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const kind = extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML';
+    throw new ScenarioFileError(
+      file,
+      doc.errors.map((e) => ({
+        path: '',
+        message: `not valid ${kind}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+        ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
+      })),
+    );
+  }
+  const locate: Locate = (path, atKey) => {
+    // The node at the path, or failing that its nearest ancestor (a missing key: the object).
+    for (let n = path.length; n >= 0; n--) {
+      const node = nodeAt(doc.contents, path.slice(0, n), atKey && n === path.length);
+      if (node?.range) {
+        const { line, col } = lines.linePos(node.range[0]);
+        return { line, column: col };
+      }
+    }
+    return undefined;
+  };
+  return checkScenario(doc.toJS(), file, locate);
+}
+
+/** The node at `path` (its value, or with `atKey` the key of its last step). */
+function nodeAt(root: unknown, path: Path, atKey = false): Node | undefined {
+  let node = root as Node | undefined;
+  for (const [i, key] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      node = (atKey && i === path.length - 1 ? pair?.key : (pair?.value ?? pair?.key)) as Node | undefined;
+    } else if (isSeq(node) && typeof key === 'number') node = node.items[key] as Node | undefined;
+    else return undefined;
+  }
+  return node;
+}
+
+/** Reads, parses and checks a scenario file. Throws ScenarioFileError naming the file and the path. */
+export function loadScenarioFile(path: string): ScenarioFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ScenarioFileError(path, [{ path: '', message: `cannot be read: ${(e as Error).message}` }]);
+  }
+  return parseScenarioText(text, path);
+}
+
+/** A file (or its path) with every range drawn from `seed`. */
+export function loadScenario(source: string | ScenarioFile, seed: string | number): Scenario {
+  const file = typeof source === 'string' ? loadScenarioFile(source) : source;
+  return resolveScenario(file, String(seed), typeof source === 'string' ? source : undefined);
+}
+
+export type ScenarioRunOptions = Pick<RunOptions, 'traceOut' | 'plantedBug'>;
+
+/**
+ * Runs a scenario file (a path, or a file checked with `checkScenario`/`parseScenarioText`) under
+ * one seed: the library API. The same file and seed always give the same result and trace hash.
+ */
+export function runScenario(source: string | ScenarioFile, seed: string | number, options: ScenarioRunOptions = {}): ScenarioResult {
+  return runResolved(loadScenario(source, seed), seed, options);
+}
+
+/** Runs an already resolved scenario, with swarmlab's malicious peers available to its groups. */
+export function runResolved(scenario: Scenario, seed: string | number, options: ScenarioRunOptions = {}): ScenarioResult {
+  return runResolvedScenario(scenario, String(seed), { adversaries: swarmAdversaries, ...options });
+}

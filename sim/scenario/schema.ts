@@ -1,0 +1,275 @@
+// The scenario FILE format, checked with zod. A file mirrors `Scenario` (sim/scenario/types.ts),
+// but a value that may vary can be a range drawn from the seed (`count: 20..200`), quantities
+// carry units (`16MiB`, `2MiB/s`, `30s`), and everything but the name, the torrent's size and the
+// groups has a default. Unknown keys are errors. The checked file still holds its ranges;
+// sim/scenario/resolve.ts draws them.
+
+import { z } from 'zod';
+import { defaultSettings, type EngineSettings } from '../../engine/settings.ts';
+import type { Behaviour } from './types.ts';
+import { bounds, EXAMPLES, formatDuration, KiB, MINUTE, MiB, parseQuantity, parseVarying, type Quantity, Range, show, UnitError, type Varying } from './units.ts';
+
+export const BEHAVIOURS = [
+  'honest',
+  'corrupt',
+  'liar',
+  'unsolicited',
+  'malformed',
+  'huge-length',
+  'request-flood',
+  'silent',
+  'drop',
+  'free-rider',
+] as const satisfies readonly Behaviour[];
+
+/** Defaults for what a file leaves out. Bandwidths are those of `swarmlab run`'s default swarm. */
+export const DEFAULTS = {
+  pieceLength: 256 * KiB,
+  files: 1,
+  count: 1,
+  seed: { upload: 2 * MiB, download: 2 * MiB },
+  leecher: { upload: 512 * KiB, download: 2 * MiB },
+  latency: [10, 60] as [number, number],
+  timeLimit: 10 * MINUTE,
+  trackerInterval: 30 * MINUTE,
+  seeds: ['1'],
+};
+
+// ---- building blocks ----------------------------------------------------------------------
+
+function issue(ctx: z.RefinementCtx, message: string, path?: (string | number)[]): never {
+  ctx.addIssue({ code: 'custom', message, path });
+  return z.NEVER as never;
+}
+
+function unitField<T>(parse: (value: unknown) => T, kind: Quantity) {
+  return z.unknown().transform((value, ctx): T => {
+    if (value === undefined) return issue(ctx, `required: ${EXAMPLES[kind]}`);
+    try {
+      return parse(value);
+    } catch (e) {
+      if (e instanceof UnitError) return issue(ctx, e.message);
+      throw e;
+    }
+  });
+}
+
+/** A quantity that may be a range drawn from the seed. */
+const varying = (kind: Quantity) => unitField((v) => parseVarying(kind, v), kind);
+/** A quantity that must be one fixed value (expectations: a bound must not move with the seed). */
+const fixed = (kind: Quantity) => unitField((v) => parseQuantity(kind, v), kind);
+
+/** Marks the message of an unknown-key issue, which carries the known keys for the error text. */
+export const KNOWN_KEYS = 'known keys: ';
+
+/** A strict object: an unknown key is an error, and the message names the known ones. */
+function strict<T extends z.ZodRawShape>(shape: T) {
+  const known = Object.keys(shape);
+  return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? KNOWN_KEYS + known.join(', ') : undefined) });
+}
+
+const GROUP_NAME = /^[A-Za-z](?:[\w-]*[A-Za-z_-])?$/;
+const groupName = z
+  .string({ error: 'expected a group name' })
+  .regex(GROUP_NAME, 'expected a group name of letters, digits, "_" and "-" that starts with a letter and does not end in a digit (its peers are named <group>0, <group>1, …)');
+
+/**
+ * A one-way latency spread: hosts each draw their own latency in [lo, hi]. `30ms` is [30, 30];
+ * `10ms..60ms` is [10, 60]; `[10ms..20ms, 100ms..300ms]` draws the spread's ends from the seed.
+ */
+const latency = z.unknown().transform((value, ctx): [Varying, Varying] => {
+  const what = 'a latency such as 30ms, a spread such as 10ms..60ms (each host draws its own), or [lo, hi] whose ends may be ranges';
+  try {
+    if (Array.isArray(value)) {
+      if (value.length !== 2) return issue(ctx, `expected ${what}, got a list of ${value.length}`);
+      const [lo, hi] = value.map((v) => parseVarying('duration', v));
+      if (bounds(lo)[1] > bounds(hi)[0]) return issue(ctx, `the low end of a latency spread must not be above its high end`);
+      return [lo, hi];
+    }
+    const v = parseVarying('duration', value);
+    return v instanceof Range ? [v.lo, v.hi] : [v, v];
+  } catch (e) {
+    if (e instanceof UnitError) return issue(ctx, `expected ${what}, got ${show(value)}`);
+    throw e;
+  }
+});
+
+/** Engine settings, by the keys of `defaultSettings`: times are durations, lengths sizes. */
+const STRING_SETTINGS: Record<string, readonly [string, ...string[]]> = { piecePicker: ['rarest-first', 'sequential'] };
+
+/** The quantity of a numeric engine setting, by its name: `…Interval`/`…Timeout` are durations. */
+export function settingQuantity(key: string): Quantity {
+  if (/(Interval|Timeout)$/.test(key)) return 'duration';
+  if (/Length$/.test(key)) return 'size';
+  return 'count';
+}
+
+function settingSchema(key: string, example: unknown): z.ZodType {
+  if (typeof example === 'boolean') return z.boolean();
+  if (typeof example === 'string') return STRING_SETTINGS[key] ? z.enum(STRING_SETTINGS[key]) : z.string();
+  return varying(settingQuantity(key));
+}
+
+type SettingsFile = { [K in keyof EngineSettings]?: EngineSettings[K] extends number ? Varying : EngineSettings[K] };
+
+const settings = strict(
+  Object.fromEntries(Object.entries(defaultSettings).map(([key, example]) => [key, settingSchema(key, example).optional()])),
+) as unknown as z.ZodType<SettingsFile>;
+
+// ---- torrent, groups, network ------------------------------------------------------------------
+
+const torrent = strict({
+  size: varying('size'),
+  pieceLength: varying('pieceLength').default(DEFAULTS.pieceLength),
+  /** How many files the payload is split into (a multi-file torrent when more than 1). */
+  files: varying('count').default(DEFAULTS.files),
+});
+
+const LEAVE_WORDS = ['never', 'on-complete'];
+const leave = z.preprocess(
+  (v) => (typeof v === 'string' && LEAVE_WORDS.includes(v) ? { when: v } : v),
+  z.discriminatedUnion(
+    'when',
+    [
+      strict({ when: z.literal('never') }),
+      strict({ when: z.literal('on-complete'), linger: varying('duration').optional() }),
+      strict({ when: z.literal('after'), time: varying('duration') }),
+    ],
+    { error: 'expected never, on-complete, { when: on-complete, linger: 10s } or { when: after, time: 60s }' },
+  ),
+);
+
+const group = strict({
+  name: groupName,
+  count: varying('count').default(DEFAULTS.count),
+  role: z.enum(['seed', 'leecher']).default('leecher'),
+  /** Default by role: see DEFAULTS. */
+  upload: varying('rate').optional(),
+  download: varying('rate').optional(),
+  joinAt: varying('duration').default(0),
+  joinSpread: varying('duration').optional(),
+  leave: leave.default(() => ({ when: 'never' as const })),
+  latency: latency.optional(),
+  settings: settings.optional(),
+  behaviour: z.enum(BEHAVIOURS).default('honest'),
+}).transform((g) => ({ ...g, upload: g.upload ?? DEFAULTS[g.role].upload, download: g.download ?? DEFAULTS[g.role].download }));
+
+const network = strict({ latency: latency.default((): [Varying, Varying] => [...DEFAULTS.latency]) });
+
+// ---- faults ------------------------------------------------------------------------------------
+
+const d = varying('duration');
+const faultKinds = [
+  strict({ kind: z.literal('latency'), at: d, until: d.optional(), group: groupName.optional(), latency: d, jitter: d.optional() }),
+  strict({ kind: z.literal('bandwidth'), at: d, until: d.optional(), group: groupName, upload: varying('rate').optional(), download: varying('rate').optional() }),
+  strict({ kind: z.literal('stall'), at: d, duration: d, group: groupName.optional() }),
+  strict({ kind: z.literal('reset'), at: d, group: groupName.optional(), count: varying('count').optional() }),
+  strict({ kind: z.literal('partition'), at: d, until: d.optional(), between: z.tuple([groupName, groupName]), oneWay: z.boolean().optional() }),
+  strict({ kind: z.literal('crash'), at: d, group: groupName, count: varying('count').optional(), restartAfter: d.optional() }),
+  strict({ kind: z.literal('pause'), at: d, duration: d, group: groupName, count: varying('count').optional() }),
+  strict({ kind: z.literal('disk-full'), at: d, until: d.optional(), group: groupName }),
+  strict({ kind: z.literal('corrupt-read'), at: d, until: d.optional(), group: groupName, probability: varying('fraction') }),
+  strict({ kind: z.literal('tracker-down'), at: d, until: d.optional() }),
+  strict({ kind: z.literal('tracker-error'), at: d, until: d.optional(), message: z.string().optional() }),
+  strict({ kind: z.literal('tracker-empty'), at: d, until: d.optional() }),
+  strict({ kind: z.literal('tracker-slow'), at: d, until: d.optional(), delay: d }),
+] as const;
+
+const randomFault = z.discriminatedUnion(
+  'kind',
+  [
+    strict({ kind: z.literal('reset'), group: groupName.optional() }),
+    strict({ kind: z.literal('crash'), group: groupName, restartAfter: d.optional() }),
+    strict({ kind: z.literal('stall'), group: groupName.optional(), duration: d }),
+    strict({ kind: z.literal('churn'), group: groupName }),
+  ],
+  { error: 'expected a fault of kind reset, crash, stall or churn' },
+);
+
+export const FAULT_KINDS = [...faultKinds.map((f) => f.shape.kind.value), 'random'] as const;
+
+const fault = z.discriminatedUnion(
+  'kind',
+  [...faultKinds, strict({ kind: z.literal('random'), rate: varying('frequency'), from: d.default(0), until: d, fault: randomFault })],
+  { error: `expected a fault of kind ${FAULT_KINDS.join(', ')}` },
+);
+
+// ---- expectations and the whole file -----------------------------------------------------------
+
+const expectations = strict({
+  /** Every honest leecher that stays must complete (default true). */
+  allComplete: z.boolean().default(true),
+  completeBy: fixed('duration').optional(),
+  /** Groups or peers (`X` or `X0`) that at least one honest peer must ban. */
+  banned: z.array(z.string()).optional(),
+  maxHashFailures: fixed('count').optional(),
+  minComplete: fixed('count').optional(),
+  settleWithin: fixed('duration').optional(),
+});
+
+const seed = z.union([z.string().min(1), z.number().int().nonnegative()], { error: 'expected a seed: a string or a whole number' }).transform(String);
+
+const fileShape = strict({
+  name: z.string({ error: 'expected the scenario name' }).min(1, 'expected the scenario name'),
+  description: z.string().optional(),
+  torrent,
+  groups: z.array(group, { error: 'expected a list of peer groups' }).min(1, 'expected at least one peer group'),
+  network: network.default(() => ({ latency: [...DEFAULTS.latency] as [Varying, Varying] })),
+  faults: z.array(fault, { error: 'expected a list of faults' }).default(() => []),
+  timeLimit: varying('duration').default(DEFAULTS.timeLimit),
+  trackerInterval: varying('duration').default(DEFAULTS.trackerInterval),
+  settings: settings.optional(),
+  expect: expectations.default(() => ({ allComplete: true })),
+  seeds: z.array(seed, { error: 'expected a list of seeds' }).min(1, 'expected at least one seed').default(() => [...DEFAULTS.seeds]),
+});
+
+/** The whole file: its fields, then the checks across them (group references, times in order). */
+export const scenarioFileSchema = fileShape.superRefine(crossCheck);
+
+/** A checked scenario file: defaults filled in, units parsed, ranges not yet drawn. */
+export type ScenarioFile = z.output<typeof fileShape>;
+
+// ---- checks across fields --------------------------------------------------------------------
+
+const showTime = (v: Varying) => (v instanceof Range ? `${formatDuration(v.lo)}..${formatDuration(v.hi)}` : formatDuration(v));
+
+function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
+  const names = new Set<string>();
+  file.groups.forEach((g, i) => {
+    if (names.has(g.name)) issue(ctx, `group name "${g.name}" is used twice`, ['groups', i, 'name']);
+    names.add(g.name);
+  });
+  const known = [...names].join(', ');
+  const checkGroup = (name: string | undefined, path: (string | number)[]) => {
+    if (name !== undefined && !names.has(name)) issue(ctx, `no group is called "${name}"; the groups are ${known}`, path);
+  };
+  const after = (lo: Varying, hi: Varying | undefined, path: (string | number)[], what: string) => {
+    if (hi !== undefined && bounds(hi)[0] < bounds(lo)[1]) issue(ctx, `expected a time after \`${what}\` (${showTime(lo)}) for every draw, got ${showTime(hi)}`, path);
+  };
+
+  file.faults.forEach((f, i) => {
+    const at = ['faults', i];
+    if (f.kind === 'random') {
+      checkGroup(f.fault.group, [...at, 'fault', 'group']);
+      after(f.from, f.until, [...at, 'until'], 'from');
+      return;
+    }
+    if (f.kind === 'partition') f.between.forEach((g, j) => checkGroup(g, [...at, 'between', j]));
+    else if ('group' in f) checkGroup(f.group, [...at, 'group']);
+    if ('until' in f) after(f.at, f.until, [...at, 'until'], 'at');
+  });
+
+  const [sizeLo] = bounds(file.torrent.size);
+  if (sizeLo === 0) issue(ctx, 'expected a torrent of at least 1 byte', ['torrent', 'size']);
+  if (bounds(file.torrent.files)[1] > sizeLo) issue(ctx, 'expected no more files than bytes', ['torrent', 'files']);
+  if (bounds(file.torrent.files)[0] < 1) issue(ctx, 'expected at least 1 file', ['torrent', 'files']);
+
+  const e = file.expect;
+  (e.banned ?? []).forEach((label, i) => {
+    const m = /^(.*?)(\d*)$/.exec(label)!;
+    if (!names.has(m[1])) issue(ctx, `expected a group or a peer of a group (${known} or e.g. ${[...names][0]}0), got "${label}"`, ['expect', 'banned', i]);
+  });
+  if (e.completeBy !== undefined && e.completeBy > bounds(file.timeLimit)[0]) {
+    issue(ctx, `expected a time within the time limit (${showTime(file.timeLimit)}) for every draw, got ${showTime(e.completeBy)}`, ['expect', 'completeBy']);
+  }
+}

@@ -1,0 +1,109 @@
+// A test suite of scenario files: each scenario on its seeds, and one seed run twice to check that
+// the trace hash is the same both times (determinism, checked on every suite run). What
+// `swarmlab test` runs; the printing is cli/test.ts's.
+
+import { loadScenario, runResolved, type ScenarioFile, type ScenarioRunOptions } from './load.ts';
+import { seedList } from './seeds.ts';
+import type { Failure, Scenario, ScenarioResult } from './types.ts';
+
+export interface SuiteEntry {
+  path: string;
+  file: ScenarioFile;
+}
+
+export interface SuiteOptions extends Pick<ScenarioRunOptions, 'plantedBug'> {
+  /** Seeds to run beyond each scenario's listed ones. */
+  extraSeeds?: number;
+  /** The first of the extra seeds (they count up from it). */
+  firstSeed?: number;
+  /** Told before each run, and after it. */
+  onStart?: (run: PlannedRun) => void;
+  onDone?: (run: SuiteRun) => void;
+}
+
+export interface PlannedRun {
+  path: string;
+  name: string;
+  seed: string;
+  /** The determinism rerun of a seed already run. */
+  rerun: boolean;
+  /** 1-based position among all runs of the suite, and their number. */
+  index: number;
+  total: number;
+}
+
+export interface SuiteRun extends PlannedRun {
+  ok: boolean;
+  failures: Failure[];
+  traceHash?: string;
+  wallMs: number;
+}
+
+export interface SuiteResult {
+  runs: SuiteRun[];
+  passed: number;
+  failed: number;
+  wallMs: number;
+}
+
+/** The check reported when a run throws instead of finishing: a crash of swarmlab itself. */
+export const CRASH = 'crash';
+/** The check reported when the same seed gives two different trace hashes. */
+export const NONDETERMINISM = 'determinism';
+
+export function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions = {}): SuiteResult {
+  const plan: Omit<PlannedRun, 'index' | 'total'>[] = [];
+  for (const { path, file } of entries) {
+    const seeds = seedList(file.seeds, o.extraSeeds ?? 0, o.firstSeed ?? 1);
+    for (const seed of seeds) plan.push({ path, name: file.name, seed, rerun: false });
+    plan.push({ path, name: file.name, seed: seeds[0], rerun: true });
+  }
+  const files = new Map(entries.map((e) => [e.path, e.file]));
+  const firstHash = new Map<string, string | undefined>();
+  const runs: SuiteRun[] = [];
+  const started = performance.now();
+  plan.forEach((p, i) => {
+    const planned: PlannedRun = { ...p, index: i + 1, total: plan.length };
+    o.onStart?.(planned);
+    const run = runOne(planned, files.get(p.path)!, o);
+    const key = `${p.path}\n${p.seed}`;
+    if (!p.rerun) firstHash.set(key, run.traceHash);
+    else {
+      // The rerun passes when it gives the first run's trace hash; its own checks were judged then.
+      const before = firstHash.get(key);
+      const same = run.traceHash !== undefined && run.traceHash === before;
+      run.failures = same
+        ? []
+        : [{ check: NONDETERMINISM, message: `seed ${p.seed} gave trace ${short(before)} and then ${short(run.traceHash)}: the run is not deterministic` }];
+      run.ok = same;
+    }
+    runs.push(run);
+    o.onDone?.(run);
+  });
+  const failed = runs.filter((r) => !r.ok).length;
+  return { runs, passed: runs.length - failed, failed, wallMs: performance.now() - started };
+}
+
+function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): SuiteRun {
+  const started = performance.now();
+  const result = runCatchingCrash(() => loadScenario(file, p.seed), p.seed, { plantedBug: o.plantedBug });
+  return { ...p, ok: result.ok, failures: result.failures, traceHash: result.traceHash || undefined, wallMs: performance.now() - started };
+}
+
+/**
+ * Runs a scenario; if swarmlab itself throws, the run fails with check `crash` (and an empty
+ * trace hash) instead of taking the whole suite, or the shrinker, down with it.
+ */
+export function runCatchingCrash(scenario: Scenario | (() => Scenario), seed: string, options: ScenarioRunOptions = {}): ScenarioResult {
+  try {
+    return runResolved(typeof scenario === 'function' ? scenario() : scenario, seed, options);
+  } catch (e) {
+    const err = e as Error;
+    const at = err.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim() ?? '';
+    const failure: Failure = { check: CRASH, message: `${err.message}${at ? ` (${at})` : ''}` };
+    const name = typeof scenario === 'function' ? '' : scenario.name;
+    return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [] };
+  }
+}
+
+const short = (hash: string | undefined) => (hash ? hash.slice(0, 12) : 'none (it crashed)');

@@ -1,0 +1,52 @@
+// The scenario library (scenarios/) as CI runs it: `swarmlab test scenarios/` with each file's
+// listed seeds, every scenario's first seed run twice for determinism. All must pass.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenarioFile } from '../sim/scenario/load.ts';
+import { bounds } from '../sim/scenario/units.ts';
+
+const files = readdirSync('scenarios')
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+describe('the scenario library', () => {
+  it('has at least 15 scenarios besides the default, each with an expectation that can fail', () => {
+    expect(files).toContain('default.yaml');
+    expect(files.length).toBeGreaterThanOrEqual(16);
+    for (const f of files) {
+      const s = loadScenarioFile(join('scenarios', f));
+      expect(s.name, f).toBe(f.replace(/\.yaml$/, ''));
+      // A bound tighter than the time limit, or a ban or hash-failure or completion count to meet.
+      const e = s.expect;
+      const bounded = (e.completeBy !== undefined && e.completeBy < bounds(s.timeLimit)[0]) || e.settleWithin !== undefined;
+      expect(bounded || e.banned !== undefined || e.maxHashFailures !== undefined || e.minComplete !== undefined, f).toBe(true);
+      // Cheap enough for CI: small torrents, small swarms.
+      expect(bounds(s.torrent.size)[1], f).toBeLessThanOrEqual(4 * 1024 * 1024);
+      expect(s.groups.reduce((n, g) => n + bounds(g.count)[1], 0), f).toBeLessThanOrEqual(40);
+    }
+  });
+
+  it(
+    'passes on every listed seed, and every scenario replays with the same trace hash',
+    () => {
+      const junit = join(mkdtempSync(join(tmpdir(), 'swarmlab-library-')), 'junit.xml');
+      let output: string;
+      try {
+        output = execFileSync(process.execPath, ['bin/swarmlab.mjs', 'test', 'scenarios/', '--junit', junit], { encoding: 'utf8', stdio: 'pipe', timeout: 290_000 });
+      } catch (e) {
+        const err = e as { status: number; stdout: string; stderr: string };
+        throw new Error(`swarmlab test scenarios/ exited ${err.status}:\n${err.stdout}\n${err.stderr}`);
+      }
+      expect(output).toMatch(/\n\d+ passed, 0 failed\n/);
+      const xml = readFileSync(junit, 'utf8');
+      expect(xml).toMatch(/<testsuites name="swarmlab" tests="\d+" failures="0"/);
+      expect(xml.match(/<testsuite /g)).toHaveLength(files.length);
+      expect(xml.match(/name="determinism \(seed [^)]* twice\)"/g)).toHaveLength(files.length);
+    },
+    300_000,
+  );
+});
