@@ -86,6 +86,7 @@ function test(paths: string[], flags: TestFlags): void {
       console.log(`\n  ${run.name}, ${label(run)} (${run.path})`);
       for (const f of run.failures.slice(0, MAX_LISTED)) console.log(`    ${describeFailure(f)}`);
       if (run.failures.length > MAX_LISTED) console.log(`    … and ${run.failures.length - MAX_LISTED} more (the command shows them all)`);
+      if (run.traceHash) console.log(`    trace sha256: ${run.traceHash}`);
       console.log(`    reproduce: ${reproduceCommand(run.path, run.seed, flags.plantedBug)}`);
     }
   }
