@@ -8,7 +8,10 @@ import { dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import { type PlannedRun, runSuite, type SuiteRun } from '../sim/scenario/suite.ts';
+import { runScenario } from '../sim/scenario/load.ts';
 import { junitXml } from './junit.ts';
+import { TraceFile } from './trace-file.ts';
+import { writeReport } from './viz.ts';
 import { positiveInt } from './main.ts';
 import { EXIT_BAD_FILE, loadAll, type PlantedBug, plantedBugOption } from './scenario-args.ts';
 
@@ -17,7 +20,12 @@ interface TestFlags {
   firstSeed: number;
   junit?: string;
   plantedBug?: string;
+  /** Folder for a replay page per failing run, or false (--no-reports). */
+  reports: string | false;
 }
+
+/** At most this many failing runs get a replay page (each is run again, with its trace). */
+const MAX_REPORTS = 10;
 
 /** Failures listed per run in the summary; the reproduce command (and JUnit) show them all. */
 const MAX_LISTED = 8;
@@ -32,8 +40,24 @@ export function registerTest(program: Command): void {
     .option('--seeds <k>', 'run each scenario on K more seeds than it lists', positiveInt, 0)
     .option('--first-seed <n>', 'the extra seeds count up from this one', positiveInt, 1)
     .option('--junit <file>', 'also write a JUnit XML report')
+    .option('--reports <dir>', 'write a replay page (trace + visualizer, one HTML file) for each failing run', 'out/reports')
+    .option('--no-reports', 'write no replay pages')
     .addOption(plantedBugOption())
     .action((paths: string[], flags: TestFlags) => test(paths.length ? paths : ['scenarios'], flags));
+}
+
+/** Runs a failing scenario again with its trace on, and writes the trace and its replay page. */
+async function writeFailureReport(run: SuiteRun, dir: string, plantedBug: string | undefined): Promise<string> {
+  const base = join(dir, `${run.name}-seed${run.seed}`.replace(/[^\w.-]+/g, '_'));
+  mkdirSync(dir, { recursive: true });
+  const trace = new TraceFile(`${base}.jsonl`);
+  try {
+    runScenario(run.path, run.seed, { traceOut: trace.write, plantedBug: plantedBug as PlantedBug });
+  } finally {
+    trace.close();
+  }
+  await writeReport(`${base}.jsonl`, `${base}.html`);
+  return `${base}.html`;
 }
 
 /** The scenario files named, folders searched recursively, in a stable order. */
@@ -56,7 +80,7 @@ export function scenarioFiles(paths: string[]): string[] | undefined {
   return files;
 }
 
-function test(paths: string[], flags: TestFlags): void {
+async function test(paths: string[], flags: TestFlags): Promise<void> {
   const files = scenarioFiles(paths);
   if (!files) {
     process.exitCode = EXIT_BAD_FILE;
@@ -82,12 +106,21 @@ function test(paths: string[], flags: TestFlags): void {
   const failed = suite.runs.filter((r) => !r.ok);
   if (failed.length) {
     console.log(`\nfailures (${failed.length}):`);
+    let reports = 0;
     for (const run of failed) {
       console.log(`\n  ${run.name}, ${label(run)} (${run.path})`);
       for (const f of run.failures.slice(0, MAX_LISTED)) console.log(`    ${describeFailure(f)}`);
       if (run.failures.length > MAX_LISTED) console.log(`    … and ${run.failures.length - MAX_LISTED} more (the command shows them all)`);
       if (run.traceHash) console.log(`    trace sha256: ${run.traceHash}`);
       console.log(`    reproduce: ${reproduceCommand(run.path, run.seed, flags.plantedBug)}`);
+      if (flags.reports !== false && !run.rerun && reports < MAX_REPORTS && run.traceHash) {
+        reports++;
+        try {
+          console.log(`    replay: ${await writeFailureReport(run, flags.reports, flags.plantedBug)}`);
+        } catch (err) {
+          console.log(`    replay: not written (${(err as Error).message})`);
+        }
+      }
     }
   }
   if (flags.junit) {

@@ -224,7 +224,7 @@ describe('UDP tracker (BEP 15)', () => {
       if (action === 0) {
         expect(msg.readBigUInt64BE(0)).toBe(0x41727101980n);
         const wrongTid = connectReply(msg);
-        wrongTid.writeUInt32BE(msg.readUInt32BE(12) ^ 1, 4);
+        wrongTid.writeUInt32BE((msg.readUInt32BE(12) ^ 1) >>> 0, 4); // `^` gives a signed int
         return [Buffer.from([1, 2, 3]), wrongTid, connectReply(msg)];
       }
       expect(msg.subarray(0, 8).toString()).toBe('CONNID00');

@@ -4,7 +4,7 @@
 // with the same trace hash, and `swarmlab shrink` cuts the scenario down.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ const SCENARIO = 'test/fixtures/scenarios/flaky-disk.yaml';
 const BUG = ['--planted-bug', 'trust-single-source'];
 const swarmlab = (args: string[]) => spawnSync(process.execPath, ['bin/swarmlab.mjs', ...args], { encoding: 'utf8', timeout: 120_000 });
 
-describe('a planted bug, found, reproduced and shrunk', () => {
+describe('a planted bug, found, reproduced and shrunk', { timeout: 120_000 }, () => {
   it('the scenario holds on many seeds without the bug', () => {
     const r = swarmlab(['test', SCENARIO, '--seeds', '12']);
     expect(r.stdout).toMatch(/\b1[34] passed, 0 failed/); // 13 seeds, and the determinism rerun
@@ -26,8 +26,12 @@ describe('a planted bug, found, reproduced and shrunk', () => {
     const listedOnly = swarmlab(['test', SCENARIO, ...BUG]);
     expect(listedOnly.status).toBe(0);
 
-    const sweep = swarmlab(['test', SCENARIO, '--seeds', '12', ...BUG]);
+    const reports = mkdtempSync(join(tmpdir(), 'reports-'));
+    const sweep = swarmlab(['test', SCENARIO, '--seeds', '12', '--reports', reports, ...BUG]);
     expect(sweep.status).toBe(1);
+    // Each failing run comes with a replay page to open.
+    const page = /replay: (.+\.html)/.exec(sweep.stdout)?.[1];
+    expect(page && existsSync(page) && readFileSync(page, 'utf8').startsWith('<!doctype html>')).toBe(true);
     const failure = /\[verified-bytes\] at [\d.]+ s, L\d+: piece \d+ was marked verified but its bytes differ from the payload[\s\S]*?trace sha256: ([0-9a-f]{64})\n\s+reproduce: (.+)\n/.exec(sweep.stdout);
     expect(failure, sweep.stdout).not.toBeNull();
     const [, hash, command] = failure!;
@@ -42,7 +46,7 @@ describe('a planted bug, found, reproduced and shrunk', () => {
   });
 
   it('shrink brings the failing run down to a smaller scenario that fails the same way', () => {
-    const sweep = swarmlab(['test', SCENARIO, '--seeds', '12', ...BUG]);
+    const sweep = swarmlab(['test', SCENARIO, '--seeds', '12', '--no-reports', ...BUG]);
     const seed = /--seed (\d+) --planted-bug/.exec(sweep.stdout)![1];
     const out = join(mkdtempSync(join(tmpdir(), 'shrink-')), 'min.yaml');
     const shrink = swarmlab(['shrink', SCENARIO, '--seed', seed, '-o', out, ...BUG]);
