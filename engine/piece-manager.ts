@@ -236,8 +236,10 @@ export class PieceManager {
   }
 
   private verify(index: number): boolean {
-    const bytes = this.storage.read(index * this.layout.pieceLength, this.pieceSize(index));
-    return equal(sha1(bytes), this.layout.pieceHashes[index]);
+    const offset = index * this.layout.pieceLength;
+    const length = this.pieceSize(index);
+    const digest = this.storage.knownDigest?.(offset, length) ?? sha1(this.storage.read(offset, length));
+    return equal(digest, this.layout.pieceHashes[index]);
   }
 
   private finishPiece(p: PartialPiece): PieceOutcome {

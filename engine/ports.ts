@@ -77,6 +77,12 @@ export interface Storage {
   write(offset: number, bytes: Uint8Array): void;
   /** Makes written bytes durable (a no-op in memory). */
   flush(): void;
+  /**
+   * Optional: the SHA1 of the bytes at [offset, offset+length), when the storage already knows it
+   * without hashing again — a store that deduplicates by content and has proved, byte for byte,
+   * that these bytes equal bytes it hashed before. Undefined means: hash them yourself.
+   */
+  knownDigest?(offset: number, length: number): Uint8Array | undefined;
 }
 
 export type AnnounceEvent = 'started' | 'completed' | 'stopped' | 'periodic';

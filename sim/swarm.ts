@@ -146,6 +146,8 @@ export class Swarm {
   readonly trace: TraceWriter;
   readonly peers: SimPeer[] = [];
   readonly baseLatency = new Map<SimHost, number>();
+  /** SHA1s of payload pieces, computed once for all the peers' shared storages. */
+  private readonly payloadDigests = new Map<string, Uint8Array>();
   /** Wraps each honest peer's storage (the fault injector's hook). */
   storageWrapper: ((peer: SimPeer, storage: Storage) => Storage) | undefined;
   /** Sees every trace event as it is emitted (the invariant checker's hook). */
@@ -211,7 +213,7 @@ export class Swarm {
     const storage =
       o.storage === 'copy'
         ? new MemoryStorage(this.payload.length, seedRole ? this.payload.slice() : undefined)
-        : new SharedPayloadStorage(this.payload, seedRole);
+        : new SharedPayloadStorage(this.payload, seedRole, this.payloadDigests);
     const spread = group.joinSpread && group.count > 1 ? (index * group.joinSpread) / group.count : 0;
     const peer: SimPeer = {
       label,

@@ -180,6 +180,8 @@ export class FaultInjector {
         inner.write(offset, bytes);
       },
       flush: () => inner.flush(),
+      // While reads may lie, the digest must come from what a read returns.
+      knownDigest: (offset, length) => (this.corruptReads.has(peer) ? undefined : inner.knownDigest?.(offset, length)),
     };
   }
 
