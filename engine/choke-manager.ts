@@ -10,6 +10,8 @@ export interface ChokeCandidate {
   snubbed: boolean;
   /** Bytes received from (leeching) or sent to (seeding) this peer since the last rechoke. */
   rate: number;
+  /** The same over the whole connection: breaks ties between equal rates (often all zero). */
+  total: number;
   choked: boolean;
 }
 
@@ -27,14 +29,16 @@ export class ChokeManager {
   }
 
   /**
-   * Returns the keys to unchoke; every other candidate is to be choked. Candidates come in a
-   * stable order (connection order), which breaks ties between equal rates.
+   * Returns the keys to unchoke; every other candidate is to be choked. Equal rates are ranked by
+   * what the peer gave over the whole connection — so a peer that never uploads (a free rider)
+   * loses every tie to one that did — then by connection order (candidates come in a stable
+   * order).
    */
   rechoke(now: number, candidates: readonly ChokeCandidate[], seeding: boolean): Set<string> {
     const eligible = candidates.filter((c) => c.interested && (seeding || !c.snubbed));
     const ranked = eligible
       .map((c, order) => ({ c, order }))
-      .sort((a, b) => b.c.rate - a.c.rate || a.order - b.order)
+      .sort((a, b) => b.c.rate - a.c.rate || b.c.total - a.c.total || a.order - b.order)
       .map((x) => x.c);
     const unchoke = new Set(ranked.slice(0, this.settings.uploadSlots).map((c) => c.key));
     const rest = ranked.filter((c) => !unchoke.has(c.key));

@@ -345,6 +345,7 @@ export class Client implements PeerOwner {
         interested: p.peerInterested,
         snubbed: p.snubbed,
         rate: seeding ? p.uploadedSinceRechoke : p.downloadedSinceRechoke,
+        total: seeding ? p.uploaded : p.downloaded,
         choked: p.amChoking,
       })),
       seeding,

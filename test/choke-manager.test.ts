@@ -8,6 +8,7 @@ const peer = (key: string, rate: number, o: Partial<ChokeCandidate> = {}): Choke
   interested: true,
   snubbed: false,
   rate,
+  total: rate,
   choked: true,
   ...o,
 });
@@ -50,7 +51,12 @@ describe('ChokeManager', () => {
     expect(u.has('a')).toBe(true);
   });
 
-  it('equal rates: the earlier connection wins', () => {
+  it('equal rates: the peer that gave more over the connection wins, then the earlier connection', () => {
+    const cm = new ChokeManager({ ...defaultSettings, uploadSlots: 1, optimisticUnchoke: false }, new SeededRandom('s'));
+    expect([...cm.rechoke(0, [peer('freeRider', 0, { total: 0 }), peer('uploader', 0, { total: 9 })], false)]).toEqual(['uploader']);
+  });
+
+  it('equal rates and totals: the earlier connection wins', () => {
     const cm = new ChokeManager({ ...defaultSettings, uploadSlots: 1 }, new SeededRandom('s'));
     const u = cm.rechoke(0, [peer('x', 5), peer('y', 5)], false);
     expect(u.has('x')).toBe(true);
