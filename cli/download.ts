@@ -11,7 +11,7 @@ import { parseMagnet } from '../live/magnet.ts';
 import { makePeerId } from '../live/random.ts';
 import { fetchMetadata, LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
-import { collectPeer, onInterrupt, openTrace, portNumber } from './live-common.ts';
+import { collectPeer, onInterrupt, openTrace, portNumber, runUntilDone } from './live-common.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface DownloadFlags {
@@ -105,22 +105,20 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   });
   const initialHave = session.client.pieces.have.count;
   if (session.storage.anyOnDisk()) progress.log(`re-checked ${flags.output}: ${initialHave}/${t.pieceCount} pieces good`);
-  const stopWaiting = onInterrupt((signal) => {
-    interrupted = true;
-    resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated');
+  const { reason, stats, traceHash, seconds } = await runUntilDone({
+    session,
+    progress,
+    trace,
+    done,
+    started,
+    onSignal: (signal) => {
+      interrupted = true;
+      resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated');
+    },
+    afterStart: () => {
+      if (session.client.complete && !flags.seed) resolveDone('complete');
+    },
   });
-  session.start();
-  if (session.client.complete && !flags.seed) resolveDone('complete');
-  progress.update(session.stats());
-  const ticker = setInterval(() => progress.update(session.stats()), 1_000);
-
-  const reason = await done;
-  clearInterval(ticker);
-  stopWaiting();
-  const stats = session.stats();
-  await session.stop(reason);
-  const traceHash = trace.close();
-  const seconds = (Date.now() - started) / 1000;
   const summary = {
     ok: stats.complete,
     complete: stats.complete,

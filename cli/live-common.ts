@@ -1,4 +1,5 @@
-// Shared by `swarmlab download` and `swarmlab seed`: option parsers, the trace file, Ctrl-C.
+// Shared by `swarmlab download` and `swarmlab seed`: option parsers, the trace file, Ctrl-C, the
+// run-until-done loop.
 
 import { InvalidArgumentError } from 'commander';
 import type { Torrent } from '../engine/metainfo.ts';
@@ -6,7 +7,9 @@ import type { PeerAddress } from '../engine/ports.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { parsePeerAddress } from '../live/magnet.ts';
+import type { LiveSession } from '../live/session.ts';
 import { TraceWriter } from '../sim/trace-writer.ts';
+import type { Progress } from './progress.ts';
 import { TraceFile } from './trace-file.ts';
 
 export function collectPeer(value: string, previous: PeerAddress[] = []): PeerAddress[] {
@@ -69,4 +72,44 @@ export function onInterrupt(onStop: (signal: string) => void): () => void {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+export interface LiveRunEnd {
+  /** What resolved `done`. */
+  reason: string;
+  /** The session's stats just before it stopped. */
+  stats: ReturnType<LiveSession['stats']>;
+  traceHash: string | undefined;
+  /** Since `started`. */
+  seconds: number;
+}
+
+/**
+ * Starts `session` and shows its progress every second until `done` resolves (a first
+ * SIGINT/SIGTERM goes to `onSignal` meanwhile); then stops the session and closes the trace.
+ */
+export async function runUntilDone(o: {
+  session: LiveSession;
+  progress: Progress;
+  trace: LiveTrace;
+  done: Promise<string>;
+  onSignal: (signal: string) => void;
+  /** Date.now() when the command began. */
+  started: number;
+  /** Runs right after session.start(). */
+  afterStart?: () => void;
+}): Promise<LiveRunEnd> {
+  const { session, progress } = o;
+  const stopWaiting = onInterrupt(o.onSignal);
+  session.start();
+  o.afterStart?.();
+  progress.update(session.stats());
+  const ticker = setInterval(() => progress.update(session.stats()), 1_000);
+  const reason = await o.done;
+  clearInterval(ticker);
+  stopWaiting();
+  const stats = session.stats();
+  await session.stop(reason);
+  const traceHash = o.trace.close();
+  return { reason, stats, traceHash, seconds: (Date.now() - o.started) / 1000 };
 }

@@ -7,7 +7,7 @@ import { parseTorrent } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import { LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
-import { collectPeer, onInterrupt, openTrace, portNumber } from './live-common.ts';
+import { collectPeer, openTrace, portNumber, runUntilDone } from './live-common.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface SeedFlags {
@@ -70,17 +70,8 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
 
   let resolveDone: (reason: string) => void = () => {};
   const done = new Promise<string>((resolve) => (resolveDone = resolve));
-  const stopWaiting = onInterrupt((signal) => resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated'));
-  session.start();
-  progress.update(session.stats());
-  const ticker = setInterval(() => progress.update(session.stats()), 1_000);
-  const reason = await done;
-  clearInterval(ticker);
-  stopWaiting();
-  const stats = session.stats();
-  await session.stop(reason);
-  const traceHash = trace.close();
-  const seconds = (Date.now() - started) / 1000;
+  const onSignal = (signal: string) => resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated');
+  const { reason, stats, traceHash, seconds } = await runUntilDone({ session, progress, trace, done, started, onSignal });
   progress.finish(
     { ok: true, complete: stats.complete, reason, name: t.name, infoHash: t.infoHashHex, uploaded: stats.uploaded, downloaded: stats.downloaded, seconds, ...(flags.trace ? { trace: flags.trace, traceHash } : {}) },
     [`${t.name}: stopped (${reason}); uploaded ${formatBytes(stats.uploaded)} in ${seconds.toFixed(1)} s`, ...(flags.trace ? [`trace: ${flags.trace}`, `trace sha256: ${traceHash}`] : [])],

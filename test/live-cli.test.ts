@@ -4,28 +4,15 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bencodeValue } from '../engine/bdecode.ts';
 import { parseTorrent } from '../engine/metainfo.ts';
 import { isControlEdge } from '../engine/flowchart.ts';
-import { compareTrees, createTorrentFile, freePort, multiPayload, Procs, removeDir, singlePayload, sleep, summaryOf, tempDir } from './helpers/live.ts';
+import { compareTrees, createTorrentFile, freePort, multiPayload, removeDir, singlePayload, sleep, summaryOf, useLiveWorkspace } from './helpers/live.ts';
 
-let procs = new Procs();
-const dirs: string[] = [];
-const servers: Server[] = [];
-const work = (tag: string) => {
-  const d = tempDir(tag);
-  dirs.push(d);
-  return d;
-};
-afterEach(async () => {
-  await procs.stopAll();
-  procs = new Procs();
-  for (const s of servers.splice(0)) await new Promise<void>((r) => s.close(() => r()));
-  for (const d of dirs.splice(0)) removeDir(d);
-});
+const { procs, work, addCleanup } = useLiveWorkspace();
 
 /** An HTTP tracker that records each announce's event and hands out no peers. */
 async function recordingTracker(): Promise<{ url: string; events: string[] }> {
@@ -35,7 +22,7 @@ async function recordingTracker(): Promise<{ url: string; events: string[] }> {
     res.end(Buffer.from(bencodeValue({ interval: 1800, peers: new Uint8Array(0) })));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  servers.push(server);
+  addCleanup(() => new Promise<void>((r) => server.close(() => r())));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/announce`, events };
 }
 
@@ -53,7 +40,7 @@ describe('swarmlab download: Ctrl-C and resume', () => {
     mkdirSync(join(dir, 'out'), { recursive: true });
     writeFileSync(join(dir, 'out', 'payload.bin'), partial);
 
-    const first = procs.swarmlab('download-1', ['download', torrentPath, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--json'], 60);
+    const first = procs().swarmlab('download-1', ['download', torrentPath, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--json'], 60);
     await first.waitFor(/"type":"progress"/, 30_000);
     while (!tracker.events.includes('started')) await sleep(20);
     first.child.kill('SIGINT');
@@ -62,9 +49,9 @@ describe('swarmlab download: Ctrl-C and resume', () => {
     expect(tracker.events).toEqual(['started', 'stopped']);
 
     const port = await freePort();
-    const seed = procs.swarmlab('seed', ['seed', torrentPath, join(dir, 'seed'), '--bind', '127.0.0.1', '--port', String(port)], 60);
+    const seed = procs().swarmlab('seed', ['seed', torrentPath, join(dir, 'seed'), '--bind', '127.0.0.1', '--port', String(port)], 60);
     await seed.waitFor(/seeding payload.bin on port/, 30_000);
-    const second = procs.swarmlab('download-2', ['download', torrentPath, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${port}`, '--json'], 60);
+    const second = procs().swarmlab('download-2', ['download', torrentPath, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${port}`, '--json'], 60);
     expect(await second.exit(60_000), second.stderr).toBe(0);
     const summary = summaryOf(second)!;
     expect(summary).toMatchObject({ ok: true, complete: true, resumedPieces: 25, have: 40 });
@@ -85,7 +72,7 @@ describe('swarmlab seed: the check report', () => {
     const a = readFileSync(join(root, 'a.bin'));
     a[100] ^= 0xff;
     writeFileSync(join(root, 'a.bin'), a);
-    const seed = procs.swarmlab('seed', ['seed', torrentPath, join(dir, 'data'), '--bind', '127.0.0.1', '--json'], 60);
+    const seed = procs().swarmlab('seed', ['seed', torrentPath, join(dir, 'data'), '--bind', '127.0.0.1', '--json'], 60);
     await seed.waitFor(/seeding what is good/, 30_000);
     const check = JSON.parse(seed.stdout.split('\n').find((l) => l.includes('"type":"check"'))!);
     expect(check.missing).toEqual(['album/sub/b.txt']);
@@ -102,10 +89,10 @@ describe('swarmlab download --trace', () => {
     const torrentPath = join(dir, 'x.torrent');
     createTorrentFile(root, torrentPath, { pieceLength: 65536 });
     const port = await freePort();
-    const seed = procs.swarmlab('seed', ['seed', torrentPath, join(dir, 'seed'), '--bind', '127.0.0.1', '--port', String(port)], 60);
+    const seed = procs().swarmlab('seed', ['seed', torrentPath, join(dir, 'seed'), '--bind', '127.0.0.1', '--port', String(port)], 60);
     await seed.waitFor(/seeding album on port/, 30_000);
     const trace = join(dir, 'dl.trace');
-    const dl = procs.swarmlab('dl', ['download', torrentPath, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${port}`, '--trace', trace, '--json'], 60);
+    const dl = procs().swarmlab('dl', ['download', torrentPath, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${port}`, '--trace', trace, '--json'], 60);
     expect(await dl.exit(60_000), dl.stderr).toBe(0);
     expect(compareTrees(root, join(dir, 'out', 'album'))).toEqual([]);
     const [header, ...lines] = readFileSync(trace, 'utf8').trim().split('\n').map((l) => JSON.parse(l));

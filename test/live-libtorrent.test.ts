@@ -5,82 +5,51 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Case,
   compareTrees,
   downloadAll,
+  expectDownloaded,
+  expectDownloadsThroughTracker,
   freePort,
   libtorrent,
   makeCases,
   missing,
-  Procs,
-  removeDir,
-  startTracker,
+  seedEach,
   summaryOf,
-  tempDir,
+  useLiveWorkspace,
 } from './helpers/live.ts';
 
 const skip = missing('libtorrent', 'opentracker');
 if (skip) console.warn(`live-libtorrent: skipped — ${skip}`);
 
 describe.skipIf(!!skip)(`swarmlab with libtorrent${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let procs = new Procs();
-  const dirs: string[] = [];
-  const work = (tag: string) => {
-    const d = tempDir(tag);
-    dirs.push(d);
-    return d;
-  };
-  afterEach(async () => {
-    await procs.stopAll();
-    procs = new Procs();
-    for (const d of dirs.splice(0)) removeDir(d);
-  });
+  const { procs, work } = useLiveWorkspace();
 
-  async function ltSeeds(cases: Case[]): Promise<Map<Case, number>> {
-    const ports = new Map<Case, number>();
-    for (const c of cases) {
-      const port = await freePort();
-      ports.set(c, port);
-      await libtorrent(procs, `lt-seed-${c.kind}`, 'seed', c.torrent, c.payloadDir, port, [], 120).waitFor(/listening \d+/, 20_000);
-    }
-    return ports;
+  function ltSeeds(cases: Case[]): Promise<Map<Case, number>> {
+    return seedEach(cases, (c, port) => libtorrent(procs(), `lt-seed-${c.kind}`, 'seed', c.torrent, c.payloadDir, port, [], 120).waitFor(/listening \d+/, 20_000));
   }
 
   it('downloads a single-file and a multi-file torrent from libtorrent seeds found through opentracker (UDP)', async () => {
-    const dir = work('lt-tracker');
-    const trackerPort = await freePort();
-    const cases = makeCases(dir, [`udp://127.0.0.1:${trackerPort}/announce`]);
-    const tracker = await startTracker(procs, cases.map((c) => c.hash), 120, trackerPort);
-    await ltSeeds(cases);
-    for (const c of cases) await tracker.waitForSeeders(c.hash, 1, 30_000);
-    const dls = await downloadAll(procs, cases, (c) => join(dir, `out-${c.kind}`));
-    for (const [i, c] of cases.entries()) {
-      expect(dls[i].code, dls[i].stderr).toBe(0);
-      expect(summaryOf(dls[i])).toMatchObject({ ok: true, complete: true, infoHash: c.hash });
-      expect(compareTrees(c.source, join(dir, `out-${c.kind}`, c.name)), c.kind).toEqual([]);
-    }
+    await expectDownloadsThroughTracker(procs(), work('lt-tracker'), { scheme: 'udp', trackerSeconds: 120, seed: ltSeeds });
   }, 120_000);
 
   it('downloads a single-file and a multi-file torrent from libtorrent seeds by direct --peer', async () => {
     const dir = work('lt-direct');
     const cases = makeCases(dir);
     const ports = await ltSeeds(cases);
-    const dls = await downloadAll(procs, cases, (c) => join(dir, `out-${c.kind}`), (c) => ['--peer', `127.0.0.1:${ports.get(c)}`]);
-    for (const [i, c] of cases.entries()) {
-      expect(dls[i].code, dls[i].stderr).toBe(0);
-      expect(compareTrees(c.source, join(dir, `out-${c.kind}`, c.name)), c.kind).toEqual([]);
-    }
+    const dls = await downloadAll(procs(), cases, dir, (c) => ['--peer', `127.0.0.1:${ports.get(c)}`]);
+    expectDownloaded(dls, cases, dir);
   }, 120_000);
 
   it('libtorrent downloads a multi-file torrent from swarmlab as the seed', async () => {
     const dir = work('lt-leech');
     const [, multi] = makeCases(dir);
     const port = await freePort();
-    const seed = procs.swarmlab('swarmlab-seed', ['seed', multi.torrent, multi.payloadDir, '--bind', '127.0.0.1', '--port', String(port)], 120);
+    const seed = procs().swarmlab('swarmlab-seed', ['seed', multi.torrent, multi.payloadDir, '--bind', '127.0.0.1', '--port', String(port)], 120);
     await seed.waitFor(/seeding album on port/, 30_000);
-    const leech = libtorrent(procs, 'lt-leech', 'leech', multi.torrent, join(dir, 'out'), await freePort(), [`127.0.0.1:${port}`], 90);
+    const leech = libtorrent(procs(), 'lt-leech', 'leech', multi.torrent, join(dir, 'out'), await freePort(), [`127.0.0.1:${port}`], 90);
     expect(await leech.exit(90_000), leech.stderr.slice(-2000)).toBe(0);
     expect(leech.stdout).toMatch(/done/);
     expect(compareTrees(multi.source, join(dir, 'out', 'album'))).toEqual([]);
@@ -92,7 +61,7 @@ describe.skipIf(!!skip)(`swarmlab with libtorrent${skip ? ` (skipped: ${skip})` 
     const ports = await ltSeeds([multi]);
     const trace = join(dir, 'magnet.trace');
     const magnet = `magnet:?xt=urn:btih:${multi.hash}&dn=album`;
-    const dl = procs.swarmlab('swarmlab', ['download', magnet, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${ports.get(multi)}`, '--json', '--trace', trace], 90);
+    const dl = procs().swarmlab('swarmlab', ['download', magnet, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${ports.get(multi)}`, '--json', '--trace', trace], 90);
     expect(await dl.exit(90_000), dl.stderr + dl.stdout).toBe(0);
     expect(summaryOf(dl)).toMatchObject({ ok: true, complete: true, infoHash: multi.hash });
     expect(compareTrees(multi.source, join(dir, 'out', 'album'))).toEqual([]);

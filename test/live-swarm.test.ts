@@ -3,7 +3,7 @@
 // exact bytes.
 
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   aria2Args,
   compareTrees,
@@ -11,41 +11,34 @@ import {
   freePort,
   libtorrent,
   missing,
-  Procs,
-  removeDir,
   singlePayload,
   startTracker,
   summaryOf,
-  tempDir,
+  useLiveWorkspace,
 } from './helpers/live.ts';
 
 const skip = missing('libtorrent', 'aria2', 'opentracker');
 if (skip) console.warn(`live-swarm: skipped — ${skip}`);
 
 describe.skipIf(!!skip)(`a mixed swarm${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  const procs = new Procs();
-  let dir = '';
-  afterEach(async () => {
-    await procs.stopAll();
-    if (dir) removeDir(dir);
-  });
+  const { procs, work } = useLiveWorkspace();
 
   it('one libtorrent seed; swarmlab, swarmlab, aria2 and libtorrent leechers all complete', async () => {
-    dir = tempDir('swarm');
+    const dir = work('swarm');
     const file = singlePayload(join(dir, 'seed'), 'payload.bin', 4 * 1024 * 1024 + 4321);
     const torrentPath = join(dir, 'x.torrent');
     const trackerPort = await freePort();
     const hash = createTorrentFile(file, torrentPath, { trackers: [`http://127.0.0.1:${trackerPort}/announce`], pieceLength: 64 * 1024 });
-    const tracker = await startTracker(procs, [hash], 150, trackerPort);
-    const seed = libtorrent(procs, 'lt-seed', 'seed', torrentPath, join(dir, 'seed'), await freePort(), [], 150);
+    const tracker = await startTracker(procs(), [hash], 150, trackerPort);
+    const seed = libtorrent(procs(), 'lt-seed', 'seed', torrentPath, join(dir, 'seed'), await freePort(), [], 150);
     await seed.waitFor(/listening \d+/, 20_000);
     await tracker.waitForSeeders(hash, 1, 30_000);
 
     const sl = [1, 2].map((n) =>
-      procs.swarmlab(`swarmlab-${n}`, ['download', torrentPath, '-o', join(dir, `sl${n}`), '--bind', '127.0.0.1', '--json'], 120),
+      procs().swarmlab(`swarmlab-${n}`, ['download', torrentPath, '-o', join(dir, `sl${n}`), '--bind', '127.0.0.1', '--json'], 120),
     );
-    const aria = procs.spawn('aria2', 'aria2c', aria2Args({ port: await freePort(), dir: join(dir, 'aria2'), torrent: torrentPath }), { seconds: 120 });
-    const lt = libtorrent(procs, 'lt-leech', 'leech', torrentPath, join(dir, 'lt'), await freePort(), [], 120);
+    const aria = procs().spawn('aria2', 'aria2c', aria2Args({ port: await freePort(), dir: join(dir, 'aria2'), torrent: torrentPath }), { seconds: 120 });
+    const lt = libtorrent(procs(), 'lt-leech', 'leech', torrentPath, join(dir, 'lt'), await freePort(), [], 120);
 
     const codes = await Promise.all([...sl, aria, lt].map((p) => p.exit(125_000)));
     expect(codes, [...sl, aria, lt].map((p) => `${p.name}: ${p.stderr.slice(-800)}`).join('\n')).toEqual([0, 0, 0, 0]);

@@ -5,43 +5,29 @@
 // longer bounds.
 
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Case,
   compareTrees,
   downloadAll,
-  freePort,
+  expectDownloaded,
+  expectDownloadsThroughTracker,
   makeCases,
   missing,
-  Procs,
-  removeDir,
-  startTracker,
   startTransmission,
-  summaryOf,
-  tempDir,
   type Transmission,
+  useLiveWorkspace,
 } from './helpers/live.ts';
 
 const skip = missing('transmission', 'opentracker');
 if (skip) console.warn(`live-transmission: skipped — ${skip}`);
 
 describe.skipIf(!!skip)(`swarmlab with Transmission${skip ? ` (skipped: ${skip})` : ''}`, () => {
-  let procs = new Procs();
-  const dirs: string[] = [];
-  const work = (tag: string) => {
-    const d = tempDir(tag);
-    dirs.push(d);
-    return d;
-  };
-  afterEach(async () => {
-    await procs.stopAll();
-    procs = new Procs();
-    for (const d of dirs.splice(0)) removeDir(d);
-  });
+  const { procs, work } = useLiveWorkspace();
 
   /** One daemon seeding both torrents (ids 1 and 2), each from its payload folder, checked. */
   async function transmissionSeed(dir: string, cases: Case[]): Promise<Transmission> {
-    const tr = await startTransmission(procs, 'transmission-seed', join(dir, 'tr-downloads'), 150);
+    const tr = await startTransmission(procs(), 'transmission-seed', join(dir, 'tr-downloads'), 150);
     for (const c of cases) tr.remote('-a', c.torrent, '-w', c.payloadDir);
     for (const [i] of cases.entries()) await tr.waitForPercent(100, 30_000, i + 1);
     return tr;
@@ -49,36 +35,23 @@ describe.skipIf(!!skip)(`swarmlab with Transmission${skip ? ` (skipped: ${skip})
 
   it('downloads a single-file and a multi-file torrent from a Transmission seed found through opentracker', async () => {
     const dir = work('tr-tracker');
-    const trackerPort = await freePort();
-    const cases = makeCases(dir, [`http://127.0.0.1:${trackerPort}/announce`]);
-    const tracker = await startTracker(procs, cases.map((c) => c.hash), 150, trackerPort);
-    await transmissionSeed(dir, cases);
-    for (const c of cases) await tracker.waitForSeeders(c.hash, 1, 30_000);
-    const dls = await downloadAll(procs, cases, (c) => join(dir, `out-${c.kind}`), () => [], 120);
-    for (const [i, c] of cases.entries()) {
-      expect(dls[i].code, dls[i].stderr).toBe(0);
-      expect(summaryOf(dls[i])).toMatchObject({ ok: true, complete: true, infoHash: c.hash });
-      expect(compareTrees(c.source, join(dir, `out-${c.kind}`, c.name)), c.kind).toEqual([]);
-    }
+    await expectDownloadsThroughTracker(procs(), dir, { scheme: 'http', trackerSeconds: 150, downloadSeconds: 120, seed: (cases) => transmissionSeed(dir, cases) });
   }, 150_000);
 
   it('downloads a single-file and a multi-file torrent from a Transmission seed by direct --peer', async () => {
     const dir = work('tr-direct');
     const cases = makeCases(dir);
     const tr = await transmissionSeed(dir, cases);
-    const dls = await downloadAll(procs, cases, (c) => join(dir, `out-${c.kind}`), () => ['--peer', `127.0.0.1:${tr.peerPort}`], 120);
-    for (const [i, c] of cases.entries()) {
-      expect(dls[i].code, dls[i].stderr).toBe(0);
-      expect(compareTrees(c.source, join(dir, `out-${c.kind}`, c.name)), c.kind).toEqual([]);
-    }
+    const dls = await downloadAll(procs(), cases, dir, () => ['--peer', `127.0.0.1:${tr.peerPort}`], 120);
+    expectDownloaded(dls, cases, dir);
   }, 150_000);
 
   it('Transmission downloads a multi-file torrent from swarmlab, which dials it', async () => {
     const dir = work('tr-leech');
     const [, multi] = makeCases(dir);
-    const tr = await startTransmission(procs, 'transmission-leech', join(dir, 'out'), 150);
+    const tr = await startTransmission(procs(), 'transmission-leech', join(dir, 'out'), 150);
     tr.remote('-a', multi.torrent, '-w', join(dir, 'out'));
-    procs.swarmlab('swarmlab-seed', ['seed', multi.torrent, multi.payloadDir, '--bind', '127.0.0.1', '--peer', `127.0.0.1:${tr.peerPort}`], 150);
+    procs().swarmlab('swarmlab-seed', ['seed', multi.torrent, multi.payloadDir, '--bind', '127.0.0.1', '--peer', `127.0.0.1:${tr.peerPort}`], 150);
     await tr.waitForPercent(100, 120_000);
     // Transmission creates no 0-byte files.
     expect(compareTrees(multi.source, join(dir, 'out', 'album'), { allowMissingEmpty: true })).toEqual([]);

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, expect } from 'vitest';
 import { percentEncode } from '../../live/http-tracker.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -405,6 +406,39 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+// ---- One test's processes and folders ---------------------------------------------------------------
+
+export interface LiveWorkspace {
+  /** The processes of the running test. */
+  procs(): Procs;
+  /** A fresh temporary folder, removed after the test. */
+  work(tag: string): string;
+  /** Runs `fn` after the test, once its processes have stopped and before its folders go. */
+  addCleanup(fn: () => Promise<void> | void): void;
+}
+
+/** Registers an afterEach that stops the test's processes, runs its cleanups and removes its folders. */
+export function useLiveWorkspace(): LiveWorkspace {
+  let procs = new Procs();
+  const dirs: string[] = [];
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    await procs.stopAll();
+    procs = new Procs();
+    for (const fn of cleanups.splice(0)) await fn();
+    for (const d of dirs.splice(0)) removeDir(d);
+  });
+  return {
+    procs: () => procs,
+    work: (tag) => {
+      const d = tempDir(tag);
+      dirs.push(d);
+      return d;
+    },
+    addCleanup: (fn) => void cleanups.push(fn),
+  };
+}
+
 // ---- The two torrents every interop test moves ------------------------------------------------------
 
 export interface Case {
@@ -431,9 +465,52 @@ export function makeCases(dir: string, trackers: string[] = []): Case[] {
   ].map((c) => ({ ...c, kind: c.kind as Case['kind'], hash: createTorrentFile(c.source, c.torrent, { trackers, pieceLength: c.kind === 'single' ? 128 * 1024 : 64 * 1024 }) }));
 }
 
-/** Runs `swarmlab download` for every case at once; resolves with each process once all exited. */
-export async function downloadAll(procs: Procs, cases: Case[], outDir: (c: Case) => string, extra: (c: Case) => string[] = () => [], seconds = 90): Promise<Proc[]> {
-  const ps = cases.map((c) => procs.swarmlab(`swarmlab-${c.kind}`, ['download', c.torrent, '-o', outDir(c), '--bind', '127.0.0.1', '--json', ...extra(c)], seconds));
+/** Where downloadAll puts a case: dir/out-KIND. */
+export function downloadDir(dir: string, c: Case): string {
+  return join(dir, `out-${c.kind}`);
+}
+
+/** Runs `swarmlab download` for every case at once into dir/out-KIND; resolves with each process once all exited. */
+export async function downloadAll(procs: Procs, cases: Case[], dir: string, extra: (c: Case) => string[] = () => [], seconds = 90): Promise<Proc[]> {
+  const ps = cases.map((c) => procs.swarmlab(`swarmlab-${c.kind}`, ['download', c.torrent, '-o', downloadDir(dir, c), '--bind', '127.0.0.1', '--json', ...extra(c)], seconds));
   await Promise.all(ps.map((p) => p.exit(seconds * 1000 + 5_000)));
   return ps;
+}
+
+/** Each download of downloadAll exited 0 with the exact bytes; with `summary`, its summary says complete. */
+export function expectDownloaded(dls: Proc[], cases: Case[], dir: string, o: { summary?: boolean } = {}): void {
+  for (const [i, c] of cases.entries()) {
+    expect(dls[i].code, dls[i].stderr).toBe(0);
+    if (o.summary) expect(summaryOf(dls[i])).toMatchObject({ ok: true, complete: true, infoHash: c.hash });
+    expect(compareTrees(c.source, join(downloadDir(dir, c), c.name)), c.kind).toEqual([]);
+  }
+}
+
+/** Starts one seed per case, each on a free port, in turn; returns each case's port. */
+export async function seedEach(cases: Case[], start: (c: Case, port: number) => Promise<unknown>): Promise<Map<Case, number>> {
+  const ports = new Map<Case, number>();
+  for (const c of cases) {
+    const port = await freePort();
+    ports.set(c, port);
+    await start(c, port);
+  }
+  return ports;
+}
+
+/**
+ * Both cases announced to a fresh opentracker (`scheme` URLs) and seeded by `seed`; swarmlab, which
+ * finds the seeds only through the tracker, downloads each; then expectDownloaded with the summary.
+ */
+export async function expectDownloadsThroughTracker(
+  procs: Procs,
+  dir: string,
+  o: { scheme: 'http' | 'udp'; trackerSeconds: number; downloadSeconds?: number; seed: (cases: Case[]) => Promise<unknown> },
+): Promise<void> {
+  const trackerPort = await freePort();
+  const cases = makeCases(dir, [`${o.scheme}://127.0.0.1:${trackerPort}/announce`]);
+  const tracker = await startTracker(procs, cases.map((c) => c.hash), o.trackerSeconds, trackerPort);
+  await o.seed(cases);
+  for (const c of cases) await tracker.waitForSeeders(c.hash, 1, 30_000);
+  const dls = await downloadAll(procs, cases, dir, () => [], o.downloadSeconds);
+  expectDownloaded(dls, cases, dir, { summary: true });
 }
