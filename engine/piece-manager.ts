@@ -51,7 +51,7 @@ export type BlockResult =
   | {
       status: 'stored';
       /** Other peers the same block was requested from (endgame): cancel there. */
-      cancels: { peer: PeerKey; block: BlockRef }[];
+      cancels: readonly { peer: PeerKey; block: BlockRef }[];
       /** Set when this block completed its piece. */
       piece?: PieceOutcome;
     };
@@ -67,6 +67,8 @@ export interface PieceOutcome {
   culprits?: PeerKey[];
   cleared?: PeerKey[];
 }
+
+const NO_CANCELS: readonly { peer: PeerKey; block: BlockRef }[] = Object.freeze([]);
 
 export class PieceManager {
   /** Block digests of pieces that failed their check and have not passed since. */
@@ -199,9 +201,11 @@ export class PieceManager {
     p.receivedCount++;
     p.contributors.add(peer);
     p.sentBy[j] = peer;
-    const cancels = who
-      .filter((other) => other !== peer)
-      .map((other) => ({ peer: other, block: { index, begin, length: data.length } }));
+    // Outside endgame the block was asked of this peer alone: no cancels to build.
+    const cancels =
+      who.length === 1
+        ? NO_CANCELS
+        : who.filter((other) => other !== peer).map((other) => ({ peer: other, block: { index, begin, length: data.length } }));
     p.requesters[j] = [];
     if (p.receivedCount < p.blockCount) return { status: 'stored', cancels };
     return { status: 'stored', cancels, piece: this.finishPiece(p) };

@@ -65,37 +65,42 @@ export class Scheduler implements Clock {
     return this.current;
   }
 
-  private less(a: ScheduledEvent, b: ScheduledEvent): boolean {
-    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
-  }
-
+  // A binary heap, sifted with a hole (each level moves one element, no swaps): the run loop
+  // spends most of its own time here.
   private push(ev: ScheduledEvent): void {
     const h = this.heap;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
+      const p = h[parent];
+      if (!before(ev, p)) break;
+      h[i] = p;
       i = parent;
     }
+    h[i] = ev;
   }
 
   private pop(): void {
     const h = this.heap;
     const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
+    const n = h.length;
+    if (n === 0) return;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l], h[m])) m = l;
-      if (r < h.length && this.less(h[r], h[m])) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m], h[i]];
+      const m = r < n && before(h[r], h[l]) ? r : l;
+      if (!before(h[m], last)) break;
+      h[i] = h[m];
       i = m;
     }
+    h[i] = last;
   }
+}
+
+/** Earlier time first; at the same time, the one scheduled first. */
+function before(a: ScheduledEvent, b: ScheduledEvent): boolean {
+  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
 }
