@@ -2,16 +2,16 @@
 // [--trace FILE] [--json]`: downloads into DIR, every piece SHA1-verified; exits 0 only when the
 // whole torrent is complete. A rerun resumes from what is on disk after re-checking it.
 
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseTorrent, type Torrent } from '../engine/metainfo.ts';
+import type { Torrent } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import { RealClock } from '../live/clock.ts';
 import { parseMagnet } from '../live/magnet.ts';
 import { makePeerId } from '../live/random.ts';
 import { fetchMetadata, LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
-import { collectPeer, onInterrupt, openTrace, portNumber, runUntilDone } from './live-common.ts';
+import { InputError } from './input-error.ts';
+import { collectPeer, onInterrupt, openTrace, portNumber, readTorrent, runUntilDone } from './live-common.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface DownloadFlags {
@@ -43,8 +43,8 @@ export function registerDownload(program: Command): void {
 
 async function download(source: string, flags: DownloadFlags): Promise<number> {
   const started = Date.now();
-  const magnet = source.startsWith('magnet:') ? parseMagnet(source) : undefined;
-  let torrent: Torrent | undefined = magnet ? undefined : parseTorrent(new Uint8Array(readFileSync(source)));
+  const magnet = source.startsWith('magnet:') ? readMagnet(source) : undefined;
+  let torrent: Torrent | undefined = magnet ? undefined : readTorrent(source);
   const progress = new Progress(progressMode(flags.json), torrent?.name ?? magnet?.name ?? 'magnet');
   const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const clock = new RealClock();
@@ -143,4 +143,12 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   ]);
   if (stats.complete) return 0;
   return interrupted ? 130 : 1;
+}
+
+function readMagnet(link: string): ReturnType<typeof parseMagnet> {
+  try {
+    return parseMagnet(link);
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
 }

@@ -1,14 +1,16 @@
 // Shared by `swarmlab download` and `swarmlab seed`: option parsers, the trace file, Ctrl-C, the
 // run-until-done loop.
 
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import type { Torrent } from '../engine/metainfo.ts';
+import { parseTorrent, type Torrent } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { parsePeerAddress } from '../live/magnet.ts';
 import type { LiveSession } from '../live/session.ts';
 import { TraceWriter } from '../sim/trace-writer.ts';
+import { InputError } from './input-error.ts';
 import type { Progress } from './progress.ts';
 import { TraceFile } from './trace-file.ts';
 
@@ -112,4 +114,19 @@ export async function runUntilDone(o: {
   await session.stop(reason);
   const traceHash = o.trace.close();
   return { reason, stats, traceHash, seconds: (Date.now() - o.started) / 1000 };
+}
+
+/** Reads and parses a .torrent file; any fault comes back as one line naming the file. */
+export function readTorrent(path: string): Torrent {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(path));
+  } catch (err) {
+    throw new InputError(`${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return parseTorrent(bytes);
+  } catch (err) {
+    throw new InputError(`${path}: not a valid torrent: ${(err as Error).message}`);
+  }
 }

@@ -2,6 +2,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { ENGINE_VERSION } from '../engine/version.ts';
+import { EXIT_BAD_INPUT, InputError } from './input-error.ts';
 import { registerRun } from './run.ts';
 import { registerShrink } from './shrink.ts';
 import { registerTest } from './test.ts';
@@ -26,4 +27,15 @@ registerViz(program);
 registerCreate(program);
 registerDownload(program);
 registerSeed(program);
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Bad input (including a file that is not there) is one clear line; anything else is a bug,
+  // reported with its stack.
+  const file = err as NodeJS.ErrnoException;
+  const badInput = err instanceof InputError || (typeof file?.code === 'string' && typeof file.path === 'string');
+  if (err instanceof InputError) console.error(`swarmlab: ${err.message}`);
+  else if (badInput) console.error(`swarmlab: ${file.path}: ${file.code === 'ENOENT' ? 'no such file or folder' : file.code}`);
+  else console.error(`swarmlab: unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+  process.exitCode = badInput ? EXIT_BAD_INPUT : 1;
+}

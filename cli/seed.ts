@@ -1,13 +1,11 @@
 // `swarmlab seed <file.torrent> <DIR> [--port N] [--peer HOST:PORT]…`: re-checks DIR against the
 // torrent, says what is missing or wrong, then seeds (and dials the --peers) until interrupted.
 
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parseTorrent } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import { LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
-import { collectPeer, openTrace, portNumber, runUntilDone } from './live-common.ts';
+import { collectPeer, openTrace, portNumber, readTorrent, runUntilDone } from './live-common.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface SeedFlags {
@@ -36,7 +34,7 @@ export function registerSeed(program: Command): void {
 
 async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise<number> {
   const started = Date.now();
-  const t = parseTorrent(new Uint8Array(readFileSync(torrentPath)));
+  const t = readTorrent(torrentPath);
   const progress = new Progress(progressMode(flags.json), t.name);
   const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const trace = openTrace(flags.trace, `seed ${torrentPath} ${dir}`, t);
