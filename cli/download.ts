@@ -11,7 +11,7 @@ import { makePeerId } from '../live/random.ts';
 import { fetchMetadata, LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
 import { InputError } from './input-error.ts';
-import { collectPeer, onInterrupt, openTrace, portNumber, readTorrent, runUntilDone } from './live-common.ts';
+import { collectPeer, onInterrupt, openSession, openTrace, portNumber, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface DownloadFlags {
@@ -45,6 +45,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   const started = Date.now();
   const magnet = source.startsWith('magnet:') ? readMagnet(source) : undefined;
   let torrent: Torrent | undefined = magnet ? undefined : readTorrent(source);
+  prepareOutput(flags.output);
   const progress = new Progress(progressMode(flags.json), torrent?.name ?? magnet?.name ?? 'magnet');
   const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const clock = new RealClock();
@@ -87,7 +88,8 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
 
   let resolveDone: (reason: string) => void = () => {};
   const done = new Promise<string>((resolve) => (resolveDone = resolve));
-  const session = new LiveSession({
+  let storageFailed = false;
+  const session = await openSession(() => new LiveSession({
     torrent: t,
     dir: flags.output,
     network,
@@ -102,6 +104,11 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
       if (flags.seed) progress.log(`${t.name}: complete and verified; seeding until interrupted`);
       else resolveDone('complete');
     },
+  }), { dir: flags.output, network, trace });
+  // The session has stopped itself: the download ends now, not after a silent retry loop.
+  void session.storageFailure.then((message) => {
+    storageFailed = true;
+    resolveDone(`storage failed: ${message}`);
   });
   const initialHave = session.client.pieces.have.count;
   if (session.storage.anyOnDisk()) progress.log(`re-checked ${flags.output}: ${initialHave}/${t.pieceCount} pieces good`);
@@ -119,8 +126,9 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
       if (session.client.complete && !flags.seed) resolveDone('complete');
     },
   });
+  const ok = stats.complete && !storageFailed;
   const summary = {
-    ok: stats.complete,
+    ok,
     complete: stats.complete,
     reason,
     name: t.name,
@@ -137,12 +145,12 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
     ...(flags.trace ? { trace: flags.trace, traceHash } : {}),
   };
   progress.finish(summary, [
-    `${t.name}: ${stats.complete ? 'complete, every piece verified' : `incomplete (${stats.have}/${stats.pieces} pieces)`} — ${reason}`,
+    `${t.name}: ${ok ? 'complete, every piece verified' : `incomplete (${stats.have}/${stats.pieces} pieces)`} — ${reason}`,
     `downloaded ${formatBytes(stats.downloaded)}, uploaded ${formatBytes(stats.uploaded)} in ${seconds.toFixed(1)} s (${(stats.downloaded / 1e6 / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`,
     ...(flags.trace ? [`trace: ${flags.trace}`, `trace sha256: ${traceHash}`] : []),
   ]);
-  if (stats.complete) return 0;
-  return interrupted ? 130 : 1;
+  if (ok) return 0;
+  return interrupted && !storageFailed ? 130 : 1;
 }
 
 function readMagnet(link: string): ReturnType<typeof parseMagnet> {

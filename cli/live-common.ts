@@ -8,7 +8,9 @@ import type { PeerAddress } from '../engine/ports.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { parsePeerAddress } from '../live/magnet.ts';
+import { prepareOutputFolder, StorageError } from '../live/file-storage.ts';
 import type { LiveSession } from '../live/session.ts';
+import type { TcpNetwork } from '../live/tcp-network.ts';
 import { TraceWriter } from '../sim/trace-writer.ts';
 import { InputError } from './input-error.ts';
 import type { Progress } from './progress.ts';
@@ -128,5 +130,30 @@ export function readTorrent(path: string): Torrent {
     return parseTorrent(bytes);
   } catch (err) {
     throw new InputError(`${path}: not a valid torrent: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Builds the session; a torrent that cannot be stored in `dir` (names that collide, a link or a
+ * file in the way) is bad input: the network and the trace are closed and one line says why.
+ */
+export async function openSession(make: () => LiveSession, o: { dir: string; network: TcpNetwork; trace: LiveTrace }): Promise<LiveSession> {
+  try {
+    return make();
+  } catch (err) {
+    if (!(err instanceof StorageError)) throw err;
+    await o.network.close();
+    o.trace.close();
+    throw new InputError(`cannot store the torrent in ${o.dir}: ${err.message}`);
+  }
+}
+
+/** Creates `download -o DIR` if need be; one that cannot be written into is bad input, at start. */
+export function prepareOutput(dir: string): void {
+  try {
+    prepareOutputFolder(dir);
+  } catch (err) {
+    if (err instanceof StorageError) throw new InputError(err.message);
+    throw err;
   }
 }

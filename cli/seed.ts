@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { PeerAddress } from '../engine/ports.ts';
 import { LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
-import { collectPeer, openTrace, portNumber, readTorrent, runUntilDone } from './live-common.ts';
+import { collectPeer, openSession, openTrace, portNumber, readTorrent, runUntilDone } from './live-common.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface SeedFlags {
@@ -38,7 +38,7 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
   const progress = new Progress(progressMode(flags.json), t.name);
   const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const trace = openTrace(flags.trace, `seed ${torrentPath} ${dir}`, t);
-  const session = new LiveSession({ torrent: t, dir, network, peers: flags.peer, initial: 'check', trace: trace.sink, log: (l) => progress.log(l) });
+  const session = await openSession(() => new LiveSession({ torrent: t, dir, network, peers: flags.peer, initial: 'check', trace: trace.sink, log: (l) => progress.log(l) }), { dir, network, trace });
 
   // The report: files missing or of the wrong size, then pieces that failed the check, by file.
   const have = session.client.pieces.have;
@@ -69,10 +69,15 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
   let resolveDone: (reason: string) => void = () => {};
   const done = new Promise<string>((resolve) => (resolveDone = resolve));
   const onSignal = (signal: string) => resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated');
+  let storageFailed = false;
+  void session.storageFailure.then((message) => {
+    storageFailed = true;
+    resolveDone(`storage failed: ${message}`);
+  });
   const { reason, stats, traceHash, seconds } = await runUntilDone({ session, progress, trace, done, started, onSignal });
   progress.finish(
-    { ok: true, complete: stats.complete, reason, name: t.name, infoHash: t.infoHashHex, uploaded: stats.uploaded, downloaded: stats.downloaded, seconds, ...(flags.trace ? { trace: flags.trace, traceHash } : {}) },
+    { ok: !storageFailed, complete: stats.complete, reason, name: t.name, infoHash: t.infoHashHex, uploaded: stats.uploaded, downloaded: stats.downloaded, seconds, ...(flags.trace ? { trace: flags.trace, traceHash } : {}) },
     [`${t.name}: stopped (${reason}); uploaded ${formatBytes(stats.uploaded)} in ${seconds.toFixed(1)} s`, ...(flags.trace ? [`trace: ${flags.trace}`, `trace sha256: ${traceHash}`] : [])],
   );
-  return 0;
+  return storageFailed ? 1 : 0;
 }

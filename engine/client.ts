@@ -22,6 +22,11 @@ export interface ClientEvents {
   hashFailed(index: number, from: string[]): void;
   complete(): void;
   banned(remote: string, reason: string): void;
+  /**
+   * A block could not be stored (the Storage port threw). The engine gives the block back and
+   * goes on (a simulated disk may heal); a live driver should stop: a real disk rarely does.
+   */
+  storageFailed(error: string): void;
 }
 
 export interface ClientOptions {
@@ -228,6 +233,7 @@ export class Client implements PeerOwner {
   }
 
   blockStored(from: PeerProcess, result: BlockResult): void {
+    if (result.status === 'write-failed') this.events.storageFailed?.(result.error);
     if (result.status !== 'stored') return;
     for (const c of result.cancels) this.peers.get(c.peer)?.cancelRequest(c.block);
     const piece = result.piece;

@@ -40,6 +40,8 @@ export interface SessionOptions {
   label?: string;
   onComplete?: () => void;
   onHashFail?: (index: number) => void;
+  /** The session stopped because storage failed; `message` names the file and the cause. Also `storageFailure`. */
+  onStorageFailed?: (message: string) => void;
 }
 
 export class LiveSession {
@@ -48,12 +50,32 @@ export class LiveSession {
   readonly trackers: Trackers;
   readonly clock: RealClock;
   readonly startedAt = Date.now();
-  private stopped = false;
+  /**
+   * Resolves with the error when a write (or the final trim) fails: the session then stops by
+   * itself, as a real disk that is full, read-only or in the way rarely heals, and retrying would
+   * stall silently. Never rejects; stays pending while storage works.
+   */
+  readonly storageFailure: Promise<string>;
+  private stopped?: Promise<void>;
+  private failStorage: (message: string) => void = () => {};
 
   constructor(readonly o: SessionOptions) {
     const log = o.log ?? (() => {});
     this.clock = o.clock ?? new RealClock();
-    this.storage = new FileStorage(o.dir, o.torrent);
+    this.storage = new FileStorage(o.dir, o.torrent, { log });
+    // A link or a file in the way is an error now, not a stall at the first block.
+    this.storage.checkDisk();
+    let failed = false;
+    this.storageFailure = new Promise<string>((resolve) => {
+      this.failStorage = (message) => {
+        if (failed) return;
+        failed = true;
+        resolve(message);
+        o.onStorageFailed?.(message);
+        // After the engine's handler that reported it has returned.
+        queueMicrotask(() => void this.stop(`storage failed: ${message}`));
+      };
+    });
     this.trackers = new Trackers(o.torrent.announce, { log });
     const initial = o.initial === 'auto' || o.initial === undefined ? (this.storage.anyOnDisk() ? 'check' : 'empty') : o.initial;
     this.client = new Client({
@@ -75,7 +97,8 @@ export class LiveSession {
           try {
             this.storage.finish();
           } catch (err) {
-            log(`storage: ${(err as Error).message}`);
+            this.failStorage((err as Error).message);
+            return;
           }
           o.onComplete?.();
         },
@@ -84,6 +107,7 @@ export class LiveSession {
           o.onHashFail?.(index);
         },
         banned: (remote, reason) => log(`banned ${remote}: ${reason}`),
+        storageFailed: (message) => this.failStorage(message),
       },
     });
   }
@@ -94,9 +118,13 @@ export class LiveSession {
   }
 
   /** Leaves cleanly: tells the trackers `stopped` (waits up to `trackerWait` ms), flushes and closes files and sockets. */
-  async stop(reason = 'stopped', trackerWait = 3_000): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
+  stop(reason = 'stopped', trackerWait = 3_000): Promise<void> {
+    // Once: a second call (the driver's, after a storage failure stopped us) waits for the first.
+    this.stopped ??= this.leave(reason, trackerWait);
+    return this.stopped;
+  }
+
+  private async leave(reason: string, trackerWait: number): Promise<void> {
     this.client.stop(reason);
     await this.trackers.settle(trackerWait);
     try {
