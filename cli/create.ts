@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { createTorrent } from '../engine/metainfo.ts';
+import { createTorrent, METAINFO_LIMITS } from '../engine/metainfo.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
 
 interface CreateFlags {
@@ -17,8 +17,8 @@ interface CreateFlags {
 
 function pieceLengthArg(value: string): number {
   const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(Number.isInteger(n) && n >= 16384 && (n & (n - 1)) === 0)) {
-    throw new InvalidArgumentError(`piece length must be a power of two of at least 16384, got "${value}"`);
+  if (!(Number.isInteger(n) && n >= 16384 && n <= METAINFO_LIMITS.pieceLength && Number.isInteger(Math.log2(n)))) {
+    throw new InvalidArgumentError(`piece length must be a power of two from 16384 to ${METAINFO_LIMITS.pieceLength}, got "${value}"`);
   }
   return n;
 }
@@ -48,7 +48,7 @@ export function registerCreate(program: Command): void {
     .argument('<path>', 'the file or folder')
     .requiredOption('-o, --output <file>', 'where to write the .torrent')
     .option('--tracker <url>', 'an announce URL (repeat for more; each is its own tier)', (v: string, p: string[]) => [...p, v], [])
-    .option('--piece-length <bytes>', 'piece length (a power of two, >= 16384; default: about 1,000-2,000 pieces)', pieceLengthArg)
+    .option('--piece-length <bytes>', 'piece length (a power of two, 16384 to 256 MiB; default: about 1,000-2,000 pieces)', pieceLengthArg)
     .option('--private', 'set the private flag (BEP 27)')
     .option('--name <name>', 'the torrent name (default: the file or folder name)')
     .action((path: string, flags: CreateFlags) => {

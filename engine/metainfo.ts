@@ -271,6 +271,7 @@ function readPreferringUtf8<T>(dictionary: Dictionary, key: string, path: string
 function expectFilePath(value: BencodeValue | undefined, path: string): string[] {
   const segments = expectList(value, path);
   if (segments.length === 0) fail(path, 'expected a non-empty list');
+  if (segments.length > METAINFO_LIMITS.pathDepth) tooLarge(path, 'path depth', segments.length, METAINFO_LIMITS.pathDepth);
   return segments.map((segment, index) => expectPathSegment(segment, `${path}[${index}]`));
 }
 
@@ -279,6 +280,31 @@ function expectFilePath(value: BencodeValue | undefined, path: string): string[]
 
 const HASH_LENGTH = 20;
 
+/**
+ * What a torrent may ask of us. Past a limit, parsing (and creating) fails with the field and the
+ * limit named, instead of a RangeError deep in the engine or an allocation that cannot succeed.
+ */
+export const METAINFO_LIMITS = {
+  /**
+   * 256 MiB: mktorrent caps piece lengths at 2^28 and qBittorrent/libtorrent's creators offer no
+   * more; libtorrent refuses above ~512 MiB. Each piece is read whole to be hashed, so this also
+   * bounds one verification's buffer.
+   */
+  pieceLength: 256 * 1024 * 1024,
+  /** libtorrent's max_num_pieces (2^30 − 1): piece indices stay far inside 32 bits. */
+  pieceCount: 2 ** 30 - 1,
+  /** The largest real torrents hold some 10^5 files; a million bounds the layout's memory. */
+  fileCount: 1_000_000,
+  /** libtorrent's max_file_offset (2^48 − 1, 256 TiB): far above any payload, far inside exact doubles. */
+  totalLength: 2 ** 48 - 1,
+  /** Path components per file, as libtorrent bounds a v2 file tree's depth (100). */
+  pathDepth: 100,
+} as const satisfies Record<string, number>;
+
+function tooLarge(path: string, what: string, got: number, limit: number): never {
+  fail(path, `${what} ${got} is over the limit of ${limit}`);
+}
+
 function readFiles(info: Dictionary, name: string): { files: TorrentFile[]; multiFile: boolean } {
   const hasLength = field(info, 'length') !== undefined;
   const hasFiles = field(info, 'files') !== undefined;
@@ -286,11 +312,14 @@ function readFiles(info: Dictionary, name: string): { files: TorrentFile[]; mult
     fail('info', `expected exactly one of "length" (single file) or "files" (multiple files), found ${hasLength ? 'both' : 'neither'}`);
   }
   if (hasLength) {
-    return { files: [{ path: [name], length: expectInteger(field(info, 'length'), 'info.length', 0), offset: 0 }], multiFile: false };
+    const length = expectInteger(field(info, 'length'), 'info.length', 0);
+    if (length > METAINFO_LIMITS.totalLength) tooLarge('info.length', 'length', length, METAINFO_LIMITS.totalLength);
+    return { files: [{ path: [name], length, offset: 0 }], multiFile: false };
   }
 
   const entries = expectList(field(info, 'files'), 'info.files');
   if (entries.length === 0) fail('info.files', 'expected a non-empty list');
+  if (entries.length > METAINFO_LIMITS.fileCount) tooLarge('info.files', 'file count', entries.length, METAINFO_LIMITS.fileCount);
   const files: TorrentFile[] = [];
   const pathOwners = new Map<string, number>();
   let offset = 0;
@@ -306,17 +335,25 @@ function readFiles(info: Dictionary, name: string): { files: TorrentFile[]; mult
     pathOwners.set(joined, index);
     files.push({ path, length, offset });
     offset += length;
-    if (!Number.isSafeInteger(offset)) fail(`${entryPath}.length`, 'total length of the files is too large');
+    if (offset > METAINFO_LIMITS.totalLength) tooLarge(`${entryPath}.length`, 'total length of the files', offset, METAINFO_LIMITS.totalLength);
   });
   return { files, multiFile: true };
+}
+
+function checkPieceLength(pieceLength: number): void {
+  if (pieceLength > METAINFO_LIMITS.pieceLength) tooLarge('info.piece length', 'piece length', pieceLength, METAINFO_LIMITS.pieceLength);
 }
 
 function readInfo(info: Dictionary, infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
   const name = readPreferringUtf8(info, 'name', 'info', expectPathSegment);
   const pieceLength = expectInteger(field(info, 'piece length'), 'info.piece length', 1);
+  checkPieceLength(pieceLength);
   const pieces = expectBytes(field(info, 'pieces'), 'info.pieces');
   if (pieces.length % HASH_LENGTH !== 0) {
     fail('info.pieces', `length ${pieces.length} is not a multiple of ${HASH_LENGTH}`);
+  }
+  if (pieces.length / HASH_LENGTH > METAINFO_LIMITS.pieceCount) {
+    tooLarge('info.pieces', 'piece count', pieces.length / HASH_LENGTH, METAINFO_LIMITS.pieceCount);
   }
   const { files, multiFile } = readFiles(info, name);
   const length = files.reduce((sum, file) => sum + file.length, 0);
@@ -453,6 +490,7 @@ export function createTorrent(o: CreateOptions): { bytes: Uint8Array; torrent: T
   if (!Number.isSafeInteger(o.pieceLength) || o.pieceLength <= 0) {
     fail('info.piece length', `expected a positive integer, got ${o.pieceLength}`);
   }
+  checkPieceLength(o.pieceLength);
   const contents = o.files instanceof Uint8Array ? [o.files] : o.files.map((file) => file.data);
 
   // bencode.encode sorts dictionary keys, as BEP 3 requires; all keys here are ASCII.

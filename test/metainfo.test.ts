@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import bencode from 'bencode';
 import { describe, expect, it } from 'vitest';
 import {
+  METAINFO_LIMITS,
   MetainfoError,
   createTorrent,
   parseInfo,
@@ -500,3 +501,49 @@ describe('parseTorrent leniency', () => {
 const _shape: (keyof Torrent)[] = ['infoHash', 'infoHashHex', 'name', 'pieceLength', 'pieceHashes', 'pieceCount', 'length',
   'files', 'multiFile', 'announce', 'infoBytes', 'private'];
 void _shape;
+
+describe('limits (METAINFO_LIMITS)', () => {
+  const GiB = 2 ** 30;
+
+  it('a piece length of 2 GiB (or 4 GiB, or 2^53) is a clear error naming the field and the limit, not a RangeError later', () => {
+    for (const pieceLength of [2 * GiB, 4 * GiB, 2 ** 53 - 1]) {
+      expectMetainfoError(() => parseTorrent(torrentBytes(singleInfo({ 'piece length': pieceLength, length: 10, pieces: zeroHashes(1) }))),
+        'info.piece length', new RegExp(`^info\\.piece length: piece length ${pieceLength} is over the limit of 268435456$`));
+    }
+  });
+
+  it('accepts the largest piece length, 256 MiB', () => {
+    const torrent = parseTorrent(torrentBytes(singleInfo({ 'piece length': METAINFO_LIMITS.pieceLength, length: 10, pieces: zeroHashes(1) })));
+    expect(torrent.pieceLength).toBe(256 * 1024 * 1024);
+  });
+
+  it('the magnet path (parseInfo) and createTorrent check the piece length too', () => {
+    expectMetainfoError(() => parseInfo(bencode.encode(singleInfo({ 'piece length': 2 * GiB, length: 10, pieces: zeroHashes(1) }))), 'info.piece length', /over the limit/);
+    expectMetainfoError(() => createTorrent({ name: 'x', pieceLength: 2 * GiB, files: new Uint8Array(1) }), 'info.piece length', /over the limit of 268435456/);
+  });
+
+  it('a payload over 2^48 - 1 bytes is refused at the file that crosses the limit', () => {
+    expectMetainfoError(() => parseTorrent(torrentBytes(singleInfo({ length: 2 ** 48, pieces: zeroHashes(1) }))),
+      'info.length', /length 281474976710656 is over the limit of 281474976710655/);
+    const files = [{ length: 2 ** 47, path: ['a'] }, { length: 2 ** 47, path: ['b'] }];
+    expectMetainfoError(() => parseTorrent(torrentBytes(multiInfo({ files }))), 'info.files[1].length', /total length of the files 281474976710656 is over the limit/);
+  });
+
+  it('a file path deeper than 100 components is refused', () => {
+    const path = Array.from({ length: 101 }, () => 'd');
+    expectMetainfoError(() => parseTorrent(torrentBytes(withSecondFile({ path }))), 'info.files[1].path', /path depth 101 is over the limit of 100/);
+    expect(parseTorrent(torrentBytes(withSecondFile({ path: path.slice(1) }))).files[1].path).toHaveLength(100);
+  });
+
+  it('more than a million files is refused before any is read', () => {
+    const entry = ascii('de');
+    const count = METAINFO_LIMITS.fileCount + 1;
+    const list = new Uint8Array(2 + count * entry.length);
+    list[0] = 0x6c; // 'l'
+    for (let i = 0; i < count; i++) list.set(entry, 1 + i * entry.length);
+    list[list.length - 1] = 0x65; // 'e'
+    const before = ascii('d5:files');
+    const after = ascii('4:name1:x12:piece lengthi16384e6:pieces0:e');
+    expectMetainfoError(() => parseInfo(concat([before, list, after])), 'info.files', /file count 1000001 is over the limit of 1000000/);
+  });
+});
