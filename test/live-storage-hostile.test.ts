@@ -195,21 +195,42 @@ describe('a storage write failure ends the download', () => {
     expect(leecher.client.connectionCount).toBe(0);
   }, 30_000);
 
-  it('download: a write failing mid-download (file size limit) is one clear line and exit 1', async () => {
-    const dir = work('cli-fail');
+  /**
+   * swarmlab under a file size limit of at most 2 MiB (sh counts 512- or 1024-byte blocks): writes
+   * past it fail with EFBIG (Node ignores SIGXFSZ), whatever our user, root included.
+   */
+  function swarmlabWithFileLimit(name: string, args: string[]) {
+    return procs().spawn(name, 'sh', ['-c', 'ulimit -f 2048; exec "$0" "$@"', process.execPath, SWARMLAB, ...args], { seconds: 60, cwd: ROOT });
+  }
+
+  /** A 4 MiB single-file torrent and a seed of it; returns the torrent and the seed's port. */
+  async function seededTorrent(dir: string): Promise<{ torrent: string; port: string }> {
     const file = singlePayload(join(dir, 'seed'), 'payload.bin', 4 * 1024 * 1024);
     createTorrentFile(file, join(dir, 'x.torrent'), { pieceLength: 65536 });
     const seed = procs().swarmlab('seed', ['seed', join(dir, 'x.torrent'), join(dir, 'seed'), '--bind', '127.0.0.1'], 60);
     const port = (await seed.waitFor(/seeding payload.bin on port (\d+)/, 30_000))[1];
-    // A file size limit of at most 2 MiB (sh counts 512- or 1024-byte blocks): writes past it fail
-    // with EFBIG (Node ignores SIGXFSZ), whatever our user, root included.
-    const script = 'ulimit -f 2048; exec "$0" "$@"';
-    const args = [SWARMLAB, 'download', join(dir, 'x.torrent'), '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${port}`, '--json'];
-    const download = procs().spawn('download', 'sh', ['-c', script, process.execPath, ...args], { seconds: 60, cwd: ROOT });
+    return { torrent: join(dir, 'x.torrent'), port };
+  }
+
+  it('download: a write failing mid-download (file size limit) is one clear line and exit 1', async () => {
+    const dir = work('cli-fail');
+    const { torrent, port } = await seededTorrent(dir);
+    const download = swarmlabWithFileLimit('download', ['download', torrent, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${port}`, '--json']);
     expect(await download.exit(45_000), download.stderr).toBe(1);
     const summary = summaryOf(download)!;
     expect(summary).toMatchObject({ ok: false, complete: false });
     expect(summary.reason).toMatch(/^storage failed: cannot write payload\.bin: EFBIG: file too large, write$/);
     expect(download.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  }, 90_000);
+
+  it('seed: fetching what is missing into a folder that cannot take it is one clear line and exit 1', async () => {
+    const dir = work('seed-fail');
+    const { torrent, port } = await seededTorrent(dir);
+    mkdirSync(join(dir, 'partial'));
+    writeFileSync(join(dir, 'partial', 'payload.bin'), readFileSync(join(dir, 'seed', 'payload.bin')).subarray(0, 65536));
+    const seed = swarmlabWithFileLimit('seed-partial', ['seed', torrent, join(dir, 'partial'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${port}`]);
+    expect(await seed.exit(45_000), seed.stderr).toBe(1);
+    expect(seed.stdout).toMatch(/^payload\.bin: stopped \(storage failed: cannot write payload\.bin: EFBIG: file too large, write\); uploaded/m);
+    expect(seed.stderr).not.toMatch(/\n\s+at /);
   }, 90_000);
 });
