@@ -122,9 +122,7 @@ export class FileStorage implements Storage {
 
   /** What is on disk for each file: missing, or its size (which may be wrong). */
   survey(): { display: string; length: number; size: number | undefined }[] {
-    return this.slots.map((s) => {
-      return { display: s.display, length: s.length, size: this.fileEntry(s)?.size };
-    });
+    return this.slots.map((s) => ({ display: s.display, length: s.length, size: this.fileEntry(s)?.size }));
   }
 
   read(offset: number, length: number): Uint8Array {
@@ -319,7 +317,7 @@ export class FileStorage implements Storage {
     try {
       slot.fd = this.openFile(slot, constants.O_RDWR | constants.O_CREAT);
     } catch (err) {
-      throw failure(`cannot create ${slot.display}`, err);
+      throw failure(`cannot open ${slot.display} for writing`, err);
     }
     slot.missing = undefined;
     return slot.fd;
