@@ -40,6 +40,12 @@ export interface ClientOptions {
   initial?: 'empty' | 'complete' | 'check';
   /** How a remote address is named in the trace (default host:port). */
   labelOf?: (address: PeerAddress) => string;
+  /**
+   * Who a remote is for bans, trust and the per-IP limit: its IP (default: the address's host; in
+   * the simulator, its virtual host). Connection identity stays `labelOf`, so a liar that comes
+   * back from a new port is still the one that was banned.
+   */
+  banKeyOf?: (address: PeerAddress) => string;
   events?: Partial<ClientEvents>;
 }
 
@@ -49,6 +55,8 @@ interface KnownPeer {
   failures: number;
   /** Not dialled again before this time. */
   notBefore: number;
+  /** A dial to it finished the handshake once: worth more than an address never tried. */
+  connected: boolean;
 }
 
 /**
@@ -76,8 +84,11 @@ export class Client implements PeerOwner {
   private readonly known = new Map<string, KnownPeer>();
   /** Connections still in their handshake, inbound and outbound. */
   private readonly pending = new Map<string, PeerProcess>();
+  /** Ban keys (IPs) banned, and the trust of each ban key. */
   private readonly banned = new Set<string>();
   private readonly trust = new Map<string, number>();
+  /** The ban key of every label that sent us a block: pieces name their contributors by label. */
+  private readonly banKeyOfLabel = new Map<string, string>();
   private readonly choker: ChokeManager;
   private readonly tracker: TrackerClient;
   private listener: { stop(): void } | undefined;
@@ -86,6 +97,7 @@ export class Client implements PeerOwner {
   private running = false;
   private lastRechoke = -Infinity;
   private readonly labelOf: (a: PeerAddress) => string;
+  private readonly banKeyOf: (a: PeerAddress) => string;
   private readonly events: Partial<ClientEvents>;
 
   uploaded = 0;
@@ -100,6 +112,7 @@ export class Client implements PeerOwner {
     this.trace = o.ports.trace;
     this.storage = o.ports.storage;
     this.labelOf = o.labelOf ?? addressKey;
+    this.banKeyOf = o.banKeyOf ?? ((a) => a.host);
     this.events = o.events ?? {};
     const initial = o.initial === 'complete' ? Bitfield.full(o.torrent.pieceCount) : undefined;
     this.pieces = new PieceManager(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, this.settings.plantedBug);
@@ -118,9 +131,8 @@ export class Client implements PeerOwner {
         event,
         numWant: this.settings.numWant,
       }),
-      onPeers: (peers) => {
-        for (const p of peers) this.addPeer(p);
-      },
+      // A reply far larger than asked for is cut: it would only churn the peer list.
+      onPeers: (peers) => this.addPeers(peers.length > this.settings.maxPeersPerReply ? peers.slice(0, this.settings.maxPeersPerReply) : peers),
       onResult: (event, result) => this.emit('announce', { event, ...result }),
     });
   }
@@ -143,6 +155,16 @@ export class Client implements PeerOwner {
 
   connections(): readonly PeerProcess[] {
     return [...this.peers.values()];
+  }
+
+  /** Connections still in their handshake, inbound and outbound. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** The peer list, in the order learnt. */
+  knownPeers(): PeerAddress[] {
+    return [...this.known.values()].map((k) => k.address);
   }
 
   start(): void {
@@ -184,11 +206,21 @@ export class Client implements PeerOwner {
 
   /** Adds a peer address (from the tracker or the user) and dials it if there is room. */
   addPeer(address: PeerAddress): void {
-    const key = addressKey(address);
-    const self = this.o.ports.network.localAddress;
-    if (key === addressKey(self) || this.banned.has(this.labelOf(address))) return;
-    if (!this.known.has(key)) {
-      this.known.set(key, { address: { host: address.host, port: address.port }, failures: 0, notBefore: 0 });
+    this.addPeers([address]);
+  }
+
+  /** Adds peer addresses to the peer list (bounded by `maxPeerList`), then dials what there is room for. */
+  addPeers(addresses: readonly PeerAddress[]): void {
+    const self = addressKey(this.o.ports.network.localAddress);
+    let inUse: Set<string> | undefined;
+    for (const address of addresses) {
+      const key = addressKey(address);
+      if (key === self || this.known.has(key) || this.banned.has(this.banKeyOf(address))) continue;
+      if (this.known.size >= this.settings.maxPeerList) {
+        inUse ??= this.dialledAddresses();
+        if (!this.forgetOneKnown(inUse)) continue;
+      }
+      this.known.set(key, { address: { host: address.host, port: address.port }, failures: 0, notBefore: 0, connected: false });
     }
     this.dialMore();
   }
@@ -197,10 +229,14 @@ export class Client implements PeerOwner {
 
   register(peer: PeerProcess): string | undefined {
     const id = hex(peer.remotePeerId!);
-    if (this.banned.has(peer.remoteLabel)) return 'banned';
+    if (this.banned.has(this.banKeyOf(peer.conn.remote))) return 'banned';
     if (this.byPeerId.has(id)) return 'already connected to this peer id';
-    if (this.peers.size >= this.settings.maxConnections) return 'too many connections';
+    if (this.peers.size >= this.settings.maxConnections && !(peer.conn.inbound && this.makeRoom())) return 'too many connections';
     this.pending.delete(peer.key);
+    if (!peer.conn.inbound) {
+      const known = this.known.get(addressKey(peer.conn.remote));
+      if (known) known.connected = true;
+    }
     this.byPeerId.set(id, peer);
     this.peers.set(peer.key, peer);
     return undefined;
@@ -235,6 +271,7 @@ export class Client implements PeerOwner {
   blockStored(from: PeerProcess, result: BlockResult): void {
     if (result.status === 'write-failed') this.events.storageFailed?.(result.error);
     if (result.status !== 'stored') return;
+    this.banKeyOfLabel.set(from.remoteLabel, this.banKeyOf(from.conn.remote));
     for (const c of result.cancels) this.peers.get(c.peer)?.cancelRequest(c.block);
     const piece = result.piece;
     if (!piece) return;
@@ -259,31 +296,110 @@ export class Client implements PeerOwner {
     }
   }
 
-  /** Charges or credits every contributor, connected or gone (a corrupter may leave first). */
+  /**
+   * Charges or credits every contributor, connected or gone (a corrupter may leave first), by ban
+   * key: a liar that comes back from a new port starts from the trust it left with.
+   */
   private adjustTrust(contributors: readonly string[], delta: number): void {
-    for (const label of new Set(contributors.map(labelOfKey))) {
-      const trust = Math.min(TRUST.cap, (this.trust.get(label) ?? 0) + delta);
-      this.trust.set(label, trust);
-      if (trust <= TRUST.banAt && !this.banned.has(label)) this.ban(label, `sent corrupt data (trust ${trust})`);
+    const banKeys = new Set(contributors.map((key) => this.banKeyOfLabel.get(labelOfKey(key)) ?? labelOfKey(key)));
+    for (const banKey of banKeys) {
+      const trust = Math.min(TRUST.cap, (this.trust.get(banKey) ?? 0) + delta);
+      this.trust.set(banKey, trust);
+      if (trust <= TRUST.banAt && !this.banned.has(banKey)) this.ban(banKey, `sent corrupt data (trust ${trust})`);
     }
   }
 
   // ---- Peer Manager --------------------------------------------------------------------------------
 
-  private ban(label: string, reason: string): void {
-    this.banned.add(label);
-    this.emit('ban', { reason }, label);
-    this.events.banned?.(label, reason);
-    for (const p of [...this.peers.values(), ...this.pending.values()]) if (p.remoteLabel === label) p.close(`banned: ${reason}`);
+  /** Bans a ban key (an IP): every connection from it closes, none is accepted or dialled again. */
+  private ban(banKey: string, reason: string): void {
+    this.banned.add(banKey);
+    this.emit('ban', { reason }, banKey);
+    this.events.banned?.(banKey, reason);
+    for (const p of [...this.peers.values(), ...this.pending.values()]) if (this.banKeyOf(p.conn.remote) === banKey) p.close(`banned: ${reason}`);
   }
 
+  /**
+   * An inbound connection is let into its handshake when its IP is not banned and below its
+   * connection limit, and there is a handshake slot — and an established slot, or a peer that
+   * would make room for it (`makeRoom`).
+   */
   private accept(conn: Connection): void {
     const label = this.labelOf(conn.remote);
-    if (!this.running || this.peers.size + this.pending.size >= this.settings.maxConnections || this.banned.has(label) || !this.admitInbound(label)) {
+    const banKey = this.banKeyOf(conn.remote);
+    const refuse =
+      !this.running ||
+      this.banned.has(banKey) ||
+      this.pendingIn() >= this.settings.maxPendingHandshakes ||
+      (this.peers.size >= this.settings.maxConnections && this.leastUseful() === undefined) ||
+      this.connectionsWith(banKey) >= this.settings.maxConnectionsPerIp ||
+      !this.admitInbound(label);
+    if (refuse) {
       conn.close();
       return;
     }
     this.spawn(conn);
+  }
+
+  /**
+   * All established slots are taken and a new inbound peer finished its handshake: the least
+   * useful established peer goes. Only a peer that exchanges nothing with us — neither side
+   * interested — is a candidate (like libtorrent's inactivity rule for peers "uninteresting and
+   * uninterested"); among them, the one that gave and took the fewest bytes, then the one
+   * connected longest (map order). The newcomer is the newest, so a flood of do-nothing sockets
+   * evicts its own oldest members long before an honest newcomer, who turns interested at once.
+   */
+  private makeRoom(): boolean {
+    const victim = this.leastUseful();
+    if (!victim) return false;
+    victim.close('made room for a new peer: neither side was interested');
+    return this.peers.size < this.settings.maxConnections;
+  }
+
+  private leastUseful(): PeerProcess | undefined {
+    let victim: PeerProcess | undefined;
+    for (const p of this.peers.values()) {
+      if (!p.handshaken || p.peerInterested || p.amInterested) continue;
+      if (!victim || p.downloaded + p.uploaded < victim.downloaded + victim.uploaded) victim = p;
+    }
+    return victim;
+  }
+
+  private pendingIn(): number {
+    let n = 0;
+    for (const p of this.pending.values()) if (p.conn.inbound) n++;
+    return n;
+  }
+
+  /** Connections (established and in handshake, both directions) with one ban key. */
+  private connectionsWith(banKey: string): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (this.banKeyOf(p.conn.remote) === banKey) n++;
+    for (const p of this.pending.values()) if (this.banKeyOf(p.conn.remote) === banKey) n++;
+    return n;
+  }
+
+  /** Addresses we dialled and are still connected or connecting to: never forgotten. */
+  private dialledAddresses(): Set<string> {
+    const out = new Set<string>();
+    for (const p of [...this.peers.values(), ...this.pending.values()]) if (!p.conn.inbound) out.add(addressKey(p.conn.remote));
+    return out;
+  }
+
+  /**
+   * The peer list is full: forgets one address not in use — the oldest that failed, else the
+   * oldest never connected, else the oldest. False when every address is in use.
+   */
+  private forgetOneKnown(inUse: ReadonlySet<string>): boolean {
+    const rules: ((k: KnownPeer) => boolean)[] = [(k) => k.failures > 0, (k) => !k.connected, () => true];
+    for (const rule of rules) {
+      for (const [key, k] of this.known) {
+        if (inUse.has(key) || !rule(k)) continue;
+        this.known.delete(key);
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -307,20 +423,36 @@ export class Client implements PeerOwner {
     if (!peer.closed) this.pending.set(peer.key, peer);
   }
 
-  /** Dials known addresses we are not connected to, up to the connection limit. */
+  /**
+   * Dials known addresses we are not connected to, while established peers and our own dials in
+   * their handshake stay within the connection limit (inbound handshakes are counted apart) and
+   * our dials in their handshake within `maxPendingHandshakes`; at most `maxConnectionsPerIp` per IP.
+   */
   private dialMore(): void {
     if (!this.running) return;
-    if (this.peers.size + this.pending.size >= this.settings.maxConnections) return;
+    const s = this.settings;
+    let dialling = this.pending.size - this.pendingIn();
+    const room = () => this.peers.size + dialling < s.maxConnections && dialling < s.maxPendingHandshakes;
+    if (!room()) return;
     const now = this.clock.now();
     const connectedLabels = new Set<string>();
-    for (const p of this.peers.values()) connectedLabels.add(p.remoteLabel);
-    for (const p of this.pending.values()) connectedLabels.add(p.remoteLabel);
+    const perIp = new Map<string, number>();
+    for (const p of [...this.peers.values(), ...this.pending.values()]) {
+      connectedLabels.add(p.remoteLabel);
+      const banKey = this.banKeyOf(p.conn.remote);
+      perIp.set(banKey, (perIp.get(banKey) ?? 0) + 1);
+    }
     for (const known of this.known.values()) {
-      if (this.peers.size + this.pending.size >= this.settings.maxConnections) return;
+      if (!room()) return;
       const label = this.labelOf(known.address);
-      if (known.notBefore > now || connectedLabels.has(label) || this.banned.has(label)) continue;
+      const banKey = this.banKeyOf(known.address);
+      const ipCount = perIp.get(banKey) ?? 0;
+      if (known.notBefore > now || connectedLabels.has(label) || this.banned.has(banKey) || ipCount >= s.maxConnectionsPerIp) continue;
       connectedLabels.add(label);
+      perIp.set(banKey, ipCount + 1);
+      const before = this.pending.size;
       this.spawn(this.o.ports.network.connect(known.address));
+      dialling += this.pending.size - before;
     }
   }
 

@@ -8,7 +8,8 @@
 
 import { asBytes, asInt, asText, BdecodeError, type BDict, bdecodePrefix, bencodeValue, isDict } from './bdecode.ts';
 import { sha1 } from './metainfo.ts';
-import { addressKey, type Clock, type Connection, type Network, type PeerAddress, type TimerHandle, type TrackerPort } from './ports.ts';
+import { addressKey, type AnnouncePeer, type Clock, type Connection, type Network, type PeerAddress, type TimerHandle, type TrackerPort } from './ports.ts';
+import { defaultSettings } from './settings.ts';
 import { TrackerClient } from './tracker-client.ts';
 import type { TraceSink } from './trace.ts';
 import { encodeHandshake, encodeMessage, type Handshake, type Message, WireDecoder, WireError } from './wire.ts';
@@ -234,12 +235,18 @@ const FETCH_RETRY = 5_000;
 /**
  * Resolves an info-hash to its info dictionary over BEP 9. Peers come from the tracker (announced
  * with `left` unknown) and from `addPeer`.
+ *
+ * Each peer's metadata is assembled apart, at the size that peer announced: a peer that lies about
+ * `metadata_size` or sends bytes that do not hash to the info-hash spoils only its own copy. It is
+ * dropped and never dialled again; the others go on. Memory: at most `maxConnections` copies of
+ * at most MAX_METADATA_SIZE each.
  */
 export class MetadataFetcher {
   private readonly peers = new Map<string, MetaPeer>();
-  private readonly known = new Map<string, { address: PeerAddress; notBefore: number }>();
+  /** The peer list, bounded like the Client's (`maxPeerList`); `bad` ones sent wrong metadata. */
+  private readonly known = new Map<string, { address: PeerAddress; notBefore: number; bad: boolean }>();
   private readonly tracker: TrackerClient;
-  private assembler: MetadataAssembler | undefined;
+  private info: Uint8Array | undefined;
   private ticker: TimerHandle | undefined;
   private running = false;
   private nextKey = 0;
@@ -261,14 +268,14 @@ export class MetadataFetcher {
         event,
         numWant: 50,
       }),
-      onPeers: (peers) => peers.forEach((p) => this.addPeer(p)),
+      onPeers: (peers) => this.addPeers(peers.slice(0, defaultSettings.maxPeersPerReply)),
       onResult: (event, result) => this.o.trace.emit({ t: this.o.clock.now(), peer: this.o.label, kind: 'announce', event, ...result }),
       retryDelay: 5_000,
     });
   }
 
   get done(): boolean {
-    return !this.running && this.assembler?.verified() !== undefined;
+    return !this.running && this.info !== undefined;
   }
 
   start(): void {
@@ -295,31 +302,32 @@ export class MetadataFetcher {
   }
 
   addPeer(address: PeerAddress): void {
-    const key = addressKey(address);
-    if (key === addressKey(this.o.network.localAddress)) return;
-    if (!this.known.has(key)) this.known.set(key, { address: { host: address.host, port: address.port }, notBefore: 0 });
-    this.dialMore();
+    this.addPeers([address]);
   }
 
-  /** @internal The assembler for a metadata size, made by the first peer that tells it. */
-  assemblerFor(size: number): MetadataAssembler {
-    if (!this.assembler || this.assembler.size !== size) {
-      if (this.assembler) throw new ExtensionError(`metadata_size ${size} differs from ${this.assembler.size} given by another peer`);
-      this.assembler = new MetadataAssembler(size, this.o.infoHash);
+  /** Learns addresses (past `maxPeerList`, new ones are ignored: a few thousand are plenty), then dials. */
+  addPeers(addresses: readonly AnnouncePeer[]): void {
+    const self = addressKey(this.o.network.localAddress);
+    for (const address of addresses) {
+      const key = addressKey(address);
+      if (key === self || this.known.has(key) || this.known.size >= defaultSettings.maxPeerList) continue;
+      this.known.set(key, { address: { host: address.host, port: address.port }, notBefore: 0, bad: false });
     }
-    return this.assembler;
-  }
-
-  /** @internal The pieces are complete but their hash is wrong: start over. */
-  discard(): void {
-    this.assembler = undefined;
+    this.dialMore();
   }
 
   /** @internal */
   finished(info: Uint8Array): void {
     if (!this.running) return;
+    this.info = info;
     this.stop('metadata complete');
     this.o.onMetadata(info);
+  }
+
+  /** @internal The peer sent metadata that is not the torrent's: it is not dialled again. */
+  spoiled(peer: MetaPeer): void {
+    const k = this.known.get(addressKey(peer.conn.remote));
+    if (k) k.bad = true;
   }
 
   /** @internal */
@@ -338,7 +346,7 @@ export class MetadataFetcher {
     for (const k of this.known.values()) {
       if (this.peers.size >= max) return;
       const key = addressKey(k.address);
-      if (busy.has(key) || k.notBefore > now) continue;
+      if (busy.has(key) || k.notBefore > now || k.bad) continue;
       busy.add(key);
       const peer = new MetaPeer(this, this.o.network.connect(k.address), `${key}#${this.nextKey++}`);
       if (!peer.closed) this.peers.set(peer.key, peer);
@@ -351,6 +359,8 @@ class MetaPeer {
   private readonly decoder: WireDecoder;
   private phase: 'handshake' | 'loop' | 'closed' = 'handshake';
   private remoteId: number | undefined;
+  /** This peer's copy, at the size it announced. */
+  private assembler: MetadataAssembler | undefined;
   private readonly startedAt: number;
   readonly remoteLabel: string;
 
@@ -452,8 +462,8 @@ class MetaPeer {
     this.step('extHandshake', { ok: !fault, ...(fault ? { reason: fault } : {}), metadataSize: h.metadataSize, client: h.client });
     if (fault) return this.exit(fault);
     this.remoteId = h.utMetadata;
-    const assembler = this.f.assemblerFor(h.metadataSize!);
-    const pieces = assembler.missing();
+    this.assembler ??= new MetadataAssembler(h.metadataSize!, this.f.o.infoHash);
+    const pieces = this.assembler.missing();
     this.step('requestMetadata', { pieces: pieces.length });
     for (const piece of pieces) this.sendMetadata({ kind: 'request', piece });
     this.step('loop');
@@ -472,14 +482,20 @@ class MetaPeer {
       return this.exit(`the peer rejected metadata piece ${m.piece}`);
     }
     this.step('metadataData', { piece: m.piece, length: m.data.length });
-    if (this.remoteId === undefined) throw new ExtensionError('ut_metadata data before the extension handshake');
-    const assembler = this.f.assemblerFor(m.totalSize);
-    assembler.add(m.piece, m.totalSize, m.data);
+    const assembler = this.assembler;
+    if (this.remoteId === undefined || !assembler) throw new ExtensionError('ut_metadata data before the extension handshake');
+    try {
+      // A total_size other than the peer's own metadata_size, a piece of the wrong length: it lies.
+      assembler.add(m.piece, m.totalSize, m.data);
+    } catch (err) {
+      this.f.spoiled(this);
+      throw err;
+    }
     if (!assembler.complete) return this.step('loop');
     const info = assembler.verified();
     this.step('metadataCheck', { ok: info !== undefined });
     if (!info) {
-      this.f.discard();
+      this.f.spoiled(this);
       return this.exit('metadata does not match the info-hash');
     }
     this.f.finished(info.slice());

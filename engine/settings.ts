@@ -41,6 +41,33 @@ export interface EngineSettings {
   lateBitfield: 'exit' | 'merge';
   /** One extra unchoke rotated among the rest (off for a free rider). */
   optimisticUnchoke: boolean;
+  // ---- Peer Manager under attack (issue 8) ----
+  /**
+   * Most addresses kept in the peer list (from tracker replies and the user).
+   * libtorrent's `max_peerlist_size` is 3000: far more than we can connect to, small enough that
+   * a tracker flooding us with addresses costs a few hundred KiB. Past it, an address that failed
+   * is forgotten first, then the oldest never connected; one we are connected to never is.
+   */
+  maxPeerList: number;
+  /**
+   * Most addresses taken from one tracker reply. We ask for `numWant` (50); a reply of thousands
+   * is broken or hostile, and would only churn the peer list.
+   */
+  maxPeersPerReply: number;
+  /**
+   * Most connections (in, out and handshaking) with one IP — in the simulator, one virtual host.
+   * libtorrent allows 1 unless `allow_multiple_connections_per_ip`; we allow a few, as NAT'd
+   * households and loopback test swarms (aria2, libtorrent, Transmission and swarmlabs all on
+   * 127.0.0.1) share one address, while one IP can still not take most of the 50 slots.
+   */
+  maxConnectionsPerIp: number;
+  /**
+   * Most connections in their handshake at once, counted apart for each direction and apart from
+   * the established slots (`maxConnections`), so sockets that never finish the handshake cannot
+   * take an established slot, and an inbound flood does not stop our own dials. As many as the
+   * established slots, so a whole tracker reply can be dialled at once.
+   */
+  maxPendingHandshakes: number;
   /**
    * TEST ONLY: a bug planted on purpose, to show that swarm testing finds it, reproduces it from
    * its seed and shrinks it. 'trust-single-source' marks a piece whose blocks all came from one
@@ -71,6 +98,11 @@ export const defaultSettings: EngineSettings = {
   extensionProtocol: false,
   retryDelay: 30_000,
   lateBitfield: 'exit',
+  // Peer Manager under attack (issue 8): see the doc comments above.
+  maxPeerList: 3000,
+  maxPeersPerReply: 500,
+  maxConnectionsPerIp: 8,
+  maxPendingHandshakes: 50,
 };
 
 export function resolveSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {

@@ -84,6 +84,8 @@ export class LiveSession {
       label: o.label ?? 'local',
       initial,
       settings: { ...LIVE_SETTINGS, ...o.settings },
+      // A connection is host:port (labelOf's default); bans, trust and the per-IP limit follow the IP.
+      banKeyOf: (address) => address.host,
       ports: {
         clock: this.clock,
         random: new CryptoRandom(),
