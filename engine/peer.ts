@@ -83,6 +83,8 @@ export class PeerProcess {
   private handshakeTimer: TimerHandle | undefined;
   /** Since when our send queue has been at or above the watermark (undefined: below it). */
   private sendQueueFullSince: number | undefined;
+  /** Wakes the process when the send queue has been full for `sendQueueStallTimeout`. */
+  private stallTimer: TimerHandle | undefined;
   /** Requests in a row we could not serve (REQUEST or ut_metadata): a flood past it drops the peer. */
   private unservedStreak = 0;
 
@@ -610,9 +612,15 @@ export class PeerProcess {
       return this.exit(`send queue of ${queued} bytes passed the hard limit of ${s.sendQueueHardLimit} bytes: the peer does not read`);
     }
     const now = this.now();
-    this.sendQueueFullSince ??= now;
+    if (this.sendQueueFullSince === undefined) {
+      this.sendQueueFullSince = now;
+      // An empty event at the deadline runs this check again.
+      this.stallTimer?.cancel();
+      this.stallTimer = this.owner.clock.setTimer(s.sendQueueStallTimeout, () => this.handle(() => {}));
+    }
     if (now - this.sendQueueFullSince >= s.sendQueueStallTimeout) {
-      return this.exit(`send queue stayed above ${s.sendQueueWatermark} bytes for ${(now - this.sendQueueFullSince) / 1000} s: the peer does not read`);
+      const seconds = Math.round((now - this.sendQueueFullSince) / 1000);
+      return this.exit(`send queue stayed above ${s.sendQueueWatermark} bytes for ${seconds} s: the peer does not read`);
     }
     if (this.handshaken && !this.amChoking) {
       this.step('casePMMsg');
@@ -642,6 +650,7 @@ export class PeerProcess {
     const wasRegistered = this.handshaken;
     this.phase = 'closed';
     this.handshakeTimer?.cancel();
+    this.stallTimer?.cancel();
     this.step('exit', { reason });
     const given = this.outstanding.size;
     this.owner.pieces.giveBack(this.key, this.outstanding.values());
