@@ -7,6 +7,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bencodeValue } from '../engine/bdecode.ts';
+import { isControlEdge } from '../engine/flowchart.ts';
 import { encodeMetadataMessage, reservedBytes, UT_METADATA_ID } from '../engine/metadata.ts';
 import { createTorrent } from '../engine/metainfo.ts';
 import type { PeerProcess } from '../engine/peer.ts';
@@ -51,6 +52,11 @@ function fetchAll(b: Bench, h: Puppet): void {
   for (const m of blocks) expect(Buffer.compare(m.block, b.block(m.index, m.begin, m.block.length))).toBe(0);
 }
 
+/** Every step the client took, attack or not, is an edge of the flowchart (engine/flowchart.ts). */
+function expectOnChart(b: Bench): void {
+  expect([...b.edges()].filter((edge) => !isControlEdge(...(edge.split('>') as [string, string])))).toEqual([]);
+}
+
 const processOf = (b: Bench, label: string): PeerProcess | undefined => b.client.connections().find((p) => p.remoteLabel === label);
 const disconnectOf = (b: Bench, label: string) => b.events.find((e) => e.kind === 'disconnect' && e.remote === label);
 
@@ -74,6 +80,7 @@ describe('a REQUEST flood from a peer that never reads (BEP 6 Fast on)', () => {
     expect(b.gate.peakQueued('F')).toBeLessThanOrEqual(1_000 + (maxUnservedRequests + 1) * 17);
     b.run(11_000); // the rechoke unchokes the honest leecher
     fetchAll(b, h);
+    expectOnChart(b);
   });
 
   it('unchoked, past the send queue watermark: choked (requests dropped, no REJECTs), then dropped', () => {
@@ -100,6 +107,7 @@ describe('a REQUEST flood from a peer that never reads (BEP 6 Fast on)', () => {
     expect(b.gate.peakQueued('F')).toBeLessThan(settings.sendQueueWatermark + 64);
     b.run(11_000);
     fetchAll(b, h);
+    expectOnChart(b);
   });
 
   it('a peer that stays above the watermark without flooding is dropped after sendQueueStallTimeout', () => {
@@ -131,6 +139,7 @@ describe('a REQUEST flood from a peer that never reads (BEP 6 Fast on)', () => {
     b.run(11_000);
     f.send(requestFor(0));
     b.run(100);
+    expectOnChart(b);
     expect(String(disconnectOf(b, 'F')?.reason)).toMatch(/^send queue of \d+ bytes passed the hard limit of 12288 bytes: the peer does not read$/);
   });
 });
@@ -158,6 +167,7 @@ describe('a ut_metadata request flood from a peer that never reads', () => {
     expect(b.gate.peakQueued('F')).toBeLessThan(maxSendQueue * (BLOCK_SIZE + 13) + (maxUnservedRequests + 2) * 64);
     b.run(11_000);
     fetchAll(b, h);
+    expectOnChart(b);
   });
 });
 
@@ -174,6 +184,7 @@ describe('handshake time-out', () => {
     expect(end!.t).toBeGreaterThanOrEqual(defaultSettings.handshakeTimeout);
     expect(end!.t).toBeLessThanOrEqual(defaultSettings.handshakeTimeout + 10);
     expect(b.steps('S')).toEqual(['connect', 'exit', 'cleanup']);
+    expectOnChart(b);
   });
 
   it('a dial whose remote accepts but never answers the handshake is closed at handshakeTimeout', () => {
