@@ -125,7 +125,7 @@ export class PeerProcess {
       close: (reason) => this.exit(reason ?? 'closed by remote'),
     });
     this.step('connect', { inbound: conn.inbound });
-    // From the first byte (or the dial) to a complete handshake; the 10 s tick would be too coarse.
+    // From the accept (or the dial) to a complete handshake: a timer of its own, the tick is too coarse.
     this.handshakeTimer = owner.clock.setTimer(owner.settings.handshakeTimeout, () =>
       this.handle(() => {
         if (!this.handshaken) this.exit('handshake timed out');
@@ -343,7 +343,7 @@ export class PeerProcess {
       // One REJECT per request at most (Fast: oreject), and only while the send queue has room:
       // past the watermark the request is dropped, as BEP 6 allows for a peer we cannot write to.
       const room = this.sendRoom;
-      this.step('requestIgnore', room ? { reason } : { reason, dropped: 'send queue full' });
+      this.step('requestIgnore', room || !this.ext.fast ? { reason } : { reason, dropped: 'send queue full' });
       if (room) this.ext.rejectRequests([r]);
       this.step('loop');
       return this.noteUnserved();
@@ -427,12 +427,18 @@ export class PeerProcess {
 
   private onPMChoke(): void {
     if (!this.handshaken || this.amChoking) return;
+    this.chokeAndPrune();
+  }
+
+  /** Chokes the peer: for the choke manager, or by the process itself when the peer does not read. */
+  private chokeAndPrune(extra?: Record<string, unknown>): void {
     this.step('casePMMsg');
     // Outbound prunes the PIECE messages it has not sent yet (the dotted "Prune Queue" box).
-    this.step('ochoke', { pruned: this.requestQueue.length });
+    this.step('ochoke', { pruned: this.requestQueue.length, ...extra });
     this.amChoking = true;
     this.send({ type: 'choke' });
-    if (this.sendRoom) this.ext.rejectRequests(this.requestQueue); // Fast: the pruned requests are rejected (oreject)
+    // Fast: the pruned requests are rejected (oreject) — when the send queue has room for it.
+    if (this.sendRoom) this.ext.rejectRequests(this.requestQueue);
     this.requestQueue = [];
     this.traceState();
     this.step('loop');
@@ -597,7 +603,7 @@ export class PeerProcess {
   /**
    * After every event: a send queue past the hard limit drops the peer; one at the watermark
    * chokes it (its queued requests dropped, not rejected: there is no room for REJECTs), and one
-   * that stays there for `sendQueueStallTimeout` drops it. Every write happens inside an event,
+   * that stays there for `sendQueueStallTimeout` drops it (a timer wakes the process then). Every write happens inside an event,
    * and each event writes a bounded amount, so the queue cannot run away between two checks.
    */
   private boundSendQueue(): void {
@@ -622,15 +628,7 @@ export class PeerProcess {
       const seconds = Math.round((now - this.sendQueueFullSince) / 1000);
       return this.exit(`send queue stayed above ${s.sendQueueWatermark} bytes for ${seconds} s: the peer does not read`);
     }
-    if (this.handshaken && !this.amChoking) {
-      this.step('casePMMsg');
-      this.step('ochoke', { pruned: this.requestQueue.length, reason: 'send queue full', queued });
-      this.amChoking = true;
-      this.send({ type: 'choke' });
-      this.requestQueue = [];
-      this.traceState();
-      this.step('loop');
-    }
+    if (this.handshaken && !this.amChoking) this.chokeAndPrune({ reason: 'send queue full', queued });
   }
 
   /** A request we could not serve: a peer that keeps sending them past the bound is dropped. */

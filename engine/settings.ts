@@ -76,7 +76,9 @@ export interface EngineSettings {
   maxUnservedRequests: number;
   /**
    * ut_metadata requests queued per peer, served as the network takes our writes (like REQUESTs
-   * and `maxPeerRequests`); more are rejected. 64 pieces is a 1 MiB info dictionary asked at once.
+   * and `maxPeerRequests`); more are rejected. 1024 pieces is the largest info dictionary a BEP 9
+   * fetcher accepts (16 MiB, `MAX_METADATA_SIZE`) asked for at once, as our own fetcher does; the
+   * queue holds piece numbers only, the replies' bytes are bounded by the send queue.
    */
   maxMetadataRequests: number;
 }
@@ -109,7 +111,7 @@ export const defaultSettings: EngineSettings = {
   sendQueueHardLimit: 4 * 500 * 1024,
   sendQueueStallTimeout: 60_000,
   maxUnservedRequests: 300,
-  maxMetadataRequests: 64,
+  maxMetadataRequests: 1024,
 };
 
 export function resolveSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {
