@@ -12,8 +12,8 @@ import { encodeMetadataMessage, reservedBytes, UT_METADATA_ID } from '../engine/
 import { createTorrent } from '../engine/metainfo.ts';
 import type { PeerProcess } from '../engine/peer.ts';
 import { defaultSettings, type EngineSettings } from '../engine/settings.ts';
-import { BLOCK_SIZE, encodeHandshake, encodeMessageBytes, type Message } from '../engine/wire.ts';
 import type { TraceEvent } from '../engine/trace.ts';
+import { BLOCK_SIZE, encodeHandshake, encodeMessageBytes, type Message } from '../engine/wire.ts';
 import { LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
 import { removeDir, sleep, tempDir } from './helpers/live.ts';
@@ -74,7 +74,7 @@ describe('a REQUEST flood from a peer that never reads (BEP 6 Fast on)', () => {
       b.run(5);
     }
     const { maxUnservedRequests } = defaultSettings;
-    expect(String(disconnectOf(b, 'F')?.reason)).toMatch(/request flood: 301 requests in a row we could not serve/);
+    expect(String(disconnectOf(b, 'F')?.reason)).toContain(`request flood: ${maxUnservedRequests + 1} requests in a row we could not serve`);
     const rejects = b.events.filter((e) => e.kind === 'step' && e.node === 'oreject' && e.remote === 'F');
     expect(rejects.length).toBe(maxUnservedRequests + 1);
     expect(b.gate.peakQueued('F')).toBeLessThanOrEqual(1_000 + (maxUnservedRequests + 1) * 17);
@@ -152,9 +152,9 @@ describe('a ut_metadata request flood from a peer that never reads', () => {
     f.handshake({ reserved: FAST }).send({ type: 'have-none' });
     f.send({ type: 'extended', id: 0, payload: bencodeValue({ m: { ut_metadata: 3 } }) }).stopReading();
     b.run(100);
-    const request = encodeMessageBytes({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 0 }) });
+    const request: Message = { type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 0 }) };
     for (let sent = 0; sent < 100_000 && !disconnectOf(b, 'F'); sent += 1_000) {
-      f.raw(Buffer.concat(Array.from({ length: 1_000 }, () => request)));
+      burst(f, 1_000, () => request);
       b.run(5);
     }
     const { maxMetadataRequests, maxUnservedRequests, maxSendQueue } = defaultSettings;
