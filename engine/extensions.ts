@@ -40,6 +40,16 @@ export interface ExtensionHost {
   rejected(r: BlockRef): boolean;
   /** Top up our requests ("Unchoke checked fill blocks"). */
   fill(): void;
+  /** Send what is queued (metadata replies through `sendQueuedMetadata`, then blocks) while the network takes it. */
+  pump(): void;
+  /** True while the send queue is below its watermark: a reply or REJECT may be written. */
+  sendRoom(): boolean;
+  /** A request we could not serve (the host drops a peer that floods them). */
+  unserved(): void;
+  /** A request we took: the run of unserved ones is over. */
+  served(): void;
+  /** Most ut_metadata requests queued per peer (settings `maxMetadataRequests`). */
+  readonly maxMetadataRequests: number;
 }
 
 /** Rejects in a row, without a block in between, after which we stop re-asking at once. */
@@ -55,6 +65,8 @@ export class PeerExtensions {
   readonly allowedFast = new Set<number>();
   readonly suggested = new Set<number>();
   private rejectStreak = 0;
+  /** ut_metadata pieces the remote asked for, waiting for the network to take our replies. */
+  private metadataQueue: number[] = [];
 
   constructor(private readonly host: ExtensionHost) {}
 
@@ -156,23 +168,44 @@ export class PeerExtensions {
     h.step('loop');
   }
 
+  /**
+   * A ut_metadata request: queued (served by the pump as the network takes our writes, like a
+   * REQUEST), rejected when we cannot serve that piece or the queue is full. A REJECT is written
+   * only while the send queue has room; an unserved request counts towards the flood limit.
+   */
   private serveMetadata(piece: number): void {
     const h = this.host;
     const info = h.metadata;
     const theirId = this.remote?.utMetadata;
-    const ok = info !== undefined && piece < metadataPieceCount(info.length);
-    h.step('metadataRequest', { piece, served: ok });
-    if (theirId) {
-      const reply = ok
-        ? encodeMetadataMessage({
-            kind: 'data',
-            piece,
-            totalSize: info!.length,
-            data: info!.subarray(piece * METADATA_PIECE_SIZE, piece * METADATA_PIECE_SIZE + metadataPieceLength(info!.length, piece)),
-          })
-        : encodeMetadataMessage({ kind: 'reject', piece });
-      h.send({ type: 'extended', id: theirId, payload: reply });
+    const valid = info !== undefined && piece < metadataPieceCount(info.length);
+    const full = this.metadataQueue.length >= h.maxMetadataRequests;
+    if (valid && !full && theirId) {
+      this.metadataQueue.push(piece);
+      h.step('metadataRequest', { piece, served: true, queued: this.metadataQueue.length });
+      h.served();
+      h.pump();
+      return h.step('loop');
     }
+    const room = h.sendRoom();
+    const reason = !valid ? undefined : full ? 'metadata request queue full' : undefined;
+    h.step('metadataRequest', { piece, served: false, ...(reason ? { reason } : {}), ...(room ? {} : { dropped: 'send queue full' }) });
+    if (theirId && room) h.send({ type: 'extended', id: theirId, payload: encodeMetadataMessage({ kind: 'reject', piece }) });
     h.step('loop');
+    h.unserved();
+  }
+
+  /** Writes queued ut_metadata replies while `room()` says the network takes more (the pump calls it). */
+  sendQueuedMetadata(room: () => boolean): void {
+    const info = this.host.metadata;
+    const theirId = this.remote?.utMetadata;
+    if (!info || !theirId) return;
+    let sent = 0;
+    while (sent < this.metadataQueue.length && room()) {
+      const piece = this.metadataQueue[sent++];
+      const start = piece * METADATA_PIECE_SIZE;
+      const data = info.subarray(start, start + metadataPieceLength(info.length, piece));
+      this.host.send({ type: 'extended', id: theirId, payload: encodeMetadataMessage({ kind: 'data', piece, totalSize: info.length, data }) });
+    }
+    if (sent > 0) this.metadataQueue = this.metadataQueue.slice(sent);
   }
 }

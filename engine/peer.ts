@@ -5,7 +5,7 @@
 import { Bitfield } from './bitfield.ts';
 import { PeerExtensions } from './extensions.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
-import type { Clock, Connection, Storage } from './ports.ts';
+import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 import type { TraceSink } from './trace.ts';
 import { BLOCK_SIZE, encodeHandshake, encodeMessage, type Handshake, type Message, WireDecoder, WireError } from './wire.ts';
@@ -79,7 +79,14 @@ export class PeerProcess {
   private lastBlockAt: number;
   /** When it was last marked snubbed (its requests given back again each snub period). */
   private snubbedAt = -Infinity;
-  private readonly connectedAt: number;
+  /** Closes the connection if the handshake is not done in time; cancelled once it is. */
+  private handshakeTimer: TimerHandle | undefined;
+  /** Since when our send queue has been at or above the watermark (undefined: below it). */
+  private sendQueueFullSince: number | undefined;
+  /** Wakes the process when the send queue has been full for `sendQueueStallTimeout`. */
+  private stallTimer: TimerHandle | undefined;
+  /** Requests in a row we could not serve (REQUEST or ut_metadata): a flood past it drops the peer. */
+  private unservedStreak = 0;
 
   constructor(
     private readonly owner: PeerOwner,
@@ -103,16 +110,27 @@ export class PeerProcess {
       pieceSet: (bits, first, node) => this.onBitfield(bits, first, node),
       rejected: (r) => this.onRejected(r),
       fill: () => this.fill(),
+      pump: () => this.pump(),
+      sendRoom: () => this.sendRoom,
+      unserved: () => this.noteUnserved(),
+      served: () => void (this.unservedStreak = 0),
+      maxMetadataRequests: owner.settings.maxMetadataRequests,
     });
     const now = owner.clock.now();
-    this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = this.connectedAt = now;
+    this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = now;
     conn.setHandler({
-      open: () => this.onOpen(),
+      open: () => this.handle(() => this.onOpen()),
       data: (bytes) => this.onData(bytes),
-      drain: () => this.pump(),
+      drain: () => this.handle(() => this.pump()),
       close: (reason) => this.exit(reason ?? 'closed by remote'),
     });
     this.step('connect', { inbound: conn.inbound });
+    // From the accept (or the dial) to a complete handshake: a timer of its own, the tick is too coarse.
+    this.handshakeTimer = owner.clock.setTimer(owner.settings.handshakeTimeout, () =>
+      this.handle(() => {
+        if (!this.handshaken) this.exit('handshake timed out');
+      }),
+    );
   }
 
   get closed(): boolean {
@@ -129,6 +147,20 @@ export class PeerProcess {
 
   get queuedRequests(): number {
     return this.requestQueue.length;
+  }
+
+  /**
+   * Bytes written to this connection that the network has not taken: the whole of what we queue
+   * for the peer (its waiting requests and metadata requests are references, bounded by
+   * `maxPeerRequests` and `maxMetadataRequests`).
+   */
+  get queuedBytes(): number {
+    return this.conn.bufferedBytes();
+  }
+
+  /** True while the send queue is below the watermark: optional writes (REJECTs, replies) may go. */
+  private get sendRoom(): boolean {
+    return this.conn.bufferedBytes() < this.owner.settings.sendQueueWatermark;
   }
 
   // ---- Inbound ---------------------------------------------------------------------------------
@@ -155,6 +187,7 @@ export class PeerProcess {
     try {
       work();
       for (let next = this.mailbox.shift(); next; next = this.mailbox.shift()) if (!this.closed) next();
+      this.boundSendQueue();
     } finally {
       this.busy = false;
     }
@@ -190,6 +223,7 @@ export class PeerProcess {
         : undefined;
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
     if (fault) return this.exit(fault);
+    this.handshakeTimer?.cancel();
     this.remotePeerId = h.peerId;
     this.ext.remoteHandshake(h.reserved);
     if (this.conn.inbound) this.sendHandshake();
@@ -306,10 +340,15 @@ export class PeerProcess {
           ? 'request queue full'
           : undefined;
     if (reason) {
-      this.step('requestIgnore', { reason });
-      this.ext.rejectRequests([r]); // Fast: oreject
-      return this.step('loop');
+      // One REJECT per request at most (Fast: oreject), and only while the send queue has room:
+      // past the watermark the request is dropped, as BEP 6 allows for a peer we cannot write to.
+      const room = this.sendRoom;
+      this.step('requestIgnore', room || !this.ext.fast ? { reason } : { reason, dropped: 'send queue full' });
+      if (room) this.ext.rejectRequests([r]);
+      this.step('loop');
+      return this.noteUnserved();
     }
+    this.unservedStreak = 0;
     this.requestQueue.push({ index: r.index, begin: r.begin, length: r.length });
     this.step('queueRequest', { queued: this.requestQueue.length });
     this.pump();
@@ -388,12 +427,18 @@ export class PeerProcess {
 
   private onPMChoke(): void {
     if (!this.handshaken || this.amChoking) return;
+    this.chokeAndPrune();
+  }
+
+  /** Chokes the peer: for the choke manager, or by the process itself when the peer does not read. */
+  private chokeAndPrune(extra?: Record<string, unknown>): void {
     this.step('casePMMsg');
     // Outbound prunes the PIECE messages it has not sent yet (the dotted "Prune Queue" box).
-    this.step('ochoke', { pruned: this.requestQueue.length });
+    this.step('ochoke', { pruned: this.requestQueue.length, ...extra });
     this.amChoking = true;
     this.send({ type: 'choke' });
-    this.ext.rejectRequests(this.requestQueue); // Fast: the pruned requests are rejected (oreject)
+    // Fast: the pruned requests are rejected (oreject) — when the send queue has room for it.
+    if (this.sendRoom) this.ext.rejectRequests(this.requestQueue);
     this.requestQueue = [];
     this.traceState();
     this.step('loop');
@@ -405,7 +450,8 @@ export class PeerProcess {
   }
 
   private onPMUnchoke(): void {
-    if (!this.handshaken || !this.amChoking) return;
+    // A peer that does not take what we queued stays choked until its queue falls below the watermark.
+    if (!this.handshaken || !this.amChoking || !this.sendRoom) return;
     this.step('casePMMsg');
     this.step('ounchoke');
     this.amChoking = false;
@@ -452,11 +498,7 @@ export class PeerProcess {
   }
 
   private onTick(): void {
-    if (this.closed) return;
-    if (!this.handshaken) {
-      if (this.now() - this.connectedAt > this.owner.settings.idleTimeout) this.exit('handshake timed out');
-      return;
-    }
+    if (this.closed || !this.handshaken) return; // the handshake has a timer of its own
     const now = this.now();
     const s = this.owner.settings;
     if (now - this.lastReceivedAt > s.idleTimeout) {
@@ -491,9 +533,15 @@ export class PeerProcess {
 
   // ---- Outbound --------------------------------------------------------------------------------
 
-  /** Sends queued blocks while the network's buffer is short, so CANCEL and CHOKE can still prune. */
+  /**
+   * Sends queued metadata replies and blocks while the network's buffer is short, so CANCEL and
+   * CHOKE can still prune; never past the send queue watermark.
+   */
   private pump(): void {
-    const limit = this.owner.settings.maxSendQueue * (BLOCK_SIZE + 13);
+    const s = this.owner.settings;
+    const limit = Math.min(s.maxSendQueue * (BLOCK_SIZE + 13), s.sendQueueWatermark);
+    if (this.closed) return;
+    this.ext.sendQueuedMetadata(() => this.conn.bufferedBytes() < limit);
     while (this.requestQueue.length > 0 && !this.amChoking && this.phase !== 'closed' && this.conn.bufferedBytes() < limit) {
       const r = this.requestQueue.shift()!;
       let block: Uint8Array;
@@ -550,6 +598,45 @@ export class PeerProcess {
     });
   }
 
+  // ---- Bounds against a peer that floods or does not read ----------------------------------------
+
+  /**
+   * After every event: a send queue past the hard limit drops the peer; one at the watermark
+   * chokes it (its queued requests dropped, not rejected: there is no room for REJECTs), and one
+   * that stays there for `sendQueueStallTimeout` drops it (a timer wakes the process then). Every write happens inside an event,
+   * and each event writes a bounded amount, so the queue cannot run away between two checks.
+   */
+  private boundSendQueue(): void {
+    if (this.closed) return;
+    const s = this.owner.settings;
+    const queued = this.conn.bufferedBytes();
+    if (queued < s.sendQueueWatermark) {
+      this.sendQueueFullSince = undefined;
+      return;
+    }
+    if (queued > s.sendQueueHardLimit) {
+      return this.exit(`send queue of ${queued} bytes passed the hard limit of ${s.sendQueueHardLimit} bytes: the peer does not read`);
+    }
+    const now = this.now();
+    if (this.sendQueueFullSince === undefined) {
+      this.sendQueueFullSince = now;
+      // An empty event at the deadline runs this check again.
+      this.stallTimer?.cancel();
+      this.stallTimer = this.owner.clock.setTimer(s.sendQueueStallTimeout, () => this.handle(() => {}));
+    }
+    if (now - this.sendQueueFullSince >= s.sendQueueStallTimeout) {
+      const seconds = Math.round((now - this.sendQueueFullSince) / 1000);
+      return this.exit(`send queue stayed above ${s.sendQueueWatermark} bytes for ${seconds} s: the peer does not read`);
+    }
+    if (this.handshaken && !this.amChoking) this.chokeAndPrune({ reason: 'send queue full', queued });
+  }
+
+  /** A request we could not serve: a peer that keeps sending them past the bound is dropped. */
+  private noteUnserved(): void {
+    if (this.closed || ++this.unservedStreak <= this.owner.settings.maxUnservedRequests) return;
+    this.exit(`request flood: ${this.unservedStreak} requests in a row we could not serve (choked, invalid or past a queue bound)`);
+  }
+
   private exitFrom(node: string, reason: string): void {
     if (this.phase === 'closed') return;
     this.step(node, { ok: false, reason });
@@ -560,6 +647,8 @@ export class PeerProcess {
     if (this.phase === 'closed') return;
     const wasRegistered = this.handshaken;
     this.phase = 'closed';
+    this.handshakeTimer?.cancel();
+    this.stallTimer?.cancel();
     this.step('exit', { reason });
     const given = this.outstanding.size;
     this.owner.pieces.giveBack(this.key, this.outstanding.values());

@@ -74,6 +74,40 @@ export interface EngineSettings {
    * peer as verified without checking its SHA1. Never set outside tests.
    */
   plantedBug?: 'trust-single-source';
+  // ---- One connection's bounds under a hostile peer (issue 8) ----
+  /**
+   * A connection (dialled or accepted) that has not completed the BitTorrent handshake this long
+   * after it began is closed (ms). A timer of its own, not the tick. libtorrent's
+   * `handshake_timeout` is 10 s.
+   */
+  handshakeTimeout: number;
+  /**
+   * Send queue watermark (bytes the network has not taken from one connection). Past it we write
+   * nothing optional to that peer: it is choked, requests it sends are dropped without a REJECT,
+   * and the queue must fall below it before we unchoke it again. libtorrent's
+   * `send_buffer_watermark` default is 500 KiB. Also caps what `maxSendQueue` lets the pump queue.
+   */
+  sendQueueWatermark: number;
+  /** A connection whose send queue passes this many bytes is dropped at once (4 × the watermark). */
+  sendQueueHardLimit: number;
+  /**
+   * A peer whose send queue stays at or above the watermark this long is dropped (ms): it takes
+   * less than 500 KiB a minute. 60 s is libtorrent's `request_timeout` for a block.
+   */
+  sendQueueStallTimeout: number;
+  /**
+   * Requests in a row (REQUEST or ut_metadata) that we could not serve — sent while choked,
+   * invalid, past a queue bound, or while the send queue is full — after which the peer is dropped.
+   * libtorrent drops a peer after 300 requests it sent while choked (`too_many_requests_when_choked`).
+   */
+  maxUnservedRequests: number;
+  /**
+   * ut_metadata requests queued per peer, served as the network takes our writes (like REQUESTs
+   * and `maxPeerRequests`); more are rejected. 1024 pieces is the largest info dictionary a BEP 9
+   * fetcher accepts (16 MiB, `MAX_METADATA_SIZE`) asked for at once, as our own fetcher does; the
+   * queue holds piece numbers only, the replies' bytes are bounded by the send queue.
+   */
+  maxMetadataRequests: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -103,6 +137,13 @@ export const defaultSettings: EngineSettings = {
   maxPeersPerReply: 500,
   maxConnectionsPerIp: 8,
   maxPendingHandshakes: 50,
+  // One connection's bounds under a hostile peer: see the interface for each value's reason.
+  handshakeTimeout: 10_000,
+  sendQueueWatermark: 500 * 1024,
+  sendQueueHardLimit: 4 * 500 * 1024,
+  sendQueueStallTimeout: 60_000,
+  maxUnservedRequests: 300,
+  maxMetadataRequests: 1024,
 };
 
 export function resolveSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {

@@ -11,6 +11,7 @@ import { encodeHandshake, encodeMessage, type Message, WireDecoder } from '../..
 import { SimNetwork, type SimHost } from '../../sim/network.ts';
 import { SeedRoot } from '../../sim/random.ts';
 import { Scheduler } from '../../sim/scheduler.ts';
+import { ReadGateNetwork } from './read-gate.ts';
 
 export const PIECE_LENGTH = 32 * 1024; // two blocks a piece
 export const PIECES = 4;
@@ -30,6 +31,8 @@ export class Bench {
   readonly storage: MemoryStorage;
   readonly client: Client;
   readonly host: SimHost;
+  /** The client's network: lets a puppet stop reading what the client sends (test/helpers/read-gate.ts). */
+  readonly gate: ReadGateNetwork;
   readonly events: TraceEvent[] = [];
   readonly announces: { event: string; left: number }[] = [];
   private puppets = 0;
@@ -41,6 +44,7 @@ export class Bench {
     this.torrent = createTorrent({ name: 'bench.bin', pieceLength: PIECE_LENGTH, files: this.payload }).torrent;
     this.network = new SimNetwork(this.scheduler, () => 1);
     this.host = this.network.addHost({ label: 'A', address: { host: 'A', port: 6881 }, upload: Infinity, download: Infinity });
+    this.gate = new ReadGateNetwork(this.host);
     this.storage = new MemoryStorage(size, o.initial === 'complete' ? this.payload.slice() : undefined);
     this.client = new Client({
       torrent: this.torrent,
@@ -52,7 +56,7 @@ export class Bench {
       ports: {
         clock: this.scheduler,
         random: root.stream('client'),
-        network: this.host,
+        network: this.gate,
         storage: this.storage,
         tracker: {
           announce: (req, done) => {
@@ -158,10 +162,20 @@ export class Puppet {
     if (conn.inbound) this.opened = true;
   }
 
-  handshake(o: { infoHash?: Uint8Array; peerId?: Uint8Array } = {}): this {
+  handshake(o: { infoHash?: Uint8Array; peerId?: Uint8Array; reserved?: Uint8Array } = {}): this {
     this.conn!.write(
-      encodeHandshake({ infoHash: o.infoHash ?? this.bench.torrent.infoHash, peerId: o.peerId ?? peerIdOf(this.label), reserved: new Uint8Array(8) }),
+      encodeHandshake({
+        infoHash: o.infoHash ?? this.bench.torrent.infoHash,
+        peerId: o.peerId ?? peerIdOf(this.label),
+        reserved: o.reserved ?? new Uint8Array(8),
+      }),
     );
+    return this;
+  }
+
+  /** The puppet stops reading: what the client writes to it piles up in the client's send queue. */
+  stopReading(): this {
+    this.bench.gate.stopReading(this.label);
     return this;
   }
 
