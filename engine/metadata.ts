@@ -362,6 +362,8 @@ class MetaPeer {
   /** This peer's copy, at the size it announced. */
   private assembler: MetadataAssembler | undefined;
   private readonly startedAt: number;
+  /** Metadata requests the peer sent us; we hold no metadata, so none can be served. */
+  private unserved = 0;
   readonly remoteLabel: string;
 
   constructor(
@@ -472,9 +474,16 @@ class MetaPeer {
   private onMetadataMessage(payload: Uint8Array): void {
     const m = parseMetadataMessage(payload);
     if (m.kind === 'request') {
-      // We have nothing to give yet.
-      this.step('metadataRequest', { piece: m.piece, served: false });
-      this.sendMetadata({ kind: 'reject', piece: m.piece });
+      // We have nothing to give yet: a REJECT each, while the peer reads them, and a peer that
+      // keeps asking is dropped — its requests must not grow our send queue (issue 8).
+      this.unserved++;
+      const room = this.conn.bufferedBytes() < defaultSettings.sendQueueWatermark;
+      this.step('metadataRequest', { piece: m.piece, served: false, ...(room ? {} : { dropped: 'send queue full' }) });
+      if (this.unserved > defaultSettings.maxUnservedRequests) {
+        this.step('loop');
+        return this.exit(`request flood: ${this.unserved} metadata requests while we have no metadata`);
+      }
+      if (room) this.sendMetadata({ kind: 'reject', piece: m.piece });
       return this.step('loop');
     }
     if (m.kind === 'reject') {

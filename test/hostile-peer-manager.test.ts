@@ -245,6 +245,46 @@ describe('metadata poisoning', () => {
   });
 });
 
+describe('metadata fetcher under a request flood', () => {
+  it('answers metadata requests with at most one REJECT each, then drops a peer that keeps asking', () => {
+    const info = new Uint8Array(20_000).map((_, i) => (i * 3) & 0xff);
+    const b = new Bench();
+    const host = b.network.addHost({ label: 'F', address: { host: 'F', port: 6881 }, upload: Infinity, download: Infinity });
+    const fetcher = new MetadataFetcher({
+      infoHash: sha1(info),
+      peerId: peerIdOf('F'),
+      label: 'F',
+      clock: b.scheduler,
+      network: host,
+      tracker: { announce: (_r, done) => done({ ok: true, interval: 1800, peers: [] }) },
+      trace: { emit: (e) => b.events.push({ ...e }) },
+      labelOf: (a) => a.host,
+      onMetadata: () => {},
+    });
+    fetcher.start();
+    const h = b.network.addHost({ label: 'FLOOD', address: { host: 'FLOOD', port: 6881 }, upload: Infinity, download: Infinity });
+    const flooder = new Puppet(b, 'FLOOD', h);
+    h.listen((conn) => flooder.attach(conn));
+    fetcher.addPeer(h.address);
+    b.run();
+    flooder.raw(encodeHandshake({ infoHash: sha1(info), peerId: peerIdOf('FLOOD'), reserved: reservedBytes({ fast: false, extensionProtocol: true }) }));
+    flooder.send({ type: 'extended', id: 0, payload: bencodeValue({ m: { ut_metadata: 3 }, metadata_size: info.length }) });
+    b.run();
+    const flood = 20_000;
+    const request = encodeMessageBytes({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 0 }) });
+    const burst = new Uint8Array(request.length * flood);
+    for (let i = 0; i < flood; i++) burst.set(request, i * request.length);
+    flooder.raw(burst);
+    b.run();
+    const limit = defaultSettings.maxUnservedRequests;
+    const requests = b.events.filter((e) => e.kind === 'step' && e.node === 'metadataRequest' && e.peer === 'F');
+    // Every request up to the limit is seen (and rejected while the peer reads); none after it.
+    expect(requests.length).toBe(limit + 1);
+    const reasons = b.events.filter((e) => e.kind === 'disconnect' && e.peer === 'F' && e.remote === 'FLOOD').map((e) => e.reason);
+    expect(reasons).toEqual([expect.stringMatching(/^request flood: /)]);
+  });
+});
+
 // ---- Live: a connection flood and a reconnecting liar, on real TCP ------------------------------
 
 const dirs: string[] = [];
