@@ -3,6 +3,7 @@
 // not, 2 if the file is not a valid scenario.
 
 import { loadScenario, runResolved } from '../sim/scenario/load.ts';
+import { runFileStem } from '../sim/scenario/file-names.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import type { Scenario, ScenarioResult } from '../sim/scenario/types.ts';
 import { loadAll, type PlantedBug } from './scenario-args.ts';
@@ -28,7 +29,7 @@ export function runScenarioFile(path: string, flags: ScenarioRunFlags): Scenario
   const file = loaded[0].file;
   const seed = flags.seed !== undefined ? String(flags.seed) : file.seeds[0];
   const scenario = loadScenario(file, seed);
-  const tracePath = flags.trace ?? `out/${scenario.name}-seed${seed}.jsonl`;
+  const tracePath = flags.trace ?? `out/${runFileStem(scenario.name, seed)}.jsonl`;
   const trace = new TraceFile(tracePath);
   const started = performance.now();
   let result: ScenarioResult;

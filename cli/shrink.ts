@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { runFileStem } from '../sim/scenario/file-names.ts';
 import { loadScenario } from '../sim/scenario/load.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import { countRanges } from '../sim/scenario/resolve.ts';
@@ -62,7 +63,7 @@ function shrink(path: string, flags: ShrinkFlags): void {
     return;
   }
 
-  const out = flags.out ?? join('out', `${original.name}-seed${seed}.min.yaml`);
+  const out = flags.out ?? join('out', `${runFileStem(original.name, seed)}.min.yaml`);
   const shrunk = { ...result.shrunk, name: `${original.name}-min`, seeds: [seed] };
   delete shrunk.source;
   const command = reproduceCommand(out, seed, flags.plantedBug);

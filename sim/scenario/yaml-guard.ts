@@ -1,0 +1,69 @@
+// Checks a parsed YAML document before it becomes plain data, so that converting it stays linear
+// and nothing the yaml package throws escapes as a raw error. Hostile shapes it refuses:
+//   - a collection used as a key (`? [a]: 1`, `? ? ? … a: 1`): turning such a key into an object
+//     key stringifies it, and nested ones cost time superlinear in their depth (600 levels: minutes);
+//     a scenario's keys are all plain words;
+//   - nesting deeper than SCENARIO_LIMITS.nesting (conversion and checking recurse per level);
+//   - an alias with no anchor before it, or one inside the node it names (a cycle);
+// and alias bombs are stopped by the yaml package's maxAliasCount, which `load.ts` passes.
+// The walk is iterative, one visit per node.
+
+import { type Document, isAlias, isCollection, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import type { Problem } from './errors.ts';
+import { limitNote, SCENARIO_LIMITS } from './limits.ts';
+
+export interface YamlShape {
+  /** At most `SCENARIO_LIMITS.problemsShown`; none: the document may be converted. */
+  problems: Problem[];
+  /** Where the first alias is (an alias bomb is reported there). */
+  firstAlias?: { line: number; column: number };
+}
+
+export function checkYamlShape(doc: Document, lines: LineCounter): YamlShape {
+  const problems: Problem[] = [];
+  let firstAlias: YamlShape['firstAlias'];
+  let firstAliasOffset = Infinity;
+  const at = (node: { range?: [number, number, number] | null } | null | undefined): { line?: number; column?: number } => {
+    if (!node?.range) return {};
+    const { line, col } = lines.linePos(node.range[0]);
+    return { line, column: col };
+  };
+  const add = (node: Node | null | undefined, message: string) => {
+    if (problems.length < SCENARIO_LIMITS.problemsShown.value) problems.push({ path: '', message, ...at(node) });
+  };
+
+  const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 1 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (node === null || node === undefined || isScalar(node)) continue;
+    if (isAlias(node)) {
+      if (node.range && node.range[0] < firstAliasOffset) {
+        firstAliasOffset = node.range[0];
+        firstAlias = at(node) as YamlShape['firstAlias'];
+      }
+      const target = node.resolve(doc);
+      if (!target) add(node, `alias *${node.source} has no anchor &${node.source} before it`);
+      else if (target.range && node.range && target.range[0] <= node.range[0] && node.range[0] < target.range[2]) {
+        add(node, `alias *${node.source} lies inside the node it names (a cycle)`);
+      }
+      continue;
+    }
+    if (!isCollection(node)) continue;
+    if (depth > SCENARIO_LIMITS.nesting.value) {
+      add(node, `nested too deeply: more than ${SCENARIO_LIMITS.nesting.value} levels ${limitNote('nesting', SCENARIO_LIMITS.nesting.value)}`);
+      continue;
+    }
+    if (isSeq(node)) for (const item of node.items) stack.push({ node: item, depth: depth + 1 });
+    else if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isPair(pair)) continue;
+        if (isCollection(pair.key) || isAlias(pair.key)) {
+          add(pair.key as Node, 'expected a plain key such as `name`; a list, mapping or alias cannot be a key');
+          continue;
+        }
+        stack.push({ node: pair.value, depth: depth + 1 });
+      }
+    }
+  }
+  return { problems, firstAlias };
+}
