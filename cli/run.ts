@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { runFileStem } from '../sim/scenario/file-names.ts';
+import { limitNote, SCENARIO_LIMITS } from '../sim/scenario/limits.ts';
 import { type SwarmResult, runSwarm, swarmOf } from '../sim/swarm.ts';
 import { positiveInt } from './main.ts';
 import { runScenarioFile } from './run-scenario.ts';
@@ -38,6 +39,10 @@ export function registerRun(program: Command): void {
         if (run && flags.report) await writeReport(run.tracePath, flags.report);
         if (run && flags.report && !flags.json) console.log(`report: ${flags.report}`);
         return;
+      }
+      const maxPeers = SCENARIO_LIMITS.peers.value;
+      if (flags.seeds + flags.peers > maxPeers) {
+        cmd.error(`error: --seeds ${flags.seeds} and --peers ${flags.peers} make ${flags.seeds + flags.peers} peers; at most ${maxPeers} ${limitNote('peers', maxPeers)}`, { exitCode: 2 });
       }
       const tracePath = flags.trace ?? `out/${runFileStem('trace', flags.seed)}.jsonl`;
       const file = new TraceFile(tracePath);

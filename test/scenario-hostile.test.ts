@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { resolveSettings, SettingsError } from '../engine/settings.ts';
 import { parseScenarioText, ScenarioFileError } from '../sim/scenario/load.ts';
 
 const BIN = resolve('bin/swarmlab.mjs');
@@ -129,5 +130,52 @@ describe('scenario names never lead files out of out/', () => {
     expect(readdirSync(join(cwd, 'out'))).toEqual(['__.._x-seed1.min.yaml']);
     expect(readdirSync(join(root, 'a'))).toEqual(['b']);
     expect(existsSync(join(root, 'x-seed1.min.yaml'))).toBe(false);
+  });
+});
+
+describe('every value has a limit, named in its error with file:line:col', () => {
+  const file = (groups: string, extra = '', torrent = '{ size: 1MiB }') => `name: x\ntorrent: ${torrent}\ngroups:\n  - { name: S, role: seed }\n  - ${groups}\n${extra}`;
+  const L = '{ name: L, count: 2 }';
+  const CASES: [string, string, RegExp][] = [
+    ['tickInterval 0', file(L, 'settings: { tickInterval: 0 }\n'), /hostile\.yaml:6:27: settings\.tickInterval: must be at least 100 ms, got 0 ms \(limit tickInterval ≥ 100 ms/],
+    ['loWatermark 0', file(L, 'settings: { loWatermark: 0 }\n'), /hostile\.yaml:6:26: settings\.loWatermark: must be at least 1, got 0 \(limit loWatermark ≥ 1/],
+    [
+      'loWatermark above the hiWatermark it inherits, for some draw',
+      file('{ name: L, settings: { loWatermark: 5..12 } }', 'settings: { hiWatermark: 10 }\n'),
+      /hostile\.yaml:5:41: groups\[1\]\.settings\.loWatermark: must be at most hiWatermark \(10\), got 12 \(limit loWatermark ≤ hiWatermark/,
+    ],
+    ['size 1e15', file(L, '', '{ size: 1e15 }'), /hostile\.yaml:2:18: torrent\.size: expected at most 1GiB, .*\(limit torrentBytes: 1GiB\)/],
+    ['count 1e9', file('{ name: L, count: 1e9 }'), /hostile\.yaml:5:23: groups\[1\]\.count: expected at most 10000 peers, got 1000000000 \(limit peers: 10000\)/],
+    ['10,001 peers over two groups', file('{ name: L, count: 5000..10000 }'), /hostile\.yaml:4:3: groups: expected at most 10000 peers in all groups together, got up to 10001/],
+    [
+      'a fault rate of 1,000,000/s',
+      file(L, 'faults:\n  - { kind: random, rate: 1000000/s, until: 1min, fault: { kind: reset } }\n'),
+      /hostile\.yaml:7:27: faults\[0\]\.rate: expected a frequency of at most 600\/min .*\(limit faultRatePerMinute: 600\/min\)/,
+    ],
+    [
+      'a random fault with too many events',
+      file(L, 'faults:\n  - { kind: random, rate: 10/s, until: 24h, fault: { kind: reset } }\n'),
+      /faults\[0\]\.rate: expected at most 100000 faults from one random fault .*\(limit faultsPerRandom: 100000\)/,
+    ],
+    ['a piece length of 1 GiB', file(L, '', '{ size: 1GiB, pieceLength: 1GiB }'), /torrent\.pieceLength: expected at most 256MiB, got 1GiB \(limit pieceLength: 256MiB\)/],
+    ['too many files', file(L, '', '{ size: 1MiB, files: 20000 }'), /torrent\.files: expected at most 10000 files, got 20000 \(limit files: 10000\)/],
+    ['a time limit of 1e12 ms', file(L, 'timeLimit: 1e12\n'), /hostile\.yaml:6:12: timeLimit: expected a duration of at most 24h, .*\(limit duration: 24h\)/],
+    ['an announce interval of 0', file(L, 'trackerInterval: 0\n'), /hostile\.yaml:6:18: trackerInterval: expected an announce interval of at least 1s \(limit trackerIntervalMin: 1s\)/],
+    ['a 300-character name', file(L).replace('name: x', `name: ${'n'.repeat(300)}`), /hostile\.yaml:1:7: name: expected a name of at most 200 characters \(limit nameLength: 200\)/],
+  ];
+  for (const [what, text, expected] of CASES) it(what, () => expect(errorOf(text)).toMatch(expected));
+
+  it('the engine refuses the same values, naming the setting and its limit', () => {
+    expect(() => resolveSettings({ tickInterval: 0 })).toThrow(/settings: tickInterval: must be at least 100 ms, got 0 ms/);
+    expect(() => resolveSettings({ loWatermark: 0 })).toThrow(SettingsError);
+    expect(() => resolveSettings({ loWatermark: 30 })).toThrow(/loWatermark: must be at most hiWatermark \(25\), got 30/);
+    expect(() => resolveSettings({ maxConnections: 2.5 })).toThrow(/maxConnections: expected a whole number/);
+    expect(resolveSettings({ loWatermark: 25 }).loWatermark).toBe(25);
+  });
+
+  it('swarmlab run --peers past the limit is refused with exit 2', () => {
+    const out = swarmlab(['run', '--peers', '1000000000'], mkdtempSync(join(tmpdir(), 'swarmlab-peers-')));
+    expect(out.status).toBe(2);
+    expect(out.stderr).toContain('1000000001 peers; at most 10000 (limit peers: 10000)');
   });
 });

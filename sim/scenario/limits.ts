@@ -3,7 +3,11 @@
 // run that eats all memory or never ends. Engine settings have their own table, SETTING_LIMITS in
 // engine/settings.ts. docs/scenarios.md lists all of them.
 
-import { GiB, HOUR, KiB, MiB } from './units.ts';
+// Plain numbers, not units.ts's constants: units.ts checks durations against this table.
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const HOUR = 3_600_000;
 
 export interface Limit {
   readonly value: number;
@@ -28,6 +32,7 @@ export const SCENARIO_LIMITS = {
 
   // ---- time and faults ----
   duration: { value: 24 * HOUR, why: 'virtual time; a longer run of an idle swarm is millions of timer events with nothing happening' },
+  trackerIntervalMin: { value: 1_000, why: 'every peer announces once per interval; at 0 they would announce forever at one instant' },
   faultRatePerMinute: { value: 600, why: 'random faults at 10 per second already strike every peer of a large swarm within seconds' },
   faultsPerRandom: { value: 100_000, why: "a random fault's events are scheduled up front: rate × window must stay within memory" },
 } as const satisfies Record<string, Limit>;
