@@ -6,6 +6,7 @@ import { loadScenario, runResolved } from '../sim/scenario/load.ts';
 import { runFileStem } from '../sim/scenario/file-names.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import type { Scenario, ScenarioResult } from '../sim/scenario/types.ts';
+import { ClockStoppedError } from '../sim/scheduler.ts';
 import { loadAll, type PlantedBug } from './scenario-args.ts';
 import { TraceFile } from './trace-file.ts';
 
@@ -35,6 +36,11 @@ export function runScenarioFile(path: string, flags: ScenarioRunFlags): Scenario
   let result: ScenarioResult;
   try {
     result = runResolved(scenario, seed, { traceOut: trace.write, plantedBug: flags.plantedBug as PlantedBug });
+  } catch (e) {
+    if (!(e instanceof ClockStoppedError)) throw e;
+    console.error(`swarmlab run: ${scenario.name}, seed ${seed}: ${e.message}`);
+    process.exitCode = 1;
+    return undefined;
   } finally {
     trace.close();
   }

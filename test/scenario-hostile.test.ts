@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveSettings, SettingsError } from '../engine/settings.ts';
 import { parseScenarioText, ScenarioFileError } from '../sim/scenario/load.ts';
+import { ClockStoppedError, Scheduler } from '../sim/scheduler.ts';
 
 const BIN = resolve('bin/swarmlab.mjs');
 
@@ -177,5 +178,45 @@ describe('every value has a limit, named in its error with file:line:col', () =>
     const out = swarmlab(['run', '--peers', '1000000000'], mkdtempSync(join(tmpdir(), 'swarmlab-peers-')));
     expect(out.status).toBe(2);
     expect(out.stderr).toContain('1000000001 peers; at most 10000 (limit peers: 10000)');
+  });
+});
+
+describe('a run whose virtual clock stops is stopped, and the timer that spins is named', () => {
+  it('a timer rescheduling itself at delay 0, among timers that move on', () => {
+    const scheduler = new Scheduler(10_000);
+    const peer = scheduler.clockFor('L3');
+    let ticks = 0;
+    // A well-behaved timer of another owner, and the one that spins.
+    const heartbeat = () => void scheduler.setTimer(1_000, heartbeat, 'S0');
+    scheduler.setTimer(0, heartbeat, 'S0');
+    const tick = () => {
+      ticks++;
+      peer.setTimer(0, tick);
+    };
+    scheduler.at(5_000, tick);
+    let error: unknown;
+    try {
+      scheduler.run(60_000);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ClockStoppedError);
+    const stopped = error as ClockStoppedError;
+    expect(stopped.time).toBe(5_000);
+    expect(stopped.spinning).toMatch(/^L3: tick \(1000 of the last 1000 events\)$/);
+    expect(stopped.message).toContain('the virtual clock stopped at t = 5000 ms: more than 10000 events at one instant (limit MAX_EVENTS_AT_ONE_INSTANT)');
+    expect(ticks).toBeLessThan(12_000);
+  });
+
+  it('an unnamed closure is named by its source; many events at distinct instants never trip it', () => {
+    const scheduler = new Scheduler(100);
+    let n = 0;
+    const step = () => n++ < 10_000 && scheduler.setTimer(1, step);
+    scheduler.setTimer(0, step);
+    expect(scheduler.run()).toBe(10_000);
+    scheduler.setTimer(0, function spin() {
+      scheduler.setTimer(0, () => spin());
+    });
+    expect(() => scheduler.run()).toThrow(/the timer that spins: sim: (spin|\(\) => spin\(\))/);
   });
 });
