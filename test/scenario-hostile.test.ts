@@ -61,7 +61,16 @@ describe('YAML failures are ScenarioFileErrors with a position', () => {
   it('600 nested explicit keys are refused at once, not stringified for minutes', () => {
     const text = '? '.repeat(600) + 'a: 1\n';
     expect(text.length).toBeLessThan(1300);
-    expect(errorOf(text)).toContain('hostile.yaml:1:3: expected a plain key');
+    expect(errorOf(text)).toMatch(/hostile\.yaml:1:\d+: nested too deeply: more than 32 levels \(limit nesting: 32\)/);
+    // Shallow ones too: a key must be a plain word.
+    expect(errorOf(`${VALID}? ? ? [a]\n`)).toContain('hostile.yaml:7:3: expected a plain key such as `name`');
+    expect(errorOf('name: a\nname: b\n')).toContain('hostile.yaml:2:1: not valid YAML: Map keys must be unique; "name" is used twice');
+  });
+
+  it('nesting deep enough to overflow the YAML composer is refused before it, every time', () => {
+    // 100 KB of `- `: the composer would overflow its stack, and a second parse could abort the process.
+    for (let i = 0; i < 2; i++) expect(errorOf('- '.repeat(50_000))).toMatch(/nested too deeply/);
+    expect(() => parseScenarioText(VALID, 'ok.yaml')).not.toThrow();
   });
 
   it('nesting past the limit, and a file past the size limit', () => {

@@ -12,7 +12,7 @@ import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 import { type ScenarioFile, scenarioFileSchema } from './schema.ts';
 import type { Scenario, ScenarioResult } from './types.ts';
 import { formatSize } from './units.ts';
-import { checkYamlShape } from './yaml-guard.ts';
+import { checkYamlShape, nestingBeforeCompose } from './yaml-guard.ts';
 
 export { ScenarioFileError } from './errors.ts';
 export type { ScenarioFile } from './schema.ts';
@@ -50,20 +50,19 @@ function capped(problems: Problem[], total = problems.length): Problem[] {
  */
 export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFile {
   if (text.length > SCENARIO_LIMITS.fileBytes.value) throw tooLarge(file, text.length);
+  const tooDeep = nestingBeforeCompose(text);
+  if (tooDeep) throw new ScenarioFileError(file, [tooDeep]);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  // Positions come from the line counter; the yaml package's prettyErrors would cut a context
+  // line for every error, quadratic on a long line with many errors.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const kind = extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML';
-    throw new ScenarioFileError(
-      file,
-      capped(
-        doc.errors.map((e) => ({
-          path: '',
-          message: `not valid ${kind}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-          ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
-        })),
-      ),
-    );
+    const shown = doc.errors.slice(0, SCENARIO_LIMITS.problemsShown.value + 1).map((e) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return { path: '', message: `not valid ${kind}: ${e.message.split('\n')[0]}`, line, column: col };
+    });
+    throw new ScenarioFileError(file, capped(shown, doc.errors.length));
   }
   const shape = checkYamlShape(doc, lines);
   if (shape.problems.length > 0) throw new ScenarioFileError(file, shape.problems);

@@ -90,7 +90,8 @@ const latency = z.unknown().transform((value, ctx): [Varying, Varying] => {
     const v = parseVarying('duration', value);
     return v instanceof Range ? [v.lo, v.hi] : [v, v];
   } catch (e) {
-    if (e instanceof UnitError) return issue(ctx, `expected ${what}, got ${show(value)}`);
+    // A limit broken keeps its own message (it names the limit); otherwise say what a latency is.
+    if (e instanceof UnitError) return issue(ctx, e.message.includes('(limit ') ? e.message : `expected ${what}, got ${show(value)}`);
     throw e;
   }
 });

@@ -1,5 +1,12 @@
-// Checks a parsed YAML document before it becomes plain data, so that converting it stays linear
-// and nothing the yaml package throws escapes as a raw error. Hostile shapes it refuses:
+// Checks YAML before it is composed and before it becomes plain data, so that loading stays
+// linear and nothing the yaml package throws escapes as a raw error.
+//
+// Before composing (`nestingBeforeCompose`): the yaml package's composer recurses once per level
+// of nesting; at about a thousand levels (2 KB of `- - - …`) it overflows the stack, and a second
+// parse in the same process can then abort it. So the text's nesting is measured first on the
+// concrete syntax tree, which the package's Parser builds without recursion.
+//
+// After composing (`checkYamlShape`), hostile shapes it refuses:
 //   - a collection used as a key (`? [a]: 1`, `? ? ? … a: 1`): turning such a key into an object
 //     key stringifies it, and nested ones cost time superlinear in their depth (600 levels: minutes);
 //     a scenario's keys are all plain words;
@@ -8,7 +15,7 @@
 // and alias bombs are stopped by the yaml package's maxAliasCount, which `load.ts` passes.
 // The walk is iterative, one visit per node.
 
-import { type Document, isAlias, isCollection, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import { type CST, type Document, isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, type Node, Parser } from 'yaml';
 import type { Problem } from './errors.ts';
 import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 
@@ -55,15 +62,49 @@ export function checkYamlShape(doc: Document, lines: LineCounter): YamlShape {
     }
     if (isSeq(node)) for (const item of node.items) stack.push({ node: item, depth: depth + 1 });
     else if (isMap(node)) {
+      // Duplicate keys are found here with a set: the yaml package's uniqueKeys compares each key
+      // with every other, quadratic in a mapping's size.
+      const keys = new Set<unknown>();
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         if (isCollection(pair.key) || isAlias(pair.key)) {
           add(pair.key as Node, 'expected a plain key such as `name`; a list, mapping or alias cannot be a key');
           continue;
         }
+        const key = isScalar(pair.key) ? pair.key.value : pair.key;
+        if (keys.has(key)) add(pair.key as Node, `not valid YAML: Map keys must be unique; "${String(key).slice(0, 40)}" is used twice`);
+        keys.add(key);
         stack.push({ node: pair.value, depth: depth + 1 });
       }
     }
   }
   return { problems, firstAlias };
+}
+
+const CST_COLLECTIONS = new Set(['block-map', 'block-seq', 'flow-collection']);
+
+/** A problem if the text nests deeper than SCENARIO_LIMITS.nesting (measured on its CST, iteratively). */
+export function nestingBeforeCompose(text: string): Problem | undefined {
+  const lines = new LineCounter();
+  const stack: { token: CST.Token | undefined; depth: number }[] = [];
+  for (const token of new Parser(lines.addNewLine).parse(text)) stack.push({ token, depth: 0 });
+  while (stack.length > 0) {
+    const { token, depth } = stack.pop()!;
+    if (!token) continue;
+    if (token.type === 'document') {
+      stack.push({ token: token.value, depth });
+      continue;
+    }
+    if (!CST_COLLECTIONS.has(token.type) || !('items' in token)) continue;
+    const level = depth + 1;
+    if (level > SCENARIO_LIMITS.nesting.value) {
+      const { line, col } = lines.linePos(token.offset);
+      return { path: '', message: `nested too deeply: more than ${SCENARIO_LIMITS.nesting.value} levels ${limitNote('nesting', SCENARIO_LIMITS.nesting.value)}`, line, column: col };
+    }
+    for (const item of token.items as { key?: CST.Token | null; value?: CST.Token }[]) {
+      if (item.key) stack.push({ token: item.key, depth: level });
+      stack.push({ token: item.value, depth: level });
+    }
+  }
+  return undefined;
 }
