@@ -9,7 +9,10 @@ import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveSettings, SettingsError } from '../engine/settings.ts';
-import { parseScenarioText, ScenarioFileError } from '../sim/scenario/load.ts';
+import { loadScenario, parseScenarioText, ScenarioFileError } from '../sim/scenario/load.ts';
+import { runResolvedScenario } from '../sim/scenario/run.ts';
+import { CLOCK_STOPPED, runCatchingCrash } from '../sim/scenario/suite.ts';
+import type { AdversaryStarter } from '../sim/swarm.ts';
 import { ClockStoppedError, Scheduler } from '../sim/scheduler.ts';
 
 const BIN = resolve('bin/swarmlab.mjs');
@@ -228,4 +231,29 @@ describe('a run whose virtual clock stops is stopped, and the timer that spins i
     });
     expect(() => scheduler.run()).toThrow(/the timer that spins: sim: (spin|\(\) => spin\(\))/);
   });
+
+  it('in a whole scenario run: the peer that spins is named, and the suite reports clock-stopped', () => {
+    const scenario = loadScenario(parseScenarioText(VALID.replace('timeLimit', '  - { name: X, behaviour: silent }\ntimeLimit')), '1');
+    // A peer whose timer reschedules itself at delay 0, from 100 ms on (before the leechers finish).
+    const spinning: AdversaryStarter = (_behaviour, peer, swarm) => {
+      const clock = swarm.scheduler.clockFor(peer.label);
+      const handle = clock.setTimer(100, function spin() {
+        clock.setTimer(0, spin);
+      });
+      return { stop: () => handle.cancel() };
+    };
+    let error: unknown;
+    try {
+      runResolvedScenario(scenario, '1', { adversaries: spinning });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ClockStoppedError);
+    expect((error as ClockStoppedError).spinning).toMatch(/^X0: spin /);
+    expect((error as ClockStoppedError).time).toBeGreaterThanOrEqual(100);
+    const reported = runCatchingCrash(() => {
+      throw error;
+    }, '1');
+    expect(reported.failures[0]).toMatchObject({ check: CLOCK_STOPPED, t: (error as ClockStoppedError).time });
+  }, 60_000);
 });
