@@ -12,6 +12,8 @@
 //     a scenario's keys are all plain words;
 //   - nesting deeper than SCENARIO_LIMITS.nesting (conversion and checking recurse per level);
 //   - an alias with no anchor before it, or one inside the node it names (a cycle);
+//   - a key used twice in one mapping (found with a set: the yaml package's uniqueKeys compares
+//     every pair, quadratic in a mapping's size);
 // and alias bombs are stopped by the yaml package's maxAliasCount, which `load.ts` passes.
 // The walk is iterative, one visit per node.
 
