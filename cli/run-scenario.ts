@@ -3,8 +3,10 @@
 // not, 2 if the file is not a valid scenario.
 
 import { loadScenario, runResolved } from '../sim/scenario/load.ts';
+import { runFileStem } from '../sim/scenario/file-names.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import type { Scenario, ScenarioResult } from '../sim/scenario/types.ts';
+import { ClockStoppedError } from '../sim/scheduler.ts';
 import { loadAll, type PlantedBug } from './scenario-args.ts';
 import { TraceFile } from './trace-file.ts';
 
@@ -28,12 +30,17 @@ export function runScenarioFile(path: string, flags: ScenarioRunFlags): Scenario
   const file = loaded[0].file;
   const seed = flags.seed !== undefined ? String(flags.seed) : file.seeds[0];
   const scenario = loadScenario(file, seed);
-  const tracePath = flags.trace ?? `out/${scenario.name}-seed${seed}.jsonl`;
+  const tracePath = flags.trace ?? `out/${runFileStem(scenario.name, seed)}.jsonl`;
   const trace = new TraceFile(tracePath);
   const started = performance.now();
   let result: ScenarioResult;
   try {
     result = runResolved(scenario, seed, { traceOut: trace.write, plantedBug: flags.plantedBug as PlantedBug });
+  } catch (e) {
+    if (!(e instanceof ClockStoppedError)) throw e;
+    console.error(`swarmlab run: ${scenario.name}, seed ${seed}: ${e.message}`);
+    process.exitCode = 1;
+    return undefined;
   } finally {
     trace.close();
   }

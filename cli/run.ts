@@ -1,6 +1,8 @@
 // `swarmlab run`: one simulated swarm, its summary, and the command that reproduces it.
 
 import type { Command } from 'commander';
+import { runFileStem } from '../sim/scenario/file-names.ts';
+import { limitNote, SCENARIO_LIMITS } from '../sim/scenario/limits.ts';
 import { type SwarmResult, runSwarm, swarmOf } from '../sim/swarm.ts';
 import { positiveInt } from './main.ts';
 import { runScenarioFile } from './run-scenario.ts';
@@ -38,7 +40,11 @@ export function registerRun(program: Command): void {
         if (run && flags.report && !flags.json) console.log(`report: ${flags.report}`);
         return;
       }
-      const tracePath = flags.trace ?? `out/trace-seed${flags.seed}.jsonl`;
+      const maxPeers = SCENARIO_LIMITS.peers.value;
+      if (flags.seeds + flags.peers > maxPeers) {
+        cmd.error(`error: --seeds ${flags.seeds} and --peers ${flags.peers} make ${flags.seeds + flags.peers} peers; at most ${maxPeers} ${limitNote('peers', maxPeers)}`, { exitCode: 2 });
+      }
+      const tracePath = flags.trace ?? `out/${runFileStem('trace', flags.seed)}.jsonl`;
       const file = new TraceFile(tracePath);
       const started = performance.now();
       const result = runSwarm(swarmOf(String(flags.seed), flags.seeds, flags.peers, { traceOut: file.write }));

@@ -4,6 +4,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
+import { runFileStem } from '../sim/scenario/file-names.ts';
+import { SCENARIO_LIMITS } from '../sim/scenario/limits.ts';
 import { loadScenario } from '../sim/scenario/load.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import { countRanges } from '../sim/scenario/resolve.ts';
@@ -62,8 +64,10 @@ function shrink(path: string, flags: ShrinkFlags): void {
     return;
   }
 
-  const out = flags.out ?? join('out', `${original.name}-seed${seed}.min.yaml`);
-  const shrunk = { ...result.shrunk, name: `${original.name}-min`, seeds: [seed] };
+  const out = flags.out ?? join('out', `${runFileStem(original.name, seed)}.min.yaml`);
+  // `-min` appended within the name length limit, so the file written loads back.
+  const name = `${original.name.slice(0, SCENARIO_LIMITS.nameLength.value - '-min'.length)}-min`;
+  const shrunk = { ...result.shrunk, name, seeds: [seed] };
   delete shrunk.source;
   const command = reproduceCommand(out, seed, flags.plantedBug);
   const yaml = scenarioToYaml(shrunk, {

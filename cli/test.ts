@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
+import { runFileStem } from '../sim/scenario/file-names.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import { type PlannedRun, runSuite, type SuiteRun } from '../sim/scenario/suite.ts';
 import { runScenario } from '../sim/scenario/load.ts';
@@ -48,7 +49,7 @@ export function registerTest(program: Command): void {
 
 /** Runs a failing scenario again with its trace on, and writes the trace and its replay page. */
 async function writeFailureReport(run: SuiteRun, dir: string, plantedBug: string | undefined): Promise<string> {
-  const base = join(dir, `${run.name}-seed${run.seed}`.replace(/[^\w.-]+/g, '_'));
+  const base = join(dir, runFileStem(run.name, run.seed));
   mkdirSync(dir, { recursive: true });
   const trace = new TraceFile(`${base}.jsonl`);
   try {

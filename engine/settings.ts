@@ -146,11 +146,92 @@ export const defaultSettings: EngineSettings = {
   maxMetadataRequests: 1024,
 };
 
+// ---- limits: what every setting may be --------------------------------------------------------
+// One row per setting, checked by `resolveSettings` and by scenario files (sim/scenario/schema.ts,
+// which also takes each numeric setting's unit from here). The type makes a setting without a row
+// a compile error: whoever adds a setting adds its limit.
+
+/** A numeric setting's bounds; a bound may be another setting (`loWatermark ≤ hiWatermark`). */
+export interface NumberLimit {
+  /** How scenario files write it: a duration, a size, or a plain count. */
+  readonly unit: 'ms' | 'bytes' | 'count';
+  readonly min: number | NumericSetting;
+  readonly max: number | NumericSetting;
+  /** Why these bounds: what a value past them does, or what libtorrent does. */
+  readonly why: string;
+}
+
+export type NumericSetting = { [K in keyof EngineSettings]-?: [NonNullable<EngineSettings[K]>] extends [number] ? K : never }[keyof EngineSettings];
+
+type LimitOf<T> = [T] extends [number] ? NumberLimit : [T] extends [boolean] ? { readonly unit: 'boolean' } : { readonly oneOf: readonly T[] };
+
+export type SettingLimits = { readonly [K in keyof EngineSettings]-?: LimitOf<NonNullable<EngineSettings[K]>> };
+
+const SECOND = 1_000;
+const HOUR = 3_600 * SECOND;
+
+export const SETTING_LIMITS = {
+  loWatermark: { unit: 'count', min: 1, max: 'hiWatermark', why: 'at 0 the queue is never refilled; above hiWatermark the refill would overshoot its own cap' },
+  hiWatermark: { unit: 'count', min: 'loWatermark', max: 5_000, why: "libtorrent's max_out_request_queue is 500; ten times that is plenty and bounds per-peer state" },
+  uploadSlots: { unit: 'count', min: 0, max: 1_000, why: '0 is a free rider; more slots than peers the simulator holds buy nothing' },
+  rechokeInterval: { unit: 'ms', min: SECOND, max: HOUR, why: 'libtorrent rechokes every 15 s; below 1 s choking flaps, above an hour nobody is ever unchoked again' },
+  optimisticInterval: { unit: 'ms', min: SECOND, max: HOUR, why: 'BEP 3 and libtorrent rotate every 30 s' },
+  snubTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's peer_timeout is 120 s; below 1 s every peer is snubbed between two blocks" },
+  keepAliveInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: 'BEP 3 suggests 2 min; below 1 s the wire is keep-alives' },
+  idleTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's inactivity_timeout is 600 s; below 1 s no connection survives a round trip" },
+  maxConnections: { unit: 'count', min: 1, max: 10_000, why: "libtorrent's connections_limit defaults to 200; 10,000 is the simulator's peer limit" },
+  numWant: { unit: 'count', min: 0, max: 10_000, why: "BEP 3's default is 50, libtorrent's num_want 200; more than the swarm holds is pointless" },
+  maxMessageLength: {
+    unit: 'bytes',
+    min: 16 * 1024 + 13,
+    max: 16 * 1024 * 1024,
+    why: 'a PIECE of a 16 KiB block must fit (13 bytes of framing); above 16 MiB one message could hold a peer’s whole buffer budget',
+  },
+  maxSendQueue: { unit: 'count', min: 0, max: 1_024, why: 'PIECEs handed to the network at once; 0 waits for each drain' },
+  maxPeerRequests: { unit: 'count', min: 1, max: 10_000, why: "libtorrent's max_allowed_in_request_queue is 2,000; bounds the requests kept per peer" },
+  tickInterval: { unit: 'ms', min: 100, max: HOUR, why: 'libtorrent ticks every second; 0 would run the tick forever at one instant' },
+  piecePicker: { oneOf: ['rarest-first', 'sequential'] },
+  fastExtension: { unit: 'boolean' },
+  extensionProtocol: { unit: 'boolean' },
+  retryDelay: { unit: 'ms', min: 100, max: 24 * HOUR, why: 'libtorrent waits at least a few seconds before a redial; 0 would redial a dead address in a loop' },
+  lateBitfield: { oneOf: ['exit', 'merge'] },
+  optimisticUnchoke: { unit: 'boolean' },
+  plantedBug: { oneOf: ['trust-single-source'] },
+} as const satisfies SettingLimits;
+
+/** A setting outside its limit, naming the setting, the value and the bound it breaks. */
+export class SettingsError extends Error {
+  constructor(
+    readonly key: keyof EngineSettings,
+    message: string,
+  ) {
+    super(`settings: ${key}: ${message}`);
+    this.name = 'SettingsError';
+  }
+}
+
+/** What is wrong with one setting's value, in the context of the others; undefined if nothing. */
+export function settingProblem(key: keyof EngineSettings, value: unknown, all: Readonly<Record<string, unknown>>): string | undefined {
+  const limit: NumberLimit | { unit: 'boolean' } | { oneOf: readonly unknown[] } = SETTING_LIMITS[key];
+  if (value === undefined) return undefined;
+  if ('oneOf' in limit) return limit.oneOf.includes(value) ? undefined : `expected one of ${limit.oneOf.join(', ')}, got ${String(value)}`;
+  if (limit.unit === 'boolean') return typeof value === 'boolean' ? undefined : `expected true or false, got ${String(value)}`;
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `expected a number, got ${String(value)}`;
+  if (limit.unit !== 'ms' && !Number.isInteger(value)) return `expected a whole number, got ${value}`;
+  const unit = { ms: ' ms', bytes: ' bytes', count: '' }[limit.unit];
+  const bound = (b: number | NumericSetting) => (typeof b === 'number' ? { n: b, name: `${b}${unit}` } : { n: all[b] as number, name: `${b} (${String(all[b])}${unit})` });
+  const [lo, hi] = [bound(limit.min), bound(limit.max)];
+  if (value < lo.n) return `must be at least ${lo.name}, got ${value}${unit} (limit ${key} ≥ ${lo.name}: ${limit.why})`;
+  if (value > hi.n) return `must be at most ${hi.name}, got ${value}${unit} (limit ${key} ≤ ${hi.name}: ${limit.why})`;
+  return undefined;
+}
+
+/** The defaults with `overrides` on top, every value checked against SETTING_LIMITS. */
 export function resolveSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {
   const s = { ...defaultSettings, ...overrides };
-  if (!(s.loWatermark >= 1 && s.hiWatermark >= s.loWatermark)) {
-    throw new Error(`settings: need 1 <= loWatermark <= hiWatermark, got ${s.loWatermark} and ${s.hiWatermark}`);
+  for (const key of Object.keys(SETTING_LIMITS) as (keyof EngineSettings)[]) {
+    const problem = settingProblem(key, s[key], s);
+    if (problem) throw new SettingsError(key, problem);
   }
-  if (!(s.uploadSlots >= 0)) throw new Error(`settings: uploadSlots must be >= 0, got ${s.uploadSlots}`);
   return s;
 }

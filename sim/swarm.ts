@@ -256,7 +256,8 @@ export class Swarm {
       settings: { ...this.options.settings, ...group.settings, ...freeRider },
       labelOf: (a) => a.host,
       ports: {
-        clock: this.scheduler,
+        // Its timers carry its label, for the scheduler's stopped-clock guard.
+        clock: this.scheduler.clockFor(peer.label),
         random: this.root.stream(`peer/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`),
         network: peer.host,
         storage,

@@ -1,15 +1,18 @@
 // Reading scenario files, and the library API: `runScenario(pathOrFile, seed)` loads a file,
 // draws its ranges from the seed and runs it.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { swarmAdversaries } from '../adversary.ts';
 import { formatPath, type Path, type Problem, problemsOf, ScenarioFileError } from './errors.ts';
 import { resolveScenario } from './resolve.ts';
 import { type RunOptions, runResolvedScenario } from './run.ts';
+import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 import { type ScenarioFile, scenarioFileSchema } from './schema.ts';
 import type { Scenario, ScenarioResult } from './types.ts';
+import { formatSize } from './units.ts';
+import { checkYamlShape, nestingBeforeCompose } from './yaml-guard.ts';
 
 export { ScenarioFileError } from './errors.ts';
 export type { ScenarioFile } from './schema.ts';
@@ -21,24 +24,62 @@ type Locate = (path: Path, atKey?: boolean) => { line: number; column: number } 
 export function checkScenario(data: unknown, file = '<scenario>', locate: Locate = () => undefined): ScenarioFile {
   const result = scenarioFileSchema.safeParse(data);
   if (result.success) return result.data;
-  const problems: Problem[] = problemsOf(result.error, data).map(({ path, message, atKey }) => ({ path: formatPath(path), message, ...locate(path, atKey) }));
+  const located = problemsOf(result.error, data);
+  // Only the problems shown are located (each a walk of the document).
+  const shown = located.slice(0, SCENARIO_LIMITS.problemsShown.value + 1);
+  const problems = capped(shown.map(({ path, message, atKey }) => ({ path: formatPath(path), message, ...locate(path, atKey) })), located.length);
   throw new ScenarioFileError(file, problems);
 }
 
-/** Parses scenario text, YAML or JSON (JSON is YAML too, and positions come from the same parser). */
+/** The file is too large to be a scenario: refused before parsing (parse time grows with size). */
+function tooLarge(file: string, bytes: number): ScenarioFileError {
+  const max = SCENARIO_LIMITS.fileBytes.value;
+  return new ScenarioFileError(file, [{ path: '', message: `${formatSize(bytes)} is too large for a scenario file ${limitNote('fileBytes', formatSize(max))}` }]);
+}
+
+/** At most `problemsShown` problems, and a last line saying how many more there were. */
+function capped(problems: Problem[], total = problems.length): Problem[] {
+  const max = SCENARIO_LIMITS.problemsShown.value;
+  if (total <= max) return problems;
+  return [...problems.slice(0, max), { path: '', message: `… and ${total - max} more problems` }];
+}
+
+/**
+ * Parses scenario text, YAML or JSON (JSON is YAML too, and positions come from the same parser).
+ * Every failure is a ScenarioFileError; the work is linear in the text (see yaml-guard.ts).
+ */
 export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFile {
+  if (text.length > SCENARIO_LIMITS.fileBytes.value) throw tooLarge(file, text.length);
+  const tooDeep = nestingBeforeCompose(text);
+  if (tooDeep) throw new ScenarioFileError(file, [tooDeep]);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+  // Positions come from the line counter; the yaml package's prettyErrors would cut a context
+  // line for every error, quadratic on a long line with many errors.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     const kind = extname(file).toLowerCase() === '.json' ? 'JSON' : 'YAML';
-    throw new ScenarioFileError(
-      file,
-      doc.errors.map((e) => ({
+    const shown = doc.errors.slice(0, SCENARIO_LIMITS.problemsShown.value + 1).map((e) => {
+      const { line, col } = lines.linePos(e.pos[0]);
+      return { path: '', message: `not valid ${kind}: ${e.message.split('\n')[0]}`, line, column: col };
+    });
+    throw new ScenarioFileError(file, capped(shown, doc.errors.length));
+  }
+  const shape = checkYamlShape(doc, lines);
+  if (shape.problems.length > 0) throw new ScenarioFileError(file, shape.problems);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: SCENARIO_LIMITS.aliasExpansion.value });
+  } catch (e) {
+    // The yaml package's own guard: an alias bomb (`Excessive alias count …`).
+    const message = (e as Error).message;
+    const bomb = /alias count/i.test(message);
+    throw new ScenarioFileError(file, [
+      {
         path: '',
-        message: `not valid ${kind}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-        ...(e.linePos ? { line: e.linePos[0].line, column: e.linePos[0].col } : {}),
-      })),
-    );
+        message: bomb ? `aliases expand too much (an alias bomb?) ${limitNote('aliasExpansion', SCENARIO_LIMITS.aliasExpansion.value)}` : `cannot be read: ${message}`,
+        ...shape.firstAlias,
+      },
+    ]);
   }
   const locate: Locate = (path, atKey) => {
     // The node at the path, or failing that its nearest ancestor (a missing key: the object).
@@ -51,7 +92,7 @@ export function parseScenarioText(text: string, file = '<scenario>'): ScenarioFi
     }
     return undefined;
   };
-  return checkScenario(doc.toJS(), file, locate);
+  return checkScenario(data, file, locate);
 }
 
 /** The node at `path` (its value, or with `atKey` the key of its last step). */
@@ -71,8 +112,11 @@ function nodeAt(root: unknown, path: Path, atKey = false): Node | undefined {
 export function loadScenarioFile(path: string): ScenarioFile {
   let text: string;
   try {
+    const { size } = statSync(path);
+    if (size > SCENARIO_LIMITS.fileBytes.value) throw tooLarge(path, size);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof ScenarioFileError) throw e;
     throw new ScenarioFileError(path, [{ path: '', message: `cannot be read: ${(e as Error).message}` }]);
   }
   return parseScenarioText(text, path);

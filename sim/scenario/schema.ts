@@ -5,9 +5,10 @@
 // sim/scenario/resolve.ts draws them.
 
 import { z } from 'zod';
-import { defaultSettings, type EngineSettings } from '../../engine/settings.ts';
+import { defaultSettings, type EngineSettings, type NumberLimit, SETTING_LIMITS, settingProblem } from '../../engine/settings.ts';
+import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 import type { Behaviour } from './types.ts';
-import { bounds, EXAMPLES, formatDuration, KiB, MINUTE, MiB, parseQuantity, parseVarying, type Quantity, Range, show, UnitError, type Varying } from './units.ts';
+import { bounds, EXAMPLES, formatDuration, formatSize, KiB, MINUTE, MiB, parseQuantity, parseVarying, type Quantity, Range, show, UnitError, type Varying } from './units.ts';
 
 export const BEHAVIOURS = [
   'honest',
@@ -89,32 +90,31 @@ const latency = z.unknown().transform((value, ctx): [Varying, Varying] => {
     const v = parseVarying('duration', value);
     return v instanceof Range ? [v.lo, v.hi] : [v, v];
   } catch (e) {
-    if (e instanceof UnitError) return issue(ctx, `expected ${what}, got ${show(value)}`);
+    // A limit broken keeps its own message (it names the limit); otherwise say what a latency is.
+    if (e instanceof UnitError) return issue(ctx, e.message.includes('(limit ') ? e.message : `expected ${what}, got ${show(value)}`);
     throw e;
   }
 });
 
-/** Engine settings, by the keys of `defaultSettings`: times are durations, lengths sizes. */
-const STRING_SETTINGS: Record<string, readonly [string, ...string[]]> = { piecePicker: ['rarest-first', 'sequential'] };
-
-/** The quantity of a numeric engine setting, by its name: `…Interval`/`…Timeout` are durations. */
+/** The quantity of a numeric engine setting: its unit in engine/settings.ts's SETTING_LIMITS. */
 export function settingQuantity(key: string): Quantity {
-  if (/(Interval|Timeout)$/.test(key)) return 'duration';
-  if (/Length$/.test(key)) return 'size';
-  return 'count';
+  const limit = SETTING_LIMITS[key as keyof EngineSettings] as { unit?: string } | undefined;
+  return limit?.unit === 'ms' ? 'duration' : limit?.unit === 'bytes' ? 'size' : 'count';
 }
 
-function settingSchema(key: string, example: unknown): z.ZodType {
-  if (typeof example === 'boolean') return z.boolean();
-  if (typeof example === 'string') return STRING_SETTINGS[key] ? z.enum(STRING_SETTINGS[key]) : z.string();
+function settingSchema(key: keyof EngineSettings): z.ZodType {
+  const limit: NumberLimit | { unit: 'boolean' } | { oneOf: readonly string[] } = SETTING_LIMITS[key];
+  if ('oneOf' in limit) return z.enum(limit.oneOf as [string, ...string[]]);
+  if (limit.unit === 'boolean') return z.boolean();
   return varying(settingQuantity(key));
 }
 
 type SettingsFile = { [K in keyof EngineSettings]?: EngineSettings[K] extends number ? Varying : EngineSettings[K] };
 
-const settings = strict(
-  Object.fromEntries(Object.entries(defaultSettings).map(([key, example]) => [key, settingSchema(key, example).optional()])),
-) as unknown as z.ZodType<SettingsFile>;
+/** Every setting but the test-only planted bug (that one is `--planted-bug`, never a file's). */
+const FILE_SETTINGS = (Object.keys(SETTING_LIMITS) as (keyof EngineSettings)[]).filter((key) => key !== 'plantedBug');
+
+const settings = strict(Object.fromEntries(FILE_SETTINGS.map((key) => [key, settingSchema(key).optional()]))) as unknown as z.ZodType<SettingsFile>;
 
 // ---- torrent, groups, network ------------------------------------------------------------------
 
@@ -210,7 +210,10 @@ const expectations = strict({
 const seed = z.union([z.string().min(1), z.number().int().nonnegative()], { error: 'expected a seed: a string or a whole number' }).transform(String);
 
 const fileShape = strict({
-  name: z.string({ error: 'expected the scenario name' }).min(1, 'expected the scenario name'),
+  name: z
+    .string({ error: 'expected the scenario name' })
+    .min(1, 'expected the scenario name')
+    .max(SCENARIO_LIMITS.nameLength.value, `expected a name of at most ${SCENARIO_LIMITS.nameLength.value} characters ${limitNote('nameLength', SCENARIO_LIMITS.nameLength.value)}`),
   description: z.string().optional(),
   torrent,
   groups: z.array(group, { error: 'expected a list of peer groups' }).min(1, 'expected at least one peer group'),
@@ -259,6 +262,8 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
     if ('until' in f) after(f.at, f.until, [...at, 'until'], 'at');
   });
 
+  checkLimits(file, ctx);
+
   const [sizeLo] = bounds(file.torrent.size);
   if (sizeLo === 0) issue(ctx, 'expected a torrent of at least 1 byte', ['torrent', 'size']);
   if (bounds(file.torrent.files)[1] > sizeLo) issue(ctx, 'expected no more files than bytes', ['torrent', 'files']);
@@ -273,3 +278,68 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
     issue(ctx, `expected a time within the time limit (${showTime(file.timeLimit)}) for every draw, got ${showTime(e.completeBy)}`, ['expect', 'completeBy']);
   }
 }
+
+// ---- limits (sim/scenario/limits.ts, engine/settings.ts) ------------------------------------------
+
+/** The highest value a field can draw is checked, so that no seed can draw past a limit. */
+function checkLimits(file: ScenarioFile, ctx: z.RefinementCtx): void {
+  const L = SCENARIO_LIMITS;
+  /** A value that may draw above the limit: an issue at its path; true if so. */
+  const atMost = (v: Varying | undefined, limit: keyof typeof L, path: (string | number)[], what: string, shown: (n: number) => string | number = (n) => n): boolean => {
+    if (v === undefined || bounds(v)[1] <= L[limit].value) return false;
+    issue(ctx, `expected at most ${shown(L[limit].value)}${what}, got ${shown(bounds(v)[1])} ${limitNote(limit, shown(L[limit].value))}`, path);
+    return true;
+  };
+
+  let peers = 0;
+  let groupTooLarge = false;
+  file.groups.forEach((g, i) => {
+    groupTooLarge = atMost(g.count, 'peers', ['groups', i, 'count'], ' peers') || groupTooLarge;
+    peers += bounds(g.count)[1];
+  });
+  if (!groupTooLarge && peers > L.peers.value) issue(ctx, `expected at most ${L.peers.value} peers in all groups together, got up to ${peers} ${limitNote('peers', L.peers.value)}`, ['groups']);
+
+  const t = file.torrent;
+  atMost(t.size, 'torrentBytes', ['torrent', 'size'], '', formatSize);
+  atMost(t.pieceLength, 'pieceLength', ['torrent', 'pieceLength'], '', formatSize);
+  atMost(t.files, 'files', ['torrent', 'files'], ' files');
+  const pieces = Math.ceil(bounds(t.size)[1] / bounds(t.pieceLength)[0]);
+  if (pieces > L.pieces.value && bounds(t.size)[1] <= L.torrentBytes.value) {
+    issue(ctx, `expected at most ${L.pieces.value} pieces, got up to ${pieces} (${showSize(t.size)} in pieces of ${showSize(t.pieceLength)}) ${limitNote('pieces', L.pieces.value)}`, ['torrent', 'pieceLength']);
+  }
+
+  if (bounds(file.trackerInterval)[0] < L.trackerIntervalMin.value) {
+    issue(ctx, `expected an announce interval of at least ${formatDuration(L.trackerIntervalMin.value)} ${limitNote('trackerIntervalMin', formatDuration(L.trackerIntervalMin.value))}`, ['trackerInterval']);
+  }
+
+  file.faults.forEach((f, i) => {
+    if ('count' in f) atMost(f.count, 'peers', ['faults', i, 'count'], ' peers');
+    if (f.kind !== 'random') return;
+    // The events are scheduled up front: their expected number must stay within memory.
+    const expected = (bounds(f.rate)[1] * Math.max(0, bounds(f.until)[1] - bounds(f.from)[0])) / MINUTE;
+    if (expected > L.faultsPerRandom.value) {
+      issue(ctx, `expected at most ${L.faultsPerRandom.value} faults from one random fault (rate × window), got about ${Math.round(expected)} ${limitNote('faultsPerRandom', L.faultsPerRandom.value)}`, ['faults', i, 'rate']);
+    }
+  });
+
+  // Settings: each against its own bounds and, for bounds named by another setting, against that
+  // setting as it applies here (defaults, then the file's, then the group's).
+  checkSettings(file.settings, {}, ['settings'], ctx);
+  file.groups.forEach((g, i) => checkSettings(g.settings, file.settings ?? {}, ['groups', i, 'settings'], ctx));
+}
+
+function checkSettings(own: SettingsFile | undefined, inherited: SettingsFile, path: (string | number)[], ctx: z.RefinementCtx): void {
+  if (!own) return;
+  const merged: Record<string, unknown> = { ...defaultSettings, ...inherited, ...own };
+  const end = (which: 0 | 1) => Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, v instanceof Range ? bounds(v)[which] : v]));
+  // A value's low end against the others' high ends, its high end against their low ends: every draw.
+  const [lows, highs] = [end(0), end(1)];
+  for (const [key, value] of Object.entries(own) as [keyof EngineSettings, unknown][]) {
+    if (value === undefined) continue;
+    const [lo, hi] = value instanceof Range ? bounds(value) : [value, value];
+    const problem = settingProblem(key, lo, highs) ?? settingProblem(key, hi, lows);
+    if (problem) issue(ctx, problem, [...path, key]);
+  }
+}
+
+const showSize = (v: Varying) => (v instanceof Range ? `${formatSize(v.lo)}..${formatSize(v.hi)}` : formatSize(v));

@@ -2,6 +2,7 @@
 // the trace hash is the same both times (determinism, checked on every suite run). What
 // `swarmlab test` runs; the printing is cli/test.ts's.
 
+import { ClockStoppedError } from '../scheduler.ts';
 import { loadScenario, runResolved, type ScenarioFile, type ScenarioRunOptions } from './load.ts';
 import { seedList } from './seeds.ts';
 import type { Failure, Scenario, ScenarioResult } from './types.ts';
@@ -48,6 +49,8 @@ export interface SuiteResult {
 
 /** The check reported when a run throws instead of finishing: a crash of swarmlab itself. */
 export const CRASH = 'crash';
+/** The check reported when a run's virtual clock stops moving (sim/scheduler.ts's guard). */
+export const CLOCK_STOPPED = 'clock-stopped';
 /** The check reported when the same seed gives two different trace hashes. */
 export const NONDETERMINISM = 'determinism';
 
@@ -91,8 +94,8 @@ function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): SuiteRun {
 }
 
 /**
- * Runs a scenario; if swarmlab itself throws, the run fails with check `crash` (and an empty
- * trace hash) instead of taking the whole suite, or the shrinker, down with it.
+ * Runs a scenario; if swarmlab itself throws, the run fails with check `crash` (`clock-stopped`
+ * when the scheduler's guard stopped it; an empty trace hash either way) instead of taking the whole suite, or the shrinker, down with it.
  */
 export function runCatchingCrash(scenario: Scenario | (() => Scenario), seed: string, options: ScenarioRunOptions = {}): ScenarioResult {
   try {
@@ -100,7 +103,8 @@ export function runCatchingCrash(scenario: Scenario | (() => Scenario), seed: st
   } catch (e) {
     const err = e as Error;
     const at = err.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim() ?? '';
-    const failure: Failure = { check: CRASH, message: `${err.message}${at ? ` (${at})` : ''}` };
+    const failure: Failure =
+      err instanceof ClockStoppedError ? { check: CLOCK_STOPPED, t: err.time, message: err.message } : { check: CRASH, message: `${err.message}${at ? ` (${at})` : ''}` };
     const name = typeof scenario === 'function' ? '' : scenario.name;
     return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [] };
   }

@@ -10,6 +10,8 @@
 // Any of them may be a range `lo..hi` (`20..200`, `10ms..200ms`, `256KiB/s..2MiB/s`): a value
 // drawn from the seed when the scenario is resolved (sim/scenario/resolve.ts).
 
+import { limitNote, SCENARIO_LIMITS } from './limits.ts';
+
 export type Quantity = 'size' | 'pieceLength' | 'rate' | 'duration' | 'count' | 'fraction' | 'frequency';
 
 /** How a range is drawn: a whole number, a real number, or a power of two (piece lengths). */
@@ -97,6 +99,13 @@ export function parseQuantity(kind: Quantity, value: unknown): number {
   }
   if (kind === 'rate' && n !== Infinity) n = Math.round(n);
   if (kind === 'rate' && n === 0) throw new UnitError(`expected ${EXAMPLES[kind]}; a rate must be above 0, got ${show(value)}`);
+  if (kind === 'duration' && n > SCENARIO_LIMITS.duration.value) {
+    throw new UnitError(`expected a duration of at most ${formatDuration(SCENARIO_LIMITS.duration.value)}, got ${show(value)} ${limitNote('duration', formatDuration(SCENARIO_LIMITS.duration.value))}`);
+  }
+  if (kind === 'frequency' && n > SCENARIO_LIMITS.faultRatePerMinute.value) {
+    const max = formatFrequency(SCENARIO_LIMITS.faultRatePerMinute.value);
+    throw new UnitError(`expected a frequency of at most ${max} (10/s), got ${show(value)} ${limitNote('faultRatePerMinute', max)}`);
+  }
   if (kind === 'fraction' && n > 1) throw new UnitError(`expected ${EXAMPLES[kind]}, got ${show(value)}`);
   if (kind === 'pieceLength' && !(n >= 16 * KiB && isPowerOfTwo(n))) {
     throw new UnitError(`expected ${EXAMPLES[kind]}, got ${show(value)}`);
