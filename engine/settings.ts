@@ -197,6 +197,16 @@ export const SETTING_LIMITS = {
   lateBitfield: { oneOf: ['exit', 'merge'] },
   optimisticUnchoke: { unit: 'boolean' },
   plantedBug: { oneOf: ['trust-single-source'] },
+  maxPeerList: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent's max_peerlist_size is 3,000; the list's memory grows with it" },
+  maxPeersPerReply: { unit: 'count', min: 1, max: 1_000_000, why: 'one tracker reply adds at most this many (and never more than maxPeerList holds)' },
+  maxConnectionsPerIp: { unit: 'count', min: 1, max: 'maxConnections', why: 'libtorrent allows 1 per IP by default; more than every slot is no limit' },
+  maxPendingHandshakes: { unit: 'count', min: 1, max: 10_000, why: "libtorrent's half_open_limit was 8–100; handshakes in flight hold a socket each" },
+  handshakeTimeout: { unit: 'ms', min: 100, max: HOUR, why: "libtorrent's handshake_timeout is 10 s; a silent socket holds a handshake slot until then" },
+  sendQueueWatermark: { unit: 'bytes', min: 1_024, max: 'sendQueueHardLimit', why: "libtorrent's send_buffer_watermark is 500 KiB; past the hard limit the peer is dropped anyway" },
+  sendQueueHardLimit: { unit: 'bytes', min: 'sendQueueWatermark', max: 256 * 1024 * 1024, why: 'the most one connection may hold in our memory before it is dropped' },
+  sendQueueStallTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's request_timeout is 60 s; a peer that reads nothing for that long is dropped" },
+  maxUnservedRequests: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent drops a peer after 300 requests sent while choked (too_many_requests_when_choked)" },
+  maxMetadataRequests: { unit: 'count', min: 1, max: 1_024, why: 'a 16 MiB info dictionary has 1,024 pieces: more queued requests than pieces are a flood' },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */
