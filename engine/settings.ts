@@ -199,7 +199,7 @@ export const SETTING_LIMITS = {
   plantedBug: { oneOf: ['trust-single-source'] },
   maxPeerList: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent's max_peerlist_size is 3,000; the list's memory grows with it" },
   maxPeersPerReply: { unit: 'count', min: 1, max: 1_000_000, why: 'one tracker reply adds at most this many (and never more than maxPeerList holds)' },
-  maxConnectionsPerIp: { unit: 'count', min: 1, max: 'maxConnections', why: 'libtorrent allows 1 per IP by default; more than every slot is no limit' },
+  maxConnectionsPerIp: { unit: 'count', min: 1, max: 10_000, why: 'libtorrent allows 1 per IP by default; above maxConnections it limits nothing' },
   maxPendingHandshakes: { unit: 'count', min: 1, max: 10_000, why: "libtorrent's half_open_limit was 8–100; handshakes in flight hold a socket each" },
   handshakeTimeout: { unit: 'ms', min: 100, max: HOUR, why: "libtorrent's handshake_timeout is 10 s; a silent socket holds a handshake slot until then" },
   sendQueueWatermark: { unit: 'bytes', min: 1_024, max: 'sendQueueHardLimit', why: "libtorrent's send_buffer_watermark is 500 KiB; past the hard limit the peer is dropped anyway" },
