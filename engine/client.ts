@@ -117,6 +117,7 @@ export class Client implements PeerOwner {
         for (const p of peers) this.addPeer(p);
       },
       onResult: (event, result) => this.emit('announce', { event, ...result }),
+      minInterval: this.settings.minAnnounceInterval,
     });
   }
 

@@ -47,6 +47,14 @@ export interface EngineSettings {
    * peer as verified without checking its SHA1. Never set outside tests.
    */
   plantedBug?: 'trust-single-source';
+  // ---- Trackers (issue 8) ----
+  /**
+   * Floor on the tracker's announce interval (ms): a tracker answering `interval 1` is announced
+   * to every 5 minutes, not every second. libtorrent's `min_announce_interval` is 5 * 60 s, "a
+   * sanity check on what is returned from a tracker" against hammering misbehaving trackers. The
+   * simulator, whose scenarios use short intervals on purpose, passes a lower floor.
+   */
+  minAnnounceInterval: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -71,6 +79,8 @@ export const defaultSettings: EngineSettings = {
   extensionProtocol: false,
   retryDelay: 30_000,
   lateBitfield: 'exit',
+  // ---- Trackers (issue 8) ----
+  minAnnounceInterval: 300_000,
 };
 
 export function resolveSettings(overrides: Partial<EngineSettings> = {}): EngineSettings {

@@ -57,11 +57,14 @@ export function parseAnnounceReply(body: Uint8Array): AnnounceResult {
   }
   const raw6 = reply.peers6;
   if (raw6 instanceof Uint8Array) parseCompactPeers(raw6, true, peers);
+  // BEP 3 lists only `interval`; `min interval` is the common extension (and a bad one is ignored).
+  const minInterval = asInt(reply['min interval']);
   const complete = asInt(reply.complete);
   const incomplete = asInt(reply.incomplete);
   return {
     ok: true,
     interval,
+    ...(minInterval !== undefined && minInterval >= 0 ? { minInterval } : {}),
     peers,
     ...(complete !== undefined ? { complete } : {}),
     ...(incomplete !== undefined ? { incomplete } : {}),
