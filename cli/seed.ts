@@ -68,11 +68,16 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
 
   let resolveDone: (reason: string) => void = () => {};
   const done = new Promise<string>((resolve) => (resolveDone = resolve));
-  const onSignal = (signal: string) => resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated');
+  let interrupted = false;
+  const onSignal = (signal: string) => {
+    interrupted = true;
+    resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated');
+  };
   const { reason, stats, traceHash, seconds } = await runUntilDone({ session, progress, trace, done, started, onSignal });
   progress.finish(
     { ok: true, complete: stats.complete, reason, name: t.name, infoHash: t.infoHashHex, uploaded: stats.uploaded, downloaded: stats.downloaded, seconds, ...(flags.trace ? { trace: flags.trace, traceHash } : {}) },
     [`${t.name}: stopped (${reason}); uploaded ${formatBytes(stats.uploaded)} in ${seconds.toFixed(1)} s`, ...(flags.trace ? [`trace: ${flags.trace}`, `trace sha256: ${traceHash}`] : [])],
   );
-  return 0;
+  // Seeding ends only by a signal: 130, as `download` and shells report an interrupted command.
+  return interrupted ? 130 : 0;
 }
