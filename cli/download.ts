@@ -11,7 +11,7 @@ import { makePeerId } from '../live/random.ts';
 import { fetchMetadata, LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
 import { InputError } from './input-error.ts';
-import { collectPeer, onInterrupt, openSession, openTrace, portNumber, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
+import { collectPeer, exitWhenStuck, onInterrupt, openSession, openTrace, portNumber, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface DownloadFlags {
@@ -70,6 +70,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
       stopWaiting();
       if (!info) {
         await network.close();
+        exitWhenStuck();
         trace.close();
         progress.finish({ ok: false, complete: false, reason: 'interrupted while fetching metadata' }, ['interrupted while fetching metadata']);
         return 130;

@@ -108,14 +108,34 @@ export async function runUntilDone(o: {
   session.start();
   o.afterStart?.();
   progress.update(session.stats());
-  const ticker = setInterval(() => progress.update(session.stats()), 1_000);
+  const ticker = setInterval(() => {
+    try {
+      progress.update(session.stats());
+    } catch {
+      // A progress line is not worth the process.
+    }
+  }, 1_000);
   const reason = await o.done;
   clearInterval(ticker);
-  stopWaiting();
   const stats = session.stats();
+  // The signal handler stays while the session stops: a second Ctrl-C then exits at once, 130.
   await session.stop(reason);
+  stopWaiting();
+  exitWhenStuck();
   const traceHash = o.trace.close();
   return { reason, stats, traceHash, seconds: (Date.now() - o.started) / 1000 };
+}
+
+/** How long a finished live command may linger before it exits anyway (ms). */
+const EXIT_BACKSTOP = 1_000;
+
+/**
+ * Once a live command is over, nothing should keep the process up; if something still does (a
+ * DNS lookup, which cannot be cancelled, or a handle we missed), it exits with `process.exitCode`
+ * after EXIT_BACKSTOP ms anyway. The timer is unref'd: it never delays a process that is done.
+ */
+export function exitWhenStuck(): void {
+  setTimeout(() => process.exit(), EXIT_BACKSTOP).unref();
 }
 
 /** Reads and parses a .torrent file; any fault comes back as one line naming the file. */

@@ -68,7 +68,11 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
 
   let resolveDone: (reason: string) => void = () => {};
   const done = new Promise<string>((resolve) => (resolveDone = resolve));
-  const onSignal = (signal: string) => resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated');
+  let interrupted = false;
+  const onSignal = (signal: string) => {
+    interrupted = true;
+    resolveDone(signal === 'SIGINT' ? 'interrupted' : 'terminated');
+  };
   let storageFailed = false;
   void session.storageFailure.then((message) => {
     storageFailed = true;
@@ -79,5 +83,6 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
     { ok: !storageFailed, complete: stats.complete, reason, name: t.name, infoHash: t.infoHashHex, uploaded: stats.uploaded, downloaded: stats.downloaded, seconds, ...(flags.trace ? { trace: flags.trace, traceHash } : {}) },
     [`${t.name}: stopped (${reason}); uploaded ${formatBytes(stats.uploaded)} in ${seconds.toFixed(1)} s`, ...(flags.trace ? [`trace: ${flags.trace}`, `trace sha256: ${traceHash}`] : [])],
   );
-  return storageFailed ? 1 : 0;
+  // A storage failure is 1; a signal 130, as `download` and shells report an interrupted command.
+  return storageFailed ? 1 : interrupted ? 130 : 0;
 }

@@ -134,6 +134,7 @@ export class Client implements PeerOwner {
       // A reply far larger than asked for is cut: it would only churn the peer list.
       onPeers: (peers) => this.addPeers(peers.length > this.settings.maxPeersPerReply ? peers.slice(0, this.settings.maxPeersPerReply) : peers),
       onResult: (event, result) => this.emit('announce', { event, ...result }),
+      minInterval: this.settings.minAnnounceInterval,
     });
   }
 

@@ -103,8 +103,11 @@ export interface AnnouncePeer extends PeerAddress {
 }
 
 export type AnnounceResult =
-  /** `interval` is in seconds, as trackers send it. */
-  | { ok: true; interval: number; peers: AnnouncePeer[]; complete?: number; incomplete?: number }
+  /**
+   * `interval` is in seconds, as trackers send it; `minInterval` is the tracker's optional
+   * `min interval` (s): no announce but started/completed/stopped may come sooner than that.
+   */
+  | { ok: true; interval: number; minInterval?: number; peers: AnnouncePeer[]; complete?: number; incomplete?: number }
   | { ok: false; error: string };
 
 /** Talks to the tracker(s); the engine's tracker client decides when. */

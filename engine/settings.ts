@@ -108,6 +108,14 @@ export interface EngineSettings {
    * queue holds piece numbers only, the replies' bytes are bounded by the send queue.
    */
   maxMetadataRequests: number;
+  // ---- Trackers (issue 8) ----
+  /**
+   * Floor on the tracker's announce interval (ms): a tracker answering `interval 1` is announced
+   * to every 5 minutes, not every second. libtorrent's `min_announce_interval` is 5 * 60 s, "a
+   * sanity check on what is returned from a tracker" against hammering misbehaving trackers. The
+   * simulator, whose scenarios use short intervals on purpose, passes a lower floor.
+   */
+  minAnnounceInterval: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -144,6 +152,8 @@ export const defaultSettings: EngineSettings = {
   sendQueueStallTimeout: 60_000,
   maxUnservedRequests: 300,
   maxMetadataRequests: 1024,
+  // ---- Trackers (issue 8) ----
+  minAnnounceInterval: 300_000,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -207,6 +217,7 @@ export const SETTING_LIMITS = {
   sendQueueStallTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's request_timeout is 60 s; a peer that reads nothing for that long is dropped" },
   maxUnservedRequests: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent drops a peer after 300 requests sent while choked (too_many_requests_when_choked)" },
   maxMetadataRequests: { unit: 'count', min: 1, max: 1_024, why: 'a 16 MiB info dictionary has 1,024 pieces: more queued requests than pieces are a flood' },
+  minAnnounceInterval: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a tracker answering `interval 1` must not be hammered" },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

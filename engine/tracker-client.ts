@@ -1,7 +1,12 @@
 // The tracker client: announces started, periodic, completed and stopped, and honours the
-// tracker's interval. The transport (simulated, HTTP or UDP) sits behind the TrackerPort.
+// tracker's interval and `min interval`, within bounds of our own: the interval is never shorter
+// than `minAnnounceInterval` (a tracker answering `interval 1` is not hammered), retries after
+// errors back off, and nothing but started/completed/stopped comes sooner than the tracker's
+// `min interval` after the previous announce. The transport (simulated, HTTP or UDP) sits behind
+// the TrackerPort.
 
 import type { AnnounceEvent, AnnouncePeer, AnnounceRequest, Clock, TimerHandle, TrackerPort } from './ports.ts';
+import { defaultSettings } from './settings.ts';
 
 export interface TrackerClientOptions {
   port: TrackerPort;
@@ -12,17 +17,33 @@ export interface TrackerClientOptions {
   onResult?: (event: AnnounceEvent, result: { ok: boolean; peers?: number; interval?: number; error?: string }) => void;
   /** First retry after a failed announce (ms); doubles up to the interval. */
   retryDelay?: number;
+  /** Floor on the tracker's interval (ms; default `defaultSettings.minAnnounceInterval`). */
+  minInterval?: number;
 }
 
+/** Until a tracker says otherwise (ms). */
 const DEFAULT_INTERVAL = 1_800_000;
+/** A tracker that asks for more than a day is announced to daily (ms). */
+const MAX_INTERVAL = 24 * 3_600_000;
+/** Whatever the settings say, never more than one periodic announce a second (ms). */
+const ABSOLUTE_FLOOR = 1_000;
 
 export class TrackerClient {
   private timer: TimerHandle | undefined;
+  /** When the pending timer fires (ms), if one is pending. */
+  private timerAt: number | undefined;
   private interval = DEFAULT_INTERVAL;
+  /** The tracker's `min interval` (ms), 0 until it sends one. */
+  private trackerMinInterval = 0;
+  private lastSentAt: number | undefined;
+  private inFlight = 0;
   private failures = 0;
   private stopped = false;
+  private readonly floor: number;
 
-  constructor(private readonly o: TrackerClientOptions) {}
+  constructor(private readonly o: TrackerClientOptions) {
+    this.floor = Math.max(o.minInterval ?? defaultSettings.minAnnounceInterval, ABSOLUTE_FLOOR);
+  }
 
   start(): void {
     this.announce('started');
@@ -32,47 +53,85 @@ export class TrackerClient {
     if (!this.stopped) this.announce('completed');
   }
 
-  /** Asks for more peers now (for example when we have too few connections). */
+  /**
+   * Asks for more peers now (for example when we have too few connections): at once if the
+   * tracker's `min interval` has passed since the last announce and none is in flight, else as
+   * soon as it has.
+   */
   refresh(): void {
-    if (!this.stopped) this.announce('periodic');
+    if (this.stopped || this.inFlight > 0) return;
+    const earliest = this.earliestPeriodic();
+    const now = this.o.clock.now();
+    if (earliest <= now) this.announce('periodic');
+    else if (this.timerAt === undefined || this.timerAt > earliest) this.schedule(earliest - now, 'periodic');
   }
 
   /** Stops without a word to the tracker (the process died). */
   abandon(): void {
     this.stopped = true;
-    this.timer?.cancel();
+    this.cancelTimer();
   }
 
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.timer?.cancel();
+    this.cancelTimer();
     this.o.port.announce(this.o.request('stopped'), () => {});
     this.o.onResult?.('stopped', { ok: true });
   }
 
+  /** The next announce the timer will send, in ms from now (undefined when none is pending). */
+  get nextAnnounceIn(): number | undefined {
+    return this.timerAt === undefined ? undefined : this.timerAt - this.o.clock.now();
+  }
+
+  private earliestPeriodic(): number {
+    return this.lastSentAt === undefined ? 0 : this.lastSentAt + this.trackerMinInterval;
+  }
+
   private announce(event: AnnounceEvent): void {
-    this.timer?.cancel();
+    this.cancelTimer();
+    this.lastSentAt = this.o.clock.now();
+    this.inFlight++;
     this.o.port.announce(this.o.request(event), (result) => {
+      this.inFlight--;
       if (this.stopped) return;
       if (result.ok) {
         this.failures = 0;
-        // A tracker that asks for an absurd interval is held to sane bounds.
-        this.interval = Math.min(Math.max(result.interval * 1000, 1_000), 24 * 3_600_000);
+        const min = Number.isFinite(result.minInterval) ? (result.minInterval ?? 0) * 1000 : 0;
+        this.trackerMinInterval = Math.min(Math.max(min, 0), MAX_INTERVAL);
+        // The tracker's interval, no shorter than its own `min interval` nor our floor.
+        const asked = Number.isFinite(result.interval) ? result.interval * 1000 : DEFAULT_INTERVAL;
+        this.interval = Math.min(Math.max(asked, this.trackerMinInterval, this.floor), MAX_INTERVAL);
         this.o.onResult?.(event, { ok: true, peers: result.peers.length, interval: this.interval });
         this.o.onPeers(result.peers);
-        this.schedule(this.interval);
+        if (!this.stopped) this.schedule(this.interval, 'periodic');
       } else {
         this.failures++;
         this.o.onResult?.(event, { ok: false, error: result.error });
-        const retry = Math.min((this.o.retryDelay ?? 15_000) * 2 ** (this.failures - 1), this.interval);
+        // Backs off from retryDelay up to the interval (itself at least the floor), and never
+        // sooner than the tracker's `min interval` allows.
+        const backoff = Math.min((this.o.retryDelay ?? 15_000) * 2 ** Math.min(this.failures - 1, 30), this.interval);
+        const retry = Math.max(backoff, this.earliestPeriodic() - this.o.clock.now(), ABSOLUTE_FLOOR);
         // A failed 'started' or 'completed' is sent again as the same event.
-        this.timer = this.o.clock.setTimer(retry, () => this.announce(event === 'periodic' ? 'periodic' : event));
+        this.schedule(retry, event);
       }
     });
   }
 
-  private schedule(delay: number): void {
-    this.timer = this.o.clock.setTimer(delay, () => this.announce('periodic'));
+  private schedule(delay: number, event: AnnounceEvent): void {
+    this.cancelTimer();
+    this.timerAt = this.o.clock.now() + delay;
+    this.timer = this.o.clock.setTimer(delay, () => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      this.announce(event);
+    });
+  }
+
+  private cancelTimer(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAt = undefined;
   }
 }

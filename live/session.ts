@@ -8,6 +8,7 @@ import type { PeerAddress } from '../engine/ports.ts';
 import type { EngineSettings } from '../engine/settings.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { RealClock } from './clock.ts';
+import { describeError } from './io-errors.ts';
 import { FileStorage } from './file-storage.ts';
 import { CryptoRandom, makePeerId } from './random.ts';
 import { TcpNetwork } from './tcp-network.ts';
@@ -25,6 +26,13 @@ export const LIVE_SETTINGS: Partial<EngineSettings> = {
   // aria2 sends a BITFIELD after HAVE NONE and some HAVEs: take it as HAVEs.
   lateBitfield: 'merge',
 };
+
+/**
+ * How long a stopping session waits for the trackers to take `stopped` (ms): libtorrent's
+ * `stop_tracker_timeout`, 1 s, "shorter, to make the client quit faster". It keeps Ctrl-C well
+ * inside its 3 s budget, the sockets closing meanwhile.
+ */
+export const STOP_TRACKER_WAIT = 1_000;
 
 export interface SessionOptions {
   torrent: Torrent;
@@ -62,6 +70,7 @@ export class LiveSession {
   constructor(readonly o: SessionOptions) {
     const log = o.log ?? (() => {});
     this.clock = o.clock ?? new RealClock();
+    this.clock.onError ??= (err) => log(`internal error in a timer: ${describeError(err)}`);
     this.storage = new FileStorage(o.dir, o.torrent, { log });
     // A link or a file in the way is an error now, not a stall at the first block.
     this.storage.checkDisk();
@@ -119,23 +128,33 @@ export class LiveSession {
     for (const p of this.o.peers ?? []) this.client.addPeer(p);
   }
 
-  /** Leaves cleanly: tells the trackers `stopped` (waits up to `trackerWait` ms), flushes and closes files and sockets. */
-  stop(reason = 'stopped', trackerWait = 3_000): Promise<void> {
-    // Once: a second call (the driver's, after a storage failure stopped us) waits for the first.
+  /**
+   * Leaves cleanly and quickly: tells the trackers `stopped` while the sockets close, waits up to
+   * `trackerWait` ms for them (then cuts off every tracker request still in flight, so a tracker
+   * that never answers cannot hold the process), flushes and closes the files. Once: a second call
+   * (the driver's, after a storage failure stopped us) waits for the first.
+   */
+  stop(reason = 'stopped', trackerWait = STOP_TRACKER_WAIT): Promise<void> {
     this.stopped ??= this.leave(reason, trackerWait);
     return this.stopped;
   }
 
   private async leave(reason: string, trackerWait: number): Promise<void> {
-    this.client.stop(reason);
+    try {
+      this.client.stop(reason);
+    } catch (err) {
+      this.o.log?.(`internal error while stopping: ${describeError(err)}`);
+    }
+    const closing = this.o.network.close();
     await this.trackers.settle(trackerWait);
+    this.trackers.close();
     try {
       this.storage.flush();
     } catch {
       // nothing more to do on the way out
     }
     this.storage.close();
-    await this.o.network.close();
+    await closing;
   }
 
   stats() {
@@ -175,6 +194,8 @@ export function fetchMetadata(o: FetchOptions): { result: Promise<Omit<Torrent, 
   let fetcher: MetadataFetcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   const trackers = new Trackers(o.trackers.map((t) => [t]), { log: o.log });
+  // Once the fetch is over, the trackers get a moment for `stopped`, then their requests are cut off.
+  const closeTrackers = () => void trackers.settle(STOP_TRACKER_WAIT).then(() => trackers.close());
   const result = new Promise<Omit<Torrent, 'announce'>>((resolve, reject) => {
     fetcher = new MetadataFetcher({
       infoHash: o.infoHash,
@@ -186,6 +207,7 @@ export function fetchMetadata(o: FetchOptions): { result: Promise<Omit<Torrent, 
       trace: o.trace ?? nullTrace,
       onMetadata: (info) => {
         clearTimeout(timer);
+        closeTrackers();
         try {
           resolve(parseInfo(info));
         } catch (err) {
@@ -197,7 +219,12 @@ export function fetchMetadata(o: FetchOptions): { result: Promise<Omit<Torrent, 
     for (const p of o.peers) fetcher.addPeer(p);
     if (o.timeout) {
       timer = setTimeout(() => {
-        fetcher?.stop('timed out');
+        try {
+          fetcher?.stop('timed out');
+        } catch (err) {
+          o.log?.(`internal error while stopping the metadata fetch: ${describeError(err)}`);
+        }
+        closeTrackers();
         reject(new Error(`no metadata within ${o.timeout} ms`));
       }, o.timeout);
     }
@@ -207,6 +234,7 @@ export function fetchMetadata(o: FetchOptions): { result: Promise<Omit<Torrent, 
     cancel: () => {
       clearTimeout(timer);
       fetcher?.stop('cancelled');
+      closeTrackers();
     },
   };
 }

@@ -3,6 +3,7 @@
 
 import { createServer, type Server, Socket } from 'node:net';
 import type { Connection, ConnectionHandler, Network, PeerAddress } from '../engine/ports.ts';
+import { describeError, reportError } from './io-errors.ts';
 
 export interface TcpNetworkOptions {
   /** Address to listen on (default 0.0.0.0). */
@@ -14,6 +15,9 @@ export interface TcpNetworkOptions {
   /** Called when the engine threw from a callback: the connection is dropped, the process lives on. */
   onError?: (error: unknown, remote: PeerAddress) => void;
 }
+
+/** How long `TcpNetwork.close()` lets peers close their side before cutting them off (ms). */
+const CLOSE_GRACE = 500;
 
 export class TcpNetwork implements Network {
   private acceptor: ((conn: Connection) => void) | undefined;
@@ -27,7 +31,13 @@ export class TcpNetwork implements Network {
     server.on('connection', (socket) => {
       const conn = new TcpConnection(this, socket, true, remoteOf(socket), options);
       if (!this.acceptor) return conn.close();
-      this.acceptor(conn);
+      try {
+        this.acceptor(conn);
+      } catch (err) {
+        // The engine failed to take the connection: it goes, the listener stays.
+        reportError(options.onError && ((e) => options.onError!(e, conn.remote)), 'accepting a connection', err);
+        conn.close();
+      }
     });
     // An error on the listening socket after it is bound (rare) must not crash the process.
     server.on('error', (err) => options.onError?.(err, localAddress));
@@ -53,7 +63,13 @@ export class TcpNetwork implements Network {
     const socket = new Socket();
     const conn = new TcpConnection(this, socket, false, { host: remote.host, port: remote.port }, this.options);
     socket.setNoDelay(true);
-    socket.connect({ host: remote.host, port: remote.port });
+    try {
+      socket.connect({ host: remote.host, port: remote.port });
+    } catch (err) {
+      // A bad address (a port out of range, say) throws at once: reported as a failed dial, after
+      // the engine has had the connection back and installed its handler.
+      queueMicrotask(() => conn.failWith(describeError(err)));
+    }
     return conn;
   }
 
@@ -71,11 +87,20 @@ export class TcpNetwork implements Network {
     return this.sockets.size;
   }
 
-  /** Stops listening and drops every connection. */
-  async close(): Promise<void> {
+  /**
+   * Stops listening and drops every connection: each is ended (queued bytes go out), and one whose
+   * peer has not closed its side after `grace` ms is cut off, so that no peer can hold up an exit.
+   */
+  async close(grace = CLOSE_GRACE): Promise<void> {
     this.acceptor = undefined;
-    for (const c of [...this.sockets]) c.close();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const open = [...this.sockets];
+    for (const c of open) c.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, grace)))]);
+    clearTimeout(timer);
+    for (const c of open) c.destroy();
+    await closed;
   }
 
   /** @internal */
@@ -175,9 +200,19 @@ class TcpConnection implements Connection {
       event(this.handler);
     } catch (err) {
       // The engine is meant never to throw; if it does, this connection goes, the process stays.
-      this.options.onError?.(err, this.remote);
-      this.fail(`internal error: ${(err as Error)?.message ?? String(err)}`);
+      this.report(err);
+      this.fail(`internal error: ${describeError(err)}`);
     }
+  }
+
+  /** @internal Drops the socket now, whatever is still queued (the network is closing). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** @internal A dial that failed before it began. */
+  failWith(reason: string): void {
+    this.fail(reason);
   }
 
   private fail(reason: string | undefined): void {
@@ -194,7 +229,12 @@ class TcpConnection implements Connection {
     try {
       handler.close(reason);
     } catch (err) {
-      this.options.onError?.(err, this.remote);
+      this.report(err);
     }
+  }
+
+  private report(err: unknown): void {
+    const onError = this.options.onError;
+    reportError(onError && ((e) => onError(e, this.remote)), `the connection with ${this.remote.host}:${this.remote.port}`, err);
   }
 }

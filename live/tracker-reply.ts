@@ -4,9 +4,12 @@
 import { asBytes, asInt, asText, type BValue, bdecode, isDict } from '../engine/bdecode.ts';
 import type { AnnouncePeer, AnnounceResult } from '../engine/ports.ts';
 
-export function parseCompactPeers(bytes: Uint8Array, ipv6 = false): AnnouncePeer[] {
+/**
+ * Appends the peers of a compact list (BEP 23: 4-byte IPv4 + port; BEP 7: 16-byte IPv6 + port)
+ * to `peers`, one at a time: a list of 125,000 peers must not go through an argument spread.
+ */
+export function parseCompactPeers(bytes: Uint8Array, ipv6 = false, peers: AnnouncePeer[] = []): AnnouncePeer[] {
   const size = ipv6 ? 18 : 6;
-  const peers: AnnouncePeer[] = [];
   for (let i = 0; i + size <= bytes.length; i += size) {
     let host: string;
     if (ipv6) {
@@ -39,7 +42,7 @@ export function parseAnnounceReply(body: Uint8Array): AnnounceResult {
   const raw = reply.peers;
   if (raw instanceof Uint8Array) {
     if (raw.length % 6 !== 0) return { ok: false, error: `compact peer list of ${raw.length} bytes is not a multiple of 6` };
-    peers.push(...parseCompactPeers(raw));
+    parseCompactPeers(raw, false, peers);
   } else if (Array.isArray(raw)) {
     for (const p of raw) {
       if (!isDict(p)) continue;
@@ -53,12 +56,15 @@ export function parseAnnounceReply(body: Uint8Array): AnnounceResult {
     return { ok: false, error: 'tracker reply: peers is neither a string nor a list' };
   }
   const raw6 = reply.peers6;
-  if (raw6 instanceof Uint8Array) peers.push(...parseCompactPeers(raw6, true));
+  if (raw6 instanceof Uint8Array) parseCompactPeers(raw6, true, peers);
+  // BEP 3 lists only `interval`; `min interval` is the common extension (and a bad one is ignored).
+  const minInterval = asInt(reply['min interval']);
   const complete = asInt(reply.complete);
   const incomplete = asInt(reply.incomplete);
   return {
     ok: true,
     interval,
+    ...(minInterval !== undefined && minInterval >= 0 ? { minInterval } : {}),
     peers,
     ...(complete !== undefined ? { complete } : {}),
     ...(incomplete !== undefined ? { incomplete } : {}),

@@ -1,7 +1,8 @@
 // The engine's TrackerPort over real trackers: BEP 12 tiers of HTTP (BEP 3) and UDP (BEP 15)
 // trackers. Each tier is shuffled once; trackers of a tier are tried in order and the one that
 // answers moves to the front of its tier; a tier that fails hands over to the next. Every
-// failure is logged; the engine's tracker client retries. Nothing here throws.
+// failure is logged; the engine's tracker client retries. Nothing here throws. `close()` ends
+// every announce in flight, for a quick exit.
 
 import { randomInt } from 'node:crypto';
 import type { AnnounceRequest, AnnounceResult, TrackerPort } from '../engine/ports.ts';
@@ -11,6 +12,7 @@ import { UdpTracker, type UdpTrackerOptions } from './udp-tracker.ts';
 interface OneTracker {
   url: string;
   announce(r: AnnounceRequest): Promise<AnnounceResult>;
+  close(): void;
 }
 
 export interface TrackersOptions {
@@ -26,6 +28,7 @@ export class Trackers implements TrackerPort {
   private readonly tiers: OneTracker[][];
   private readonly pending = new Set<Promise<unknown>>();
   private readonly log: (line: string) => void;
+  private closed = false;
 
   constructor(tiers: readonly (readonly string[])[], private readonly options: TrackersOptions = {}) {
     this.log = options.log ?? (() => {});
@@ -75,13 +78,25 @@ export class Trackers implements TrackerPort {
     clearTimeout(timer);
   }
 
+  /**
+   * Ends every announce still in flight (each gets an error result) and refuses new ones: what a
+   * stopping session calls after `settle`, so that a tracker that never answers cannot hold the
+   * process open.
+   */
+  close(): void {
+    this.closed = true;
+    for (const tier of this.tiers) for (const t of tier) t.close();
+  }
+
   private async announceTiers(request: AnnounceRequest): Promise<AnnounceResult> {
+    if (this.closed) return { ok: false, error: 'tracker: the session is closed' };
     if (this.tiers.length === 0) return { ok: true, interval: this.options.idleInterval ?? 3600, peers: [] };
     const errors: string[] = [];
     for (const tier of this.tiers) {
       for (let i = 0; i < tier.length; i++) {
         const t = tier[i];
         const result = await t.announce(request);
+        if (this.closed) return { ok: false, error: 'tracker: the session is closed' };
         if (result.ok) {
           // BEP 12: the tracker that answered moves to the front of its tier.
           tier.splice(i, 1);
@@ -102,11 +117,11 @@ function makeTracker(url: string, key: number, o: TrackersOptions, log: (l: stri
     const u = new URL(url);
     if (u.protocol === 'http:' || u.protocol === 'https:') {
       const t = new HttpTracker(url, key.toString(16), o.http);
-      return { url, announce: (r) => t.announce(r) };
+      return { url, announce: (r) => t.announce(r), close: () => t.close() };
     }
     if (u.protocol === 'udp:') {
       const t = new UdpTracker(url, key, o.udp);
-      return { url, announce: (r) => t.announce(r) };
+      return { url, announce: (r) => t.announce(r), close: () => t.close() };
     }
     log(`tracker ${url}: unsupported protocol ${u.protocol}, skipped`);
   } catch (err) {

@@ -1,6 +1,7 @@
 // One UDP tracker (BEP 15): the connect step (a connection id valid for a minute), then announce;
 // each step retried with a doubling time-out; replies matched by transaction id and checked in
-// size, so garbage datagrams are ignored and never crash anything.
+// size, so garbage datagrams are ignored and never crash anything. `close()` ends the exchanges
+// in flight at once.
 
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +26,9 @@ export class UdpTracker {
   private readonly host: string;
   private readonly port: number;
   private socket: Socket | undefined;
-  private readonly waiting = new Map<number, (msg: Buffer) => void>();
+  /** Each exchange waiting for its reply, by transaction id; `undefined` ends the wait unanswered. */
+  private readonly waiting = new Map<number, (msg: Buffer | undefined) => void>();
+  private closed = false;
   private connection: { id: Buffer; at: number } | undefined;
   private users = 0;
 
@@ -90,6 +93,7 @@ export class UdpTracker {
       const tid = randomBytes(4).readUInt32BE(0);
       packet.writeUInt32BE(tid, 12);
       const reply = await this.sendAndWait(packet, tid, timeout);
+      if (this.closed) throw new Error('cancelled');
       if (reply) {
         const got = reply.readUInt32BE(0);
         if (got === ACTION_ERROR) throw new Error(`tracker error: ${reply.subarray(8).toString('utf8').slice(0, 200)}`);
@@ -104,6 +108,7 @@ export class UdpTracker {
 
   private sendAndWait(packet: Buffer, tid: number, timeout: number): Promise<Buffer | undefined> {
     return new Promise((resolve, reject) => {
+      if (this.closed) return resolve(undefined);
       const socket = this.ensureSocket();
       const timer = setTimeout(() => {
         this.waiting.delete(tid);
@@ -136,6 +141,13 @@ export class UdpTracker {
     });
     this.socket = socket;
     return socket;
+  }
+
+  /** Ends every exchange in flight (each announce resolves as cancelled) and refuses new ones. */
+  close(): void {
+    this.closed = true;
+    for (const end of [...this.waiting.values()]) end(undefined);
+    this.closeSocket();
   }
 
   private closeSocket(): void {

@@ -12,7 +12,7 @@ import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
 import { SeedRoot, type SeededRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
-import { SimTracker } from './tracker.ts';
+import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
 import { TraceWriter } from './trace-writer.ts';
 import type { Behaviour, LeavePolicy } from './scenario/types.ts';
 import type { TraceSink } from '../engine/trace.ts';
@@ -253,7 +253,9 @@ export class Swarm {
       label: peer.label,
       // A restarted peer re-checks what its storage holds, like a real client after a crash.
       initial: restart ? 'check' : group.role === 'seed' ? 'complete' : 'empty',
-      settings: { ...this.options.settings, ...group.settings, ...freeRider },
+      // Scenarios use short tracker intervals on purpose (30 s): the simulated tracker is obeyed
+      // down to a second, unless the scenario sets its own floor.
+      settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...this.options.settings, ...group.settings, ...freeRider },
       labelOf: (a) => a.host,
       ports: {
         // Its timers carry its label, for the scheduler's stopped-clock guard.

@@ -5,6 +5,12 @@ import { addressKey } from '../engine/ports.ts';
 import type { SeededRandom } from './random.ts';
 import type { Scheduler } from './scheduler.ts';
 
+/**
+ * The announce-interval floor of simulated peers (ms): the simulated tracker's interval is a
+ * scenario's choice, not a hostile tracker's, so it is obeyed (live mode's floor is 5 minutes).
+ */
+export const SIM_MIN_ANNOUNCE_INTERVAL = 1_000;
+
 export interface SimTrackerOptions {
   /** Seconds between announces, as a tracker says it. */
   interval: number;

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { AnnounceEvent, AnnounceResult } from '../engine/ports.ts';
-import { TrackerClient } from '../engine/tracker-client.ts';
+import { defaultSettings } from '../engine/settings.ts';
+import { TrackerClient, type TrackerClientOptions } from '../engine/tracker-client.ts';
 import { Scheduler } from '../sim/scheduler.ts';
 import { Bench } from './helpers/puppet.ts';
 
-function setup(replies: AnnounceResult[]) {
+function setup(replies: AnnounceResult[], options: Partial<TrackerClientOptions> = {}) {
   const s = new Scheduler();
   const sent: { t: number; event: AnnounceEvent }[] = [];
   const peersSeen: number[] = [];
@@ -13,23 +14,24 @@ function setup(replies: AnnounceResult[]) {
     port: {
       announce: (req, done) => {
         sent.push({ t: s.now(), event: req.event });
-        done(replies.shift() ?? { ok: true, interval: 100, peers: [] });
+        done(replies.shift() ?? { ok: true, interval: 1000, peers: [] });
       },
     },
     request: (event) => ({ infoHash: new Uint8Array(20), peerId: new Uint8Array(20), port: 1, uploaded: 0, downloaded: 0, left: 5, event, numWant: 50 }),
     onPeers: (p) => peersSeen.push(p.length),
+    ...options,
   });
   return { s, sent, tc, peersSeen };
 }
 
 describe('TrackerClient', () => {
   it('announces started, then every interval the tracker asks for; completed and stopped', () => {
-    const { s, sent, tc, peersSeen } = setup([{ ok: true, interval: 60, peers: [{ host: 'x', port: 1 }] }]);
+    const { s, sent, tc, peersSeen } = setup([{ ok: true, interval: 600, peers: [{ host: 'x', port: 1 }] }]);
     tc.start();
-    s.run(150_000);
+    s.run(1_500_000);
     expect(sent.map((x) => [x.t, x.event])).toEqual([
       [0, 'started'],
-      [60_000, 'periodic'],
+      [600_000, 'periodic'],
     ]);
     expect(peersSeen).toEqual([1, 0]);
     tc.completed();
@@ -51,6 +53,73 @@ describe('TrackerClient', () => {
       [15_000, 'started'],
       [45_000, 'started'],
     ]);
+  });
+});
+
+describe('TrackerClient against a hostile tracker', () => {
+  const HOUR = 3_600_000;
+  const gaps = (sent: { t: number }[]) => sent.slice(1).map((x, i) => x.t - sent[i].t);
+
+  it('clamps `interval 1` to minAnnounceInterval (5 minutes by default, as libtorrent)', () => {
+    expect(defaultSettings.minAnnounceInterval).toBe(300_000);
+    const { s, sent, tc } = setup(Array.from({ length: 100 }, () => ({ ok: true, interval: 1, peers: [] })));
+    tc.start();
+    s.run(HOUR);
+    expect(sent).toHaveLength(1 + 12);
+    expect(new Set(gaps(sent))).toEqual(new Set([300_000]));
+  });
+
+  it('a lower floor is the caller\'s choice (the simulator passes one)', () => {
+    const { s, sent, tc } = setup(Array.from({ length: 100 }, () => ({ ok: true, interval: 1, peers: [] })), { minInterval: 30_000 });
+    tc.start();
+    s.run(120_000);
+    expect(sent.map((x) => x.t)).toEqual([0, 30_000, 60_000, 90_000, 120_000]);
+  });
+
+  it('honours `min interval`: above the interval it wins; a refresh waits for it; completed and stopped do not', () => {
+    const { s, sent, tc } = setup([
+      { ok: true, interval: 60, minInterval: 900, peers: [] },
+      { ok: true, interval: 1200, minInterval: 600, peers: [] },
+    ]);
+    tc.start();
+    s.run(899_999);
+    expect(sent.map((x) => x.t)).toEqual([0]);
+    expect(tc.nextAnnounceIn).toBe(1);
+    s.run(900_000);
+    expect(sent.map((x) => [x.t, x.event])).toEqual([
+      [0, 'started'],
+      [900_000, 'periodic'],
+    ]);
+    // Interval 1200 s, min interval 600 s: a refresh 100 s later waits until 600 s have passed.
+    s.run(1_000_000);
+    tc.refresh();
+    expect(sent).toHaveLength(2);
+    expect(tc.nextAnnounceIn).toBe(500_000);
+    tc.completed(); // an event goes at once
+    expect(sent.map((x) => [x.t, x.event]).slice(2)).toEqual([[1_000_000, 'completed']]);
+    tc.stop();
+    expect(sent.at(-1)).toEqual({ t: 1_000_000, event: 'stopped' });
+  });
+
+  it('after `interval 1`, retries of failed announces still back off and never come faster than 15 s', () => {
+    const { s, sent, tc } = setup([{ ok: true, interval: 1, peers: [] }, ...Array.from({ length: 1000 }, () => ({ ok: false as const, error: 'down' }))]);
+    tc.start();
+    s.run(HOUR);
+    const g = gaps(sent);
+    expect(Math.min(...g)).toBeGreaterThanOrEqual(15_000);
+    // 300 s, then 15, 30, 60, 120, 240 s, then every 300 s.
+    expect(g.slice(0, 7)).toEqual([300_000, 15_000, 30_000, 60_000, 120_000, 240_000, 300_000]);
+    expect(sent.length).toBeLessThan(20);
+  });
+
+  it('a tracker that answers with absurd numbers is held to a day at most and a sane floor', () => {
+    const { s, sent, tc } = setup([
+      { ok: true, interval: Number.MAX_SAFE_INTEGER, minInterval: -5, peers: [] },
+      { ok: true, interval: Number.NaN, peers: [] },
+    ]);
+    tc.start();
+    s.run(2 * 24 * HOUR);
+    expect(sent.map((x) => x.t).slice(0, 3)).toEqual([0, 24 * HOUR, 24 * HOUR + 1_800_000]);
   });
 });
 

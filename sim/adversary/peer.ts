@@ -4,6 +4,7 @@
 
 import { addressKey, type Connection, type PeerAddress, type TimerHandle } from '../../engine/ports.ts';
 import { TrackerClient } from '../../engine/tracker-client.ts';
+import { SIM_MIN_ANNOUNCE_INTERVAL } from '../tracker.ts';
 import type { AdversaryContext, Script } from './script.ts';
 import { TorrentShape } from './script.ts';
 import { Session } from './session.ts';
@@ -50,6 +51,7 @@ export class AdversaryPeer {
         numWant: NUM_WANT,
       }),
       onPeers: (peers) => this.learn(peers),
+      minInterval: SIM_MIN_ANNOUNCE_INTERVAL,
     });
   }
 
