@@ -143,8 +143,11 @@ describe('request-flood: interested, asking for thousands of blocks', () => {
     const ignored = stepsWithAdversary(run, 'requestIgnore').map((e) => e.reason);
     expect(ignored).toContain('request queue full');
     expect(ignored).toContain('invalid request');
-    // The cap was reached, and never passed.
-    expect(run.memory.queuedRequests).toBe(64);
+    // The cap was reached, and never passed: every queued request's queue length is in the trace
+    // (the memory probe only samples, so it may miss the moment the queue is full).
+    const queued = stepsWithAdversary(run, 'queueRequest').map((e) => e.queued as number);
+    expect(Math.max(...queued)).toBe(64);
+    expect(run.memory.queuedRequests).toBeLessThanOrEqual(64);
     expectMemoryBounded(run, settings);
   });
 });
