@@ -120,7 +120,7 @@ function describeError(error: unknown): { error: string; stackTop: string } {
     if (/\/fuzz\/run\.ts/.test(f) || /node_modules\/fast-check/.test(f)) break;
     if (/\/fuzz\/target\.ts/.test(f)) continue;
     top.push(f.trim());
-    if (top.length >= 6) break;
+    if (top.length >= 10) break;
   }
   return { error: `${error.name}: ${error.message}`, stackTop: top.join('\n') };
 }

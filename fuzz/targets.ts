@@ -5,8 +5,10 @@ import { bencodeTarget } from './targets/bencode.ts';
 import { magnetTarget } from './targets/magnet.ts';
 import { metadataTarget } from './targets/metadata.ts';
 import { metainfoTarget } from './targets/metainfo.ts';
+import { scenarioTarget } from './targets/scenario.ts';
 import { storageLayoutTarget } from './targets/storage-layout.ts';
 import { trackerHttpTarget } from './targets/tracker-http.ts';
+import { trackerUdpTarget } from './targets/tracker-udp.ts';
 import { wireTarget } from './targets/wire.ts';
 
-export const targets: FuzzTarget<never>[] = [wireTarget, bencodeTarget, metainfoTarget, storageLayoutTarget, metadataTarget, trackerHttpTarget, magnetTarget].map((t) => t as unknown as FuzzTarget<never>);
+export const targets: FuzzTarget<never>[] = [wireTarget, bencodeTarget, metainfoTarget, storageLayoutTarget, metadataTarget, trackerHttpTarget, trackerUdpTarget, magnetTarget, scenarioTarget].map((t) => t as unknown as FuzzTarget<never>);
