@@ -4,7 +4,8 @@
 // target: inputs, inputs/s, crashes and slow inputs. A crash is shrunk and saved under
 // fuzz/corpus/<target>/; the exit code is 1 when any target crashed.
 
-import { runTarget, type TargetReport } from './run.ts';
+import { encodeInput } from './corpus.ts';
+import { runTarget, surveyTarget, type TargetReport } from './run.ts';
 import { targets } from './targets.ts';
 
 interface Args {
@@ -14,6 +15,8 @@ interface Args {
   seedGiven: boolean;
   names?: string[];
   list: boolean;
+  /** Group the failures of N inputs by kind instead of stopping at the first (no shrinking, nothing saved). */
+  survey?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -37,6 +40,7 @@ function parseArgs(argv: string[]): Args {
       args.seedGiven = true;
     } else if (flag === '--target') args.names = value().split(',');
     else if (flag === '--list') args.list = true;
+    else if (flag === '--survey') args.survey = Math.floor(number());
     else usage(`unknown option ${flag}`);
   }
   // The clock only when no seed is given; it is printed, so the run can be repeated.
@@ -46,7 +50,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function usage(problem: string): never {
-  console.error(`fuzz: ${problem}\nusage: npm run fuzz -- [--seconds N | --runs N] [--target NAME[,NAME…]] [--seed N] [--list]`);
+  console.error(`fuzz: ${problem}\nusage: npm run fuzz -- [--seconds N | --runs N] [--target NAME[,NAME…]] [--seed N] [--list] [--survey N]`);
   process.exit(2);
 }
 
@@ -56,12 +60,24 @@ function line(r: TargetReport): string {
 }
 
 async function main(): Promise<void> {
+  // Hostile scenario files make the yaml package emit a process warning per input (collection
+  // keys); a million of them would bury the report.
+  process.removeAllListeners('warning');
   const args = parseArgs(process.argv.slice(2));
   if (args.list) {
     for (const t of targets) console.log(`${t.name.padEnd(16)} ${t.description}`);
     return;
   }
   const chosen = args.names ? args.names.map((n) => targets.find((t) => t.name === n) ?? usage(`no target "${n}" (try --list)`)) : targets;
+  if (args.survey !== undefined) {
+    console.log(`fuzz: survey of ${args.survey} inputs per target, seed ${args.seed}`);
+    for (const target of chosen) {
+      const kinds = await surveyTarget(target, args.seed, args.survey);
+      console.log(`${target.name}: ${kinds.length} kind${kinds.length === 1 ? '' : 's'} of failure`);
+      for (const k of kinds) console.log(`  ${k.count} × ${k.error.slice(0, 300)}\n${k.stackTop.split('\n').map((l) => `      ${l}`).join('\n')}\n    smallest input: ${encodeInput(k.input).replace(/\s+/g, ' ')}`);
+    }
+    return;
+  }
   console.log(`fuzz: seed ${args.seed}, ${args.runs !== undefined ? `${args.runs} inputs` : `${args.seconds} s`} per target${args.runs !== undefined && args.seconds !== undefined ? ` (at most ${args.seconds} s)` : ''}`);
   console.log(`${'target'.padEnd(16)} ${'corpus'.padStart(6)} ${'inputs'.padStart(11)} ${'inputs/s'.padStart(9)} ${'crashes'.padStart(7)} ${'slow'.padStart(5)}`);
   let crashed = false;

@@ -3,7 +3,7 @@
 // fast-check and saved as a reproducer; inputs over the target's time bound are counted as slow.
 
 import * as fc from 'fast-check';
-import { type CorpusEntry, loadCorpus, saveCorpusEntry } from './corpus.ts';
+import { type CorpusEntry, encodeInput, loadCorpus, saveCorpusEntry } from './corpus.ts';
 import type { FuzzTarget } from './target.ts';
 
 export interface RunLimits {
@@ -123,4 +123,39 @@ function describeError(error: unknown): { error: string; stackTop: string } {
     if (top.length >= 10) break;
   }
   return { error: `${error.name}: ${error.message}`, stackTop: top.join('\n') };
+}
+
+/** One kind of failure found by `surveyTarget`: how often, and the smallest input showing it. */
+export interface FailureKind {
+  kind: string;
+  count: number;
+  error: string;
+  stackTop: string;
+  input: unknown;
+}
+
+/**
+ * Runs `runs` generated inputs without stopping at the first failure (and without shrinking),
+ * grouping failures by their message with numbers and quoted text blanked out. For listing the
+ * distinct bugs a target finds while a known one would stop a normal run at once.
+ */
+export async function surveyTarget<T>(target: FuzzTarget<T>, seed: number, runs: number): Promise<FailureKind[]> {
+  const kinds = new Map<string, FailureKind & { size: number }>();
+  for (const input of fc.sample(target.arbitrary, { seed, numRuns: runs })) {
+    try {
+      await target.check(input);
+    } catch (error) {
+      const { error: message, stackTop } = describeError(error);
+      // Blank what varies from input to input: quoted text, bracketed file names, numbers.
+      const kind = message.replace(/\(\[.*?\]\)/g, '(…)').replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 160);
+      const size = encodeInput(input).length;
+      const known = kinds.get(kind);
+      if (!known) kinds.set(kind, { kind, count: 1, error: message, stackTop, input, size });
+      else {
+        known.count++;
+        if (size < known.size) Object.assign(known, { error: message, stackTop, input, size });
+      }
+    }
+  }
+  return [...kinds.values()].sort((a, b) => b.count - a.count).map(({ size: _size, ...k }) => k);
 }

@@ -2,6 +2,7 @@
 
 import type { FuzzTarget } from './target.ts';
 import { bencodeTarget } from './targets/bencode.ts';
+import { clientTarget } from './targets/client.ts';
 import { magnetTarget } from './targets/magnet.ts';
 import { metadataTarget } from './targets/metadata.ts';
 import { metainfoTarget } from './targets/metainfo.ts';
@@ -11,4 +12,4 @@ import { trackerHttpTarget } from './targets/tracker-http.ts';
 import { trackerUdpTarget } from './targets/tracker-udp.ts';
 import { wireTarget } from './targets/wire.ts';
 
-export const targets: FuzzTarget<never>[] = [wireTarget, bencodeTarget, metainfoTarget, storageLayoutTarget, metadataTarget, trackerHttpTarget, trackerUdpTarget, magnetTarget, scenarioTarget].map((t) => t as unknown as FuzzTarget<never>);
+export const targets: FuzzTarget<never>[] = [wireTarget, bencodeTarget, metainfoTarget, storageLayoutTarget, metadataTarget, trackerHttpTarget, trackerUdpTarget, magnetTarget, scenarioTarget, clientTarget].map((t) => t as unknown as FuzzTarget<never>);
