@@ -3,7 +3,7 @@
 // edited by hand. A file's name is the SHA1 of its input, so the same reproducer is saved once.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -50,13 +50,13 @@ export function loadCorpus(target: string, dir = CORPUS_DIR): { file: string; en
   });
 }
 
-/** Writes an entry and returns its path. */
+/** Writes an entry and returns its path; an input already in the corpus keeps its first record. */
 export function saveCorpusEntry(entry: CorpusEntry, dir = CORPUS_DIR): string {
   const folder = join(dir, entry.target);
   mkdirSync(folder, { recursive: true });
   const inputJson = encodeInput(entry.input);
   const name = `${entry.kind}-${createHash('sha1').update(inputJson).digest('hex').slice(0, 16)}.json`;
   const file = join(folder, name);
-  writeFileSync(file, `${encodeInput(entry)}\n`);
+  if (!existsSync(file)) writeFileSync(file, `${encodeInput(entry)}\n`);
   return file;
 }

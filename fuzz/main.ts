@@ -72,8 +72,10 @@ async function main(): Promise<void> {
   if (args.survey !== undefined) {
     console.log(`fuzz: survey of ${args.survey} inputs per target, seed ${args.seed}`);
     for (const target of chosen) {
+      const started = performance.now();
       const kinds = await surveyTarget(target, args.seed, args.survey);
-      console.log(`${target.name}: ${kinds.length} kind${kinds.length === 1 ? '' : 's'} of failure`);
+      const rate = args.survey / ((performance.now() - started) / 1000);
+      console.log(`${target.name}: ${kinds.length} kind${kinds.length === 1 ? '' : 's'} of failure in ${args.survey.toLocaleString('en')} inputs (${Math.round(rate).toLocaleString('en')} inputs/s)`);
       for (const k of kinds) console.log(`  ${k.count} × ${k.error.slice(0, 300)}\n${k.stackTop.split('\n').map((l) => `      ${l}`).join('\n')}\n    smallest input: ${encodeInput(k.input).replace(/\s+/g, ' ')}`);
     }
     return;

@@ -12,4 +12,6 @@ import { trackerHttpTarget } from './targets/tracker-http.ts';
 import { trackerUdpTarget } from './targets/tracker-udp.ts';
 import { wireTarget } from './targets/wire.ts';
 
+// Each target takes its own input type; the runner only hands a target inputs it generated (or
+// saved under its name), so the list erases the type.
 export const targets: FuzzTarget<never>[] = [wireTarget, bencodeTarget, metainfoTarget, storageLayoutTarget, metadataTarget, trackerHttpTarget, trackerUdpTarget, magnetTarget, scenarioTarget, clientTarget].map((t) => t as unknown as FuzzTarget<never>);
