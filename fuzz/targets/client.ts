@@ -127,11 +127,15 @@ export const clientTarget: FuzzTarget<ClientInput> = {
   description: 'engine/client.ts under hostile peers and clock jumps: no escaping throw, verified pieces hash right, well-formed output, bounded queues',
   ciRuns: 40,
   slowMs: 2000,
-  arbitrary: fc.record({ live: fc.boolean(), seeding: fc.boolean(), actions: fc.oneof(
+  arbitrary: fc.record({
+    live: fc.boolean(),
+    seeding: fc.boolean(),
+    actions: fc.oneof(
       // Calm scripts start with peers joining, so that there is something to download.
       fc.tuple(fc.array(joinAction, { minLength: 1, maxLength: PEERS }), fc.array(calmAction, { maxLength: 60, size: 'large' })).map(([joins, rest]) => [...joins, ...rest]),
       fc.array(chaosAction, { maxLength: 60, size: 'large' }),
-    ) }),
+    ),
+  }),
   check: (input) => void new ClientBench(input).run(),
 };
 
