@@ -173,6 +173,7 @@ describe('every value has a limit, named in its error with file:line:col', () =>
     ['a piece length of 1 GiB', file(L, '', '{ size: 1GiB, pieceLength: 1GiB }'), /torrent\.pieceLength: expected at most 256MiB, got 1GiB \(limit pieceLength: 256MiB\)/],
     ['too many files', file(L, '', '{ size: 1MiB, files: 20000 }'), /torrent\.files: expected at most 10000 files, got 20000 \(limit files: 10000\)/],
     ['a time limit of 1e12 ms', file(L, 'timeLimit: 1e12\n'), /hostile\.yaml:6:12: timeLimit: expected a duration of at most 24h, .*\(limit duration: 24h\)/],
+    ['a time limit of 0', file(L, 'timeLimit: 0\n'), /hostile\.yaml:6:12: timeLimit: expected a time limit above 0 for every draw, got 0/],
     ['an announce interval of 0', file(L, 'trackerInterval: 0\n'), /hostile\.yaml:6:18: trackerInterval: expected an announce interval of at least 1s \(limit trackerIntervalMin: 1s\)/],
     ['a 300-character name', file(L).replace('name: x', `name: ${'n'.repeat(300)}`), /hostile\.yaml:1:7: name: expected a name of at most 200 characters \(limit nameLength: 200\)/],
   ];

@@ -269,6 +269,9 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
   if (bounds(file.torrent.files)[1] > sizeLo) issue(ctx, 'expected no more files than bytes', ['torrent', 'files']);
   if (bounds(file.torrent.files)[0] < 1) issue(ctx, 'expected at least 1 file', ['torrent', 'files']);
 
+  // A run that ends at t = 0 judges a swarm that never ran.
+  if (bounds(file.timeLimit)[0] <= 0) issue(ctx, `expected a time limit above 0 for every draw, got ${showTime(file.timeLimit)}`, ['timeLimit']);
+
   const e = file.expect;
   (e.banned ?? []).forEach((label, i) => {
     const m = /^(.*?)(\d*)$/.exec(label)!;
