@@ -21,13 +21,15 @@ const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`viz-browser: skipped — ${CHROMIUM} is not installed (apt-get install -y chromium)`);
 
 const STEP_TIMEOUT = 20_000;
+// Chromium's start is the slowest step on a loaded 2-core machine (seen: over 20 s in CI).
+const LAUNCH_TIMEOUT = 60_000;
 
 async function launch(): Promise<{ context: BrowserContext; profile: string }> {
   const profile = mkdtempSync(join(tmpdir(), 'swarmlab-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    timeout: STEP_TIMEOUT,
+    timeout: LAUNCH_TIMEOUT,
     viewport: { width: 1600, height: 1000 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -133,7 +135,7 @@ describe.skipIf(!hasChromium)('the replay page in chromium', () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 150_000);
 
   it('opens a trace chosen with the file picker, then one dropped on the page', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swarmlab-viz-'));
@@ -165,5 +167,5 @@ describe.skipIf(!hasChromium)('the replay page in chromium', () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });
