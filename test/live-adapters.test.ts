@@ -146,7 +146,7 @@ describe('bounded bencode decoding of network input', () => {
     expect(() => bdecode(enc('l'.repeat(10_000)))).toThrow(/nested deeper/);
     expect(() => bdecode(enc('i03e'))).toThrow(/leading zero/);
     expect(() => bdecode(enc('i1ex'))).toThrow(/trailing data/);
-    expect(() => bdecode(enc('d1:ai1e1:ai2ee'))).toThrow(/duplicate key/);
+    expect(() => bdecode(enc('d1:ai1e1:ai2ee'))).toThrow(/duplicate dictionary key "a"/);
     expect(bdecode(enc('d1:ali1ei-2eee'))).toEqual({ a: [1, -2] });
   });
 });
