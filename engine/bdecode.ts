@@ -155,8 +155,8 @@ class Decoder {
     return { value, end: this.position, spanOf: (container) => (typeof container === 'object' ? spans.get(container) : undefined) };
   }
 
-  fail(position: number, detail: string, path: readonly BPathStep[] = this.path): never {
-    throw new BdecodeError(detail, position, [...path]);
+  private fail(position: number, detail: string): never {
+    throw new BdecodeError(detail, position, [...this.path]);
   }
 
   private byteAt(position: number): number {
