@@ -1,12 +1,13 @@
 // .torrent metainfo (BEP 3, BEP 12 announce tiers, BEP 27 private flag): strict parsing and creation.
 //
-// The info hash must be the SHA1 of the info dictionary's bytes exactly as they appear in the file,
-// and the bencode package's decoder does not report byte offsets. So a small strict scanner walks
-// the raw bytes first: it rejects malformed input with a precise position and records where the
-// top-level `info` value starts and ends. The bencode package then decodes the values.
+// The info hash must be the SHA1 of the info dictionary's bytes exactly as they appear in the file:
+// the decoder (engine/bdecode.ts) reports the info dictionary's byte span, and rejects malformed
+// input with its position, here turned into a MetainfoError at the path of the faulty value.
+// The bencode package encodes the torrents createTorrent makes.
 
 import { createHash } from 'node:crypto';
-import bencode, { type BencodeValue } from 'bencode';
+import bencode from 'bencode';
+import { BdecodeError, type BDecoded, bdecodeDocument, type BdecodeOptions, type BDict, type BValue } from './bdecode.ts';
 
 export interface TorrentFile {
   path: string[];
@@ -49,158 +50,41 @@ function fail(path: string, detail: string): never {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Strict bencode scanner
+// Decoding, with bencoding faults as MetainfoErrors at the path of the value
 
-interface ByteSpan {
-  start: number;
-  end: number;
-}
-
-const CHAR_I = 0x69;
-const CHAR_L = 0x6c;
-const CHAR_D = 0x64;
-const CHAR_E = 0x65;
-const CHAR_COLON = 0x3a;
-const CHAR_MINUS = 0x2d;
-const CHAR_0 = 0x30;
-const CHAR_9 = 0x39;
-
-/** Deep enough for any real torrent, shallow enough that neither this scanner nor the decoder overflows the stack. */
+/** Deep enough for any real torrent (libtorrent's bdecode allows 100 too), shallow enough for the stack. */
 const MAX_NESTING = 100;
 
+/**
+ * Torrents in the wild have unsorted keys, and libtorrent reads them: the order is not checked.
+ * Integers beyond 2^53 are decoded (inexactly) and refused only where a field is read, so such a
+ * value in a field nobody reads (a "creation date" of 20 digits) does not spoil the torrent.
+ * Spans are kept for the top level's values: the info dictionary's is the one needed.
+ */
+const TORRENT_DECODING = { maxDepth: MAX_NESTING, largeIntegers: 'approximate', spansToDepth: 1 } as const satisfies BdecodeOptions;
+
 const utf8 = new TextDecoder('utf-8');
-
-/** One char per byte: an exact, collision-free identity for dictionary keys. */
-function byteIdentity(bytes: Uint8Array): string {
-  let text = '';
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return text;
-}
-
-function isDigit(byte: number | undefined): boolean {
-  return byte !== undefined && byte >= CHAR_0 && byte <= CHAR_9;
-}
-
-function showByte(byte: number): string {
-  const hex = `0x${byte.toString(16).padStart(2, '0')}`;
-  return byte >= 0x20 && byte < 0x7f ? `'${String.fromCharCode(byte)}' (${hex})` : hex;
-}
 
 function childPath(parent: string, key: string): string {
   return parent ? `${parent}.${key}` : key;
 }
 
-/** Walks bencoded bytes without building values, rejecting anything BEP 3 does not allow. */
-class BencodeScanner {
-  constructor(private readonly bytes: Uint8Array) {}
-
-  /**
-   * Checks that the input holds exactly one well-formed value. When that value is a dictionary,
-   * returns the byte span of each entry's value by key; otherwise returns undefined.
-   */
-  scanDocument(rootPath: string): Map<string, ByteSpan> | undefined {
-    let topLevelSpans: Map<string, ByteSpan> | undefined;
-    if (this.bytes[0] === CHAR_D) topLevelSpans = new Map();
-    const end = this.skipValue(0, rootPath, 0, topLevelSpans);
-    if (end !== this.bytes.length) this.reject(end, rootPath, 'trailing data after the end of the value');
-    return topLevelSpans;
-  }
-
-  private reject(position: number, path: string, detail: string): never {
-    fail(path, `not valid bencoding at byte ${position}: ${detail}`);
-  }
-
-  private byteAt(position: number, path: string): number {
-    if (position >= this.bytes.length) this.reject(position, path, 'unexpected end of input');
-    return this.bytes[position];
-  }
-
-  /** Returns the position just past the value starting at `position`. */
-  private skipValue(position: number, path: string, depth: number, entrySpans?: Map<string, ByteSpan>): number {
-    const first = this.byteAt(position, path);
-    if (first === CHAR_I) return this.skipInteger(position, path);
-    if (isDigit(first)) return this.skipString(position, path).end;
-    if (depth >= MAX_NESTING) this.reject(position, path, `nested deeper than ${MAX_NESTING} levels`);
-    if (first === CHAR_L) return this.skipList(position, path, depth);
-    if (first === CHAR_D) return this.skipDictionary(position, path, depth, entrySpans);
-    this.reject(position, path, `unexpected byte ${showByte(first)}`);
-  }
-
-  /** Reads the decimal digits starting at `position`; rejects leading zeros, as bencoding has exactly one form per number. */
-  private skipDigits(position: number, path: string, what: string): number {
-    if (!isDigit(this.byteAt(position, path))) this.reject(position, path, `expected a digit in ${what}`);
-    if (this.bytes[position] === CHAR_0 && isDigit(this.bytes[position + 1])) {
-      this.reject(position, path, `${what} has a leading zero`);
-    }
-    let end = position;
-    while (isDigit(this.bytes[end])) end++;
-    return end;
-  }
-
-  private skipInteger(position: number, path: string): number {
-    let digitsStart = position + 1;
-    if (this.byteAt(digitsStart, path) === CHAR_MINUS) {
-      digitsStart++;
-      if (this.byteAt(digitsStart, path) === CHAR_0) this.reject(digitsStart, path, 'negative zero');
-    }
-    const digitsEnd = this.skipDigits(digitsStart, path, 'integer');
-    if (this.byteAt(digitsEnd, path) !== CHAR_E) {
-      this.reject(digitsEnd, path, `expected 'e' to end the integer, got ${showByte(this.bytes[digitsEnd])}`);
-    }
-    return digitsEnd + 1;
-  }
-
-  /** Returns the span of the string's content. */
-  private skipString(position: number, path: string): ByteSpan {
-    const digitsEnd = this.skipDigits(position, path, 'string length');
-    if (this.byteAt(digitsEnd, path) !== CHAR_COLON) {
-      this.reject(digitsEnd, path, `expected ':' after the string length, got ${showByte(this.bytes[digitsEnd])}`);
-    }
-    const length = Number(utf8.decode(this.bytes.subarray(position, digitsEnd)));
-    const start = digitsEnd + 1;
-    if (start + length > this.bytes.length) {
-      this.reject(position, path, `string of ${length} bytes runs past the end of input`);
-    }
-    return { start, end: start + length };
-  }
-
-  private skipList(position: number, path: string, depth: number): number {
-    let cursor = position + 1;
-    for (let index = 0; this.byteAt(cursor, path) !== CHAR_E; index++) {
-      cursor = this.skipValue(cursor, `${path}[${index}]`, depth + 1);
-    }
-    return cursor + 1;
-  }
-
-  private skipDictionary(position: number, path: string, depth: number, entrySpans?: Map<string, ByteSpan>): number {
-    const seenKeys = new Set<string>();
-    let cursor = position + 1;
-    while (this.byteAt(cursor, path) !== CHAR_E) {
-      if (!isDigit(this.bytes[cursor])) {
-        this.reject(cursor, path, `dictionary key must be a string, got ${showByte(this.bytes[cursor])}`);
-      }
-      const keySpan = this.skipString(cursor, path);
-      const keyBytes = this.bytes.subarray(keySpan.start, keySpan.end);
-      const key = utf8.decode(keyBytes);
-      // Duplicates are rejected: the decoder would keep one silently, so what we validate could
-      // differ from what another client reads out of the same hashed bytes.
-      const identity = byteIdentity(keyBytes);
-      if (seenKeys.has(identity)) this.reject(cursor, path, `duplicate dictionary key "${key}"`);
-      seenKeys.add(identity);
-      const valueStart = keySpan.end;
-      cursor = this.skipValue(valueStart, childPath(path, key), depth + 1);
-      entrySpans?.set(key, { start: valueStart, end: cursor });
-    }
-    return cursor + 1;
+/** Decodes a whole document; `rootPath` names it in errors ("" for a .torrent, "info" for a bare info dictionary). */
+function decodeDocument(bytes: Uint8Array, rootPath: string): BDecoded {
+  try {
+    return bdecodeDocument(bytes, TORRENT_DECODING);
+  } catch (err) {
+    if (err instanceof BdecodeError) fail(err.pathText(rootPath), `not valid bencoding at byte ${err.position}: ${err.detail}`);
+    throw err;
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Typed reads of decoded values; every failure names the path of the value
 
-type Dictionary = { [key: string]: BencodeValue };
+type Dictionary = BDict;
 
-function describe(value: BencodeValue | undefined): string {
+function describe(value: BValue | undefined): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'number') return 'integer';
   if (value instanceof Uint8Array) return 'string';
@@ -208,40 +92,40 @@ function describe(value: BencodeValue | undefined): string {
   return 'dictionary';
 }
 
-function isDictionary(value: BencodeValue | undefined): value is Dictionary {
+function isDictionary(value: BValue | undefined): value is Dictionary {
   return describe(value) === 'dictionary';
 }
 
 /** Own properties only: a "__proto__" key in the input must not make other keys appear present. */
-function field(dictionary: Dictionary, key: string): BencodeValue | undefined {
+function field(dictionary: Dictionary, key: string): BValue | undefined {
   return Object.hasOwn(dictionary, key) ? dictionary[key] : undefined;
 }
 
-function requirePresent(value: BencodeValue | undefined, path: string): BencodeValue {
+function requirePresent(value: BValue | undefined, path: string): BValue {
   if (value === undefined) fail(path, 'missing');
   return value;
 }
 
-function expectDictionary(value: BencodeValue | undefined, path: string): Dictionary {
+function expectDictionary(value: BValue | undefined, path: string): Dictionary {
   if (!isDictionary(requirePresent(value, path))) fail(path, `expected a dictionary, got ${describe(value)}`);
   return value as Dictionary;
 }
 
-function expectList(value: BencodeValue | undefined, path: string): BencodeValue[] {
+function expectList(value: BValue | undefined, path: string): BValue[] {
   if (!Array.isArray(requirePresent(value, path))) fail(path, `expected a list, got ${describe(value)}`);
-  return value as BencodeValue[];
+  return value as BValue[];
 }
 
-function expectBytes(value: BencodeValue | undefined, path: string): Uint8Array {
+function expectBytes(value: BValue | undefined, path: string): Uint8Array {
   if (!(requirePresent(value, path) instanceof Uint8Array)) fail(path, `expected a string, got ${describe(value)}`);
   return value as Uint8Array;
 }
 
-function expectText(value: BencodeValue | undefined, path: string): string {
+function expectText(value: BValue | undefined, path: string): string {
   return utf8.decode(expectBytes(value, path));
 }
 
-function expectInteger(value: BencodeValue | undefined, path: string, minimum: number): number {
+function expectInteger(value: BValue | undefined, path: string, minimum: number): number {
   const kind = minimum > 0 ? 'a positive integer' : minimum === 0 ? 'a non-negative integer' : 'an integer';
   if (typeof requirePresent(value, path) !== 'number') fail(path, `expected ${kind}, got ${describe(value)}`);
   const number = value as number;
@@ -251,7 +135,7 @@ function expectInteger(value: BencodeValue | undefined, path: string, minimum: n
 }
 
 /** A file or folder name that is safe to join under a download directory. */
-function expectPathSegment(value: BencodeValue | undefined, path: string): string {
+function expectPathSegment(value: BValue | undefined, path: string): string {
   const segment = expectText(value, path);
   if (segment === '') fail(path, 'must not be empty');
   if (segment === '.' || segment === '..') fail(path, `must not be "${segment}"`);
@@ -262,13 +146,13 @@ function expectPathSegment(value: BencodeValue | undefined, path: string): strin
 }
 
 /** `key`, overridden by `key.utf-8` when present (both are validated). */
-function readPreferringUtf8<T>(dictionary: Dictionary, key: string, path: string, read: (value: BencodeValue | undefined, path: string) => T): T {
+function readPreferringUtf8<T>(dictionary: Dictionary, key: string, path: string, read: (value: BValue | undefined, path: string) => T): T {
   const plain = read(field(dictionary, key), childPath(path, key));
   const utf8Key = `${key}.utf-8`;
   return field(dictionary, utf8Key) === undefined ? plain : read(field(dictionary, utf8Key), childPath(path, utf8Key));
 }
 
-function expectFilePath(value: BencodeValue | undefined, path: string): string[] {
+function expectFilePath(value: BValue | undefined, path: string): string[] {
   const segments = expectList(value, path);
   if (segments.length === 0) fail(path, 'expected a non-empty list');
   if (segments.length > METAINFO_LIMITS.pathDepth) tooLarge(path, 'path depth', segments.length, METAINFO_LIMITS.pathDepth);
@@ -363,9 +247,11 @@ function readInfo(info: Dictionary, infoBytes: Uint8Array): Omit<Torrent, 'annou
   if (pieceCount !== expectedPieceCount) {
     fail('info.pieces', `holds ${pieceCount} piece hashes, but ${length} bytes in pieces of ${pieceLength} need ${expectedPieceCount}`);
   }
+  // Decoded strings are views of the input; a copy keeps the hashes safe from a caller reusing its buffer.
+  const ownPieces = pieces.slice();
   const pieceHashes: Uint8Array[] = [];
   for (let index = 0; index < pieceCount; index++) {
-    pieceHashes.push(pieces.subarray(index * HASH_LENGTH, (index + 1) * HASH_LENGTH));
+    pieceHashes.push(ownPieces.subarray(index * HASH_LENGTH, (index + 1) * HASH_LENGTH));
   }
 
   const infoHash = sha1(infoBytes);
@@ -406,21 +292,17 @@ function readAnnounce(metainfo: Dictionary): string[][] {
 // Public API
 
 export function parseTorrent(bytes: Uint8Array): Torrent {
-  const topLevelSpans = new BencodeScanner(bytes).scanDocument('');
-  if (!topLevelSpans) fail('', `expected a dictionary at the top level, got ${describe(bencode.decode(bytes))}`);
-  const infoSpan = topLevelSpans.get('info');
-  if (!infoSpan) fail('info', 'missing');
-
-  const metainfo = bencode.decode(bytes) as Dictionary;
+  const { value: metainfo, spanOf } = decodeDocument(bytes, '');
+  if (!isDictionary(metainfo)) fail('', `expected a dictionary at the top level, got ${describe(metainfo)}`);
   const info = expectDictionary(field(metainfo, 'info'), 'info');
+  const infoSpan = spanOf(info)!;
   const { infoBytes, ...rest } = readInfo(info, bytes.slice(infoSpan.start, infoSpan.end));
   return { ...rest, announce: readAnnounce(metainfo), infoBytes };
 }
 
 /** Parses a bare info dictionary, e.g. one assembled from BEP 9 metadata pieces. */
 export function parseInfo(infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
-  new BencodeScanner(infoBytes).scanDocument('info');
-  const info = expectDictionary(bencode.decode(infoBytes), 'info');
+  const info = expectDictionary(decodeDocument(infoBytes, 'info').value, 'info');
   return readInfo(info, infoBytes.slice());
 }
 

@@ -1,4 +1,4 @@
-// The network bencode decoder (engine/bdecode.ts). Input: encoded values (nested lists and
+// The bencode decoder (engine/bdecode.ts), with its network defaults. Input: encoded values (nested lists and
 // dictionaries, integers at the safe-integer edges, byte strings) or deep nesting, maybe mutated,
 // with trailing bytes. Properties: bdecode gives a value or a BdecodeError whose position lies in
 // the input, never another throw (no stack overflow at any depth); a decoded value re-encodes to
@@ -7,7 +7,7 @@
 // the bound is refused.
 
 import * as fc from 'fast-check';
-import { type BValue, bdecode, BdecodeError, bdecodePrefix, bencodeValue } from '../../engine/bdecode.ts';
+import { BDECODE_LIMITS, type BValue, bdecode, BdecodeError, bdecodePrefix, bencodeValue } from '../../engine/bdecode.ts';
 import { ascii, mutatedBytes } from '../mutate.ts';
 import { concatBytes, expect, type FuzzTarget, sameBytes, typedOutcome } from '../target.ts';
 
@@ -56,7 +56,7 @@ export const bencodeTarget: FuzzTarget<BencodeInput> = {
   check: checkBencode,
 };
 
-const MAX_DEPTH = 64;
+const MAX_DEPTH = BDECODE_LIMITS.networkDepth;
 
 function nestingOf(v: BValue): number {
   // Iterative, so that the oracle itself does not overflow on deep values.
