@@ -4,6 +4,7 @@
 
 import { Bitfield } from './bitfield.ts';
 import { PeerExtensions } from './extensions.ts';
+import type { PeerKey } from './peer-key.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
@@ -18,7 +19,7 @@ export interface PeerOwner {
   readonly settings: EngineSettings;
   readonly clock: Clock;
   readonly trace: TraceSink;
-  readonly pieces: PieceManager;
+  readonly pieces: PieceManager<PeerKey>;
   readonly storage: Storage;
   /** The info dictionary, served to peers over BEP 9 when the extension protocol is on. */
   readonly metadata?: Uint8Array;
@@ -30,7 +31,7 @@ export interface PeerOwner {
   /** The remote peer's interest in us changed: the choke manager may act. */
   interestChanged(peer: PeerProcess): void;
   /** A block from `peer` went to the Piece Manager: route endgame cancels, verified pieces. */
-  blockStored(peer: PeerProcess, result: BlockResult): void;
+  blockStored(peer: PeerProcess, result: BlockResult<PeerKey>): void;
   /** A block went out to `peer`. */
   blockSent(peer: PeerProcess, bytes: number): void;
 }
@@ -40,8 +41,10 @@ type Phase = 'handshake' | 'first-message' | 'loop' | 'closed';
 const blockKey = (index: number, begin: number) => index * 0x100000 + begin / BLOCK_SIZE;
 
 export class PeerProcess {
-  /** Unique per connection, used as the Piece Manager's PeerKey. */
-  readonly key: string;
+  /** Unique per connection (given by the Peer Manager), the Piece Manager's and choke manager's key. */
+  readonly key: PeerKey;
+  /** The remote's name in the trace (`key.label`). */
+  readonly remoteLabel: string;
   remotePeerId?: Uint8Array;
   readonly remotePieces: Bitfield;
 
@@ -91,10 +94,10 @@ export class PeerProcess {
   constructor(
     private readonly owner: PeerOwner,
     readonly conn: Connection,
-    readonly remoteLabel: string,
-    key: string,
+    key: PeerKey,
   ) {
     this.key = key;
+    this.remoteLabel = key.label;
     this.remotePieces = new Bitfield(owner.pieces.layout.pieceCount);
     this.decoder = new WireDecoder({ maxMessageLength: owner.settings.maxMessageLength });
     this.ext = new PeerExtensions({
