@@ -4,6 +4,9 @@
 // Pure: driven through the engine's ports like the Client.
 
 import { ExtensionError, type ExtHandshake, encodeExtHandshake, encodeMetadataMessage, MetadataAssembler, type MetadataMessage, parseExtHandshake, parseMetadataMessage, UT_METADATA_ID } from './metadata.ts';
+import { PeerKey } from './peer-key.ts';
+import { dialFromList } from './peer-manager.ts';
+import { PeerList } from './peer-list.ts';
 import { addressKey, type AnnouncePeer, type Clock, type Connection, type Network, type PeerAddress, type TimerHandle, type TrackerPort } from './ports.ts';
 import { reservedBytes, supportsExtensionProtocol } from './reserved-bits.ts';
 import { defaultSettings } from './settings.ts';
@@ -43,9 +46,9 @@ const FETCH_RETRY = 5_000;
  * at most MAX_METADATA_SIZE each.
  */
 export class MetadataFetcher {
-  private readonly peers = new Map<string, MetaPeer>();
-  /** The peer list, bounded like the Client's (`maxPeerList`); `bad` ones sent wrong metadata. */
-  private readonly known = new Map<string, { address: PeerAddress; notBefore: number; bad: boolean }>();
+  private readonly peers = new Map<PeerKey, MetaPeer>();
+  /** The peer list, bounded like the Client's (`maxPeerList`); retired addresses sent wrong metadata. */
+  private readonly known = new PeerList({ maxSize: defaultSettings.maxPeerList, backoff: () => FETCH_RETRY });
   private readonly tracker: TrackerClient;
   private info: Uint8Array | undefined;
   private ticker: TimerHandle | undefined;
@@ -53,6 +56,8 @@ export class MetadataFetcher {
   private nextKey = 0;
   /** @internal */
   readonly labelOf: (a: PeerAddress) => string;
+  /** Who an address is for the per-IP limit: its host, as the Client's default. */
+  private readonly banKeyOf = (a: PeerAddress): string => a.host;
 
   constructor(readonly o: MetadataFetcherOptions) {
     this.labelOf = o.labelOf ?? addressKey;
@@ -106,13 +111,13 @@ export class MetadataFetcher {
     this.addPeers([address]);
   }
 
-  /** Learns addresses (past `maxPeerList`, new ones are ignored: a few thousand are plenty), then dials. */
+  /** Learns addresses (past `maxPeerList`, one not in use is forgotten, as the Peer Manager does), then dials. */
   addPeers(addresses: readonly AnnouncePeer[]): void {
     const self = addressKey(this.o.network.localAddress);
     for (const address of addresses) {
-      const key = addressKey(address);
-      if (key === self || this.known.has(key) || this.known.size >= defaultSettings.maxPeerList) continue;
-      this.known.set(key, { address: { host: address.host, port: address.port }, notBefore: 0, bad: false });
+      if (addressKey(address) === self || this.known.has(address)) continue;
+      if (this.known.full && !this.known.forgetOne(this.dialledAddresses())) continue;
+      this.known.add(address);
     }
     this.dialMore();
   }
@@ -127,31 +132,38 @@ export class MetadataFetcher {
 
   /** @internal The peer sent metadata that is not the torrent's: it is not dialled again. */
   spoiled(peer: MetaPeer): void {
-    const k = this.known.get(addressKey(peer.conn.remote));
-    if (k) k.bad = true;
+    this.known.retire(peer.conn.remote);
   }
 
   /** @internal */
   gone(peer: MetaPeer): void {
     this.peers.delete(peer.key);
-    const k = this.known.get(addressKey(peer.conn.remote));
-    if (k) k.notBefore = this.o.clock.now() + FETCH_RETRY;
+    this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
     this.dialMore();
   }
 
+  /** Addresses we are connected or connecting to: never forgotten. */
+  private dialledAddresses(): Set<string> {
+    return new Set([...this.peers.values()].map((p) => addressKey(p.conn.remote)));
+  }
+
+  /** The Peer Manager's dial loop, with the fetcher's own connection limit. */
   private dialMore(): void {
     if (!this.running) return;
     const max = this.o.maxConnections ?? 8;
-    const now = this.o.clock.now();
-    const busy = new Set([...this.peers.values()].filter((p) => !p.conn.inbound).map((p) => addressKey(p.conn.remote)));
-    for (const k of this.known.values()) {
-      if (this.peers.size >= max) return;
-      const key = addressKey(k.address);
-      if (busy.has(key) || k.notBefore > now || k.bad) continue;
-      busy.add(key);
-      const peer = new MetaPeer(this, this.o.network.connect(k.address), `${key}#${this.nextKey++}`);
-      if (!peer.closed) this.peers.set(peer.key, peer);
-    }
+    dialFromList(this.known, {
+      now: this.o.clock.now(),
+      connections: [...this.peers.values()].map((p) => ({ label: p.key.label, banKey: p.key.banKey })),
+      maxPerIp: defaultSettings.maxConnectionsPerIp,
+      labelOf: this.labelOf,
+      banKeyOf: this.banKeyOf,
+      isBanned: () => false,
+      room: () => this.peers.size < max,
+      dial: (address) => {
+        const peer = new MetaPeer(this, this.o.network.connect(address), new PeerKey(this.labelOf(address), this.banKeyOf(address), this.nextKey++));
+        if (!peer.closed) this.peers.set(peer.key, peer);
+      },
+    });
   }
 }
 
@@ -170,9 +182,9 @@ class MetaPeer {
   constructor(
     private readonly f: MetadataFetcher,
     readonly conn: Connection,
-    readonly key: string,
+    readonly key: PeerKey,
   ) {
-    this.remoteLabel = f.labelOf(conn.remote);
+    this.remoteLabel = key.label;
     this.decoder = new WireDecoder({ maxMessageLength: f.o.maxMessageLength });
     this.startedAt = f.o.clock.now();
     conn.setHandler({
@@ -186,6 +198,11 @@ class MetaPeer {
 
   get closed(): boolean {
     return this.phase === 'closed';
+  }
+
+  /** The BEP 3 handshake went through. */
+  get handshaken(): boolean {
+    return this.phase === 'loop';
   }
 
   tick(): void {

@@ -215,25 +215,59 @@ export class PeerManager {
     let dialling = this.handshaking.size - this.pendingIn();
     const room = () => this.established.size + dialling < s.maxConnections && dialling < s.maxPendingHandshakes;
     if (!room()) return;
-    const now = this.o.clock.now();
-    const connectedLabels = new Set<string>();
-    const perIp = new Map<string, number>();
-    for (const p of [...this.established.values(), ...this.handshaking.values()]) {
-      connectedLabels.add(p.remoteLabel);
-      perIp.set(p.key.banKey, (perIp.get(p.key.banKey) ?? 0) + 1);
-    }
-    for (const known of this.known.values()) {
-      if (!room()) return;
-      const label = this.o.labelOf(known.address);
-      const banKey = this.o.banKeyOf(known.address);
-      const ipCount = perIp.get(banKey) ?? 0;
-      if (known.notBefore > now || connectedLabels.has(label) || this.o.isBanned(banKey) || ipCount >= s.maxConnectionsPerIp) continue;
-      connectedLabels.add(label);
-      perIp.set(banKey, ipCount + 1);
-      const before = this.handshaking.size;
-      this.spawn(this.o.network.connect(known.address));
-      dialling += this.handshaking.size - before;
-    }
+    dialFromList(this.known, {
+      now: this.o.clock.now(),
+      connections: [...this.established.values(), ...this.handshaking.values()].map((p) => ({ label: p.remoteLabel, banKey: p.key.banKey })),
+      maxPerIp: s.maxConnectionsPerIp,
+      labelOf: this.o.labelOf,
+      banKeyOf: this.o.banKeyOf,
+      isBanned: this.o.isBanned,
+      room,
+      dial: (address) => {
+        const before = this.handshaking.size;
+        this.spawn(this.o.network.connect(address));
+        dialling += this.handshaking.size - before;
+      },
+    });
+  }
+}
+
+/** What the dial loop needs from its owner (the Peer Manager, the metadata fetcher). */
+export interface DialPlan {
+  now: number;
+  /** The connections there are (both directions, established or not): one per label, counted per ban key. */
+  connections: readonly { label: string; banKey: string }[];
+  /** `maxConnectionsPerIp`. */
+  maxPerIp: number;
+  labelOf: (address: PeerAddress) => string;
+  banKeyOf: (address: PeerAddress) => string;
+  isBanned: (banKey: string) => boolean;
+  /** True while one more dial fits; asked before each. */
+  room: () => boolean;
+  dial: (address: PeerAddress) => void;
+}
+
+/**
+ * The dial loop: dials the list's addresses in the order learnt while there is room, skipping one
+ * still in its backoff, a retired or banned one, one we are connected or connecting to (by label),
+ * and one whose IP already has `maxPerIp` connections.
+ */
+export function dialFromList(list: PeerList, plan: DialPlan): void {
+  const connectedLabels = new Set<string>();
+  const perIp = new Map<string, number>();
+  for (const c of plan.connections) {
+    connectedLabels.add(c.label);
+    perIp.set(c.banKey, (perIp.get(c.banKey) ?? 0) + 1);
+  }
+  for (const known of list.values()) {
+    if (!plan.room()) return;
+    const label = plan.labelOf(known.address);
+    const banKey = plan.banKeyOf(known.address);
+    const ipCount = perIp.get(banKey) ?? 0;
+    if (known.notBefore > plan.now || known.retired || connectedLabels.has(label) || plan.isBanned(banKey) || ipCount >= plan.maxPerIp) continue;
+    connectedLabels.add(label);
+    perIp.set(banKey, ipCount + 1);
+    plan.dial(known.address);
   }
 }
 
