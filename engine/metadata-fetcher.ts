@@ -5,6 +5,7 @@
 
 import { ExtensionError, type ExtHandshake, encodeExtHandshake, encodeMetadataMessage, MetadataAssembler, type MetadataMessage, parseExtHandshake, parseMetadataMessage, UT_METADATA_ID } from './metadata.ts';
 import { PeerKey } from './peer-key.ts';
+import { PeerWire } from './peer-wire.ts';
 import { dialFromList } from './peer-manager.ts';
 import { PeerList } from './peer-list.ts';
 import { addressKey, type AnnouncePeer, type Clock, type Connection, type Network, type PeerAddress, type TimerHandle, type TrackerPort } from './ports.ts';
@@ -12,7 +13,7 @@ import { reservedBytes, supportsExtensionProtocol } from './reserved-bits.ts';
 import { defaultSettings } from './settings.ts';
 import { TrackerClient } from './tracker-client.ts';
 import type { TraceSink } from './trace.ts';
-import { encodeHandshake, encodeMessage, type Handshake, type Message, WireDecoder, WireError } from './wire.ts';
+import { encodeMessage, type Handshake, type Message } from './wire.ts';
 
 export interface MetadataFetcherOptions {
   infoHash: Uint8Array;
@@ -169,7 +170,8 @@ export class MetadataFetcher {
 
 /** One connection of the fetcher: handshake, extension handshake, ut_metadata requests. */
 class MetaPeer {
-  private readonly decoder: WireDecoder;
+  /** The Peer process's decoder, handshake checks, step trace and exit sequence (engine/peer-wire.ts). */
+  private readonly wire: PeerWire;
   private phase: 'handshake' | 'loop' | 'closed' = 'handshake';
   private remoteId: number | undefined;
   /** This peer's copy, at the size it announced. */
@@ -185,10 +187,10 @@ class MetaPeer {
     readonly key: PeerKey,
   ) {
     this.remoteLabel = key.label;
-    this.decoder = new WireDecoder({ maxMessageLength: f.o.maxMessageLength });
+    this.wire = new PeerWire(f.o, conn, key.label, f.o.maxMessageLength);
     this.startedAt = f.o.clock.now();
     conn.setHandler({
-      open: () => this.write(encodeHandshake({ infoHash: f.o.infoHash, peerId: f.o.peerId, reserved: reservedBytes({ extensionProtocol: true, fast: false }) })),
+      open: () => this.write(this.wire.handshake(reservedBytes({ extensionProtocol: true, fast: false }))),
       data: (bytes) => this.onData(bytes),
       drain: () => {},
       close: (reason) => this.exit(reason ?? 'closed by remote'),
@@ -220,16 +222,8 @@ class MetaPeer {
 
   private onData(bytes: Uint8Array): void {
     if (this.phase === 'closed') return;
-    let items;
-    try {
-      items = this.decoder.push(bytes);
-    } catch (err) {
-      const reason = err instanceof WireError ? err.message : String(err);
-      if (this.phase === 'handshake') {
-        this.step('handshake', { ok: false, reason: `bad handshake: ${reason}` });
-      } else this.step('caseMsg', { error: reason });
-      return this.exit(`malformed message: ${reason}`);
-    }
+    const items = this.wire.decode(bytes, this.phase === 'handshake');
+    if (typeof items === 'string') return this.exit(items);
     for (const item of items) {
       if (this.closed) return;
       if (item.kind === 'handshake') this.onHandshake(item.handshake);
@@ -238,13 +232,9 @@ class MetaPeer {
   }
 
   private onHandshake(h: Handshake): void {
-    const fault = !equal(h.infoHash, this.f.o.infoHash)
-      ? 'info-hash is not ours'
-      : equal(h.peerId, this.f.o.peerId)
-        ? 'connected to ourselves'
-        : !supportsExtensionProtocol(h.reserved)
-          ? 'the peer does not speak the extension protocol (BEP 10), so it cannot send metadata'
-          : undefined;
+    const fault =
+      this.wire.handshakeFault(h) ??
+      (!supportsExtensionProtocol(h.reserved) ? 'the peer does not speak the extension protocol (BEP 10), so it cannot send metadata' : undefined);
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
     if (fault) return this.exit(fault);
     this.phase = 'loop';
@@ -343,20 +333,12 @@ class MetaPeer {
   private exit(reason: string): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
-    this.step('exit', { reason });
-    this.step('cleanup', { given: 0 });
-    this.conn.close();
-    this.f.o.trace.emit({ t: this.f.o.clock.now(), peer: this.f.o.label, remote: this.remoteLabel, kind: 'disconnect', reason });
+    // Nothing to give back; the fetcher forgets the connection after the disconnect event.
+    this.wire.finish(reason, () => 0, () => {});
     this.f.gone(this);
   }
 
   private step(node: string, extra?: Record<string, unknown>): void {
-    this.f.o.trace.emit({ t: this.f.o.clock.now(), peer: this.f.o.label, remote: this.remoteLabel, kind: 'step', node, ...extra });
+    this.wire.step(node, extra);
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

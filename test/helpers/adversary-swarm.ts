@@ -122,7 +122,7 @@ function pendingWithAdversary(client: Client): number {
 
 /** The decoder a Peer process reads with: private to the engine, read here to bound its buffer. */
 function decoderOf(peer: PeerProcess): WireDecoder {
-  return peer['decoder'];
+  return peer['wire'].decoder;
 }
 
 /** The honest leechers' reports. */
