@@ -4,8 +4,9 @@
 import type { Random } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 
-export interface ChokeCandidate {
-  key: string;
+/** `K` names one connection (the engine's `PeerKey`, compared by identity). */
+export interface ChokeCandidate<K = string> {
+  key: K;
   interested: boolean;
   snubbed: boolean;
   /** Bytes received from (leeching) or sent to (seeding) this peer since the last rechoke. */
@@ -15,8 +16,8 @@ export interface ChokeCandidate {
   choked: boolean;
 }
 
-export class ChokeManager {
-  private optimistic: string | undefined;
+export class ChokeManager<K = string> {
+  private optimistic: K | undefined;
   private optimisticSince = -Infinity;
 
   constructor(
@@ -24,7 +25,7 @@ export class ChokeManager {
     private readonly random: Random,
   ) {}
 
-  get optimisticKey(): string | undefined {
+  get optimisticKey(): K | undefined {
     return this.optimistic;
   }
 
@@ -34,7 +35,7 @@ export class ChokeManager {
    * loses every tie to one that did — then by connection order (candidates come in a stable
    * order).
    */
-  rechoke(now: number, candidates: readonly ChokeCandidate[], seeding: boolean): Set<string> {
+  rechoke(now: number, candidates: readonly ChokeCandidate<K>[], seeding: boolean): Set<K> {
     const eligible = candidates.filter((c) => c.interested && (seeding || !c.snubbed));
     const ranked = eligible
       .map((c, order) => ({ c, order }))

@@ -14,11 +14,9 @@ import {
   metadataPieceLength,
   parseExtHandshake,
   parseMetadataMessage,
-  reservedBytes,
-  supportsExtensionProtocol,
-  supportsFast,
   UT_METADATA_ID,
 } from './metadata.ts';
+import { reservedBytes, supportsExtensionProtocol, supportsFast } from './reserved-bits.ts';
 import type { BlockRef } from './piece-manager.ts';
 import type { Message } from './wire.ts';
 

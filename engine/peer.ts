@@ -4,11 +4,13 @@
 
 import { Bitfield } from './bitfield.ts';
 import { PeerExtensions } from './extensions.ts';
+import type { PeerKey } from './peer-key.ts';
+import { PeerWire } from './peer-wire.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 import type { TraceSink } from './trace.ts';
-import { BLOCK_SIZE, encodeHandshake, encodeMessage, type Handshake, type Message, WireDecoder, WireError } from './wire.ts';
+import { BLOCK_SIZE, encodeMessage, type Handshake, type Message } from './wire.ts';
 
 /** What a Peer process needs from the client that owns it: the Peer Manager's side of the diagram. */
 export interface PeerOwner {
@@ -18,7 +20,7 @@ export interface PeerOwner {
   readonly settings: EngineSettings;
   readonly clock: Clock;
   readonly trace: TraceSink;
-  readonly pieces: PieceManager;
+  readonly pieces: PieceManager<PeerKey>;
   readonly storage: Storage;
   /** The info dictionary, served to peers over BEP 9 when the extension protocol is on. */
   readonly metadata?: Uint8Array;
@@ -30,7 +32,7 @@ export interface PeerOwner {
   /** The remote peer's interest in us changed: the choke manager may act. */
   interestChanged(peer: PeerProcess): void;
   /** A block from `peer` went to the Piece Manager: route endgame cancels, verified pieces. */
-  blockStored(peer: PeerProcess, result: BlockResult): void;
+  blockStored(peer: PeerProcess, result: BlockResult<PeerKey>): void;
   /** A block went out to `peer`. */
   blockSent(peer: PeerProcess, bytes: number): void;
 }
@@ -40,8 +42,10 @@ type Phase = 'handshake' | 'first-message' | 'loop' | 'closed';
 const blockKey = (index: number, begin: number) => index * 0x100000 + begin / BLOCK_SIZE;
 
 export class PeerProcess {
-  /** Unique per connection, used as the Piece Manager's PeerKey. */
-  readonly key: string;
+  /** Unique per connection (given by the Peer Manager), the Piece Manager's and choke manager's key. */
+  readonly key: PeerKey;
+  /** The remote's name in the trace (`key.label`). */
+  readonly remoteLabel: string;
   remotePeerId?: Uint8Array;
   readonly remotePieces: Bitfield;
 
@@ -65,7 +69,8 @@ export class PeerProcess {
    */
   private busy = false;
   private readonly mailbox: (() => void)[] = [];
-  private readonly decoder: WireDecoder;
+  /** The decoder, the handshake's checks, the trace of steps and the exit sequence (shared with the metadata fetcher). */
+  private readonly wire: PeerWire;
   /** BEP 6 Fast and BEP 10/9 (engine/extensions.ts). */
   readonly ext: PeerExtensions;
   /** Requests we sent and still wait for. */
@@ -91,12 +96,12 @@ export class PeerProcess {
   constructor(
     private readonly owner: PeerOwner,
     readonly conn: Connection,
-    readonly remoteLabel: string,
-    key: string,
+    key: PeerKey,
   ) {
     this.key = key;
+    this.remoteLabel = key.label;
     this.remotePieces = new Bitfield(owner.pieces.layout.pieceCount);
-    this.decoder = new WireDecoder({ maxMessageLength: owner.settings.maxMessageLength });
+    this.wire = new PeerWire(owner, conn, key.label, owner.settings.maxMessageLength);
     this.ext = new PeerExtensions({
       offer: { fast: owner.settings.fastExtension, extensionProtocol: owner.settings.extensionProtocol },
       get metadata() {
@@ -170,7 +175,7 @@ export class PeerProcess {
   }
 
   private sendHandshake(): void {
-    this.write(encodeHandshake({ infoHash: this.owner.infoHash, peerId: this.owner.peerId, reserved: this.ext.reserved() }));
+    this.write(this.wire.handshake(this.ext.reserved()));
   }
 
   private onData(bytes: Uint8Array): void {
@@ -196,18 +201,8 @@ export class PeerProcess {
   private decodeAndDispatch(bytes: Uint8Array): void {
     if (this.phase === 'closed') return;
     this.lastReceivedAt = this.owner.clock.now();
-    let items;
-    try {
-      items = this.decoder.push(bytes);
-    } catch (err) {
-      const reason = err instanceof WireError ? err.message : String(err);
-      if (this.phase === 'handshake') this.exitFrom('handshake', `bad handshake: ${reason}`);
-      else {
-        this.step('caseMsg', { error: reason });
-        this.exit(`malformed message: ${reason}`);
-      }
-      return;
-    }
+    const items = this.wire.decode(bytes, this.phase === 'handshake');
+    if (typeof items === 'string') return this.exit(items);
     for (const item of items) {
       if (this.closed) return; // an earlier message may have ended the process
       if (item.kind === 'handshake') this.onHandshake(item.handshake);
@@ -216,11 +211,7 @@ export class PeerProcess {
   }
 
   private onHandshake(h: Handshake): void {
-    const fault = !equalBytes(h.infoHash, this.owner.infoHash)
-      ? 'info-hash is not ours'
-      : equalBytes(h.peerId, this.owner.peerId)
-        ? 'connected to ourselves'
-        : undefined;
+    const fault = this.wire.handshakeFault(h);
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
     if (fault) return this.exit(fault);
     this.handshakeTimer?.cancel();
@@ -637,42 +628,28 @@ export class PeerProcess {
     this.exit(`request flood: ${this.unservedStreak} requests in a row we could not serve (choked, invalid or past a queue bound)`);
   }
 
-  private exitFrom(node: string, reason: string): void {
-    if (this.phase === 'closed') return;
-    this.step(node, { ok: false, reason });
-    this.exit(reason);
-  }
-
   private exit(reason: string): void {
     if (this.phase === 'closed') return;
     const wasRegistered = this.handshaken;
     this.phase = 'closed';
     this.handshakeTimer?.cancel();
     this.stallTimer?.cancel();
-    this.step('exit', { reason });
-    const given = this.outstanding.size;
-    this.owner.pieces.giveBack(this.key, this.outstanding.values());
-    this.outstanding.clear();
-    this.requestQueue = [];
-    if (wasRegistered) this.owner.pieces.removePeerPieces(this.remotePieces);
-    this.step('cleanup', { given });
-    this.conn.close();
-    this.owner.unregister(this);
-    this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'disconnect', reason });
+    const release = () => {
+      const given = this.outstanding.size;
+      this.owner.pieces.giveBack(this.key, this.outstanding.values());
+      this.outstanding.clear();
+      this.requestQueue = [];
+      if (wasRegistered) this.owner.pieces.removePeerPieces(this.remotePieces);
+      return given;
+    };
+    this.wire.finish(reason, release, () => this.owner.unregister(this));
   }
 
   private step(node: string, extra?: Record<string, unknown>): void {
-    if (this.owner.trace.steps === false) return;
-    this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'step', node, ...extra });
+    this.wire.step(node, extra);
   }
 
   private now(): number {
     return this.owner.clock.now();
   }
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

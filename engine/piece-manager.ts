@@ -6,9 +6,6 @@ import { sha1 } from './metainfo.ts';
 import type { Random, Storage } from './ports.ts';
 import { BLOCK_SIZE } from './wire.ts';
 
-/** Identifies one connection (one remote peer) to the Piece Manager. */
-export type PeerKey = string;
-
 export interface BlockRef {
   index: number;
   begin: number;
@@ -25,59 +22,64 @@ export interface PieceLayout {
 export type PiecePicker = 'rarest-first' | 'sequential';
 
 /** A piece with at least one block requested or received. */
-interface PartialPiece {
+interface PartialPiece<K> {
   index: number;
   blockCount: number;
   received: Uint8Array;
   receivedCount: number;
   /** Per block: who it is requested from (more than one only in endgame). */
-  requesters: PeerKey[][];
-  contributors: Set<PeerKey>;
+  requesters: K[][];
+  contributors: Set<K>;
   /** Who sent each block that arrived. */
-  sentBy: (PeerKey | undefined)[];
+  sentBy: (K | undefined)[];
 }
 
 /** What a failed piece looked like, block by block, to find the culprit once it passes. */
-interface FailedBlock {
+interface FailedBlock<K> {
   block: number;
-  sender: PeerKey;
+  sender: K;
   digest: Uint8Array;
 }
 
-export type BlockResult =
+/** `K` identifies one connection (one remote peer), as in `PieceManager<K>`. */
+export type BlockResult<K = string> =
   | { status: 'unexpected' }
   | { status: 'duplicate' }
   | { status: 'write-failed'; error: string }
   | {
       status: 'stored';
       /** Other peers the same block was requested from (endgame): cancel there. */
-      cancels: readonly { peer: PeerKey; block: BlockRef }[];
+      cancels: readonly { peer: K; block: BlockRef }[];
       /** Set when this block completed its piece. */
-      piece?: PieceOutcome;
+      piece?: PieceOutcome<K>;
     };
 
-export interface PieceOutcome {
+export interface PieceOutcome<K = string> {
   index: number;
   ok: boolean;
-  contributors: PeerKey[];
+  contributors: K[];
   /**
    * When a piece that failed before now passes: the senders whose earlier blocks differ from the
    * good ones (the culprits), and those whose blocks were right all along.
    */
-  culprits?: PeerKey[];
-  cleared?: PeerKey[];
+  culprits?: K[];
+  cleared?: K[];
 }
 
-const NO_CANCELS: readonly { peer: PeerKey; block: BlockRef }[] = Object.freeze([]);
+const NO_CANCELS: readonly { peer: never; block: BlockRef }[] = Object.freeze([]);
 
-export class PieceManager {
+/**
+ * `K` identifies one connection (one remote peer): the engine passes its `K` objects, compared
+ * by identity; the Piece Manager never looks inside one.
+ */
+export class PieceManager<K = string> {
   /** Block digests of pieces that failed their check and have not passed since. */
-  private readonly failed = new Map<number, FailedBlock[]>();
+  private readonly failed = new Map<number, FailedBlock<K>[]>();
 
   readonly have: Bitfield;
   /** How many connected peers hold each piece. */
   private readonly availability: Uint32Array;
-  private readonly partial = new Map<number, PartialPiece>();
+  private readonly partial = new Map<number, PartialPiece<K>>();
   /** Blocks of missing pieces that are neither received nor requested from anyone. */
   private unrequested = 0;
 
@@ -148,7 +150,7 @@ export class PieceManager {
    * then new pieces (rarest first, seeded random tie-breaks), then in endgame blocks already in
    * flight to other peers.
    */
-  grab(peer: PeerKey, peerPieces: Bitfield, max: number): BlockRef[] {
+  grab(peer: K, peerPieces: Bitfield, max: number): BlockRef[] {
     const picked: BlockRef[] = [];
     if (max <= 0 || this.have.complete) return picked;
     for (const p of this.partial.values()) {
@@ -165,7 +167,7 @@ export class PieceManager {
   }
 
   /** Returns blocks requested from `peer` that will not come (choke, disconnect, time-out). */
-  giveBack(peer: PeerKey, blocks: Iterable<BlockRef>): void {
+  giveBack(peer: K, blocks: Iterable<BlockRef>): void {
     for (const b of blocks) {
       const p = this.partial.get(b.index);
       if (!p) continue;
@@ -179,7 +181,7 @@ export class PieceManager {
   }
 
   /** Stores a block `peer` sent. Checks the piece's SHA1 when this was its last block. */
-  blockReceived(peer: PeerKey, index: number, begin: number, data: Uint8Array): BlockResult {
+  blockReceived(peer: K, index: number, begin: number, data: Uint8Array): BlockResult<K> {
     const p = this.partial.get(index);
     const j = begin / BLOCK_SIZE;
     if (!p || !Number.isInteger(j) || j >= p.blockCount || data.length !== this.blockLength(index, j)) {
@@ -226,7 +228,7 @@ export class PieceManager {
   }
 
   /** Blocks in flight and partial pieces, for invariant checks and reports. */
-  inFlight(): { index: number; received: number; blocks: number; requesters: PeerKey[] }[] {
+  inFlight(): { index: number; received: number; blocks: number; requesters: K[] }[] {
     return [...this.partial.values()].map((p) => ({
       index: p.index,
       received: p.receivedCount,
@@ -246,7 +248,7 @@ export class PieceManager {
     return equal(digest, this.layout.pieceHashes[index]);
   }
 
-  private finishPiece(p: PartialPiece): PieceOutcome {
+  private finishPiece(p: PartialPiece<K>): PieceOutcome<K> {
     this.partial.delete(p.index);
     const contributors = [...p.contributors];
     let ok: boolean;
@@ -257,15 +259,15 @@ export class PieceManager {
     }
     if (ok) this.have.set(p.index);
     else this.unrequested += p.blockCount; // the piece starts over
-    const outcome: PieceOutcome = { index: p.index, ok, contributors };
+    const outcome: PieceOutcome<K> = { index: p.index, ok, contributors };
     if (ok) Object.assign(outcome, this.blame(p.index));
     else if (contributors.length > 1) this.recordFailure(p);
     return outcome;
   }
 
   /** Keeps a digest of each block of a failed piece, with its sender (20 bytes a block). */
-  private recordFailure(p: PartialPiece): void {
-    const blocks: FailedBlock[] = [];
+  private recordFailure(p: PartialPiece<K>): void {
+    const blocks: FailedBlock<K>[] = [];
     for (let j = 0; j < p.blockCount; j++) {
       const sender = p.sentBy[j];
       if (sender !== undefined) blocks.push({ block: j, sender, digest: sha1(this.readBlock(p.index, j)) });
@@ -275,13 +277,13 @@ export class PieceManager {
   }
 
   /** The piece passed: whoever sent a block that differs from the good one was lying. */
-  private blame(index: number): { culprits?: PeerKey[]; cleared?: PeerKey[] } {
+  private blame(index: number): { culprits?: K[]; cleared?: K[] } {
     const blocks = this.failed.get(index);
     if (!blocks) return {};
     this.failed.delete(index);
     const good = new Map<number, Uint8Array>();
-    const culprits = new Set<PeerKey>();
-    const honest = new Set<PeerKey>();
+    const culprits = new Set<K>();
+    const honest = new Set<K>();
     for (const b of blocks) {
       if (!good.has(b.block)) good.set(b.block, sha1(this.readBlock(index, b.block)));
       (equal(good.get(b.block)!, b.digest) ? honest : culprits).add(b.sender);
@@ -294,9 +296,9 @@ export class PieceManager {
     return this.storage.read(index * this.layout.pieceLength + j * BLOCK_SIZE, this.blockLength(index, j));
   }
 
-  private startPiece(index: number): PartialPiece {
+  private startPiece(index: number): PartialPiece<K> {
     const blockCount = this.blockCountOf(index);
-    const p: PartialPiece = {
+    const p: PartialPiece<K> = {
       index,
       blockCount,
       received: new Uint8Array(blockCount),
@@ -309,7 +311,7 @@ export class PieceManager {
     return p;
   }
 
-  private takeFree(p: PartialPiece, peer: PeerKey, picked: BlockRef[], max: number): void {
+  private takeFree(p: PartialPiece<K>, peer: K, picked: BlockRef[], max: number): void {
     for (let j = 0; j < p.blockCount && picked.length < max; j++) {
       if (p.received[j] || p.requesters[j].length > 0) continue;
       p.requesters[j].push(peer);
@@ -318,7 +320,7 @@ export class PieceManager {
     }
   }
 
-  private takeEndgame(peer: PeerKey, peerPieces: Bitfield, picked: BlockRef[], max: number): void {
+  private takeEndgame(peer: K, peerPieces: Bitfield, picked: BlockRef[], max: number): void {
     for (const p of this.partial.values()) {
       if (!peerPieces.has(p.index)) continue;
       for (let j = 0; j < p.blockCount && picked.length < max; j++) {

@@ -2,7 +2,7 @@
 // crypto randomness), and the metadata fetch that turns a magnet link into a torrent first.
 
 import { Client } from '../engine/client.ts';
-import { MetadataFetcher } from '../engine/metadata.ts';
+import { MetadataFetcher } from '../engine/metadata-fetcher.ts';
 import { parseInfo, type Torrent } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import type { EngineSettings } from '../engine/settings.ts';

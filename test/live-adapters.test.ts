@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bencodeValue } from '../engine/bdecode.ts';
 import { createTorrent } from '../engine/metainfo.ts';
-import { reservedBytes } from '../engine/metadata.ts';
+import { reservedBytes } from '../engine/reserved-bits.ts';
 import type { AnnounceRequest, AnnounceResult, Connection } from '../engine/ports.ts';
 import type { TraceEvent } from '../engine/trace.ts';
 import { encodeHandshake, encodeMessageBytes } from '../engine/wire.ts';

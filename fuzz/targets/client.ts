@@ -12,7 +12,8 @@
 import * as fc from 'fast-check';
 import { Client } from '../../engine/client.ts';
 import { MemoryStorage } from '../../engine/memory-storage.ts';
-import { encodeExtHandshake, encodeMetadataMessage, reservedBytes, UT_METADATA_ID } from '../../engine/metadata.ts';
+import { encodeExtHandshake, encodeMetadataMessage, UT_METADATA_ID } from '../../engine/metadata.ts';
+import { reservedBytes } from '../../engine/reserved-bits.ts';
 import { createTorrent, sha1 } from '../../engine/metainfo.ts';
 import type { AnnounceResult, Clock, Connection, ConnectionHandler, Network, PeerAddress, TimerHandle } from '../../engine/ports.ts';
 import type { EngineSettings } from '../../engine/settings.ts';

@@ -113,16 +113,16 @@ export function runWithAdversary(o: AdversaryRunOptions): AdversaryRun {
   return { swarm, result, events: trace.lines.slice(1).map((l) => JSON.parse(l) as TraceEvent), memory, adversaryConnections };
 }
 
-/** A client's connections with the adversary still in their handshake: private to the engine, read here to bound them. */
+/** A client's connections with the adversary still in their handshake. */
 function pendingWithAdversary(client: Client): number {
   let n = 0;
-  for (const p of client['pending'].values()) if (p.remoteLabel === ADVERSARY) n++;
+  for (const p of client.pendingConnections()) if (p.remoteLabel === ADVERSARY) n++;
   return n;
 }
 
 /** The decoder a Peer process reads with: private to the engine, read here to bound its buffer. */
 function decoderOf(peer: PeerProcess): WireDecoder {
-  return peer['decoder'];
+  return peer['wire'].decoder;
 }
 
 /** The honest leechers' reports. */

@@ -5,13 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { bdecodePrefix, bencodeValue, type BDict } from '../../engine/bdecode.ts';
 import { sha1 } from '../../engine/metainfo.ts';
-import {
-  encodeMetadataMessage,
-  MetadataFetcher,
-  parseMetadataMessage,
-  reservedBytes,
-  UT_METADATA_ID,
-} from '../../engine/metadata.ts';
+import { encodeMetadataMessage, parseMetadataMessage, UT_METADATA_ID } from '../../engine/metadata.ts';
+import { MetadataFetcher } from '../../engine/metadata-fetcher.ts';
+import { reservedBytes } from '../../engine/reserved-bits.ts';
 import { encodeHandshake, type Message, BLOCK_SIZE } from '../../engine/wire.ts';
 import { Bench, peerIdOf, Puppet } from './puppet.ts';
 

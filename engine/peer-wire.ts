@@ -1,0 +1,91 @@
+// One connection's wire end, shared by the Client's Peer process (engine/peer.ts) and the metadata
+// fetcher's connections (engine/metadata-fetcher.ts): the decoder the connection's bytes go through
+// (a fault traced as a bad handshake before the handshake, at Case Msg after it), the BEP 3
+// handshake we send and the checks every handshake must pass, the trace of its steps, and the exit
+// sequence (exit, cleanup, close, disconnect). What each process does with messages stays its own.
+
+import type { Clock, Connection } from './ports.ts';
+import type { TraceKind, TraceSink } from './trace.ts';
+import { type DecodedItem, encodeHandshake, type Handshake, WireDecoder, WireError } from './wire.ts';
+
+/** Who we are on the wire: what a handshake carries, and where the trace goes. */
+export interface WireEndpoint {
+  /** Our name in the trace. */
+  readonly label: string;
+  readonly infoHash: Uint8Array;
+  readonly peerId: Uint8Array;
+  readonly clock: Clock;
+  readonly trace: TraceSink;
+}
+
+export class PeerWire {
+  readonly decoder: WireDecoder;
+
+  constructor(
+    private readonly local: WireEndpoint,
+    readonly conn: Connection,
+    /** The remote's name in the trace. */
+    readonly remoteLabel: string,
+    maxMessageLength: number | undefined,
+  ) {
+    this.decoder = new WireDecoder({ maxMessageLength });
+  }
+
+  /** Our handshake, with the reserved bytes of the extensions we offer. */
+  handshake(reserved: Uint8Array): Uint8Array {
+    return encodeHandshake({ infoHash: this.local.infoHash, peerId: this.local.peerId, reserved });
+  }
+
+  /**
+   * Decodes bytes split anywhere. A fault is traced — before the handshake as a failed
+   * `handshake` step, after it at `caseMsg` — and returned as the reason to exit with.
+   */
+  decode(bytes: Uint8Array, beforeHandshake: boolean): DecodedItem[] | string {
+    try {
+      return this.decoder.push(bytes);
+    } catch (err) {
+      const reason = err instanceof WireError ? err.message : String(err);
+      if (beforeHandshake) {
+        this.step('handshake', { ok: false, reason: `bad handshake: ${reason}` });
+        return `bad handshake: ${reason}`;
+      }
+      this.step('caseMsg', { error: reason });
+      return `malformed message: ${reason}`;
+    }
+  }
+
+  /** What every remote handshake must pass: our info-hash, and not our own peer id. */
+  handshakeFault(h: Handshake): string | undefined {
+    return !equalBytes(h.infoHash, this.local.infoHash) ? 'info-hash is not ours' : equalBytes(h.peerId, this.local.peerId) ? 'connected to ourselves' : undefined;
+  }
+
+  /**
+   * The end of a process, once it is marked closed: the `exit` step, `release` (what the process
+   * gives back; its count is traced at `cleanup`), the socket closed, `forget` (the owner drops
+   * the connection), then the `disconnect` event.
+   */
+  finish(reason: string, release: () => number, forget: () => void): void {
+    this.step('exit', { reason });
+    const given = release();
+    this.step('cleanup', { given });
+    this.conn.close();
+    forget();
+    this.emit('disconnect', { reason });
+  }
+
+  /** A step of the flowchart, unless the trace takes no steps. */
+  step(node: string, extra?: Record<string, unknown>): void {
+    if (this.local.trace.steps === false) return;
+    this.emit('step', { node, ...extra });
+  }
+
+  emit(kind: TraceKind, fields: Record<string, unknown>): void {
+    this.local.trace.emit({ t: this.local.clock.now(), peer: this.local.label, remote: this.remoteLabel, kind, ...fields });
+  }
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,72 @@
+// The Trust Manager: trust in each remote, moved by the pieces it helped with, and the bans that
+// follow. Pure and shaped like the choke manager: the client tells it each piece's outcome and gets
+// back the bans to carry out, as data; it holds no connections and does no IO.
+
+/** Who a contributor is for trust: its ban key (the IP in live mode, the host in the simulator). */
+export interface Contributor {
+  readonly banKey: string;
+}
+
+/** A remote to ban: every connection from it closes, none is accepted or dialled again. */
+export interface BanDecision {
+  banKey: string;
+  reason: string;
+}
+
+/** The outcome of one piece's check, with the connections that sent its blocks. */
+export interface CheckedPiece {
+  ok: boolean;
+  contributors: readonly Contributor[];
+  /** A piece that failed before and now passes: the senders of the bad blocks then. */
+  culprits?: readonly Contributor[];
+}
+
+/**
+ * A good piece earns trust (up to a cap), a corrupt one costs more when the remote sent it alone.
+ * At the floor the remote is banned: a peer that sends only corrupt data goes after two pieces,
+ * while an honest peer whose piece failed for another reason (our own disk, a co-contributor)
+ * survives on the trust it earned.
+ */
+export const TRUST = { good: 2, cap: 16, badAlone: -4, badShared: -1, banAt: -8 } as const satisfies Record<string, number>;
+
+export class TrustManager {
+  private readonly banned = new Set<string>();
+  private readonly trust = new Map<string, number>();
+
+  isBanned(banKey: string): boolean {
+    return this.banned.has(banKey);
+  }
+
+  trustOf(banKey: string): number {
+    return this.trust.get(banKey) ?? 0;
+  }
+
+  /**
+   * Charges or credits every contributor of a checked piece, connected or gone (a corrupter may
+   * leave first), by ban key: a liar that comes back from a new port starts from the trust it left
+   * with. Returns the remotes that reached the floor, in the order their trust was moved.
+   */
+  pieceChecked(piece: CheckedPiece): BanDecision[] {
+    const bans: BanDecision[] = [];
+    if (piece.ok) {
+      this.adjust(piece.contributors, TRUST.good, bans);
+      if (piece.culprits?.length) this.adjust(piece.culprits, TRUST.badAlone, bans);
+    } else {
+      // Counted by connection: two connections from one IP share the blame like two peers.
+      this.adjust(piece.contributors, piece.contributors.length === 1 ? TRUST.badAlone : TRUST.badShared, bans);
+    }
+    return bans;
+  }
+
+  private adjust(contributors: readonly Contributor[], delta: number, bans: BanDecision[]): void {
+    const banKeys = new Set(contributors.map((c) => c.banKey));
+    for (const banKey of banKeys) {
+      const trust = Math.min(TRUST.cap, this.trustOf(banKey) + delta);
+      this.trust.set(banKey, trust);
+      if (trust <= TRUST.banAt && !this.banned.has(banKey)) {
+        this.banned.add(banKey);
+        bans.push({ banKey, reason: `sent corrupt data (trust ${trust})` });
+      }
+    }
+  }
+}
