@@ -145,7 +145,8 @@ export class Swarm {
   readonly tracker: SimTracker;
   readonly trace: TraceWriter;
   readonly peers: SimPeer[] = [];
-  readonly baseLatency = new Map<SimHost, number>();
+  /** The `faults` stream: the fault injector's choices and the network's jitter and loss, in the order they happen. */
+  readonly faultRandom: SeededRandom;
   /** SHA1s of payload pieces, computed once for all the peers' shared storages. */
   private readonly payloadDigests = new Map<string, Uint8Array>();
   /** Wraps each honest peer's storage (the fault injector's hook). */
@@ -189,7 +190,9 @@ export class Swarm {
         this.observer?.emit(e);
       },
     };
-    this.network = new SimNetwork(this.scheduler, (a, b) => ((this.baseLatency.get(a) ?? 0) + (this.baseLatency.get(b) ?? 0)) / 2);
+    this.faultRandom = this.root.stream('faults');
+    // A connection's latency is the mean of its two hosts' (the network's default).
+    this.network = new SimNetwork(this.scheduler, undefined, this.faultRandom);
     this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { interval: o.trackerInterval, delay: 50 });
     for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g);
   }
@@ -206,9 +209,9 @@ export class Swarm {
     this.groupSize.set(group, index + 1);
     const label = `${group.prefix}${index}`;
     const address = { host: label, port: 6881 };
-    const host = this.network.addHost({ label, address, upload: perSecond(group.upload), download: perSecond(group.download) });
     const [lo, hi] = group.latency ?? o.latency;
-    this.baseLatency.set(host, this.root.stream(`latency/${label}`).range(lo, hi));
+    const latency = this.root.stream(`latency/${label}`).range(lo, hi);
+    const host = this.network.addHost({ label, address, upload: perSecond(group.upload), download: perSecond(group.download), latency });
     const seedRole = group.role === 'seed';
     const storage =
       o.storage === 'copy'
@@ -297,14 +300,14 @@ export class Swarm {
     peer.client.crash();
     peer.traceGate.open = false;
     peer.down = true;
-    this.network.removeHost(peer.host);
+    this.network.crash(peer.host.address.host);
     if (restartAfter === undefined) {
       peer.leftAt = this.scheduler.now();
       this.doneDirty = true;
       return;
     }
     this.scheduler.setTimer(restartAfter, () => {
-      this.network.restoreHost(peer.host);
+      this.network.restart(peer.host.address.host);
       this.sink.emit({ t: this.scheduler.now(), peer: peer.label, kind: 'fault', fault: 'restart' });
       this.start(peer);
     });
