@@ -107,6 +107,22 @@ describe('faults', () => {
     expect(fromSeed).toBeLessThan(8 * 64 * KiB + 128 * KiB);
   });
 
+  it('overlapping faults heal one at a time: the end of the first does not undo the second', () => {
+    // The second cap outlives the first; when the first heals, the seed must stay at 16 KiB/s.
+    const { result, events } = run(
+      scenario([
+        { kind: 'bandwidth', at: 500, until: 2_000, group: 'seed', upload: 1 * MiB },
+        { kind: 'bandwidth', at: 1_000, until: 30_000, group: 'seed', upload: 16 * KiB },
+        { kind: 'latency', at: 500, until: 2_000, group: 'seed', latency: 20 },
+        { kind: 'latency', at: 1_000, until: 30_000, group: 'seed', latency: 400 },
+      ]),
+    );
+    expect(result.failures).toEqual([]);
+    // 16 KiB/s for the 27.5 s after 2.5 s: at most ~28 blocks of 16 KiB (one more on the wire).
+    expect(stored(events, (r) => r === 'seed0', 2_500, 30_000)).toBeLessThanOrEqual(29);
+    expect(stored(events, (r) => r === 'seed0', 2_500, 30_000)).toBeGreaterThan(10);
+  });
+
   it('the same faults under the same seed give the same trace; another seed differs', () => {
     const s = scenario([{ kind: 'random', rate: 20, from: 0, until: 15_000, fault: { kind: 'reset', group: 'peer' } }]);
     const a = run(s, '5').result.traceHash;
