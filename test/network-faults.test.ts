@@ -22,7 +22,7 @@ function world(random: Random = new SeededRandom('network-faults')) {
         open() {},
         data: (bytes) => bytes.forEach((byte) => arrivals.push({ at: s.now(), to: name, byte })),
         drain() {},
-        close: (reason) => void closes.push({ at: s.now(), host: name, reason }),
+        close: (reason) => void closes.push({ at: s.now(), host: name, reason: reason ?? '' }),
       }),
     );
   }
