@@ -85,7 +85,10 @@ export interface NetworkFaults {
   setLatency(hosts: readonly HostName[], change: LatencyChange): LinkChangeHandle;
   /** The hosts' upload and/or download rate. */
   setBandwidth(hosts: readonly HostName[], change: BandwidthChange): LinkChangeHandle;
-  /** A share (0..1) of what the hosts send is lost, and arrives one retransmission time-out later. */
+  /**
+   * A share (0..1) of what the hosts send is lost and sent again after a retransmission time-out
+   * (doubling per loss); a batch lost too often in a row resets its connection, as TCP gives up.
+   */
   setLoss(hosts: readonly HostName[], probability: number): LinkChangeHandle;
   /** Ends a latency, bandwidth or loss change; what other changes set stays. */
   restore(change: LinkChangeHandle): void;

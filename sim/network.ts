@@ -175,7 +175,7 @@ export class SimNetwork implements NetworkFaults {
   }
 
   setLoss(hosts: readonly HostName[], probability: number): LinkChangeHandle {
-    if (!(probability >= 0 && probability < 1)) throw new Error(`network: loss must be in [0, 1), got ${probability}`);
+    if (!(probability >= 0 && probability <= 1)) throw new Error(`network: loss must be in [0, 1], got ${probability}`);
     const id = this.nextFaultId++;
     const targets = this.resolve(hosts);
     for (const h of targets) h.changeLoss(id, probability);
@@ -564,8 +564,15 @@ export class SimEndpoint implements Connection, OpenConnection {
     const sched = net.scheduler;
     const receiver = peer.host;
     const jitter = this.jitter ? net.random.next() * this.jitter : 0;
-    const retransmission = this.host.loss > 0 ? this.retransmissionDelay() : 0;
-    if (retransmission === undefined) return this.reset('retransmission timed out');
+    let retransmission = 0;
+    if (this.host.loss > 0) {
+      const r = this.retransmissionDelay();
+      if (r.gaveUp) {
+        sched.at(sched.now() + r.delay, () => !this.closed && this.reset('retransmission timed out'));
+        return;
+      }
+      retransmission = r.delay;
+    }
     const arrival = sched.now() + this.latency + jitter + retransmission;
     const start = Math.max(arrival, receiver.downlinkFreeAt);
     const finish = start + bytes / receiver.download;
@@ -582,16 +589,16 @@ export class SimEndpoint implements Connection, OpenConnection {
     });
   }
 
-  /** How much later a batch arrives for the times it is lost first (TCP backs off, doubling); undefined: it never does. */
-  private retransmissionDelay(): number | undefined {
+  /** How much later a batch arrives for the times it is lost first (TCP backs off, doubling), or when TCP gives up. */
+  private retransmissionDelay(): { delay: number; gaveUp: boolean } {
     const random = this.host.net.random;
     let timeout = 2 * this.latency + RETRANSMIT_MIN_TIMEOUT;
     let delay = 0;
     for (let losses = 0; random.next() < this.host.loss; losses++) {
-      if (losses === MAX_RETRANSMISSIONS) return undefined;
+      if (losses === MAX_RETRANSMISSIONS) return { delay, gaveUp: true };
       delay += timeout;
       timeout *= 2;
     }
-    return delay;
+    return { delay, gaveUp: false };
   }
 }

@@ -185,7 +185,7 @@ describe('network fault verbs', () => {
     expect(alive.state.open).toBe(true);
   });
 
-  it('loss: lost batches arrive later, intact and in order; a batch lost 16 times in a row resets the connection', () => {
+  it('loss: lost batches arrive later, intact and in order; a batch lost 16 times in a row resets the connection once TCP gives up', () => {
     const w = world();
     const { conn } = w.dial('b');
     w.runTo(100);
@@ -201,13 +201,18 @@ describe('network fault verbs', () => {
     w.net.restore(loss);
     expect(w.net.linkState('a', 'b').loss).toBe(0);
 
-    const always = world({ next: () => 0 });
+    const always = world();
     const lossy = always.dial('b');
     always.runTo(100);
-    always.net.setLoss(['a'], 0.5);
+    always.net.setLoss(['a'], 1);
     always.send(lossy.conn, 1);
-    always.runTo(1_000);
+    // 15 time-outs of 210 ms, doubling: 210 × (2^15 − 1) ms after the send.
+    const givesUp = 100 + 210 * (2 ** 15 - 1);
+    always.runTo(givesUp - 1);
+    expect(lossy.state.closed).toBeUndefined();
+    always.runTo(givesUp);
     expect(lossy.state.closed).toBe('retransmission timed out');
+    expect(always.arrivals).toEqual([]);
   });
 
   it('a write tap sees every write; several taps each do', () => {
@@ -226,7 +231,7 @@ describe('network fault verbs', () => {
   it('bad input is a clear error naming what is wrong', () => {
     const w = world();
     expect(() => w.net.hold(['nobody'])).toThrow("network: no host named 'nobody'");
-    expect(() => w.net.setLoss(['a'], 1)).toThrow('network: loss must be in [0, 1), got 1');
+    expect(() => w.net.setLoss(['a'], 1.5)).toThrow('network: loss must be in [0, 1], got 1.5');
     const cut = w.net.partition(['a'], ['b']);
     w.net.repair(cut);
     expect(() => w.net.repair(cut)).toThrow(`network: partition ${cut.id} is not active`);

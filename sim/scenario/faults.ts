@@ -55,6 +55,11 @@ export class FaultInjector {
         this.heal(f.until, 'bandwidth', () => net.restore(change));
         return;
       }
+      case 'loss': {
+        const change = net.setLoss(this.hosts(f.group), f.probability);
+        this.heal(f.until, 'loss', () => net.restore(change));
+        return;
+      }
       case 'stall': {
         const hold = net.hold(this.hosts(f.group));
         this.heal(f.at + f.duration, 'stall', () => net.release(hold));
