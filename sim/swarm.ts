@@ -12,6 +12,7 @@ import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
 import { SeedRoot, type SeededRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
+import { FaultyStorage } from './storage-faults.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
 import { TraceWriter } from './trace-writer.ts';
 import type { Behaviour, LeavePolicy } from './scenario/types.ts';
@@ -119,7 +120,10 @@ export interface SimPeer {
   host: SimHost;
   /** The engine (undefined for a malicious peer, which does not run it). */
   client?: Client;
+  /** What it holds (the invariant checker reads it); its engine gets it through `storageFaults`. */
   storage: Storage;
+  /** The storage fault verbs (disk full, corrupt reads) over `storage`. */
+  storageFaults: FaultyStorage;
   joinedAt: number;
   completedAt?: number;
   /** When it left or crashed for good; undefined while it is in the swarm (or never joined). */
@@ -149,8 +153,6 @@ export class Swarm {
   readonly faultRandom: SeededRandom;
   /** SHA1s of payload pieces, computed once for all the peers' shared storages. */
   private readonly payloadDigests = new Map<string, Uint8Array>();
-  /** Wraps each honest peer's storage (the fault injector's hook). */
-  storageWrapper: ((peer: SimPeer, storage: Storage) => Storage) | undefined;
   /** Sees every trace event as it is emitted (the invariant checker's hook). */
   observer: TraceSink | undefined;
   private readonly sink: TraceSink;
@@ -225,6 +227,7 @@ export class Swarm {
       behaviour: group.behaviour ?? 'honest',
       host,
       storage,
+      storageFaults: new FaultyStorage(storage, this.faultRandom),
       joinedAt: joinAt ?? (group.joinAt ?? 0) + spread,
       down: false,
       traceGate: { open: true },
@@ -249,7 +252,7 @@ export class Swarm {
     const group = peer.group;
     const gate = (peer.traceGate = { open: true });
     const freeRider = peer.behaviour === 'free-rider' ? { uploadSlots: 0, optimisticUnchoke: false } : {};
-    const storage = this.storageWrapper ? this.storageWrapper(peer, peer.storage) : peer.storage;
+    const storage = peer.storageFaults;
     peer.client = new Client({
       torrent: this.torrent,
       peerId: simPeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`)),

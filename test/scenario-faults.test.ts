@@ -108,6 +108,19 @@ describe('faults', () => {
     expect(fromSeed).toBeLessThan(8 * 64 * KiB + 128 * KiB);
   });
 
+  it('two full-disk faults that overlap: the first one healing does not free the disk the second fills', () => {
+    const { result, events } = run(
+      scenario([
+        { kind: 'disk-full', at: 1_000, until: 3_000, group: 'peer' },
+        { kind: 'disk-full', at: 2_000, until: 8_000, group: 'peer' },
+      ]),
+    );
+    expect(result.failures).toEqual([]);
+    const inWindow = (e: TraceEvent) => e.node === 'pieceStore' && e.t > 3_500 && e.t < 8_000;
+    expect(events.filter((e) => inWindow(e) && e.result === 'write-failed').length).toBeGreaterThan(0);
+    expect(events.filter((e) => inWindow(e) && e.result === 'stored').length).toBe(0);
+  });
+
   it('loss: lost batches are sent again later; the swarm completes, later than without loss', () => {
     const lossy = run(scenario([{ kind: 'loss', at: 0, until: 30_000, probability: 0.3 }]));
     const clean = run(scenario([]));

@@ -3,10 +3,10 @@
 // strikes) is drawn from its own named stream of the seed. Each fault is traced as a `fault`
 // event, and each one that ends (`until`, `duration`) is traced again when it heals.
 //
-// Link faults are the network's verbs (`NetworkFaults`): each returns a handle, and the heal ends
-// that handle alone, so overlapping faults never undo each other.
+// Link faults are the network's verbs (`NetworkFaults`), storage faults those of each peer's
+// `FaultyStorage`: each returns a handle, and the heal ends that handle alone, so overlapping
+// faults never undo each other.
 
-import type { Storage } from '../../engine/ports.ts';
 import type { HostName, NetworkFaults } from '../network-faults.ts';
 import type { SeededRandom } from '../random.ts';
 import type { PeerGroup, SimPeer, Swarm } from '../swarm.ts';
@@ -18,8 +18,6 @@ export class FaultInjector {
   private readonly random: SeededRandom;
   /** When the last fault ends; liveness is judged from here. */
   lastHeal = 0;
-  private readonly diskFull = new Set<SimPeer>();
-  private readonly corruptReads = new Map<SimPeer, number>();
   private readonly network: NetworkFaults;
 
   constructor(
@@ -29,7 +27,6 @@ export class FaultInjector {
     // Shared with the network, which draws jitter from it as batches go.
     this.random = swarm.faultRandom;
     this.network = swarm.network;
-    swarm.storageWrapper = (peer, storage) => this.faultyStorage(peer, storage);
   }
 
   schedule(faults: readonly FaultSpec[]): void {
@@ -85,15 +82,13 @@ export class FaultInjector {
         return;
       }
       case 'disk-full': {
-        const peers = this.peersOf(f.group);
-        peers.forEach((p) => this.diskFull.add(p));
-        this.heal(f.until, 'disk-full', () => peers.forEach((p) => this.diskFull.delete(p)));
+        const faults = this.peersOf(f.group).map((p) => [p.storageFaults, p.storageFaults.fillDisk()] as const);
+        this.heal(f.until, 'disk-full', () => faults.forEach(([storage, fault]) => storage.heal(fault)));
         return;
       }
       case 'corrupt-read': {
-        const peers = this.peersOf(f.group);
-        peers.forEach((p) => this.corruptReads.set(p, f.probability));
-        this.heal(f.until, 'corrupt-read', () => peers.forEach((p) => this.corruptReads.delete(p)));
+        const faults = this.peersOf(f.group).map((p) => [p.storageFaults, p.storageFaults.corruptReads(f.probability)] as const);
+        this.heal(f.until, 'corrupt-read', () => faults.forEach(([storage, fault]) => storage.heal(fault)));
         return;
       }
       case 'tracker-down':
@@ -142,27 +137,6 @@ export class FaultInjector {
         return;
       }
     }
-  }
-
-  /** Storage that fails or lies while a storage fault is on. */
-  private faultyStorage(peer: SimPeer, inner: Storage): Storage {
-    return {
-      read: (offset, length) => {
-        const bytes = inner.read(offset, length);
-        const p = this.corruptReads.get(peer);
-        if (p === undefined || this.random.next() >= p || length === 0) return bytes;
-        const bad = bytes.slice();
-        bad[Math.floor(this.random.next() * length)] ^= 0xff;
-        return bad;
-      },
-      write: (offset, bytes) => {
-        if (this.diskFull.has(peer)) throw new Error('ENOSPC: no space left on device');
-        inner.write(offset, bytes);
-      },
-      flush: () => inner.flush(),
-      // While reads may lie, the digest must come from what a read returns.
-      knownDigest: (offset, length) => (this.corruptReads.has(peer) ? undefined : inner.knownDigest?.(offset, length)),
-    };
   }
 
   private heal(until: number | undefined, fault: string, undo: () => void): void {
