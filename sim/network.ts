@@ -5,9 +5,27 @@
 // share it fairly. A batch then crosses the link's latency and queues, first come first served,
 // at the receiver's downlink. Two events per batch, whatever the size of the swarm. Chunks are
 // handed over as the same Uint8Array objects that were written: no copies.
+//
+// Faults are the network's own verbs (`NetworkFaults`, sim/network-faults.ts): the state they
+// set lives here as layers on hosts and connection ends, so faults overlap without undoing
+// each other.
 
-import type { Connection, ConnectionHandler, Network, PeerAddress } from '../engine/ports.ts';
+import type { Connection, ConnectionHandler, Network, PeerAddress, Random } from '../engine/ports.ts';
 import { addressKey } from '../engine/ports.ts';
+import { Layers } from './fault-layers.ts';
+import type {
+  BandwidthChange,
+  HoldHandle,
+  HostName,
+  LatencyChange,
+  LinkChangeHandle,
+  LinkState,
+  NetworkFaults,
+  OpenConnection,
+  PartitionHandle,
+  WriteTap,
+} from './network-faults.ts';
+import { SeededRandom } from './random.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** Bytes per millisecond; Infinity for an unlimited link. */
@@ -23,55 +41,211 @@ export interface HostOptions {
   address: PeerAddress;
   upload: Rate;
   download: Rate;
+  /** One-way latency (ms) of the host's own link; a connection gets the mean of its two hosts'. Default 0. */
+  latency?: number;
 }
 
 /** Largest amount of queued writes one uplink turn sends. */
 const BATCH_BYTES = 16 * KiB + 64;
 /** A dial to an address nobody has ever used fails after this long. */
 const UNREACHABLE_TIMEOUT = 3_000;
+/** A lost batch is sent again after a round trip plus this (Linux's TCP_RTO_MIN, 200 ms), doubling per loss. */
+const RETRANSMIT_MIN_TIMEOUT = 200;
+/** After this many losses of one batch in a row the connection is reset, as Linux does (tcp_retries2 = 15). */
+const MAX_RETRANSMISSIONS = 15;
 
-export class SimNetwork {
+interface Partition {
+  id: number;
+  a: Set<SimHost>;
+  b: Set<SimHost>;
+  oneWay: boolean;
+  /** The connection ends whose sending the cut holds, in the order they are released. */
+  held: SimEndpoint[];
+}
+
+export class SimNetwork implements NetworkFaults {
+  /** Hosts reachable at their address (a crashed host is not). */
   private readonly hosts = new Map<string, SimHost>();
-  /** While it says so, packets from one host to another are lost (a partition): dials time out. */
-  blocked: ((from: SimHost, to: SimHost) => boolean) | undefined;
-  /** Sees every write, before it is queued (the invariant checker's tap). */
-  onWrite: ((from: SimEndpoint, chunks: Uint8Array | readonly Uint8Array[]) => void) | undefined;
+  /** Every host ever added, by name, crashed or not: faults may name any of them. */
+  private readonly named = new Map<HostName, SimHost>();
+  private readonly taps: WriteTap<SimEndpoint>[] = [];
+  private readonly partitions: Partition[] = [];
+  private readonly holds = new Map<number, SimEndpoint[]>();
+  private readonly linkChanges = new Map<number, { hosts: SimHost[]; ends: SimEndpoint[] }>();
+  private nextFaultId = 1;
 
   constructor(
     readonly scheduler: Scheduler,
-    /** One-way latency (ms) between two hosts; called once per connection. */
-    readonly latencyOf: (a: SimHost, b: SimHost) => number,
+    /** One-way latency (ms) between two hosts, chosen once per connection; default: the mean of the hosts' latencies. */
+    readonly latencyOf: (a: SimHost, b: SimHost) => number = (a, b) => (a.latency + b.latency) / 2,
+    /** Jitter and loss are drawn from here, in the order they happen (a scenario's `faults` stream). */
+    readonly random: Random = new SeededRandom('network'),
   ) {}
 
   addHost(o: HostOptions): SimHost {
     const key = addressKey(o.address);
     if (this.hosts.has(key)) throw new Error(`network: address ${key} is already in use`);
+    if (this.named.has(o.address.host)) throw new Error(`network: host name ${o.address.host} is already in use`);
     const host = new SimHost(this, o);
     this.hosts.set(key, host);
+    this.named.set(o.address.host, host);
     return host;
-  }
-
-  /** Removes a host: its connections break as if its machine vanished. */
-  removeHost(host: SimHost): void {
-    host.dropAll('host gone');
-    this.hosts.delete(addressKey(host.address));
-  }
-
-  /** Puts a removed host back at its address (a crashed peer restarting). */
-  restoreHost(host: SimHost): void {
-    this.hosts.set(addressKey(host.address), host);
   }
 
   hostAt(address: PeerAddress): SimHost | undefined {
     return this.hosts.get(addressKey(address));
   }
+
+  /** Adds a listener that sees every write before it is queued; returns its removal. */
+  tapWrites(tap: WriteTap<SimEndpoint>): () => void {
+    this.taps.push(tap);
+    return () => void this.taps.splice(this.taps.indexOf(tap) >>> 0, 1);
+  }
+
+  /** @internal SimEndpoint.write calls it. */
+  tapped(from: SimEndpoint, chunks: Uint8Array | readonly Uint8Array[]): void {
+    for (const tap of this.taps) tap(from, chunks);
+  }
+
+  // --- NetworkFaults ---
+
+  partition(a: readonly HostName[], b: readonly HostName[], options: { oneWay?: boolean } = {}): PartitionHandle {
+    const p: Partition = { id: this.nextFaultId++, a: new Set(this.resolve(a)), b: new Set(this.resolve(b)), oneWay: options.oneWay ?? false, held: [] };
+    this.partitions.push(p);
+    // Connections across the cut stall; new dials across it time out (`isCut`).
+    p.held = [...p.a, ...p.b].flatMap((h) => h.connections()).filter((e) => e.peer && crosses(p, e.host, e.peer.host));
+    p.held.forEach((e) => e.stall());
+    return handle(p.id);
+  }
+
+  repair(partition: PartitionHandle): void {
+    const at = this.partitions.findIndex((p) => p.id === partition.id);
+    if (at < 0) throw new Error(`network: partition ${partition.id} is not active`);
+    const [p] = this.partitions.splice(at, 1);
+    p.held.forEach((e) => e.release());
+  }
+
+  /** True while a partition cuts what `from` sends to `to`. */
+  isCut(from: SimHost, to: SimHost): boolean {
+    return this.partitions.some((p) => crosses(p, from, to));
+  }
+
+  hold(hosts: readonly HostName[], options: { bothWays?: boolean } = {}): HoldHandle {
+    const ends = this.resolve(hosts).flatMap((h) => h.connections().flatMap((e) => (options.bothWays && e.peer ? [e, e.peer] : [e])));
+    ends.forEach((e) => e.stall());
+    const id = this.nextFaultId++;
+    this.holds.set(id, ends);
+    return handle(id);
+  }
+
+  release(hold: HoldHandle): void {
+    const ends = this.holds.get(hold.id);
+    if (!ends) throw new Error(`network: hold ${hold.id} is not active`);
+    this.holds.delete(hold.id);
+    ends.forEach((e) => e.release());
+  }
+
+  connectionsOf(hosts: readonly HostName[]): SimEndpoint[] {
+    return this.resolve(hosts).flatMap((h) => h.connections());
+  }
+
+  reset(connection: OpenConnection, reason: string): void {
+    if (!(connection instanceof SimEndpoint) || connection.host.net !== this) {
+      throw new Error(`network: reset of a connection of ${connection.localHost} to ${addressKey(connection.remote)} that is not this network's`);
+    }
+    connection.reset(reason);
+  }
+
+  setLatency(hosts: readonly HostName[], change: LatencyChange): LinkChangeHandle {
+    const id = this.nextFaultId++;
+    const targets = this.resolve(hosts);
+    const ends = targets.flatMap((h) => h.connections());
+    for (const e of ends) e.addLatency(id, change);
+    for (const h of targets) h.changeLatency(id, change.latency);
+    this.linkChanges.set(id, { hosts: targets, ends });
+    return handle(id);
+  }
+
+  setBandwidth(hosts: readonly HostName[], change: BandwidthChange): LinkChangeHandle {
+    const id = this.nextFaultId++;
+    const targets = this.resolve(hosts);
+    for (const h of targets) h.changeRates(id, change);
+    this.linkChanges.set(id, { hosts: targets, ends: [] });
+    return handle(id);
+  }
+
+  setLoss(hosts: readonly HostName[], probability: number): LinkChangeHandle {
+    if (!(probability >= 0 && probability <= 1)) throw new Error(`network: loss must be in [0, 1], got ${probability}`);
+    const id = this.nextFaultId++;
+    const targets = this.resolve(hosts);
+    for (const h of targets) h.changeLoss(id, probability);
+    this.linkChanges.set(id, { hosts: targets, ends: [] });
+    return handle(id);
+  }
+
+  restore(change: LinkChangeHandle): void {
+    const c = this.linkChanges.get(change.id);
+    if (!c) throw new Error(`network: link change ${change.id} is not active`);
+    this.linkChanges.delete(change.id);
+    for (const e of c.ends) e.removeLatency(change.id);
+    for (const h of c.hosts) h.removeChange(change.id);
+  }
+
+  crash(name: HostName): void {
+    const host = this.host(name);
+    host.dropAll('host gone');
+    this.hosts.delete(addressKey(host.address));
+  }
+
+  restart(name: HostName): void {
+    const host = this.host(name);
+    this.hosts.set(addressKey(host.address), host);
+  }
+
+  linkState(from: HostName, to: HostName): LinkState {
+    const a = this.host(from);
+    const b = this.host(to);
+    return {
+      partitioned: this.isCut(a, b),
+      heldConnections: a.connections().filter((e) => e.peer?.host === b && e.stalled).length,
+      latency: this.latencyOf(a, b),
+      upload: a.upload * 1000,
+      download: b.download * 1000,
+      loss: a.loss,
+    };
+  }
+
+  private host(name: HostName): SimHost {
+    const host = this.named.get(name);
+    if (!host) throw new Error(`network: no host named '${name}'`);
+    return host;
+  }
+
+  private resolve(names: readonly HostName[]): SimHost[] {
+    return names.map((n) => this.host(n));
+  }
+}
+
+function handle<H extends { id: number }>(id: number): H {
+  return { id } as H;
+}
+
+function crosses(p: Partition, from: SimHost, to: SimHost): boolean {
+  return (p.a.has(from) && p.b.has(to)) || (!p.oneWay && p.b.has(from) && p.a.has(to));
 }
 
 export class SimHost implements Network {
   readonly label: string;
   readonly address: PeerAddress;
+  /** Rates and loss as the active faults leave them (kept as fields: the uplink reads them per batch). */
   upload: Rate;
   download: Rate;
+  loss = 0;
+  private readonly base: { upload: Rate; download: Rate; latency: number };
+  private readonly uploadLayers = new Layers<Rate>();
+  private readonly downloadLayers = new Layers<Rate>();
+  private readonly latencyLayers = new Layers<number>();
+  private readonly lossLayers = new Layers<number>();
   private acceptor: ((conn: Connection) => void) | undefined;
   private readonly endpoints = new Set<SimEndpoint>();
   /** Connections with queued writes, served in turn. */
@@ -91,10 +265,46 @@ export class SimHost implements Network {
     this.address = o.address;
     this.upload = o.upload;
     this.download = o.download;
+    this.base = { upload: o.upload, download: o.download, latency: o.latency ?? 0 };
   }
 
   get localAddress(): PeerAddress {
     return this.address;
+  }
+
+  /** One-way latency (ms) of the host's own link, as the active faults leave it. */
+  get latency(): number {
+    return this.latencyLayers.over(this.base.latency);
+  }
+
+  changeLatency(id: number, latency: number): void {
+    this.latencyLayers.add(id, latency);
+  }
+
+  changeRates(id: number, change: BandwidthChange): void {
+    if (change.upload !== undefined) this.uploadLayers.add(id, perSecond(change.upload));
+    if (change.download !== undefined) this.downloadLayers.add(id, perSecond(change.download));
+    this.settle();
+  }
+
+  changeLoss(id: number, probability: number): void {
+    this.lossLayers.add(id, probability);
+    this.settle();
+  }
+
+  /** Ends fault `id`'s layers on this host. */
+  removeChange(id: number): void {
+    this.latencyLayers.remove(id);
+    this.uploadLayers.remove(id);
+    this.downloadLayers.remove(id);
+    this.lossLayers.remove(id);
+    this.settle();
+  }
+
+  private settle(): void {
+    this.upload = this.uploadLayers.over(this.base.upload);
+    this.download = this.downloadLayers.over(this.base.download);
+    this.loss = this.lossLayers.over(0);
   }
 
   listen(onConnection: (conn: Connection) => void): { stop(): void } {
@@ -110,12 +320,12 @@ export class SimHost implements Network {
     const sched = this.net.scheduler;
     const local = new SimEndpoint(this, remote, false);
     const target = this.net.hostAt(remote);
-    if (!target || this.net.blocked?.(this, target) || this.net.blocked?.(target, this)) {
+    if (!target || this.net.isCut(this, target) || this.net.isCut(target, this)) {
       sched.setTimer(UNREACHABLE_TIMEOUT, () => local.fail('connection timed out'));
       return local;
     }
     const latency = this.net.latencyOf(this, target);
-    local.latency = latency;
+    local.setRouteLatency(latency);
     // SYN reaches the target after one latency; the dialler learns the outcome a round trip later.
     sched.setTimer(latency, () => {
       if (local.isClosed) return;
@@ -125,7 +335,7 @@ export class SimHost implements Network {
         return;
       }
       const remoteEnd = new SimEndpoint(target, { host: this.address.host, port: this.nextPort++ }, true);
-      remoteEnd.latency = latency;
+      remoteEnd.setRouteLatency(latency);
       remoteEnd.peer = local;
       local.peer = remoteEnd;
       target.endpoints.add(remoteEnd);
@@ -179,19 +389,24 @@ export class SimHost implements Network {
   }
 }
 
-export class SimEndpoint implements Connection {
+export class SimEndpoint implements Connection, OpenConnection {
   peer: SimEndpoint | undefined;
+  /** One-way latency (ms) of what this end sends, as the active faults leave it. */
   latency = 0;
+  /** Up to this much more per batch (ms), drawn from the network's random; 0: none. */
+  private jitter = 0;
+  /** The latency chosen when the connection opened, and the faults' changes over it. */
+  private routeLatency = 0;
+  private readonly latencyLayers = new Layers<number>();
+  private readonly jitterLayers = new Layers<number>();
   inUplinkQueue = false;
   private handler: ConnectionHandler | undefined;
   private queue: Uint8Array[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
   private closed = false;
-  /** Latest delivery time scheduled towards the peer: keeps TCP's order under jitter. */
+  /** Latest delivery time scheduled towards the peer: keeps TCP's order under jitter and loss. */
   private lastDeliveryAt = 0;
-  /** Extra one-way delay drawn per batch (jitter fault); 0 by default. */
-  jitter: () => number = () => 0;
   /** While stalled (by any number of faults at once), what this endpoint sends is held, in order. */
   private stalls = 0;
   private held: { chunks: Uint8Array[]; bytes: number }[] = [];
@@ -206,6 +421,33 @@ export class SimEndpoint implements Connection {
     return this.closed;
   }
 
+  get localHost(): HostName {
+    return this.host.address.host;
+  }
+
+  setRouteLatency(latency: number): void {
+    this.routeLatency = latency;
+    this.settleLatency();
+  }
+
+  /** A latency fault's layer; a change without jitter leaves the jitter of those below it. */
+  addLatency(id: number, change: LatencyChange): void {
+    this.latencyLayers.add(id, change.latency);
+    if (change.jitter) this.jitterLayers.add(id, change.jitter);
+    this.settleLatency();
+  }
+
+  removeLatency(id: number): void {
+    this.latencyLayers.remove(id);
+    this.jitterLayers.remove(id);
+    this.settleLatency();
+  }
+
+  private settleLatency(): void {
+    this.latency = this.latencyLayers.over(this.routeLatency);
+    this.jitter = this.jitterLayers.over(0);
+  }
+
   get hasQueued(): boolean {
     return this.queueHead < this.queue.length;
   }
@@ -216,7 +458,7 @@ export class SimEndpoint implements Connection {
 
   write(chunks: Uint8Array | readonly Uint8Array[]): void {
     if (this.closed) return;
-    this.host.net.onWrite?.(this, chunks);
+    this.host.net.tapped(this, chunks);
     if (chunks instanceof Uint8Array) {
       this.queue.push(chunks);
       this.queuedBytes += chunks.length;
@@ -318,9 +560,20 @@ export class SimEndpoint implements Connection {
 
   private deliver(chunks: Uint8Array[], bytes: number): void {
     const peer = this.peer!;
-    const sched = this.host.net.scheduler;
+    const net = this.host.net;
+    const sched = net.scheduler;
     const receiver = peer.host;
-    const arrival = sched.now() + this.latency + this.jitter();
+    const jitter = this.jitter ? net.random.next() * this.jitter : 0;
+    let retransmission = 0;
+    if (this.host.loss > 0) {
+      const r = this.retransmissionDelay();
+      if (r.gaveUp) {
+        sched.at(sched.now() + r.delay, () => !this.closed && this.reset('retransmission timed out'));
+        return;
+      }
+      retransmission = r.delay;
+    }
+    const arrival = sched.now() + this.latency + jitter + retransmission;
     const start = Math.max(arrival, receiver.downlinkFreeAt);
     const finish = start + bytes / receiver.download;
     receiver.downlinkFreeAt = finish;
@@ -334,5 +587,18 @@ export class SimEndpoint implements Connection {
         peer.handler?.data(c);
       }
     });
+  }
+
+  /** How much later a batch arrives for the times it is lost first (TCP backs off, doubling), or when TCP gives up. */
+  private retransmissionDelay(): { delay: number; gaveUp: boolean } {
+    const random = this.host.net.random;
+    let timeout = 2 * this.latency + RETRANSMIT_MIN_TIMEOUT;
+    let delay = 0;
+    for (let losses = 0; random.next() < this.host.loss; losses++) {
+      if (losses === MAX_RETRANSMISSIONS) return { delay, gaveUp: true };
+      delay += timeout;
+      timeout *= 2;
+    }
+    return { delay, gaveUp: false };
   }
 }

@@ -12,6 +12,7 @@ import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
 import { SeedRoot, type SeededRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
+import { FaultyStorage } from './storage-faults.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
 import { TraceWriter } from './trace-writer.ts';
 import type { Behaviour, LeavePolicy } from './scenario/types.ts';
@@ -119,7 +120,10 @@ export interface SimPeer {
   host: SimHost;
   /** The engine (undefined for a malicious peer, which does not run it). */
   client?: Client;
+  /** What it holds (the invariant checker reads it); its engine gets it through `storageFaults`. */
   storage: Storage;
+  /** The storage fault verbs (disk full, corrupt reads) over `storage`. */
+  storageFaults: FaultyStorage;
   joinedAt: number;
   completedAt?: number;
   /** When it left or crashed for good; undefined while it is in the swarm (or never joined). */
@@ -145,11 +149,10 @@ export class Swarm {
   readonly tracker: SimTracker;
   readonly trace: TraceWriter;
   readonly peers: SimPeer[] = [];
-  readonly baseLatency = new Map<SimHost, number>();
+  /** The `faults` stream: the fault injector's choices and the network's jitter and loss, in the order they happen. */
+  readonly faultRandom: SeededRandom;
   /** SHA1s of payload pieces, computed once for all the peers' shared storages. */
   private readonly payloadDigests = new Map<string, Uint8Array>();
-  /** Wraps each honest peer's storage (the fault injector's hook). */
-  storageWrapper: ((peer: SimPeer, storage: Storage) => Storage) | undefined;
   /** Sees every trace event as it is emitted (the invariant checker's hook). */
   observer: TraceSink | undefined;
   private readonly sink: TraceSink;
@@ -189,7 +192,9 @@ export class Swarm {
         this.observer?.emit(e);
       },
     };
-    this.network = new SimNetwork(this.scheduler, (a, b) => ((this.baseLatency.get(a) ?? 0) + (this.baseLatency.get(b) ?? 0)) / 2);
+    this.faultRandom = this.root.stream('faults');
+    // A connection's latency is the mean of its two hosts' (the network's default).
+    this.network = new SimNetwork(this.scheduler, undefined, this.faultRandom);
     this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { interval: o.trackerInterval, delay: 50 });
     for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g);
   }
@@ -206,9 +211,9 @@ export class Swarm {
     this.groupSize.set(group, index + 1);
     const label = `${group.prefix}${index}`;
     const address = { host: label, port: 6881 };
-    const host = this.network.addHost({ label, address, upload: perSecond(group.upload), download: perSecond(group.download) });
     const [lo, hi] = group.latency ?? o.latency;
-    this.baseLatency.set(host, this.root.stream(`latency/${label}`).range(lo, hi));
+    const latency = this.root.stream(`latency/${label}`).range(lo, hi);
+    const host = this.network.addHost({ label, address, upload: perSecond(group.upload), download: perSecond(group.download), latency });
     const seedRole = group.role === 'seed';
     const storage =
       o.storage === 'copy'
@@ -222,6 +227,7 @@ export class Swarm {
       behaviour: group.behaviour ?? 'honest',
       host,
       storage,
+      storageFaults: new FaultyStorage(storage, this.faultRandom),
       joinedAt: joinAt ?? (group.joinAt ?? 0) + spread,
       down: false,
       traceGate: { open: true },
@@ -246,7 +252,7 @@ export class Swarm {
     const group = peer.group;
     const gate = (peer.traceGate = { open: true });
     const freeRider = peer.behaviour === 'free-rider' ? { uploadSlots: 0, optimisticUnchoke: false } : {};
-    const storage = this.storageWrapper ? this.storageWrapper(peer, peer.storage) : peer.storage;
+    const storage = peer.storageFaults;
     peer.client = new Client({
       torrent: this.torrent,
       peerId: simPeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`)),
@@ -297,14 +303,14 @@ export class Swarm {
     peer.client.crash();
     peer.traceGate.open = false;
     peer.down = true;
-    this.network.removeHost(peer.host);
+    this.network.crash(peer.host.address.host);
     if (restartAfter === undefined) {
       peer.leftAt = this.scheduler.now();
       this.doneDirty = true;
       return;
     }
     this.scheduler.setTimer(restartAfter, () => {
-      this.network.restoreHost(peer.host);
+      this.network.restart(peer.host.address.host);
       this.sink.emit({ t: this.scheduler.now(), peer: peer.label, kind: 'fault', fault: 'restart' });
       this.start(peer);
     });

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../engine/trace.ts';
+import { loadScenario, parseScenarioText } from '../sim/scenario/load.ts';
 import { runResolvedScenario } from '../sim/scenario/run.ts';
 import type { FaultSpec, Scenario } from '../sim/scenario/types.ts';
 import { memoryTrace } from '../sim/trace-writer.ts';
@@ -105,6 +106,51 @@ describe('faults', () => {
     // At 64 KiB/s the seed sends at most ~8 s × 64 KiB in the window (plus what was on the wire).
     const fromSeed = stored(events, (r) => r === 'seed0', 1_500, 9_000) * 16 * KiB;
     expect(fromSeed).toBeLessThan(8 * 64 * KiB + 128 * KiB);
+  });
+
+  it('two full-disk faults that overlap: the first one healing does not free the disk the second fills', () => {
+    const { result, events } = run(
+      scenario([
+        { kind: 'disk-full', at: 1_000, until: 3_000, group: 'peer' },
+        { kind: 'disk-full', at: 2_000, until: 8_000, group: 'peer' },
+      ]),
+    );
+    expect(result.failures).toEqual([]);
+    const inWindow = (e: TraceEvent) => e.node === 'pieceStore' && e.t > 3_500 && e.t < 8_000;
+    expect(events.filter((e) => inWindow(e) && e.result === 'write-failed').length).toBeGreaterThan(0);
+    expect(events.filter((e) => inWindow(e) && e.result === 'stored').length).toBe(0);
+  });
+
+  it('loss: lost batches are sent again later; the swarm completes, later than without loss', () => {
+    const lossy = run(scenario([{ kind: 'loss', at: 0, until: 30_000, probability: 0.3 }]));
+    const clean = run(scenario([]));
+    expect(lossy.result.failures).toEqual([]);
+    expect(lossy.events.some((e) => e.kind === 'fault' && e.fault === 'loss-healed' && e.t === 30_000)).toBe(true);
+    const lastCompletion = (r: typeof clean.result) => Math.max(...r.peers.map((p) => p.completedAt ?? Infinity));
+    expect(lastCompletion(lossy.result)).toBeGreaterThan(lastCompletion(clean.result));
+  });
+
+  it('a loss fault loads from a file, its probability a fraction drawn from the seed', () => {
+    const text = 'name: l\ntorrent: { size: 1MiB }\ngroups:\n  - { name: S, role: seed }\n  - { name: L, count: 3 }\nfaults:\n  - { kind: loss, at: 1s, until: 5s, group: L, probability: 0.1..0.2 }\n';
+    const [f] = loadScenario(parseScenarioText(text), 1).faults;
+    expect(f.kind === 'loss' && f.group === 'L' && f.until === 5_000 && f.probability >= 0.1 && f.probability <= 0.2).toBe(true);
+    expect(() => parseScenarioText(text.replace('0.1..0.2', '2'))).toThrow(/probability: expected a number from 0 to 1/);
+  });
+
+  it('overlapping faults heal one at a time: the end of the first does not undo the second', () => {
+    // The second cap outlives the first; when the first heals, the seed must stay at 16 KiB/s.
+    const { result, events } = run(
+      scenario([
+        { kind: 'bandwidth', at: 500, until: 2_000, group: 'seed', upload: 1 * MiB },
+        { kind: 'bandwidth', at: 1_000, until: 30_000, group: 'seed', upload: 16 * KiB },
+        { kind: 'latency', at: 500, until: 2_000, group: 'seed', latency: 20 },
+        { kind: 'latency', at: 1_000, until: 30_000, group: 'seed', latency: 400 },
+      ]),
+    );
+    expect(result.failures).toEqual([]);
+    // 16 KiB/s for the 27.5 s after 2.5 s: at most ~28 blocks of 16 KiB (one more on the wire).
+    expect(stored(events, (r) => r === 'seed0', 2_500, 30_000)).toBeLessThanOrEqual(29);
+    expect(stored(events, (r) => r === 'seed0', 2_500, 30_000)).toBeGreaterThan(10);
   });
 
   it('the same faults under the same seed give the same trace; another seed differs', () => {

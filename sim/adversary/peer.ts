@@ -43,7 +43,7 @@ export class AdversaryPeer {
       request: (event) => ({
         infoHash: ctx.torrent.infoHash,
         peerId: ctx.peerId,
-        port: ctx.host.address.port,
+        port: ctx.host.localAddress.port,
         uploaded: 0,
         downloaded: 0,
         left: script.claimsEverything ? 0 : ctx.torrent.length,
@@ -85,7 +85,7 @@ export class AdversaryPeer {
   }
 
   private learn(peers: readonly PeerAddress[]): void {
-    const self = addressKey(this.ctx.host.address);
+    const self = addressKey(this.ctx.host.localAddress);
     for (const p of peers) {
       const key = addressKey(p);
       if (key === self || this.targets.has(key) || this.targets.size >= MAX_DIALLED_PEERS) continue;

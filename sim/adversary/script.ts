@@ -3,10 +3,9 @@
 // dialling); sim/adversary/session.ts gives it one connection at a time.
 
 import type { Torrent } from '../../engine/metainfo.ts';
-import type { TrackerPort } from '../../engine/ports.ts';
+import type { Network, TrackerPort } from '../../engine/ports.ts';
 import type { TraceSink } from '../../engine/trace.ts';
 import { BLOCK_SIZE, type Message } from '../../engine/wire.ts';
-import type { SimHost } from '../network.ts';
 import type { SeededRandom } from '../random.ts';
 import type { Scheduler } from '../scheduler.ts';
 import type { Session } from './session.ts';
@@ -14,7 +13,8 @@ import type { Session } from './session.ts';
 export interface AdversaryContext {
   /** The adversary's name in the trace; honest peers know it by its host's label. */
   label: string;
-  host: SimHost;
+  /** Where it listens and dials: only the engine's Network port, so it runs on any transport. */
+  host: Network;
   scheduler: Scheduler;
   /** Every random choice the adversary makes comes from here. */
   random: SeededRandom;

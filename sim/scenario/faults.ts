@@ -2,9 +2,12 @@
 // Every choice it makes (which peer crashes, which connection resets, when a random fault
 // strikes) is drawn from its own named stream of the seed. Each fault is traced as a `fault`
 // event, and each one that ends (`until`, `duration`) is traced again when it heals.
+//
+// Link faults are the network's verbs (`NetworkFaults`), storage faults those of each peer's
+// `FaultyStorage`: each returns a handle, and the heal ends that handle alone, so overlapping
+// faults never undo each other.
 
-import type { Storage } from '../../engine/ports.ts';
-import { perSecond, type SimEndpoint, type SimHost } from '../network.ts';
+import type { HostName, NetworkFaults } from '../network-faults.ts';
 import type { SeededRandom } from '../random.ts';
 import type { PeerGroup, SimPeer, Swarm } from '../swarm.ts';
 import type { FaultSpec, RandomFault } from './types.ts';
@@ -15,17 +18,15 @@ export class FaultInjector {
   private readonly random: SeededRandom;
   /** When the last fault ends; liveness is judged from here. */
   lastHeal = 0;
-  private readonly diskFull = new Set<SimPeer>();
-  private readonly corruptReads = new Map<SimPeer, number>();
-  private readonly partitions: { a: Set<SimHost>; b: Set<SimHost>; oneWay: boolean }[] = [];
+  private readonly network: NetworkFaults;
 
   constructor(
     private readonly swarm: Swarm,
     private readonly groupsByName: Map<string, PeerGroup>,
   ) {
-    this.random = swarm.root.stream('faults');
-    swarm.storageWrapper = (peer, storage) => this.faultyStorage(peer, storage);
-    swarm.network.blocked = (from, to) => this.partitions.some((p) => crosses(p, from, to));
+    // Shared with the network, which draws jitter from it as batches go.
+    this.random = swarm.faultRandom;
+    this.network = swarm.network;
   }
 
   schedule(faults: readonly FaultSpec[]): void {
@@ -38,82 +39,56 @@ export class FaultInjector {
 
   private apply(f: Exclude<FaultSpec, { kind: 'random' }>): void {
     const s = this.swarm;
+    const net = this.network;
     this.trace(SIM, { ...f });
     switch (f.kind) {
       case 'latency': {
-        const hosts = this.hosts(f.group);
-        const jitterStream = this.random;
-        const saved = new Map<SimEndpoint, [number, () => number]>();
-        for (const h of hosts) {
-          for (const e of h.connections()) {
-            saved.set(e, [e.latency, e.jitter]);
-            e.latency = f.latency;
-            if (f.jitter) e.jitter = () => jitterStream.next() * f.jitter!;
-          }
-        }
-        const savedBase = hosts.map((h) => [h, s.baseLatency.get(h)!] as const);
-        for (const h of hosts) s.baseLatency.set(h, f.latency);
-        this.heal(f.until, 'latency', () => {
-          for (const [e, [latency, jitter]] of saved) {
-            e.latency = latency;
-            e.jitter = jitter;
-          }
-          for (const [h, base] of savedBase) s.baseLatency.set(h, base);
-        });
+        const change = net.setLatency(this.hosts(f.group), { latency: f.latency, jitter: f.jitter });
+        this.heal(f.until, 'latency', () => net.restore(change));
         return;
       }
       case 'bandwidth': {
-        const hosts = this.hosts(f.group);
-        const saved = hosts.map((h) => [h, h.upload, h.download] as const);
-        for (const h of hosts) {
-          if (f.upload !== undefined) h.upload = perSecond(f.upload);
-          if (f.download !== undefined) h.download = perSecond(f.download);
-        }
-        this.heal(f.until, 'bandwidth', () => saved.forEach(([h, up, down]) => ((h.upload = up), (h.download = down))));
+        const change = net.setBandwidth(this.hosts(f.group), { upload: f.upload, download: f.download });
+        this.heal(f.until, 'bandwidth', () => net.restore(change));
+        return;
+      }
+      case 'loss': {
+        const change = net.setLoss(this.hosts(f.group), f.probability);
+        this.heal(f.until, 'loss', () => net.restore(change));
         return;
       }
       case 'stall': {
-        const eps = this.hosts(f.group).flatMap((h) => h.connections());
-        eps.forEach((e) => e.stall());
-        this.heal(f.at + f.duration, 'stall', () => eps.forEach((e) => e.release()));
+        const hold = net.hold(this.hosts(f.group));
+        this.heal(f.at + f.duration, 'stall', () => net.release(hold));
         return;
       }
       case 'reset': {
-        const eps = this.hosts(f.group).flatMap((h) => h.connections());
-        for (const e of this.random.sample(eps, f.count ?? 1)) e.reset('injected reset');
+        const connections = net.connectionsOf(this.hosts(f.group));
+        for (const c of this.random.sample(connections, f.count ?? 1)) net.reset(c, 'injected reset');
         return;
       }
       case 'partition': {
-        const p = { a: new Set(this.hosts(f.between[0])), b: new Set(this.hosts(f.between[1])), oneWay: f.oneWay ?? false };
-        this.partitions.push(p);
-        // Connections across the cut stall; new dials across it time out.
-        const held = [...p.a, ...p.b].flatMap((h) => h.connections()).filter((e) => e.peer && crosses(p, e.host, e.peer.host));
-        held.forEach((e) => e.stall());
-        this.heal(f.until, 'partition', () => {
-          this.partitions.splice(this.partitions.indexOf(p), 1);
-          held.forEach((e) => e.release());
-        });
+        const cut = net.partition(this.hosts(f.between[0]), this.hosts(f.between[1]), { oneWay: f.oneWay });
+        this.heal(f.until, 'partition', () => net.repair(cut));
         return;
       }
       case 'crash':
         for (const peer of this.pickUp(f.group, f.count ?? 1)) s.crash(peer, f.restartAfter);
         return;
       case 'pause': {
-        const eps = this.pickUp(f.group, f.count ?? 1).flatMap((p) => p.host.connections().flatMap((e) => (e.peer ? [e, e.peer] : [e])));
-        eps.forEach((e) => e.stall());
-        this.heal(f.at + f.duration, 'pause', () => eps.forEach((e) => e.release()));
+        // A paused process neither reads nor writes: its connections are held both ways.
+        const hold = net.hold(this.names(this.pickUp(f.group, f.count ?? 1)), { bothWays: true });
+        this.heal(f.at + f.duration, 'pause', () => net.release(hold));
         return;
       }
       case 'disk-full': {
-        const peers = this.peersOf(f.group);
-        peers.forEach((p) => this.diskFull.add(p));
-        this.heal(f.until, 'disk-full', () => peers.forEach((p) => this.diskFull.delete(p)));
+        const faults = this.peersOf(f.group).map((p) => [p.storageFaults, p.storageFaults.fillDisk()] as const);
+        this.heal(f.until, 'disk-full', () => faults.forEach(([storage, fault]) => storage.heal(fault)));
         return;
       }
       case 'corrupt-read': {
-        const peers = this.peersOf(f.group);
-        peers.forEach((p) => this.corruptReads.set(p, f.probability));
-        this.heal(f.until, 'corrupt-read', () => peers.forEach((p) => this.corruptReads.delete(p)));
+        const faults = this.peersOf(f.group).map((p) => [p.storageFaults, p.storageFaults.corruptReads(f.probability)] as const);
+        this.heal(f.until, 'corrupt-read', () => faults.forEach(([storage, fault]) => storage.heal(fault)));
         return;
       }
       case 'tracker-down':
@@ -164,27 +139,6 @@ export class FaultInjector {
     }
   }
 
-  /** Storage that fails or lies while a storage fault is on. */
-  private faultyStorage(peer: SimPeer, inner: Storage): Storage {
-    return {
-      read: (offset, length) => {
-        const bytes = inner.read(offset, length);
-        const p = this.corruptReads.get(peer);
-        if (p === undefined || this.random.next() >= p || length === 0) return bytes;
-        const bad = bytes.slice();
-        bad[Math.floor(this.random.next() * length)] ^= 0xff;
-        return bad;
-      },
-      write: (offset, bytes) => {
-        if (this.diskFull.has(peer)) throw new Error('ENOSPC: no space left on device');
-        inner.write(offset, bytes);
-      },
-      flush: () => inner.flush(),
-      // While reads may lie, the digest must come from what a read returns.
-      knownDigest: (offset, length) => (this.corruptReads.has(peer) ? undefined : inner.knownDigest?.(offset, length)),
-    };
-  }
-
   private heal(until: number | undefined, fault: string, undo: () => void): void {
     if (until === undefined) return;
     this.swarm.scheduler.at(until, () => {
@@ -204,8 +158,12 @@ export class FaultInjector {
     return this.swarm.peers.filter((p) => group === undefined || p.group === this.groupsByName.get(group));
   }
 
-  private hosts(group: string | undefined): SimHost[] {
-    return this.peersOf(group).map((p) => p.host);
+  private hosts(group: string | undefined): HostName[] {
+    return this.names(this.peersOf(group));
+  }
+
+  private names(peers: readonly SimPeer[]): HostName[] {
+    return peers.map((p) => p.host.address.host);
   }
 
   /** `count` peers of the group that are up now, chosen from the seed. */
@@ -219,10 +177,6 @@ export class FaultInjector {
     const { kind, ...rest } = fields as { kind?: string; fault?: string };
     this.swarm.traceSink.emit({ t: this.swarm.scheduler.now(), peer, kind: 'fault', ...rest, fault: kind ?? rest.fault });
   }
-}
-
-function crosses(p: { a: Set<SimHost>; b: Set<SimHost>; oneWay: boolean }, from: SimHost, to: SimHost): boolean {
-  return (p.a.has(from) && p.b.has(to)) || (!p.oneWay && p.b.has(from) && p.a.has(to));
 }
 
 /** When a fault is over (its start, for an instant fault). */

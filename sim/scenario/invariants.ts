@@ -24,7 +24,7 @@ export class InvariantChecker {
   constructor(private readonly swarm: Swarm) {
     for (const p of swarm.peers) this.peerByLabel.set(p.label, p);
     swarm.observer = { emit: (e) => this.onEvent(e) };
-    swarm.network.onWrite = (from, chunks) => this.onWrite(from, chunks);
+    swarm.network.tapWrites((from, chunks) => this.onWrite(from, chunks));
   }
 
   private onEvent(e: TraceEvent): void {

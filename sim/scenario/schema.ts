@@ -164,6 +164,7 @@ const faultKinds = [
   strict({ kind: z.literal('bandwidth'), at: d, until: d.optional(), group: groupName, upload: varying('rate').optional(), download: varying('rate').optional() }),
   strict({ kind: z.literal('stall'), at: d, duration: d, group: groupName.optional() }),
   strict({ kind: z.literal('reset'), at: d, group: groupName.optional(), count: varying('count').optional() }),
+  strict({ kind: z.literal('loss'), at: d, until: d.optional(), group: groupName.optional(), probability: varying('fraction') }),
   strict({ kind: z.literal('partition'), at: d, until: d.optional(), between: z.tuple([groupName, groupName]), oneWay: z.boolean().optional() }),
   strict({ kind: z.literal('crash'), at: d, group: groupName, count: varying('count').optional(), restartAfter: d.optional() }),
   strict({ kind: z.literal('pause'), at: d, duration: d, group: groupName, count: varying('count').optional() }),

@@ -60,6 +60,7 @@ export type FaultSpec =
   | { kind: 'pause'; at: number; duration: number; group: string; count?: number }
   // Storage
   | { kind: 'disk-full'; at: number; until?: number; group: string }
+  | { kind: 'loss'; at: number; until?: number; group?: string; probability: number }
   | { kind: 'corrupt-read'; at: number; until?: number; group: string; probability: number }
   // Tracker
   | { kind: 'tracker-down'; at: number; until?: number }
