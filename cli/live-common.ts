@@ -11,7 +11,7 @@ import { parsePeerAddress } from '../live/magnet.ts';
 import { prepareOutputFolder, StorageError } from '../live/file-storage.ts';
 import type { LiveSession } from '../live/session.ts';
 import type { TcpNetwork } from '../live/tcp-network.ts';
-import { TraceWriter } from '../sim/trace-writer.ts';
+import { TraceWriter } from '../engine/trace-writer.ts';
 import { InputError } from './input-error.ts';
 import type { Progress } from './progress.ts';
 import { TraceFile } from './trace-file.ts';

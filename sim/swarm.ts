@@ -13,7 +13,7 @@ import { SeedRoot, type SeededRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
-import { TraceWriter } from './trace-writer.ts';
+import { TraceWriter } from '../engine/trace-writer.ts';
 import type { Behaviour, LeavePolicy } from './scenario/types.ts';
 import type { TraceSink } from '../engine/trace.ts';
 

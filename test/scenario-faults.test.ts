@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../engine/trace.ts';
 import { runResolvedScenario } from '../sim/scenario/run.ts';
 import type { FaultSpec, Scenario } from '../sim/scenario/types.ts';
-import { memoryTrace } from '../sim/trace-writer.ts';
+import { memoryTrace } from '../engine/trace-writer.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

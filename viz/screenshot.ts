@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { runSwarm, swarmOf } from '../sim/swarm.ts';
-import { memoryTrace } from '../sim/trace-writer.ts';
+import { memoryTrace } from '../engine/trace-writer.ts';
 import { writeReport } from './report.ts';
 
 const out = process.argv[2] ?? 'docs/screenshot-flowchart.png';
