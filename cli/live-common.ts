@@ -24,12 +24,6 @@ export function collectPeer(value: string, previous: PeerAddress[] = []): PeerAd
   }
 }
 
-export function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError(`expected a port in 0..65535, got "${value}"`);
-  return n;
-}
-
 export interface LiveTrace {
   sink: TraceSink;
   close(): string | undefined;
