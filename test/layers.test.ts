@@ -6,10 +6,9 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { findCycles, type ImportRef, readImports, resolveImport } from './helpers/import-graph.ts';
+import { findCycles, type ImportTarget, readImports, resolveImport } from './helpers/import-graph.ts';
 import { importProblem, layerOf, type LayerRule, LayerTableError, parseLayerTable } from './helpers/layer-table.ts';
 
 const TABLE = 'docs/ARCHITECTURE.md';
@@ -47,23 +46,20 @@ function checkImports(sources: ReadonlyMap<string, string>, rules: readonly Laye
   for (const [file, text] of sources) {
     const targets: string[] = [];
     graph.set(file, targets);
-    for (const ref of readImports(file, text)) {
-      const problem = problemOf(file, ref, rules, packages, fileExists, targets);
-      if (problem) problems.push(`${file}:${ref.line} imports ${ref.specifier === undefined ? 'a computed specifier' : `'${ref.specifier}'`} — ${problem}`);
+    for (const { specifier, line } of readImports(file, text)) {
+      const target = specifier === undefined ? undefined : resolveImport(file, specifier);
+      if (target && 'file' in target && fileExists(target.file)) targets.push(target.file);
+      const problem = problemOf(file, target, rules, packages, fileExists);
+      if (problem) problems.push(`${file}:${line} imports ${specifier === undefined ? 'a computed specifier' : `'${specifier}'`} — ${problem}`);
     }
   }
   return { problems, graph };
 }
 
-function problemOf(file: string, ref: ImportRef, rules: readonly LayerRule[], packages: ReadonlySet<string>, fileExists: (path: string) => boolean, targets: string[]): string | undefined {
-  if (ref.specifier === undefined) return 'the layer test cannot follow it; import a string literal';
-  const target = resolveImport(file, ref.specifier);
-  if ('file' in target) {
-    if (!fileExists(target.file)) return `${target.file} is no file`;
-    targets.push(target.file);
-  } else if (!target.package.startsWith('node:') && !packages.has(target.package)) {
-    return `package.json does not list ${target.package}`;
-  }
+function problemOf(file: string, target: ImportTarget | undefined, rules: readonly LayerRule[], packages: ReadonlySet<string>, fileExists: (path: string) => boolean): string | undefined {
+  if (target === undefined) return 'the layer test cannot follow it; import a string literal';
+  if ('file' in target && !fileExists(target.file)) return `${target.file} is no file`;
+  if ('package' in target && !target.package.startsWith('node:') && !packages.has(target.package)) return `package.json does not list ${target.package}`;
   return importProblem(file, target, rules);
 }
 
