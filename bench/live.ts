@@ -8,7 +8,12 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTorrent } from '../engine/metainfo.ts';
-import { aria2Args, freePort, libtorrent, missing, Procs, removeDir, startTracker, summaryOf, tempDir } from '../test/helpers/live.ts';
+import { aria2Args, libtorrent } from '../test/helpers/clients.ts';
+import { missing } from '../test/helpers/installed.ts';
+import { startTracker } from '../test/helpers/opentracker.ts';
+import { removeDir, tempDir } from '../test/helpers/payloads.ts';
+import { freePort, Procs } from '../test/helpers/processes.ts';
+import { summaryOf } from '../test/helpers/swarmlab-cli.ts';
 
 const SIZE = Number(process.env.BENCH_LIVE_MIB ?? 256) * 1024 * 1024;
 const PIECE = 1024 * 1024;

@@ -11,7 +11,8 @@ import { makePeerId } from '../live/random.ts';
 import { fetchMetadata, LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
 import { InputError } from './input-error.ts';
-import { collectPeer, exitWhenStuck, onInterrupt, openSession, openTrace, portNumber, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
+import { collectPeer, exitWhenStuck, onInterrupt, openSession, openTrace, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
+import { portNumber } from './option-parsers.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface DownloadFlags {

@@ -11,7 +11,7 @@ import { parsePeerAddress } from '../live/magnet.ts';
 import { prepareOutputFolder, StorageError } from '../live/file-storage.ts';
 import type { LiveSession } from '../live/session.ts';
 import type { TcpNetwork } from '../live/tcp-network.ts';
-import { TraceWriter } from '../sim/trace-writer.ts';
+import { TraceWriter } from '../engine/trace-writer.ts';
 import { InputError } from './input-error.ts';
 import type { Progress } from './progress.ts';
 import { TraceFile } from './trace-file.ts';
@@ -22,12 +22,6 @@ export function collectPeer(value: string, previous: PeerAddress[] = []): PeerAd
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
-}
-
-export function portNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError(`expected a port in 0..65535, got "${value}"`);
-  return n;
 }
 
 export interface LiveTrace {

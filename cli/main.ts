@@ -1,6 +1,6 @@
 // The swarmlab command line.
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { EXIT_BAD_INPUT, InputError } from './input-error.ts';
 import { registerRun } from './run.ts';
@@ -10,12 +10,6 @@ import { registerViz } from './viz.ts';
 import { registerCreate } from './create.ts';
 import { registerDownload } from './download.ts';
 import { registerSeed } from './seed.ts';
-
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
-  return n;
-}
 
 const program = new Command('swarmlab')
   .description('Deterministic simulation and testing of BitTorrent peers')

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { runFileStem } from '../sim/scenario/file-names.ts';
 import { limitNote, SCENARIO_LIMITS } from '../sim/scenario/limits.ts';
 import { type SwarmResult, runSwarm, swarmOf } from '../sim/swarm.ts';
-import { positiveInt } from './main.ts';
+import { positiveInt } from './option-parsers.ts';
 import { runScenarioFile } from './run-scenario.ts';
 import { plantedBugOption } from './scenario-args.ts';
 import { TraceFile } from './trace-file.ts';

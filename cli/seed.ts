@@ -5,7 +5,8 @@ import type { Command } from 'commander';
 import type { PeerAddress } from '../engine/ports.ts';
 import { LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
-import { collectPeer, openSession, openTrace, portNumber, readTorrent, runUntilDone } from './live-common.ts';
+import { collectPeer, openSession, openTrace, readTorrent, runUntilDone } from './live-common.ts';
+import { portNumber } from './option-parsers.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
 interface SeedFlags {

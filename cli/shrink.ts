@@ -13,7 +13,7 @@ import { scenarioSize, ShrinkError, shrinkScenario } from '../sim/scenario/shrin
 import { runCatchingCrash } from '../sim/scenario/suite.ts';
 import { formatDuration, formatSize } from '../sim/scenario/units.ts';
 import { scenarioToYaml } from '../sim/scenario/write.ts';
-import { positiveInt } from './main.ts';
+import { positiveInt } from './option-parsers.ts';
 import { loadAll, type PlantedBug, plantedBugOption } from './scenario-args.ts';
 
 interface ShrinkFlags {

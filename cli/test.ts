@@ -13,7 +13,7 @@ import { runScenario } from '../sim/scenario/load.ts';
 import { junitXml } from './junit.ts';
 import { TraceFile } from './trace-file.ts';
 import { writeReport } from './viz.ts';
-import { positiveInt } from './main.ts';
+import { positiveInt } from './option-parsers.ts';
 import { EXIT_BAD_FILE, loadAll, type PlantedBug, plantedBugOption } from './scenario-args.ts';
 
 interface TestFlags {

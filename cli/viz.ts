@@ -2,8 +2,9 @@
 // or served on 127.0.0.1. `writeReport` is what `swarmlab run --report` and `swarmlab test` call.
 
 import { createServer } from 'node:http';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { reportHtml, writeReport, type TraceSource } from '../viz/report.ts';
+import { portNumber } from './option-parsers.ts';
 
 export { writeReport, type TraceSource };
 
@@ -20,7 +21,7 @@ export function registerViz(program: Command): void {
     .argument('<trace>', 'the trace (.jsonl) to replay')
     .option('-o, --output <file>', 'where to write the report (default: the trace path with .html)')
     .option('--serve', 'serve the report on 127.0.0.1 instead of writing it')
-    .option('--port <n>', 'port for --serve (0: any free port)', parsePort, 8765)
+    .option('--port <n>', 'port for --serve (0: any free port)', portNumber, 8765)
     .action(async (trace: string, flags: VizFlags) => {
       if (flags.serve) {
         await serveReport(trace, flags.port);
@@ -30,12 +31,6 @@ export function registerViz(program: Command): void {
       await writeReport(trace, out);
       console.log(`report: ${out}`);
     });
-}
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number, got "${value}"`);
-  return n;
 }
 
 export function defaultReportPath(trace: string): string {

@@ -3,7 +3,7 @@
 // data elsewhere, keep memory bounded. Each behaviour is a Script (sim/adversary/*.ts); all of
 // their randomness comes from the context's stream and all time from its scheduler.
 
-import type { Behaviour } from './scenario/types.ts';
+import type { Behaviour } from './behaviour.ts';
 import type { AdversaryStarter, SimPeer, Swarm } from './swarm.ts';
 import { silent, drop } from './adversary/connection-abuse.ts';
 import { corrupt, liar, unsolicited } from './adversary/fake-data.ts';

@@ -14,8 +14,8 @@ import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
 import { FaultyStorage } from './storage-faults.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
-import { TraceWriter } from './trace-writer.ts';
-import type { Behaviour, LeavePolicy } from './scenario/types.ts';
+import { TraceWriter } from '../engine/trace-writer.ts';
+import type { Behaviour, LeavePolicy } from './behaviour.ts';
 import type { TraceSink } from '../engine/trace.ts';
 
 export interface PeerGroup {

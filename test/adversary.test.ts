@@ -197,8 +197,9 @@ describe('every adversary', () => {
     expect(a.events.some((e) => e.remote === ADVERSARY)).toBe(true); // honest peers met it
   });
 
-  // `silent` is left out: it makes an honest peer trace two connections with it at once (below).
-  it.each(ADVERSARY_BEHAVIOURS.filter((b) => b !== 'silent'))('%s: the honest peers stay on the flowchart', (behaviour) => {
+  // `silent` included: it used to make an honest peer trace two connections with it at once (the
+  // `connect>connect` edge; fixed, see 'a peer never traces two connections with the same remote').
+  it.each(ADVERSARY_BEHAVIOURS)('%s: the honest peers stay on the flowchart', (behaviour) => {
     const run = runWithAdversary({ behaviour, runAtLeast: 30_000 });
     const offChart = [...edgesOf(run.events)].filter((edge) => !isControlEdge(...(edge.split('>') as [string, string])));
     expect(offChart).toEqual([]);
@@ -250,7 +251,7 @@ describe('engine weaknesses found with adversaries', () => {
   // the same remote is still in its handshake (dialMore skips such remotes; accept does not look).
   // Both connections then trace their steps under the same (peer, remote) pair, which
   // docs/trace-format.md rules out, and a reader sees a `connect>connect` edge that is not in the
-  // flowchart. The `silent` adversary does this in every run: it never finishes a handshake.
+  // flowchart. The `silent` adversary did this in every run: it never finishes a handshake.
   it('a peer never traces two connections with the same remote at once', () => {
     const b = new Bench();
     const p = b.listeningPuppet('P'); // the client dials P, which never answers

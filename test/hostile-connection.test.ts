@@ -17,7 +17,8 @@ import type { TraceEvent } from '../engine/trace.ts';
 import { BLOCK_SIZE, encodeHandshake, encodeMessageBytes, type Message } from '../engine/wire.ts';
 import { LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
-import { removeDir, sleep, tempDir } from './helpers/live.ts';
+import { removeDir, tempDir } from './helpers/payloads.ts';
+import { sleep } from './helpers/processes.ts';
 import { Bench, PIECE_LENGTH, PIECES, type Puppet } from './helpers/puppet.ts';
 
 const FAST = reservedBytes({ fast: true, extensionProtocol: true });

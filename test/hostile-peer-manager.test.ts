@@ -23,7 +23,8 @@ import { LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
 import { SeedRoot } from '../sim/random.ts';
 import { Scheduler } from '../sim/scheduler.ts';
-import { removeDir, sleep, tempDir } from './helpers/live.ts';
+import { removeDir, tempDir } from './helpers/payloads.ts';
+import { sleep } from './helpers/processes.ts';
 import { Bench, peerIdOf, Puppet } from './helpers/puppet.ts';
 
 // ---- Fake ports: connections that only do what the test says -------------------------------------

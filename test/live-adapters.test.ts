@@ -22,7 +22,8 @@ import { TcpNetwork } from '../live/tcp-network.ts';
 import { parseAnnounceReply } from '../live/tracker-reply.ts';
 import { Trackers } from '../live/trackers.ts';
 import { UdpTracker } from '../live/udp-tracker.ts';
-import { removeDir, sleep, tempDir } from './helpers/live.ts';
+import { removeDir, tempDir } from './helpers/payloads.ts';
+import { sleep } from './helpers/processes.ts';
 
 const dirs: string[] = [];
 const closers: (() => Promise<void> | void)[] = [];

@@ -4,21 +4,13 @@
 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  aria2Args,
-  type Case,
-  compareTrees,
-  copyTree,
-  downloadAll,
-  expectDownloaded,
-  expectDownloadsThroughTracker,
-  freePort,
-  makeCases,
-  missing,
-  seedEach,
-  startTracker,
-  useLiveWorkspace,
-} from './helpers/live.ts';
+import { aria2Args } from './helpers/clients.ts';
+import { missing } from './helpers/installed.ts';
+import { type Case, downloadAll, expectDownloaded, expectDownloadsThroughTracker, makeCases, seedEach } from './helpers/interop-cases.ts';
+import { useLiveWorkspace } from './helpers/live-workspace.ts';
+import { startTracker } from './helpers/opentracker.ts';
+import { compareTrees, copyTree } from './helpers/payloads.ts';
+import { freePort } from './helpers/processes.ts';
 
 const skip = missing('aria2', 'opentracker');
 if (skip) console.warn(`live-aria2: skipped — ${skip}`);

@@ -10,7 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { bencodeValue } from '../engine/bdecode.ts';
 import { parseTorrent } from '../engine/metainfo.ts';
 import { isControlEdge } from '../engine/flowchart.ts';
-import { compareTrees, createTorrentFile, freePort, multiPayload, removeDir, singlePayload, sleep, summaryOf, useLiveWorkspace } from './helpers/live.ts';
+import { useLiveWorkspace } from './helpers/live-workspace.ts';
+import { compareTrees, multiPayload, removeDir, singlePayload } from './helpers/payloads.ts';
+import { freePort, sleep } from './helpers/processes.ts';
+import { createTorrentFile, summaryOf } from './helpers/swarmlab-cli.ts';
 
 const { procs, work, addCleanup } = useLiveWorkspace();
 

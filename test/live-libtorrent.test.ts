@@ -6,20 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  type Case,
-  compareTrees,
-  downloadAll,
-  expectDownloaded,
-  expectDownloadsThroughTracker,
-  freePort,
-  libtorrent,
-  makeCases,
-  missing,
-  seedEach,
-  summaryOf,
-  useLiveWorkspace,
-} from './helpers/live.ts';
+import { libtorrent } from './helpers/clients.ts';
+import { missing } from './helpers/installed.ts';
+import { type Case, downloadAll, expectDownloaded, expectDownloadsThroughTracker, makeCases, seedEach } from './helpers/interop-cases.ts';
+import { useLiveWorkspace } from './helpers/live-workspace.ts';
+import { compareTrees } from './helpers/payloads.ts';
+import { freePort } from './helpers/processes.ts';
+import { summaryOf } from './helpers/swarmlab-cli.ts';
 
 const skip = missing('libtorrent', 'opentracker');
 if (skip) console.warn(`live-libtorrent: skipped — ${skip}`);

@@ -13,7 +13,10 @@ import type { TraceEvent } from '../engine/trace.ts';
 import { FileStorage, StorageError, type StorageLayout } from '../live/file-storage.ts';
 import { LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
-import { createTorrentFile, ROOT, singlePayload, sleep, summaryOf, SWARMLAB, useLiveWorkspace } from './helpers/live.ts';
+import { useLiveWorkspace } from './helpers/live-workspace.ts';
+import { singlePayload } from './helpers/payloads.ts';
+import { ROOT, sleep, SWARMLAB } from './helpers/processes.ts';
+import { createTorrentFile, summaryOf } from './helpers/swarmlab-cli.ts';
 
 const { procs, work, addCleanup } = useLiveWorkspace();
 

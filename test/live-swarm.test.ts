@@ -4,18 +4,13 @@
 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  aria2Args,
-  compareTrees,
-  createTorrentFile,
-  freePort,
-  libtorrent,
-  missing,
-  singlePayload,
-  startTracker,
-  summaryOf,
-  useLiveWorkspace,
-} from './helpers/live.ts';
+import { aria2Args, libtorrent } from './helpers/clients.ts';
+import { missing } from './helpers/installed.ts';
+import { useLiveWorkspace } from './helpers/live-workspace.ts';
+import { startTracker } from './helpers/opentracker.ts';
+import { compareTrees, singlePayload } from './helpers/payloads.ts';
+import { freePort } from './helpers/processes.ts';
+import { createTorrentFile, summaryOf } from './helpers/swarmlab-cli.ts';
 
 const skip = missing('libtorrent', 'aria2', 'opentracker');
 if (skip) console.warn(`live-swarm: skipped — ${skip}`);

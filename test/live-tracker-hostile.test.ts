@@ -14,7 +14,10 @@ import { RealClock } from '../live/clock.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
 import { parseAnnounceReply } from '../live/tracker-reply.ts';
 import { Trackers } from '../live/trackers.ts';
-import { createTorrentFile, Proc, ROOT, singlePayload, sleep, SWARMLAB, useLiveWorkspace } from './helpers/live.ts';
+import { useLiveWorkspace } from './helpers/live-workspace.ts';
+import { singlePayload } from './helpers/payloads.ts';
+import { Proc, ROOT, sleep, SWARMLAB } from './helpers/processes.ts';
+import { createTorrentFile } from './helpers/swarmlab-cli.ts';
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -6,18 +6,11 @@
 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  type Case,
-  compareTrees,
-  downloadAll,
-  expectDownloaded,
-  expectDownloadsThroughTracker,
-  makeCases,
-  missing,
-  startTransmission,
-  type Transmission,
-  useLiveWorkspace,
-} from './helpers/live.ts';
+import { startTransmission, type Transmission } from './helpers/clients.ts';
+import { missing } from './helpers/installed.ts';
+import { type Case, downloadAll, expectDownloaded, expectDownloadsThroughTracker, makeCases } from './helpers/interop-cases.ts';
+import { useLiveWorkspace } from './helpers/live-workspace.ts';
+import { compareTrees } from './helpers/payloads.ts';
 
 const skip = missing('transmission', 'opentracker');
 if (skip) console.warn(`live-transmission: skipped — ${skip}`);

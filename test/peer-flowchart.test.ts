@@ -1,16 +1,14 @@
 // The Peer process against scripted remote peers: each path of the flowchart, seen in the trace.
-// The last test checks that, together, these tests took every control edge of the diagram.
+// The last check: together, these tests took every control edge of the diagram but those that
+// touch an extension step (test/extension-paths.test.ts takes those).
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { flowEdges, isControlEdge } from '../engine/flowchart.ts';
 import { BLOCK_SIZE } from '../engine/wire.ts';
 import { Bench, edgesOf, PIECE_LENGTH, peerIdOf } from './helpers/puppet.ts';
-import { describeExtensionPaths } from './helpers/extension-paths.ts';
+import { EdgeCoverage, touchesExtension } from './helpers/flowchart-coverage.ts';
 
-const taken = new Set<string>();
-const record = (bench: Bench) => {
-  for (const e of bench.edges()) taken.add(e);
-};
+const coverage = new EdgeCoverage((edge) => !touchesExtension(edge));
+const record = coverage.record;
 
 /** Asserts that `steps` contains `expected` as a contiguous run. */
 function expectPath(steps: string[], expected: string[]): void {
@@ -317,16 +315,11 @@ describe('endgame and timers', () => {
   });
 });
 
-// BEP 6 Fast, BEP 10 and BEP 9 (engine/extensions.ts, engine/metadata.ts).
-describeExtensionPaths(record);
-
 afterAll(() => {
-  // Every solid edge of the diagram (original and added) was taken by the tests above.
-  const missing = flowEdges.filter((e) => e.type === 'control' && !taken.has(`${e.from}>${e.to}`)).map((e) => `${e.from}->${e.to}`);
-  expect(missing).toEqual([]);
-  // And no step pair in any trace is an edge the diagram does not have.
-  const unknown = [...taken].filter((k) => !isControlEdge(...(k.split('>') as [string, string])));
-  expect(unknown).toEqual([]);
+  // Every solid edge of the diagram (original and added) but the extensions' was taken above...
+  expect(coverage.missing()).toEqual([]);
+  // ... and no step pair in any trace is an edge the diagram does not have.
+  expect(coverage.offChart()).toEqual([]);
 });
 
 it('edgesOf restarts a connection after cleanup', () => {

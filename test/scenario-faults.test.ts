@@ -6,7 +6,7 @@ import type { TraceEvent } from '../engine/trace.ts';
 import { loadScenario, parseScenarioText } from '../sim/scenario/load.ts';
 import { runResolvedScenario } from '../sim/scenario/run.ts';
 import type { FaultSpec, Scenario } from '../sim/scenario/types.ts';
-import { memoryTrace } from '../sim/trace-writer.ts';
+import { memoryTrace } from '../engine/trace-writer.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { KiB, MiB } from '../sim/network.ts';
 import { SeedRoot } from '../sim/random.ts';
 import { runSwarm, swarmOf } from '../sim/swarm.ts';
-import { memoryTrace } from '../sim/trace-writer.ts';
+import { memoryTrace } from '../engine/trace-writer.ts';
 
 describe('a simulated swarm', () => {
   it('1 seed and 20 leechers: every leecher completes with exactly the payload', () => {

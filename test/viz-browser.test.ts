@@ -12,7 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { flowEdges, flowNodes, ORIGINAL_NODE_IDS } from '../engine/flowchart.ts';
 import { runSwarm, swarmOf } from '../sim/swarm.ts';
-import { memoryTrace } from '../sim/trace-writer.ts';
+import { memoryTrace } from '../engine/trace-writer.ts';
 import { reportHtml } from '../viz/report.ts';
 import { parseLines, referenceStateAt } from './viz-reference.ts';
 

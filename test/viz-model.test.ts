@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { runSwarm, swarmOf } from '../sim/swarm.ts';
-import { memoryTrace } from '../sim/trace-writer.ts';
+import { memoryTrace } from '../engine/trace-writer.ts';
 import { ReplayModel, type Scope } from '../viz/model.ts';
 import { flagsOf, PHASE } from '../viz/swarm-state.ts';
 import { eventLine, parseTrace, TraceError } from '../viz/trace-table.ts';

@@ -2,8 +2,7 @@
 // serves none, `unsolicited` pushes PIECE messages nobody asked for.
 
 import type { Message } from '../../engine/wire.ts';
-import type { Script, SessionScript } from './script.ts';
-import type { Session } from './session.ts';
+import type { Script, SessionScript, SessionTools } from './script.ts';
 
 type Request = Extract<Message, { type: 'request' }>;
 
@@ -11,7 +10,7 @@ type Request = Extract<Message, { type: 'request' }>;
  * A peer that looks like a seed: a full BITFIELD after the handshake, an UNCHOKE to whoever is
  * interested. What it does with a REQUEST is `onRequest`'s.
  */
-function fakeSeed(s: Session, onRequest: (r: Request) => void): SessionScript {
+function fakeSeed(s: SessionTools, onRequest: (r: Request) => void): SessionScript {
   let unchoked = false;
   return {
     handshaken: () => s.send({ type: 'bitfield', bits: s.shape.fullBitfield() }),
@@ -27,7 +26,7 @@ function fakeSeed(s: Session, onRequest: (r: Request) => void): SessionScript {
 }
 
 /** The payload's bytes of a block, as a fresh copy the caller may change. */
-function realBlock(s: Session, index: number, begin: number, length: number): Uint8Array {
+function realBlock(s: SessionTools, index: number, begin: number, length: number): Uint8Array {
   const at = index * s.ctx.torrent.pieceLength + begin;
   return s.ctx.payload.slice(at, at + length);
 }

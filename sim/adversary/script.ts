@@ -1,6 +1,7 @@
 // What a malicious behaviour is made of: a Script says how the adversary presents itself to the
 // swarm and what it does on each connection. sim/adversary/peer.ts runs it (tracker, listening,
-// dialling); sim/adversary/session.ts gives it one connection at a time.
+// dialling); sim/adversary/session.ts gives it one connection at a time, through `SessionTools`
+// (declared here, so that scripts depend on this contract and not on the session that runs them).
 
 import type { Torrent } from '../../engine/metainfo.ts';
 import type { Network, TrackerPort } from '../../engine/ports.ts';
@@ -8,7 +9,6 @@ import type { TraceSink } from '../../engine/trace.ts';
 import { BLOCK_SIZE, type Message } from '../../engine/wire.ts';
 import type { SeededRandom } from '../random.ts';
 import type { Scheduler } from '../scheduler.ts';
-import type { Session } from './session.ts';
 
 export interface AdversaryContext {
   /** The adversary's name in the trace; honest peers know it by its host's label. */
@@ -29,6 +29,27 @@ export interface AdversaryContext {
   corruptFraction?: number;
 }
 
+/** What a script can do on its connection; sim/adversary/session.ts's `Session` is the one implementation. */
+export interface SessionTools {
+  /** This is the adversary's n-th connection (0-based), inbound and outbound counted together. */
+  readonly index: number;
+  readonly shape: TorrentShape;
+  readonly inbound: boolean;
+  /** True once the connection has ended, by either side. */
+  readonly ended: boolean;
+  readonly random: SeededRandom;
+  readonly ctx: AdversaryContext;
+  send(...messages: Message[]): void;
+  /** Writes bytes as they are, encoded or not. */
+  raw(bytes: Uint8Array | Uint8Array[]): void;
+  /** Closes the connection from our side. */
+  close(): void;
+  /** Runs `fn` after `delay` ms, unless the connection has ended by then. */
+  after(delay: number, fn: () => void): void;
+  /** Runs `fn` every `period` ms while the connection lasts, at most `times` times. */
+  every(period: number, fn: () => void, times?: number): void;
+}
+
 /** What a script does on one connection. Every hook is optional. */
 export interface SessionScript {
   /** The connection is usable: accepted, or dialled and open. Called before any handshake. */
@@ -47,7 +68,7 @@ export interface Script {
   /** Wait (ms) before dialling a peer again once our connection to it has ended. */
   readonly redialDelay: number;
   /** The script of a new connection. */
-  attach(session: Session): SessionScript;
+  attach(session: SessionTools): SessionScript;
 }
 
 /** The torrent's shape, as the scripts need it. */

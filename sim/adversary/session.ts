@@ -5,7 +5,7 @@
 import type { Connection, TimerHandle } from '../../engine/ports.ts';
 import { encodeHandshake, encodeMessage, type Message, WireDecoder } from '../../engine/wire.ts';
 import type { SeededRandom } from '../random.ts';
-import type { AdversaryContext, Script, SessionScript, TorrentShape } from './script.ts';
+import type { AdversaryContext, Script, SessionScript, SessionTools, TorrentShape } from './script.ts';
 
 export interface SessionOptions {
   ctx: AdversaryContext;
@@ -18,7 +18,7 @@ export interface SessionOptions {
   ended(session: Session): void;
 }
 
-export class Session {
+export class Session implements SessionTools {
   readonly index: number;
   readonly shape: TorrentShape;
   private readonly decoder = new WireDecoder();

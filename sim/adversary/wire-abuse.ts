@@ -3,8 +3,7 @@
 // more than any peer may queue.
 
 import { BLOCK_SIZE, encodeMessageBytes, type Message } from '../../engine/wire.ts';
-import type { Script } from './script.ts';
-import type { Session } from './session.ts';
+import type { Script, SessionTools } from './script.ts';
 
 /** A raw message frame: length prefix, id, payload — whatever the payload's size. */
 function frame(id: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -27,7 +26,7 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 
 export interface MalformedMessage {
   name: string;
-  bytes(s: Session): Uint8Array;
+  bytes(s: SessionTools): Uint8Array;
 }
 
 /**
@@ -97,7 +96,7 @@ export const FLOOD_BURSTS = 20;
 type Request = Extract<Message, { type: 'request' }>;
 
 /** A REQUEST that no peer may serve: past the last piece, empty, too long, or out of its piece. */
-function invalidRequest(s: Session): Request {
+function invalidRequest(s: SessionTools): Request {
   const b = s.shape.randomBlock(s.random);
   const size = s.shape.pieceSize(b.index);
   const variants: Request[] = [

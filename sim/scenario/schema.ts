@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { defaultSettings, type EngineSettings, type NumberLimit, SETTING_LIMITS, settingProblem } from '../../engine/settings.ts';
 import { limitNote, SCENARIO_LIMITS } from './limits.ts';
-import type { Behaviour } from './types.ts';
+import type { Behaviour } from '../behaviour.ts';
 import { bounds, EXAMPLES, formatDuration, formatSize, KiB, MINUTE, MiB, parseQuantity, parseVarying, type Quantity, Range, show, UnitError, type Varying } from './units.ts';
 
 export const BEHAVIOURS = [

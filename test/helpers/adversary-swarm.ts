@@ -10,7 +10,7 @@ import type { WireDecoder } from '../../engine/wire.ts';
 import { type AdversaryBehaviour, adversaryContextOf, startAdversary } from '../../sim/adversary.ts';
 import { KiB, MiB } from '../../sim/network.ts';
 import { Swarm, type SwarmResult } from '../../sim/swarm.ts';
-import { memoryTrace } from '../../sim/trace-writer.ts';
+import { memoryTrace } from '../../engine/trace-writer.ts';
 
 /** The adversary's label (and host name) in every run. */
 export const ADVERSARY = 'X0';

@@ -1,15 +1,18 @@
 // The extension paths of the Peer process (BEP 6 Fast, BEP 10, BEP 9 serving) and of the
-// metadata fetcher (magnet links), each driven by scripted puppets and seen in the trace.
-// test/peer-flowchart.test.ts calls `describeExtensionPaths` so that its edge check covers them.
+// metadata fetcher (magnet links), each driven by scripted puppets and seen in the trace. The last
+// check: together, these tests took every control edge that touches an extension step
+// (test/peer-flowchart.test.ts covers the rest of the diagram).
 
-import { describe, expect, it } from 'vitest';
-import { bdecodePrefix, bencodeValue, type BDict } from '../../engine/bdecode.ts';
-import { sha1 } from '../../engine/metainfo.ts';
-import { encodeMetadataMessage, parseMetadataMessage, UT_METADATA_ID } from '../../engine/metadata.ts';
-import { MetadataFetcher } from '../../engine/metadata-fetcher.ts';
-import { reservedBytes } from '../../engine/reserved-bits.ts';
-import { encodeHandshake, type Message, BLOCK_SIZE } from '../../engine/wire.ts';
-import { Bench, peerIdOf, Puppet } from './puppet.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bdecodePrefix, bencodeValue, type BDict } from '../engine/bdecode.ts';
+import { sha1 } from '../engine/metainfo.ts';
+import { encodeMetadataMessage, parseMetadataMessage, UT_METADATA_ID } from '../engine/metadata.ts';
+import { MetadataFetcher } from '../engine/metadata-fetcher.ts';
+import { reservedBytes } from '../engine/reserved-bits.ts';
+import { encodeHandshake, type Message, BLOCK_SIZE } from '../engine/wire.ts';
+import { flowNodes } from '../engine/flowchart.ts';
+import { EdgeCoverage, EXTENSION_STEPS, touchesExtension } from './helpers/flowchart-coverage.ts';
+import { Bench, peerIdOf, Puppet } from './helpers/puppet.ts';
 
 const FAST_EXT = { fastExtension: true, extensionProtocol: true };
 
@@ -30,7 +33,10 @@ function handshakeWith(p: Puppet, b: Bench, o: { fast?: boolean; ext?: boolean; 
 const extHandshake = (d: BDict): Message => ({ type: 'extended', id: 0, payload: bencodeValue(d) });
 const extendedOf = (p: Puppet) => p.received.filter((m): m is Extract<Message, { type: 'extended' }> => m.type === 'extended');
 
-export function describeExtensionPaths(record: (b: Bench) => void): void {
+const coverage = new EdgeCoverage(touchesExtension);
+const record = coverage.record;
+
+describe('extension paths', () => {
   describe('BEP 6 Fast and BEP 10 in the Peer process', () => {
     it('a seed answers with HAVE ALL and its extension handshake, and serves its info dictionary', () => {
       const b = new Bench({ initial: 'complete', settings: FAST_EXT });
@@ -269,4 +275,15 @@ export function describeExtensionPaths(record: (b: Bench) => void): void {
       record(three.b);
     });
   });
-}
+});
+
+afterAll(() => {
+  // Every solid edge that touches an extension step was taken by the tests above...
+  expect(coverage.missing()).toEqual([]);
+  // ... and no step pair in any trace is an edge the diagram does not have.
+  expect(coverage.offChart()).toEqual([]);
+});
+
+it('the extension steps are nodes of the flowchart', () => {
+  expect([...EXTENSION_STEPS].filter((id) => !flowNodes.some((n) => n.id === id))).toEqual([]);
+});

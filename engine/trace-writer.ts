@@ -5,7 +5,7 @@
 // of events, and one hash update or write per line would cost more than the simulation.
 
 import { createHash, type Hash } from 'node:crypto';
-import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader, type TraceSink } from '../engine/trace.ts';
+import { TRACE_FORMAT, TRACE_VERSION, type TraceEvent, type TraceHeader, type TraceSink } from './trace.ts';
 
 const CHUNK_CHARS = 256 * 1024;
 

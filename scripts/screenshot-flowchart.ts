@@ -2,7 +2,10 @@
 // and stopped mid-run on a connection storing a block — the edge just taken and the dotted
 // synchronisation with the Piece Manager lit.
 //
-//   npx tsx viz/screenshot.ts [out.png]
+//   npx tsx scripts/screenshot-flowchart.ts [out.png]
+//
+// A script, not part of viz/: it runs the simulator and drives a browser, which the visualizer's
+// own code never does.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +13,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { runSwarm, swarmOf } from '../sim/swarm.ts';
-import { memoryTrace } from '../sim/trace-writer.ts';
-import { writeReport } from './report.ts';
+import { memoryTrace } from '../engine/trace-writer.ts';
+import { writeReport } from '../viz/report.ts';
 
 const out = process.argv[2] ?? 'docs/screenshot-flowchart.png';
 const PEER = 'L3';

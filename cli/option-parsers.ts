@@ -1,0 +1,18 @@
+// Parsers for commander options that take numbers, shared by the commands. A bad value is an
+// `InvalidArgumentError`, which commander reports as one line naming the option.
+// (They live here, not in main.ts: main.ts imports every command, so a command importing main.ts
+// would make a cycle.)
+
+import { InvalidArgumentError } from 'commander';
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
+}
+
+export function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError(`expected a port in 0..65535, got "${value}"`);
+  return n;
+}
