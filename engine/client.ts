@@ -3,6 +3,7 @@
 // process per connection, broadcasts HAVEs, routes endgame cancels and runs the choke manager.
 
 import { Bitfield } from './bitfield.ts';
+import { toHex } from './bytes.ts';
 import { ChokeManager } from './choke-manager.ts';
 import { PeerProcess, type PeerOwner } from './peer.ts';
 import { type BlockResult, PieceManager, type PieceLayout } from './piece-manager.ts';
@@ -229,7 +230,7 @@ export class Client implements PeerOwner {
   // ---- PeerOwner ---------------------------------------------------------------------------------
 
   register(peer: PeerProcess): string | undefined {
-    const id = hex(peer.remotePeerId!);
+    const id = toHex(peer.remotePeerId!);
     if (this.banned.has(this.banKeyOf(peer.conn.remote))) return 'banned';
     if (this.byPeerId.has(id)) return 'already connected to this peer id';
     if (this.peers.size >= this.settings.maxConnections && !(peer.conn.inbound && this.makeRoom())) return 'too many connections';
@@ -255,7 +256,7 @@ export class Client implements PeerOwner {
     }
     if (this.peers.get(peer.key) !== peer) return;
     this.peers.delete(peer.key);
-    this.byPeerId.delete(hex(peer.remotePeerId!));
+    this.byPeerId.delete(toHex(peer.remotePeerId!));
   }
 
   blockSent(_peer: PeerProcess, bytes: number): void {
@@ -505,10 +506,4 @@ export class Client implements PeerOwner {
 /** A connection key is "<remote label>#<n>". */
 function labelOfKey(key: string): string {
   return key.slice(0, key.lastIndexOf('#'));
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
 }

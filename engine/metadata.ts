@@ -7,6 +7,7 @@
 // the caller turns into a traced exit and a dropped connection.
 
 import { asBytes, asInt, asText, BdecodeError, type BDict, bdecodePrefix, bencodeValue, isDict } from './bdecode.ts';
+import { bytesEqual } from './bytes.ts';
 import { sha1 } from './metainfo.ts';
 import { addressKey, type AnnouncePeer, type Clock, type Connection, type Network, type PeerAddress, type TimerHandle, type TrackerPort } from './ports.ts';
 import { defaultSettings } from './settings.ts';
@@ -420,9 +421,9 @@ class MetaPeer {
   }
 
   private onHandshake(h: Handshake): void {
-    const fault = !equal(h.infoHash, this.f.o.infoHash)
+    const fault = !bytesEqual(h.infoHash, this.f.o.infoHash)
       ? 'info-hash is not ours'
-      : equal(h.peerId, this.f.o.peerId)
+      : bytesEqual(h.peerId, this.f.o.peerId)
         ? 'connected to ourselves'
         : !supportsExtensionProtocol(h.reserved)
           ? 'the peer does not speak the extension protocol (BEP 10), so it cannot send metadata'
@@ -535,10 +536,4 @@ class MetaPeer {
   private step(node: string, extra?: Record<string, unknown>): void {
     this.f.o.trace.emit({ t: this.f.o.clock.now(), peer: this.f.o.label, remote: this.remoteLabel, kind: 'step', node, ...extra });
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import bencode, { type BencodeValue } from 'bencode';
+import { toHex } from './bytes.ts';
 
 export interface TorrentFile {
   path: string[];
@@ -424,8 +425,11 @@ export function parseInfo(infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
   return readInfo(info, infoBytes.slice());
 }
 
+/** What piece sizes follow from: a torrent, a Piece Manager's layout, an adversary's view. */
+export type PieceShape = Pick<Torrent, 'length' | 'pieceLength' | 'pieceCount'>;
+
 /** Byte size of piece `index`; only the last piece may be shorter than pieceLength. */
-export function pieceSize(t: Torrent, index: number): number {
+export function pieceSize(t: PieceShape, index: number): number {
   if (!Number.isInteger(index) || index < 0 || index >= t.pieceCount) {
     throw new RangeError(`piece index ${index} is out of range 0..${t.pieceCount - 1}`);
   }
@@ -438,10 +442,6 @@ export function sha1(bytes: Uint8Array | readonly Uint8Array[]): Uint8Array {
   if (bytes instanceof Uint8Array) hash.update(bytes);
   else for (const chunk of bytes) hash.update(chunk);
   return new Uint8Array(hash.digest());
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 export interface CreateOptions {

@@ -3,6 +3,7 @@
 // diagram. Inbound bytes, Peer Manager messages and timer ticks drive it; it never blocks.
 
 import { Bitfield } from './bitfield.ts';
+import { bytesEqual } from './bytes.ts';
 import { PeerExtensions } from './extensions.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
@@ -216,9 +217,9 @@ export class PeerProcess {
   }
 
   private onHandshake(h: Handshake): void {
-    const fault = !equalBytes(h.infoHash, this.owner.infoHash)
+    const fault = !bytesEqual(h.infoHash, this.owner.infoHash)
       ? 'info-hash is not ours'
-      : equalBytes(h.peerId, this.owner.peerId)
+      : bytesEqual(h.peerId, this.owner.peerId)
         ? 'connected to ourselves'
         : undefined;
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
@@ -669,10 +670,4 @@ export class PeerProcess {
   private now(): number {
     return this.owner.clock.now();
   }
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -2,7 +2,8 @@
 // a peer for next, and the SHA1 check of each piece when its last block arrives.
 
 import { Bitfield } from './bitfield.ts';
-import { sha1 } from './metainfo.ts';
+import { bytesEqual } from './bytes.ts';
+import { pieceSize, sha1 } from './metainfo.ts';
 import type { Random, Storage } from './ports.ts';
 import { BLOCK_SIZE } from './wire.ts';
 
@@ -105,8 +106,7 @@ export class PieceManager {
   }
 
   pieceSize(index: number): number {
-    const { pieceLength, length, pieceCount } = this.layout;
-    return index === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength;
+    return pieceSize(this.layout, index);
   }
 
   blockCountOf(index: number): number {
@@ -243,7 +243,7 @@ export class PieceManager {
     const offset = index * this.layout.pieceLength;
     const length = this.pieceSize(index);
     const digest = this.storage.knownDigest?.(offset, length) ?? sha1(this.storage.read(offset, length));
-    return equal(digest, this.layout.pieceHashes[index]);
+    return bytesEqual(digest, this.layout.pieceHashes[index]);
   }
 
   private finishPiece(p: PartialPiece): PieceOutcome {
@@ -284,7 +284,7 @@ export class PieceManager {
     const honest = new Set<PeerKey>();
     for (const b of blocks) {
       if (!good.has(b.block)) good.set(b.block, sha1(this.readBlock(index, b.block)));
-      (equal(good.get(b.block)!, b.digest) ? honest : culprits).add(b.sender);
+      (bytesEqual(good.get(b.block)!, b.digest) ? honest : culprits).add(b.sender);
     }
     for (const c of culprits) honest.delete(c);
     return { culprits: [...culprits], cleared: [...honest] };
@@ -352,10 +352,4 @@ export class PieceManager {
     }
     return best;
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

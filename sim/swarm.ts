@@ -6,10 +6,11 @@ import { Client } from '../engine/client.ts';
 import { MemoryStorage } from '../engine/memory-storage.ts';
 import type { Storage } from '../engine/ports.ts';
 import { createTorrent, type Torrent } from '../engine/metainfo.ts';
+import { makePeerId } from '../engine/peer-id.ts';
 import type { EngineSettings } from '../engine/settings.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
-import { SeedRoot, type SeededRandom } from './random.ts';
+import { SeedRoot } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
@@ -249,7 +250,7 @@ export class Swarm {
     const storage = this.storageWrapper ? this.storageWrapper(peer, peer.storage) : peer.storage;
     peer.client = new Client({
       torrent: this.torrent,
-      peerId: simPeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`)),
+      peerId: makePeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`)),
       label: peer.label,
       // A restarted peer re-checks what its storage holds, like a real client after a crash.
       initial: restart ? 'check' : group.role === 'seed' ? 'complete' : 'empty',
@@ -379,14 +380,6 @@ function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: st
     path: [`dir${Math.floor(i / 10)}`, `file${i}.bin`],
     data: payload.subarray(i * size, Math.min(payload.length, (i + 1) * size)),
   }));
-}
-
-/** An Azureus-style peer id ("-SL0100-" and 12 random alphanumerics) drawn from `random`. */
-function simPeerId(random: SeededRandom): Uint8Array {
-  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  let id = '-SL0100-';
-  for (let i = 0; i < 12; i++) id += alphabet[Math.floor(random.next() * alphabet.length)];
-  return new TextEncoder().encode(id);
 }
 
 export function runSwarm(options: SwarmOptions): SwarmResult {

@@ -2,7 +2,7 @@
 // swarm and what it does on each connection. sim/adversary/peer.ts runs it (tracker, listening,
 // dialling); sim/adversary/session.ts gives it one connection at a time.
 
-import type { Torrent } from '../../engine/metainfo.ts';
+import { pieceSize, type Torrent } from '../../engine/metainfo.ts';
 import type { TrackerPort } from '../../engine/ports.ts';
 import type { TraceSink } from '../../engine/trace.ts';
 import { BLOCK_SIZE, type Message } from '../../engine/wire.ts';
@@ -59,8 +59,7 @@ export class TorrentShape {
   }
 
   pieceSize(index: number): number {
-    const { pieceLength, length, pieceCount } = this.torrent;
-    return index === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength;
+    return pieceSize(this.torrent, index);
   }
 
   blocksIn(index: number): number {
