@@ -9,6 +9,7 @@ import { PeerProcess, type PeerOwner } from './peer.ts';
 import { type BlockResult, PieceManager, type PieceLayout } from './piece-manager.ts';
 import { addressKey, type Clock, type Connection, type PeerAddress, type Ports, type Storage, type TimerHandle } from './ports.ts';
 import { type EngineSettings, resolveSettings } from './settings.ts';
+import type { TestHooks } from './test-hooks.ts';
 import { TrackerClient } from './tracker-client.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
 
@@ -48,6 +49,8 @@ export interface ClientOptions {
    */
   banKeyOf?: (address: PeerAddress) => string;
   events?: Partial<ClientEvents>;
+  /** TEST ONLY (engine/test-hooks.ts): a bug planted on purpose. */
+  testHooks?: TestHooks;
 }
 
 interface KnownPeer {
@@ -116,7 +119,7 @@ export class Client implements PeerOwner {
     this.banKeyOf = o.banKeyOf ?? ((a) => a.host);
     this.events = o.events ?? {};
     const initial = o.initial === 'complete' ? Bitfield.full(o.torrent.pieceCount) : undefined;
-    this.pieces = new PieceManager(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, this.settings.plantedBug);
+    this.pieces = new PieceManager(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, o.testHooks?.plantedBug);
     if (o.initial === 'check') this.pieces.recheck();
     this.choker = new ChokeManager(this.settings, o.ports.random);
     this.tracker = new TrackerClient({

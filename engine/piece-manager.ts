@@ -5,6 +5,8 @@ import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
 import { pieceSize, sha1 } from './metainfo.ts';
 import type { Random, Storage } from './ports.ts';
+import type { PiecePicker } from './settings.ts';
+import type { PlantedBug } from './test-hooks.ts';
 import { BLOCK_SIZE } from './wire.ts';
 
 /** Identifies one connection (one remote peer) to the Piece Manager. */
@@ -23,7 +25,6 @@ export interface PieceLayout {
   pieceHashes: readonly Uint8Array[];
 }
 
-export type PiecePicker = 'rarest-first' | 'sequential';
 
 /** A piece with at least one block requested or received. */
 interface PartialPiece {
@@ -88,8 +89,8 @@ export class PieceManager {
     private readonly random: Random,
     private readonly picker: PiecePicker = 'rarest-first',
     initial?: Bitfield,
-    /** TEST ONLY: see EngineSettings.plantedBug. */
-    private readonly plantedBug?: 'trust-single-source',
+    /** TEST ONLY: engine/test-hooks.ts. */
+    private readonly plantedBug?: PlantedBug,
   ) {
     this.have = initial ?? new Bitfield(layout.pieceCount);
     this.availability = new Uint32Array(layout.pieceCount);

@@ -4,7 +4,7 @@
 // their randomness comes from the context's stream and all time from its scheduler.
 
 import { makePeerId } from '../engine/peer-id.ts';
-import type { Behaviour } from './scenario/types.ts';
+import type { AdversaryBehaviour, Behaviour } from './behaviours.ts';
 import type { AdversaryStarter, SimPeer, Swarm } from './swarm.ts';
 import { silent, drop } from './adversary/connection-abuse.ts';
 import { corrupt, liar, unsolicited } from './adversary/fake-data.ts';
@@ -17,7 +17,7 @@ export type { AdversaryContext } from './adversary/script.ts';
 /** The client code in a malicious peer's id: "some other client", never ours (`SL`). */
 const ADVERSARY_CLIENT_CODE = 'XX';
 
-export type AdversaryBehaviour = Exclude<Behaviour, 'honest' | 'free-rider'>;
+export type { AdversaryBehaviour } from './behaviours.ts';
 
 const SCRIPTS: Record<AdversaryBehaviour, Script> = {
   corrupt,

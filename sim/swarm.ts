@@ -8,6 +8,7 @@ import type { Storage } from '../engine/ports.ts';
 import { createTorrent, type Torrent } from '../engine/metainfo.ts';
 import { makePeerId } from '../engine/peer-id.ts';
 import type { EngineSettings } from '../engine/settings.ts';
+import type { TestHooks } from '../engine/test-hooks.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
 import { SeedRoot } from './random.ts';
@@ -15,14 +16,15 @@ import { Scheduler } from './scheduler.ts';
 import { SharedPayloadStorage } from './shared-storage.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
 import { TraceWriter } from './trace-writer.ts';
-import type { Behaviour, LeavePolicy } from './scenario/types.ts';
+import { type Behaviour, isHonest, type Role } from './behaviours.ts';
+import type { LeavePolicy } from './scenario/types.ts';
 import type { TraceSink } from '../engine/trace.ts';
 
 export interface PeerGroup {
   /** Label prefix: peers are named prefix0, prefix1, … */
   prefix: string;
   count: number;
-  role: 'seed' | 'leecher';
+  role: Role;
   /** Bytes per second; Infinity for unlimited. */
   upload: number;
   download: number;
@@ -53,6 +55,8 @@ export interface SwarmOptions {
   /** Tracker announce interval (s). */
   trackerInterval: number;
   settings?: Partial<EngineSettings>;
+  /** TEST ONLY (engine/test-hooks.ts): given to every honest peer's engine. */
+  testHooks?: TestHooks;
   /** Where trace lines go; the hash is computed either way. */
   traceOut?: (text: string) => void;
   /**
@@ -90,7 +94,7 @@ export function swarmOf(seed: string, seeds: number, leechers: number, overrides
 
 export interface PeerReport {
   label: string;
-  role: 'seed' | 'leecher';
+  role: Role;
   joinedAt: number;
   /** Virtual ms at which it held every piece; undefined if it never did. */
   completedAt?: number;
@@ -114,7 +118,7 @@ export interface SwarmResult {
 
 export interface SimPeer {
   label: string;
-  role: 'seed' | 'leecher';
+  role: Role;
   group: PeerGroup;
   behaviour: Behaviour;
   host: SimHost;
@@ -238,7 +242,7 @@ export class Swarm {
   /** Starts (or, after a crash, restarts) a peer's process. */
   private start(peer: SimPeer): void {
     peer.down = false;
-    if (peer.behaviour !== 'honest' && peer.behaviour !== 'free-rider') {
+    if (!isHonest(peer.behaviour)) {
       if (!this.startAdversary) throw new Error(`swarm: peer ${peer.label} is '${peer.behaviour}', but no adversaries are available`);
       peer.stopAdversary = this.startAdversary(peer.behaviour, peer, this).stop;
       return;
@@ -258,6 +262,7 @@ export class Swarm {
       // down to a second, unless the scenario sets its own floor.
       settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...this.options.settings, ...group.settings, ...freeRider },
       labelOf: (a) => a.host,
+      ...(this.options.testHooks ? { testHooks: this.options.testHooks } : {}),
       ports: {
         // Its timers carry its label, for the scheduler's stopped-clock guard.
         clock: this.scheduler.clockFor(peer.label),
@@ -368,9 +373,7 @@ export class Swarm {
   }
 }
 
-export function isHonest(b: Behaviour): boolean {
-  return b === 'honest' || b === 'free-rider';
-}
+
 
 /** Splits the payload into `count` files of near-equal size (views, no copies). */
 function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: string[]; data: Uint8Array }[] {
@@ -385,4 +388,3 @@ function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: st
 export function runSwarm(options: SwarmOptions): SwarmResult {
   return new Swarm(options).run();
 }
-

@@ -2,6 +2,7 @@
 // should. Small swarms, a few seconds of virtual time each.
 
 import { describe, expect, it } from 'vitest';
+import type { PlantedBug } from '../engine/test-hooks.ts';
 import type { TraceEvent } from '../engine/trace.ts';
 import { runResolvedScenario } from '../sim/scenario/run.ts';
 import type { FaultSpec, Scenario } from '../sim/scenario/types.ts';
@@ -28,7 +29,7 @@ function scenario(faults: FaultSpec[], over: Partial<Scenario> = {}): Scenario {
   };
 }
 
-function run(s: Scenario, seed = '1', plantedBug?: 'trust-single-source') {
+function run(s: Scenario, seed = '1', plantedBug?: PlantedBug) {
   const mem = memoryTrace();
   const result = runResolvedScenario(s, seed, { traceOut: mem.out, plantedBug });
   const events: TraceEvent[] = mem.lines.slice(1).map((l) => JSON.parse(l));

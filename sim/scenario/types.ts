@@ -5,29 +5,11 @@
 // sizes bytes, and random-fault rates events per minute.
 
 import type { EngineSettings } from '../../engine/settings.ts';
+import type { Behaviour, Role } from '../behaviours.ts';
 import type { PeerReport } from '../swarm.ts';
 
-/** How a malicious peer misbehaves (sim/adversary.ts). Honest peers run the real engine. */
-export type Behaviour =
-  | 'honest'
-  /** Serves blocks with flipped bytes. */
-  | 'corrupt'
-  /** Claims every piece, serves none (or garbage). */
-  | 'liar'
-  /** Sends PIECE messages nobody asked for. */
-  | 'unsolicited'
-  /** Sends messages with wrong lengths. */
-  | 'malformed'
-  /** Sends a length prefix of ~2 GiB. */
-  | 'huge-length'
-  /** Floods REQUESTs. */
-  | 'request-flood'
-  /** Accepts connections and never answers. */
-  | 'silent'
-  /** Connects and drops at once. */
-  | 'drop'
-  /** Downloads and never uploads (a free rider): the real engine with no upload slots. */
-  | 'free-rider';
+/** How a peer behaves (sim/behaviours.ts): honest peers run the real engine, the others are scripts. */
+export type { Behaviour, Role } from '../behaviours.ts';
 
 export type LeavePolicy = { when: 'never' } | { when: 'on-complete'; linger?: number } | { when: 'after'; time: number };
 
@@ -35,7 +17,7 @@ export interface GroupSpec {
   /** Group name; its peers are labelled name0, name1, … */
   name: string;
   count: number;
-  role: 'seed' | 'leecher';
+  role: Role;
   upload: number;
   download: number;
   /** When the group's peers join. With `joinSpread`, peer i joins at joinAt + i*joinSpread/count. */
