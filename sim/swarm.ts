@@ -52,7 +52,7 @@ export interface SwarmOptions {
   latency: [number, number];
   /** Virtual time limit (ms). */
   timeLimit: number;
-  /** Tracker announce interval (s). */
+  /** Tracker announce interval (ms; the trace header records it in seconds, as trace version 1 always has). */
   trackerInterval: number;
   settings?: Partial<EngineSettings>;
   /** TEST ONLY (engine/test-hooks.ts): given to every honest peer's engine. */
@@ -83,7 +83,7 @@ export const defaultSwarm: SwarmOptions = {
   pieceLength: 256 * KiB,
   latency: [10, 60],
   timeLimit: 3_600_000,
-  trackerInterval: 1800,
+  trackerInterval: 1_800_000,
 };
 
 /** A swarm of `seeds` seeds and `leechers` leechers, the rest as in the default swarm. */
@@ -175,7 +175,7 @@ export class Swarm {
       {
         seed: o.seed,
         engine: ENGINE_VERSION,
-        settings: { ...o, traceOut: undefined, groups: o.groups.map((g) => ({ ...g })) },
+        settings: headerSettings(o),
         torrent: {
           name: this.torrent.name,
           length: this.torrent.length,
@@ -195,7 +195,7 @@ export class Swarm {
       },
     };
     this.network = new SimNetwork(this.scheduler, (a, b) => ((this.baseLatency.get(a) ?? 0) + (this.baseLatency.get(b) ?? 0)) / 2);
-    this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { interval: o.trackerInterval, delay: 50 });
+    this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { announceInterval: o.trackerInterval, delay: 50 });
     for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g);
   }
 
@@ -383,6 +383,14 @@ function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: st
     path: [`dir${Math.floor(i / 10)}`, `file${i}.bin`],
     data: payload.subarray(i * size, Math.min(payload.length, (i + 1) * size)),
   }));
+}
+
+/**
+ * The run's options as the trace header records them. Trace version 1 gives the announce interval
+ * in seconds (as trackers say it), so it stays so: the same run keeps the same trace and hash.
+ */
+function headerSettings(o: SwarmOptions): Record<string, unknown> {
+  return { ...o, trackerInterval: o.trackerInterval / 1_000, traceOut: undefined, groups: o.groups.map((g) => ({ ...g })) };
 }
 
 export function runSwarm(options: SwarmOptions): SwarmResult {

@@ -1,6 +1,7 @@
-// One definition per fact (issue 9, item 7): string settings and behaviour names come from one
-// table each, which the scenario schema uses too; byte helpers, piece size, peer ids and the
-// trace's format constants are defined once, and no source file declares its own copy.
+// One definition per fact (issue 9, items 7 and 8b): string settings and behaviour names come from
+// one table each, which the scenario schema uses too; byte helpers, piece size, peer ids and the
+// trace's format constants are defined once, and no source file declares its own copy; every
+// duration inside the simulator is in milliseconds.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,9 @@ import { SETTING_LIMITS } from '../engine/settings.ts';
 import { TRACE_FORMAT, TRACE_KINDS, TRACE_VERSION } from '../engine/trace.ts';
 import { ADVERSARY_BEHAVIOURS, isAdversaryBehaviour } from '../sim/adversary.ts';
 import { BEHAVIOUR_NAMES, BEHAVIOURS, isHonest } from '../sim/behaviours.ts';
-import { parseScenarioText, ScenarioFileError } from '../sim/scenario/load.ts';
+import { loadScenario, parseScenarioText, ScenarioFileError } from '../sim/scenario/load.ts';
+import { swarmOptionsOf } from '../sim/scenario/run.ts';
+import { runSwarm } from '../sim/swarm.ts';
 import { SeedRoot } from '../sim/random.ts';
 import { EVENT_KINDS, KNOWN_VERSIONS, parseTrace } from '../viz/trace-table.ts';
 
@@ -82,6 +85,23 @@ describe('shared facts', () => {
     const header = (format: string, version: number) => new TextEncoder().encode(`${JSON.stringify({ format, version })}\n`);
     expect(parseTrace(header(TRACE_FORMAT, TRACE_VERSION)).count).toBe(0);
     expect(() => parseTrace(header(TRACE_FORMAT, TRACE_VERSION + 1))).toThrow(/not known to this reader/);
+  });
+});
+
+describe('units: every duration in the simulator is milliseconds', () => {
+  it("a file's `30s` announce interval is 30,000 ms in the Scenario and the swarm options; the tracker still says 30 s, and the trace header keeps version 1's seconds", () => {
+    const scenario = loadScenario(parseScenarioText(`name: u\ntorrent: { size: 64KiB }\ngroups:\n  - { name: S, role: seed }\n  - { name: L }\ntrackerInterval: 30s\ntimeLimit: 2min\n`), '1');
+    expect([scenario.trackerInterval, scenario.timeLimit]).toEqual([30_000, 120_000]);
+    const { options } = swarmOptionsOf(scenario, '1');
+    expect([options.trackerInterval, options.timeLimit]).toEqual([30_000, 120_000]);
+    const lines: string[] = [];
+    const announces: unknown[] = [];
+    runSwarm({ ...options, traceOut: (text) => lines.push(text) });
+    const trace = lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(trace[0].settings.trackerInterval).toBe(30);
+    for (const e of trace) if (e.kind === 'announce' && e.interval !== undefined) announces.push(e.interval);
+    expect(announces.length).toBeGreaterThan(0);
+    expect(new Set(announces)).toEqual(new Set([30_000])); // the engine's interval, back in ms
   });
 });
 

@@ -22,7 +22,7 @@ function scenario(faults: FaultSpec[], over: Partial<Scenario> = {}): Scenario {
     network: { latency: [10, 40] },
     faults,
     timeLimit: 600_000,
-    trackerInterval: 60,
+    trackerInterval: 60_000,
     expect: {},
     seeds: ['1'],
     ...over,

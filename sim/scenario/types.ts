@@ -1,8 +1,7 @@
 // A scenario once every range in its file has been drawn from the seed: concrete numbers only.
 // The file format (YAML/JSON, ranges, units) is parsed and checked in sim/scenario/schema.ts;
-// this is what the runner (sim/scenario/run.ts) executes. All times are virtual milliseconds
-// (except `trackerInterval`, in seconds as trackers say it), all bandwidths bytes per second, all
-// sizes bytes, and random-fault rates events per minute.
+// this is what the runner (sim/scenario/run.ts) executes. All times are virtual milliseconds, all
+// bandwidths bytes per second, all sizes bytes, and random-fault rates events per minute.
 
 import type { EngineSettings } from '../../engine/settings.ts';
 import type { Behaviour, Role } from '../behaviours.ts';
@@ -82,7 +81,7 @@ export interface Scenario {
   network: { latency: [number, number] };
   faults: FaultSpec[];
   timeLimit: number;
-  /** Seconds, as a tracker says it. */
+  /** Tracker announce interval (ms). */
   trackerInterval: number;
   settings?: Partial<EngineSettings>;
   expect: Expectations;
