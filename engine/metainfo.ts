@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import bencode, { type BencodeValue } from 'bencode';
 import { toHex } from './bytes.ts';
 
+export { type PieceShape, pieceSize } from './piece-shape.ts';
+
 export interface TorrentFile {
   path: string[];
   length: number;
@@ -423,17 +425,6 @@ export function parseInfo(infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
   new BencodeScanner(infoBytes).scanDocument('info');
   const info = expectDictionary(bencode.decode(infoBytes), 'info');
   return readInfo(info, infoBytes.slice());
-}
-
-/** What piece sizes follow from: a torrent, a Piece Manager's layout, an adversary's view. */
-export type PieceShape = Pick<Torrent, 'length' | 'pieceLength' | 'pieceCount'>;
-
-/** Byte size of piece `index`; only the last piece may be shorter than pieceLength. */
-export function pieceSize(t: PieceShape, index: number): number {
-  if (!Number.isInteger(index) || index < 0 || index >= t.pieceCount) {
-    throw new RangeError(`piece index ${index} is out of range 0..${t.pieceCount - 1}`);
-  }
-  return index === t.pieceCount - 1 ? t.length - index * t.pieceLength : t.pieceLength;
 }
 
 /** SHA1 of the bytes, or of several chunks as if concatenated (without concatenating them). */

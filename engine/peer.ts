@@ -4,6 +4,7 @@
 
 import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
+import { isBlockInPiece } from './piece-shape.ts';
 import { PeerExtensions } from './extensions.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
@@ -358,9 +359,7 @@ export class PeerProcess {
 
   private validRequest(r: BlockRef): boolean {
     const pieces = this.owner.pieces;
-    if (!(Number.isInteger(r.index) && r.index >= 0 && r.index < pieces.layout.pieceCount)) return false;
-    if (!pieces.have.has(r.index)) return false;
-    return r.length > 0 && r.length <= BLOCK_SIZE && r.begin >= 0 && r.begin + r.length <= pieces.pieceSize(r.index);
+    return isBlockInPiece(pieces.layout, r.index, r.begin, r.length) && pieces.have.has(r.index);
   }
 
   private onPiece(index: number, begin: number, block: Uint8Array): void {

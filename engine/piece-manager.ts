@@ -3,7 +3,8 @@
 
 import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
-import { pieceSize, sha1 } from './metainfo.ts';
+import { sha1 } from './metainfo.ts';
+import { blockLength, blocksIn, pieceSize } from './piece-shape.ts';
 import type { Random, Storage } from './ports.ts';
 import type { PiecePicker } from './settings.ts';
 import type { PlantedBug } from './test-hooks.ts';
@@ -111,7 +112,7 @@ export class PieceManager {
   }
 
   blockCountOf(index: number): number {
-    return Math.ceil(this.pieceSize(index) / BLOCK_SIZE);
+    return blocksIn(this.layout, index);
   }
 
   /** Bytes of the payload we do not hold yet. */
@@ -237,7 +238,7 @@ export class PieceManager {
   }
 
   private blockLength(index: number, j: number): number {
-    return Math.min(BLOCK_SIZE, this.pieceSize(index) - j * BLOCK_SIZE);
+    return blockLength(this.layout, index, j);
   }
 
   private verify(index: number): boolean {

@@ -1,5 +1,5 @@
 // One definition per fact (issue 9, items 7 and 8b): string settings and behaviour names come from
-// one table each, which the scenario schema uses too; byte helpers, piece size, peer ids and the
+// one table each, which the scenario schema uses too; byte helpers, piece and block sizes, peer ids and the
 // trace's format constants are defined once, and no source file declares its own copy; every
 // duration inside the simulator is in milliseconds.
 
@@ -123,7 +123,8 @@ const DECLARATIONS: [string, RegExp, string][] = [
   ['byte equality', /function\s+(equal|sameBytes|equalBytes|bytesEqual)\s*\(\s*a\s*:\s*Uint8Array/, 'engine/bytes.ts'],
   ['hex', /function\s+(hex|toHex)\s*\(/, 'engine/bytes.ts'],
   ['concatenation', /function\s+(concat|concatBytes)\s*\(\s*parts/, 'engine/bytes.ts'],
-  ['the last piece is shorter', /===\s*\w*\.?pieceCount\s*-\s*1\s*\?/, 'engine/metainfo.ts'],
+  ['the last piece is shorter', /===\s*\w*\.?pieceCount\s*-\s*1\s*\?/, 'engine/piece-shape.ts'],
+  ['blocks in a piece', /Math\.(ceil|min)\(\s*(BLOCK_SIZE,\s*)?(this\.)?pieceSize\(/, 'engine/piece-shape.ts'],
   ['the peer-id prefix', /['"`]-(SL|XX)\d{4}-['"`]/, 'engine/peer-id.ts'],
   ["the trace's format name", /(TRACE_FORMAT\s*=|format:\s*)['"]swarmlab-trace['"]/, 'engine/trace.ts'],
   ['the trace version', /(TRACE_VERSION|KNOWN_VERSIONS)\s*(:\s*[^=]+)?=\s*\[?\s*\d/, 'engine/trace.ts'],

@@ -2,7 +2,8 @@
 // swarm and what it does on each connection. sim/adversary/peer.ts runs it (tracker, listening,
 // dialling); sim/adversary/session.ts gives it one connection at a time.
 
-import { pieceSize, type Torrent } from '../../engine/metainfo.ts';
+import type { Torrent } from '../../engine/metainfo.ts';
+import { blockLength, blocksIn, isBlockInPiece, pieceSize } from '../../engine/piece-shape.ts';
 import type { TrackerPort } from '../../engine/ports.ts';
 import type { TraceSink } from '../../engine/trace.ts';
 import { BLOCK_SIZE, type Message } from '../../engine/wire.ts';
@@ -63,16 +64,16 @@ export class TorrentShape {
   }
 
   blocksIn(index: number): number {
-    return Math.ceil(this.pieceSize(index) / BLOCK_SIZE);
+    return blocksIn(this.torrent, index);
   }
 
   blockLength(index: number, block: number): number {
-    return Math.min(BLOCK_SIZE, this.pieceSize(index) - block * BLOCK_SIZE);
+    return blockLength(this.torrent, index, block);
   }
 
   /** True when the range lies inside the torrent's piece `index` (the engine's own rule for requests). */
   holds(index: number, begin: number, length: number): boolean {
-    return index < this.pieceCount && length > 0 && length <= BLOCK_SIZE && begin + length <= this.pieceSize(index);
+    return isBlockInPiece(this.torrent, index, begin, length);
   }
 
   /** A BITFIELD claiming every piece, spare bits clear. */
