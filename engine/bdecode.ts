@@ -3,6 +3,8 @@
 // value ends (a ut_metadata message carries raw bytes after its dictionary), bounds nesting, and
 // throws only BdecodeError with the position of the fault.
 
+import { concatBytes } from './bytes.ts';
+
 export type BValue = number | Uint8Array | BValue[] | BDict;
 export interface BDict {
   [key: string]: BValue;
@@ -150,13 +152,5 @@ export function bencodeValue(v: BInput): Uint8Array {
     }
   };
   put(v);
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
