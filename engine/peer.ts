@@ -4,9 +4,9 @@
 
 import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
-import { isBlockInPiece } from './piece-shape.ts';
 import { PeerExtensions } from './extensions.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
+import { isBlockInPiece } from './piece-shape.ts';
 import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 import type { TraceSink } from './trace.ts';

@@ -41,7 +41,7 @@ export interface EngineSettings {
   maxPeerRequests: number;
   /** Period of the timer that drives rechoke, keep-alive and snub checks (ms). */
   tickInterval: number;
-  /** Piece picker: 'rarest-first' (default) or 'sequential'. */
+  /** Piece picker (PIECE_PICKERS): 'rarest-first' (default) or 'sequential'. */
   piecePicker: PiecePicker;
   /** Offer the BEP 6 Fast extension (have-all/none, reject, allowed-fast) in the handshake. */
   fastExtension: boolean;
@@ -49,7 +49,7 @@ export interface EngineSettings {
   extensionProtocol: boolean;
   /** Wait before dialling an address again after it failed (ms); doubles with each failure. */
   retryDelay: number;
-  /** A BITFIELD after the first message: 'exit' (the diagram) or 'merge' it like HAVEs (live mode). */
+  /** A BITFIELD after the first message (LATE_BITFIELD_RULES): 'exit' (the diagram) or 'merge' it like HAVEs (live mode). */
   lateBitfield: LateBitfieldRule;
   /** One extra unchoke rotated among the rest (off for a free rider). */
   optimisticUnchoke: boolean;

@@ -10,9 +10,6 @@ import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 import { BEHAVIOUR_NAMES, ROLES } from '../behaviours.ts';
 import { bounds, EXAMPLES, formatDuration, formatSize, KiB, MINUTE, MiB, parseQuantity, parseVarying, type Quantity, Range, show, UnitError, type Varying } from './units.ts';
 
-/** Behaviour names: sim/behaviours.ts's table (re-exported for the scenario API). */
-export { BEHAVIOUR_NAMES as BEHAVIOURS } from '../behaviours.ts';
-
 /** Defaults for what a file leaves out. Bandwidths are those of `swarmlab run`'s default swarm. */
 export const DEFAULTS = {
   pieceLength: 256 * KiB,
