@@ -7,7 +7,7 @@ import type { Torrent } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import { RealClock } from '../live/clock.ts';
 import { parseMagnet } from '../live/magnet.ts';
-import { makePeerId } from '../live/random.ts';
+import { livePeerId } from '../live/random.ts';
 import { fetchMetadata, LiveSession } from '../live/session.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
 import { InputError } from './input-error.ts';
@@ -50,7 +50,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   const progress = new Progress(progressMode(flags.json), torrent?.name ?? magnet?.name ?? 'magnet');
   const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const clock = new RealClock();
-  const peerId = makePeerId();
+  const peerId = livePeerId();
   const trace = openTrace(flags.trace, `download ${source}`, torrent, magnet?.infoHashHex);
   const peers = [...flags.peer, ...(magnet?.peers ?? [])];
   let interrupted = false;

@@ -2,6 +2,7 @@
 // act on, and the test-only switch that plants a known engine bug.
 
 import { Option } from 'commander';
+import { PLANTED_BUGS } from '../engine/test-hooks.ts';
 import { loadScenarioFile, type ScenarioFile, ScenarioFileError, type ScenarioRunOptions } from '../sim/scenario/load.ts';
 
 /** Exit code for a scenario file that is not valid (nothing ran). 1 is for a run that failed. */
@@ -9,9 +10,9 @@ export const EXIT_BAD_FILE = 2;
 
 export type PlantedBug = ScenarioRunOptions['plantedBug'];
 
-/** `--planted-bug <name>`: TEST ONLY, hidden from help; see EngineSettings.plantedBug. */
+/** `--planted-bug <name>`: TEST ONLY, hidden from help; see engine/test-hooks.ts. */
 export function plantedBugOption(): Option {
-  return new Option('--planted-bug <name>', 'TEST ONLY: plant a known engine bug').hideHelp();
+  return new Option('--planted-bug <name>', 'TEST ONLY: plant a known engine bug').choices(Object.keys(PLANTED_BUGS)).hideHelp();
 }
 
 /** Loads each file, or prints every problem of every bad file and returns undefined. */

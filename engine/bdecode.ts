@@ -7,6 +7,8 @@
 // dictionary's bytes as they appear). Encoding: `bencodeValue` below for network messages; the
 // `bencode` package for torrent files (engine/metainfo.ts).
 
+import { concatBytes } from './bytes.ts';
+
 /** Dictionary keys are latin-1 strings of the key's bytes: one char per byte, exact and collision-free. */
 export type BValue = number | Uint8Array | BValue[] | BDict;
 export interface BDict {
@@ -330,13 +332,5 @@ export function bencodeValue(v: BInput): Uint8Array {
     }
   };
   put(v);
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

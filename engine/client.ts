@@ -4,6 +4,7 @@
 // per connection, broadcasts HAVEs, routes endgame cancels and runs the 10 s tick.
 
 import { Bitfield } from './bitfield.ts';
+import { toHex } from './bytes.ts';
 import { ChokeManager } from './choke-manager.ts';
 import { PeerProcess, type PeerOwner } from './peer.ts';
 import type { PeerKey } from './peer-key.ts';
@@ -11,6 +12,7 @@ import { PeerManager } from './peer-manager.ts';
 import { type BlockResult, PieceManager, type PieceLayout } from './piece-manager.ts';
 import { addressKey, type Clock, type PeerAddress, type Ports, type Storage, type TimerHandle } from './ports.ts';
 import { type EngineSettings, resolveSettings } from './settings.ts';
+import type { TestHooks } from './test-hooks.ts';
 import { TrackerClient } from './tracker-client.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
 import { type BanDecision, TrustManager } from './trust-manager.ts';
@@ -51,6 +53,8 @@ export interface ClientOptions {
    */
   banKeyOf?: (address: PeerAddress) => string;
   events?: Partial<ClientEvents>;
+  /** TEST ONLY (engine/test-hooks.ts): a bug planted on purpose. */
+  testHooks?: TestHooks;
 }
 
 export class Client implements PeerOwner {
@@ -95,7 +99,7 @@ export class Client implements PeerOwner {
       spawn: (conn, key) => new PeerProcess(this, conn, key),
     });
     const initial = o.initial === 'complete' ? Bitfield.full(o.torrent.pieceCount) : undefined;
-    this.pieces = new PieceManager<PeerKey>(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, this.settings.plantedBug);
+    this.pieces = new PieceManager<PeerKey>(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, o.testHooks?.plantedBug);
     if (o.initial === 'check') this.pieces.recheck();
     this.choker = new ChokeManager<PeerKey>(this.settings, o.ports.random);
     this.tracker = new TrackerClient({

@@ -6,6 +6,7 @@
 // ExtensionError, which the caller turns into a traced exit and a dropped connection.
 
 import { asBytes, asInt, asText, BdecodeError, type BDict, bdecodePrefix, bencodeValue, isDict } from './bdecode.ts';
+import { bytesEqual } from './bytes.ts';
 import { sha1 } from './metainfo.ts';
 
 /** Metadata travels in pieces of 16 KiB (BEP 9). */

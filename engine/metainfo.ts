@@ -8,6 +8,9 @@
 import { createHash } from 'node:crypto';
 import bencode from 'bencode';
 import { BdecodeError, type BDecoded, bdecodeDocument, type BdecodeOptions, type BDict, type BValue } from './bdecode.ts';
+import { toHex } from './bytes.ts';
+
+export { type PieceShape, pieceSize } from './piece-shape.ts';
 
 export interface TorrentFile {
   path: string[];
@@ -306,24 +309,12 @@ export function parseInfo(infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
   return readInfo(info, infoBytes.slice());
 }
 
-/** Byte size of piece `index`; only the last piece may be shorter than pieceLength. */
-export function pieceSize(t: Torrent, index: number): number {
-  if (!Number.isInteger(index) || index < 0 || index >= t.pieceCount) {
-    throw new RangeError(`piece index ${index} is out of range 0..${t.pieceCount - 1}`);
-  }
-  return index === t.pieceCount - 1 ? t.length - index * t.pieceLength : t.pieceLength;
-}
-
 /** SHA1 of the bytes, or of several chunks as if concatenated (without concatenating them). */
 export function sha1(bytes: Uint8Array | readonly Uint8Array[]): Uint8Array {
   const hash = createHash('sha1');
   if (bytes instanceof Uint8Array) hash.update(bytes);
   else for (const chunk of bytes) hash.update(chunk);
   return new Uint8Array(hash.digest());
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 export interface CreateOptions {

@@ -3,6 +3,7 @@
 // (established, and in their handshake) and leaves what they carry to the Client; whether a remote
 // is banned it asks the Trust Manager's answer (`isBanned`).
 
+import { toHex } from './bytes.ts';
 import type { PeerProcess } from './peer.ts';
 import { PeerKey } from './peer-key.ts';
 import { PeerList } from './peer-list.ts';
@@ -92,7 +93,7 @@ export class PeerManager {
 
   /** Admits the handshaken peer, or returns why not (banned, duplicate, full). */
   register(peer: PeerProcess): string | undefined {
-    const id = hex(peer.remotePeerId!);
+    const id = toHex(peer.remotePeerId!);
     if (this.o.isBanned(peer.key.banKey)) return 'banned';
     if (this.byPeerId.has(id)) return 'already connected to this peer id';
     if (this.established.size >= this.o.settings.maxConnections && !(peer.conn.inbound && this.makeRoom())) return 'too many connections';
@@ -108,7 +109,7 @@ export class PeerManager {
     if (!peer.conn.inbound) this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
     if (this.established.get(peer.key) !== peer) return;
     this.established.delete(peer.key);
-    this.byPeerId.delete(hex(peer.remotePeerId!));
+    this.byPeerId.delete(toHex(peer.remotePeerId!));
   }
 
   /** Closes every connection from a ban key (the Trust Manager banned it). */
@@ -269,10 +270,4 @@ export function dialFromList(list: PeerList, plan: DialPlan): void {
     perIp.set(banKey, ipCount + 1);
     plan.dial(known.address);
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
 }

@@ -4,6 +4,7 @@
 // handshake we send and the checks every handshake must pass, the trace of its steps, and the exit
 // sequence (exit, cleanup, close, disconnect). What each process does with messages stays its own.
 
+import { bytesEqual } from './bytes.ts';
 import type { Clock, Connection } from './ports.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
 import { type DecodedItem, encodeHandshake, type Handshake, WireDecoder, WireError } from './wire.ts';
@@ -56,7 +57,7 @@ export class PeerWire {
 
   /** What every remote handshake must pass: our info-hash, and not our own peer id. */
   handshakeFault(h: Handshake): string | undefined {
-    return !equalBytes(h.infoHash, this.local.infoHash) ? 'info-hash is not ours' : equalBytes(h.peerId, this.local.peerId) ? 'connected to ourselves' : undefined;
+    return !bytesEqual(h.infoHash, this.local.infoHash) ? 'info-hash is not ours' : bytesEqual(h.peerId, this.local.peerId) ? 'connected to ourselves' : undefined;
   }
 
   /**
@@ -82,10 +83,4 @@ export class PeerWire {
   emit(kind: TraceKind, fields: Record<string, unknown>): void {
     this.local.trace.emit({ t: this.local.clock.now(), peer: this.local.label, remote: this.remoteLabel, kind, ...fields });
   }
-}
-
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

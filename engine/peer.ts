@@ -3,10 +3,12 @@
 // diagram. Inbound bytes, Peer Manager messages and timer ticks drive it; it never blocks.
 
 import { Bitfield } from './bitfield.ts';
+import { bytesEqual } from './bytes.ts';
 import { PeerExtensions } from './extensions.ts';
 import type { PeerKey } from './peer-key.ts';
 import { PeerWire } from './peer-wire.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
+import { isBlockInPiece } from './piece-shape.ts';
 import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 import type { TraceSink } from './trace.ts';
@@ -348,9 +350,7 @@ export class PeerProcess {
 
   private validRequest(r: BlockRef): boolean {
     const pieces = this.owner.pieces;
-    if (!(Number.isInteger(r.index) && r.index >= 0 && r.index < pieces.layout.pieceCount)) return false;
-    if (!pieces.have.has(r.index)) return false;
-    return r.length > 0 && r.length <= BLOCK_SIZE && r.begin >= 0 && r.begin + r.length <= pieces.pieceSize(r.index);
+    return isBlockInPiece(pieces.layout, r.index, r.begin, r.length) && pieces.have.has(r.index);
   }
 
   private onPiece(index: number, begin: number, block: Uint8Array): void {

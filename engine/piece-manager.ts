@@ -2,8 +2,12 @@
 // a peer for next, and the SHA1 check of each piece when its last block arrives.
 
 import { Bitfield } from './bitfield.ts';
+import { bytesEqual } from './bytes.ts';
 import { sha1 } from './metainfo.ts';
+import { blockLength, blocksIn, pieceSize } from './piece-shape.ts';
 import type { Random, Storage } from './ports.ts';
+import type { PiecePicker } from './settings.ts';
+import type { PlantedBug } from './test-hooks.ts';
 import { BLOCK_SIZE } from './wire.ts';
 
 export interface BlockRef {
@@ -19,7 +23,6 @@ export interface PieceLayout {
   pieceHashes: readonly Uint8Array[];
 }
 
-export type PiecePicker = 'rarest-first' | 'sequential';
 
 /** A piece with at least one block requested or received. */
 interface PartialPiece<K> {
@@ -89,8 +92,8 @@ export class PieceManager<K = string> {
     private readonly random: Random,
     private readonly picker: PiecePicker = 'rarest-first',
     initial?: Bitfield,
-    /** TEST ONLY: see EngineSettings.plantedBug. */
-    private readonly plantedBug?: 'trust-single-source',
+    /** TEST ONLY: engine/test-hooks.ts. */
+    private readonly plantedBug?: PlantedBug,
   ) {
     this.have = initial ?? new Bitfield(layout.pieceCount);
     this.availability = new Uint32Array(layout.pieceCount);
@@ -107,12 +110,11 @@ export class PieceManager<K = string> {
   }
 
   pieceSize(index: number): number {
-    const { pieceLength, length, pieceCount } = this.layout;
-    return index === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength;
+    return pieceSize(this.layout, index);
   }
 
   blockCountOf(index: number): number {
-    return Math.ceil(this.pieceSize(index) / BLOCK_SIZE);
+    return blocksIn(this.layout, index);
   }
 
   /** Bytes of the payload we do not hold yet. */
@@ -238,14 +240,14 @@ export class PieceManager<K = string> {
   }
 
   private blockLength(index: number, j: number): number {
-    return Math.min(BLOCK_SIZE, this.pieceSize(index) - j * BLOCK_SIZE);
+    return blockLength(this.layout, index, j);
   }
 
   private verify(index: number): boolean {
     const offset = index * this.layout.pieceLength;
     const length = this.pieceSize(index);
     const digest = this.storage.knownDigest?.(offset, length) ?? sha1(this.storage.read(offset, length));
-    return equal(digest, this.layout.pieceHashes[index]);
+    return bytesEqual(digest, this.layout.pieceHashes[index]);
   }
 
   private finishPiece(p: PartialPiece<K>): PieceOutcome<K> {
@@ -286,7 +288,7 @@ export class PieceManager<K = string> {
     const honest = new Set<K>();
     for (const b of blocks) {
       if (!good.has(b.block)) good.set(b.block, sha1(this.readBlock(index, b.block)));
-      (equal(good.get(b.block)!, b.digest) ? honest : culprits).add(b.sender);
+      (bytesEqual(good.get(b.block)!, b.digest) ? honest : culprits).add(b.sender);
     }
     for (const c of culprits) honest.delete(c);
     return { culprits: [...culprits], cleared: [...honest] };
@@ -354,10 +356,4 @@ export class PieceManager<K = string> {
     }
     return best;
   }
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,5 +1,17 @@
 // Engine settings: every tunable of the client, with the defaults a user would expect.
 
+// ---- the values of string settings ------------------------------------------------------------
+// One table each: the setting's type, its limit (`SETTING_LIMITS`) and scenario files' schema
+// (sim/scenario/schema.ts) all come from it.
+
+/** Piece pickers (`piecePicker`): rarest first with seeded tie-breaks, or in index order. */
+export const PIECE_PICKERS = ['rarest-first', 'sequential'] as const;
+export type PiecePicker = (typeof PIECE_PICKERS)[number];
+
+/** What a BITFIELD after the first message does (`lateBitfield`): `exit` as the diagram says, or `merge` it like HAVEs. */
+export const LATE_BITFIELD_RULES = ['exit', 'merge'] as const;
+export type LateBitfieldRule = (typeof LATE_BITFIELD_RULES)[number];
+
 export interface EngineSettings {
   /** Refill the request queue when fewer than this many blocks are outstanding to a peer. */
   loWatermark: number;
@@ -29,16 +41,16 @@ export interface EngineSettings {
   maxPeerRequests: number;
   /** Period of the timer that drives rechoke, keep-alive and snub checks (ms). */
   tickInterval: number;
-  /** Piece picker: 'rarest-first' (default) or 'sequential'. */
-  piecePicker: 'rarest-first' | 'sequential';
+  /** Piece picker (PIECE_PICKERS): 'rarest-first' (default) or 'sequential'. */
+  piecePicker: PiecePicker;
   /** Offer the BEP 6 Fast extension (have-all/none, reject, allowed-fast) in the handshake. */
   fastExtension: boolean;
   /** Offer the BEP 10 extension protocol (and serve BEP 9 metadata) in the handshake. */
   extensionProtocol: boolean;
   /** Wait before dialling an address again after it failed (ms); doubles with each failure. */
   retryDelay: number;
-  /** A BITFIELD after the first message: 'exit' (the diagram) or 'merge' it like HAVEs (live mode). */
-  lateBitfield: 'exit' | 'merge';
+  /** A BITFIELD after the first message (LATE_BITFIELD_RULES): 'exit' (the diagram) or 'merge' it like HAVEs (live mode). */
+  lateBitfield: LateBitfieldRule;
   /** One extra unchoke rotated among the rest (off for a free rider). */
   optimisticUnchoke: boolean;
   // ---- Peer Manager under attack (issue 8) ----
@@ -68,12 +80,6 @@ export interface EngineSettings {
    * established slots, so a whole tracker reply can be dialled at once.
    */
   maxPendingHandshakes: number;
-  /**
-   * TEST ONLY: a bug planted on purpose, to show that swarm testing finds it, reproduces it from
-   * its seed and shrinks it. 'trust-single-source' marks a piece whose blocks all came from one
-   * peer as verified without checking its SHA1. Never set outside tests.
-   */
-  plantedBug?: 'trust-single-source';
   // ---- One connection's bounds under a hostile peer (issue 8) ----
   /**
    * A connection (dialled or accepted) that has not completed the BitTorrent handshake this long
@@ -200,13 +206,12 @@ export const SETTING_LIMITS = {
   maxSendQueue: { unit: 'count', min: 0, max: 1_024, why: 'PIECEs handed to the network at once; 0 waits for each drain' },
   maxPeerRequests: { unit: 'count', min: 1, max: 10_000, why: "libtorrent's max_allowed_in_request_queue is 2,000; bounds the requests kept per peer" },
   tickInterval: { unit: 'ms', min: 100, max: HOUR, why: 'libtorrent ticks every second; 0 would run the tick forever at one instant' },
-  piecePicker: { oneOf: ['rarest-first', 'sequential'] },
+  piecePicker: { oneOf: PIECE_PICKERS },
   fastExtension: { unit: 'boolean' },
   extensionProtocol: { unit: 'boolean' },
   retryDelay: { unit: 'ms', min: 100, max: 24 * HOUR, why: 'libtorrent waits at least a few seconds before a redial; 0 would redial a dead address in a loop' },
-  lateBitfield: { oneOf: ['exit', 'merge'] },
+  lateBitfield: { oneOf: LATE_BITFIELD_RULES },
   optimisticUnchoke: { unit: 'boolean' },
-  plantedBug: { oneOf: ['trust-single-source'] },
   maxPeerList: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent's max_peerlist_size is 3,000; the list's memory grows with it" },
   maxPeersPerReply: { unit: 'count', min: 1, max: 1_000_000, why: 'one tracker reply adds at most this many (and never more than maxPeerList holds)' },
   maxConnectionsPerIp: { unit: 'count', min: 1, max: 10_000, why: 'libtorrent allows 1 per IP by default; above maxConnections it limits nothing' },

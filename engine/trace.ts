@@ -4,33 +4,24 @@
 export const TRACE_FORMAT = 'swarmlab-trace';
 export const TRACE_VERSION = 1;
 
-export type TraceKind =
-  /** A control-flow step of a Peer process: `node` is a flowchart node id. */
-  | 'step'
-  /** A peer entered the swarm. `role` is 'seed' or 'leecher'; `pieces` how many it holds. */
-  | 'join'
-  /** A peer left the swarm (or stopped). */
-  | 'leave'
-  /** A connection finished its handshake. `inbound` says who dialled. */
-  | 'connect'
-  /** A connection ended. `reason` says why. */
-  | 'disconnect'
-  /** The choke/interest flags of a connection changed. */
-  | 'state'
-  /** A piece passed its SHA1 check. */
-  | 'verified'
-  /** A piece failed its SHA1 check; `from` lists the peers that sent its blocks. */
-  | 'hashfail'
-  /** The peer holds every piece. */
-  | 'complete'
-  /** A tracker announce finished. */
-  | 'announce'
-  /** A remote peer was banned (`reason`); its connection ends. */
-  | 'ban'
-  /** A fault was injected by the simulator. */
-  | 'fault'
-  /** A safety or liveness check failed. */
-  | 'violation';
+/** The kinds of event, each with what it says; the visualizer reads the same table. */
+export const TRACE_KINDS = {
+  step: 'a control-flow step of a Peer process: `node` is a flowchart node id',
+  join: "a peer entered the swarm; `role` is 'seed' or 'leecher', `pieces` how many it holds",
+  leave: 'a peer left the swarm (or stopped)',
+  connect: 'a connection finished its handshake; `inbound` says who dialled',
+  disconnect: 'a connection ended; `reason` says why',
+  state: 'the choke/interest flags of a connection changed',
+  verified: 'a piece passed its SHA1 check',
+  hashfail: 'a piece failed its SHA1 check; `from` lists the peers that sent its blocks',
+  complete: 'the peer holds every piece',
+  announce: 'a tracker announce finished',
+  ban: 'a remote peer was banned (`reason`); its connection ends',
+  fault: 'a fault was injected by the simulator',
+  violation: 'a safety or liveness check failed',
+} as const;
+
+export type TraceKind = keyof typeof TRACE_KINDS;
 
 export interface TraceEvent {
   /** Time in ms (virtual in the simulator). */

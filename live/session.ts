@@ -10,7 +10,7 @@ import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { RealClock } from './clock.ts';
 import { describeError } from './io-errors.ts';
 import { FileStorage } from './file-storage.ts';
-import { CryptoRandom, makePeerId } from './random.ts';
+import { CryptoRandom, livePeerId } from './random.ts';
 import { TcpNetwork } from './tcp-network.ts';
 import { Trackers } from './trackers.ts';
 
@@ -89,7 +89,7 @@ export class LiveSession {
     const initial = o.initial === 'auto' || o.initial === undefined ? (this.storage.anyOnDisk() ? 'check' : 'empty') : o.initial;
     this.client = new Client({
       torrent: o.torrent,
-      peerId: o.peerId ?? makePeerId(),
+      peerId: o.peerId ?? livePeerId(),
       label: o.label ?? 'local',
       initial,
       settings: { ...LIVE_SETTINGS, ...o.settings },

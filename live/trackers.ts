@@ -20,8 +20,8 @@ export interface TrackersOptions {
   udp?: UdpTrackerOptions;
   /** Told of every tracker that failed (and why) and every one that answered. */
   log?: (line: string) => void;
-  /** The interval reported when there is no tracker at all (s, default 3600). */
-  idleInterval?: number;
+  /** The interval reported when there is no tracker at all (s, as AnnounceResult gives it; default 3600). */
+  idleIntervalSeconds?: number;
 }
 
 export class Trackers implements TrackerPort {
@@ -90,7 +90,7 @@ export class Trackers implements TrackerPort {
 
   private async announceTiers(request: AnnounceRequest): Promise<AnnounceResult> {
     if (this.closed) return { ok: false, error: 'tracker: the session is closed' };
-    if (this.tiers.length === 0) return { ok: true, interval: this.options.idleInterval ?? 3600, peers: [] };
+    if (this.tiers.length === 0) return { ok: true, interval: this.options.idleIntervalSeconds ?? 3600, peers: [] };
     const errors: string[] = [];
     for (const tier of this.tiers) {
       for (let i = 0; i < tier.length; i++) {

@@ -3,7 +3,8 @@
 // data elsewhere, keep memory bounded. Each behaviour is a Script (sim/adversary/*.ts); all of
 // their randomness comes from the context's stream and all time from its scheduler.
 
-import type { Behaviour } from './behaviour.ts';
+import { makePeerId } from '../engine/peer-id.ts';
+import type { AdversaryBehaviour, Behaviour } from './behaviours.ts';
 import type { AdversaryStarter, SimPeer, Swarm } from './swarm.ts';
 import { silent, drop } from './adversary/connection-abuse.ts';
 import { corrupt, liar, unsolicited } from './adversary/fake-data.ts';
@@ -13,7 +14,10 @@ import { hugeLength, malformed, requestFlood } from './adversary/wire-abuse.ts';
 
 export type { AdversaryContext } from './adversary/script.ts';
 
-export type AdversaryBehaviour = Exclude<Behaviour, 'honest' | 'free-rider'>;
+/** The client code in a malicious peer's id: "some other client", never ours (`SL`). */
+const ADVERSARY_CLIENT_CODE = 'XX';
+
+export type { AdversaryBehaviour } from './behaviours.ts';
 
 const SCRIPTS: Record<AdversaryBehaviour, Script> = {
   corrupt,
@@ -62,7 +66,8 @@ export function adversaryContextOf(peer: SimPeer, swarm: Swarm): AdversaryContex
     payload: swarm.payload,
     tracker: swarm.tracker.portFor(peer.host.address),
     trace: swarm.traceSink,
-    peerId: adversaryPeerId(swarm.root.stream(`peer-id/${peer.label}`)),
+    // A peer id like any other client's: `-XX0100-` and 12 characters.
+    peerId: makePeerId(swarm.root.stream(`peer-id/${peer.label}`), ADVERSARY_CLIENT_CODE),
   };
 }
 
@@ -71,11 +76,3 @@ export const swarmAdversaries: AdversaryStarter = (behaviour, peer, swarm) => {
   if (!isAdversaryBehaviour(behaviour)) throw new Error(`adversary: '${behaviour}' is not a malicious behaviour`);
   return startAdversary(behaviour, adversaryContextOf(peer, swarm));
 };
-
-/** A peer id like any client's ("-XX0100-" and 12 alphanumerics), drawn from `random`. */
-function adversaryPeerId(random: { next(): number }): Uint8Array {
-  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  let id = '-XX0100-';
-  for (let i = 0; i < 12; i++) id += alphabet[Math.floor(random.next() * alphabet.length)];
-  return new TextEncoder().encode(id);
-}

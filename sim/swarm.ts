@@ -6,7 +6,9 @@ import { Client } from '../engine/client.ts';
 import { MemoryStorage } from '../engine/memory-storage.ts';
 import type { Storage } from '../engine/ports.ts';
 import { createTorrent, type Torrent } from '../engine/metainfo.ts';
+import { makePeerId } from '../engine/peer-id.ts';
 import type { EngineSettings } from '../engine/settings.ts';
+import type { TestHooks } from '../engine/test-hooks.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
 import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
 import { SeedRoot, type SeededRandom } from './random.ts';
@@ -15,14 +17,14 @@ import { SharedPayloadStorage } from './shared-storage.ts';
 import { FaultyStorage } from './storage-faults.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
 import { TraceWriter } from '../engine/trace-writer.ts';
-import type { Behaviour, LeavePolicy } from './behaviour.ts';
+import { type Behaviour, isHonest, type LeavePolicy, type Role } from './behaviours.ts';
 import type { TraceSink } from '../engine/trace.ts';
 
 export interface PeerGroup {
   /** Label prefix: peers are named prefix0, prefix1, … */
   prefix: string;
   count: number;
-  role: 'seed' | 'leecher';
+  role: Role;
   /** Bytes per second; Infinity for unlimited. */
   upload: number;
   download: number;
@@ -50,9 +52,11 @@ export interface SwarmOptions {
   latency: [number, number];
   /** Virtual time limit (ms). */
   timeLimit: number;
-  /** Tracker announce interval (s). */
+  /** Tracker announce interval (ms; the trace header records it in seconds, as trace version 1 always has). */
   trackerInterval: number;
   settings?: Partial<EngineSettings>;
+  /** TEST ONLY (engine/test-hooks.ts): given to every honest peer's engine. */
+  testHooks?: TestHooks;
   /** Where trace lines go; the hash is computed either way. */
   traceOut?: (text: string) => void;
   /**
@@ -79,7 +83,7 @@ export const defaultSwarm: SwarmOptions = {
   pieceLength: 256 * KiB,
   latency: [10, 60],
   timeLimit: 3_600_000,
-  trackerInterval: 1800,
+  trackerInterval: 1_800_000,
 };
 
 /** A swarm of `seeds` seeds and `leechers` leechers, the rest as in the default swarm. */
@@ -90,7 +94,7 @@ export function swarmOf(seed: string, seeds: number, leechers: number, overrides
 
 export interface PeerReport {
   label: string;
-  role: 'seed' | 'leecher';
+  role: Role;
   joinedAt: number;
   /** Virtual ms at which it held every piece; undefined if it never did. */
   completedAt?: number;
@@ -114,7 +118,7 @@ export interface SwarmResult {
 
 export interface SimPeer {
   label: string;
-  role: 'seed' | 'leecher';
+  role: Role;
   group: PeerGroup;
   behaviour: Behaviour;
   host: SimHost;
@@ -173,7 +177,7 @@ export class Swarm {
       {
         seed: o.seed,
         engine: ENGINE_VERSION,
-        settings: { ...o, traceOut: undefined, groups: o.groups.map((g) => ({ ...g })) },
+        settings: headerSettings(o),
         torrent: {
           name: this.torrent.name,
           length: this.torrent.length,
@@ -195,7 +199,7 @@ export class Swarm {
     this.faultRandom = this.root.stream('faults');
     // A connection's latency is the mean of its two hosts' (the network's default).
     this.network = new SimNetwork(this.scheduler, undefined, this.faultRandom);
-    this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { interval: o.trackerInterval, delay: 50 });
+    this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { announceInterval: o.trackerInterval, delay: 50 });
     for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g);
   }
 
@@ -243,7 +247,7 @@ export class Swarm {
   /** Starts (or, after a crash, restarts) a peer's process. */
   private start(peer: SimPeer): void {
     peer.down = false;
-    if (peer.behaviour !== 'honest' && peer.behaviour !== 'free-rider') {
+    if (!isHonest(peer.behaviour)) {
       if (!this.startAdversary) throw new Error(`swarm: peer ${peer.label} is '${peer.behaviour}', but no adversaries are available`);
       peer.stopAdversary = this.startAdversary(peer.behaviour, peer, this).stop;
       return;
@@ -255,7 +259,7 @@ export class Swarm {
     const storage = peer.storageFaults;
     peer.client = new Client({
       torrent: this.torrent,
-      peerId: simPeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`)),
+      peerId: makePeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`)),
       label: peer.label,
       // A restarted peer re-checks what its storage holds, like a real client after a crash.
       initial: restart ? 'check' : group.role === 'seed' ? 'complete' : 'empty',
@@ -263,6 +267,7 @@ export class Swarm {
       // down to a second, unless the scenario sets its own floor.
       settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...this.options.settings, ...group.settings, ...freeRider },
       labelOf: (a) => a.host,
+      ...(this.options.testHooks ? { testHooks: this.options.testHooks } : {}),
       ports: {
         // Its timers carry its label, for the scheduler's stopped-clock guard.
         clock: this.scheduler.clockFor(peer.label),
@@ -373,9 +378,7 @@ export class Swarm {
   }
 }
 
-export function isHonest(b: Behaviour): boolean {
-  return b === 'honest' || b === 'free-rider';
-}
+
 
 /** Splits the payload into `count` files of near-equal size (views, no copies). */
 function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: string[]; data: Uint8Array }[] {
@@ -387,15 +390,14 @@ function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: st
   }));
 }
 
-/** An Azureus-style peer id ("-SL0100-" and 12 random alphanumerics) drawn from `random`. */
-function simPeerId(random: SeededRandom): Uint8Array {
-  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  let id = '-SL0100-';
-  for (let i = 0; i < 12; i++) id += alphabet[Math.floor(random.next() * alphabet.length)];
-  return new TextEncoder().encode(id);
+/**
+ * The run's options as the trace header records them. Trace version 1 gives the announce interval
+ * in seconds (as trackers say it), so it stays so: the same run keeps the same trace and hash.
+ */
+function headerSettings(o: SwarmOptions): Record<string, unknown> {
+  return { ...o, trackerInterval: o.trackerInterval / 1_000, traceOut: undefined, groups: o.groups.map((g) => ({ ...g })) };
 }
 
 export function runSwarm(options: SwarmOptions): SwarmResult {
   return new Swarm(options).run();
 }
-

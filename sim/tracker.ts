@@ -11,9 +11,12 @@ import type { Scheduler } from './scheduler.ts';
  */
 export const SIM_MIN_ANNOUNCE_INTERVAL = 1_000;
 
+/** AnnounceResult intervals are in seconds, as trackers send them. */
+const SECOND = 1_000;
+
 export interface SimTrackerOptions {
-  /** Seconds between announces, as a tracker says it. */
-  interval: number;
+  /** Time between announces (ms); the reply says it in whole seconds, as trackers do. */
+  announceInterval: number;
   /** Reply delay (ms). */
   delay: number;
 }
@@ -55,11 +58,12 @@ export class SimTracker {
     this.announces++;
     const key = addressKey({ host: address.host, port: req.port });
     let result: AnnounceResult;
+    const interval = this.o.announceInterval / SECOND;
     if (this.failure !== undefined) {
       result = { ok: false, error: this.failure };
     } else if (req.event === 'stopped') {
       this.swarm.delete(key);
-      result = { ok: true, interval: this.o.interval, peers: [] };
+      result = { ok: true, interval, peers: [] };
     } else {
       this.swarm.set(key, { address: { host: address.host, port: req.port }, peerId: req.peerId, left: req.left });
       const others = [...this.swarm.values()].filter((e) => addressKey(e.address) !== key);
@@ -68,7 +72,7 @@ export class SimTracker {
         .map((e) => ({ host: e.address.host, port: e.address.port, peerId: e.peerId }));
       let complete = 0;
       for (const e of this.swarm.values()) if (e.left === 0) complete++;
-      result = { ok: true, interval: this.o.interval, peers, complete, incomplete: this.swarm.size - complete };
+      result = { ok: true, interval, peers, complete, incomplete: this.swarm.size - complete };
     }
     this.scheduler.setTimer(this.delay, () => done(result));
   }

@@ -2,6 +2,7 @@
 // should. Small swarms, a few seconds of virtual time each.
 
 import { describe, expect, it } from 'vitest';
+import type { PlantedBug } from '../engine/test-hooks.ts';
 import type { TraceEvent } from '../engine/trace.ts';
 import { loadScenario, parseScenarioText } from '../sim/scenario/load.ts';
 import { runResolvedScenario } from '../sim/scenario/run.ts';
@@ -22,14 +23,14 @@ function scenario(faults: FaultSpec[], over: Partial<Scenario> = {}): Scenario {
     network: { latency: [10, 40] },
     faults,
     timeLimit: 600_000,
-    trackerInterval: 60,
+    trackerInterval: 60_000,
     expect: {},
     seeds: ['1'],
     ...over,
   };
 }
 
-function run(s: Scenario, seed = '1', plantedBug?: 'trust-single-source') {
+function run(s: Scenario, seed = '1', plantedBug?: PlantedBug) {
   const mem = memoryTrace();
   const result = runResolvedScenario(s, seed, { traceOut: mem.out, plantedBug });
   const events: TraceEvent[] = mem.lines.slice(1).map((l) => JSON.parse(l));

@@ -74,7 +74,7 @@ describe('resolving a scenario file', () => {
   it('keeps what is fixed as written, and the network latency as a per-host spread', () => {
     const s = resolveScenario(family, '1');
     expect(s.network.latency).toEqual([10, 200]);
-    expect(s.trackerInterval).toBe(60); // the runner takes seconds
+    expect(s.trackerInterval).toBe(60_000); // every time in ms, the announce interval too
     expect(s.expect).toEqual({ allComplete: true, completeBy: 240_000, banned: ['L3'] });
     expect(s.seeds).toEqual(['7', 'abc']);
     expect(s.groups[1].settings!.piecePicker).toBe('sequential');

@@ -3,16 +3,14 @@
 // page, the tests and the benchmark share it. The format is docs/trace-format.md.
 
 import { flowNodes } from '../engine/flowchart.ts';
+import { TRACE_FORMAT, TRACE_KINDS, TRACE_VERSION, type TraceHeader as WrittenHeader, type TraceKind } from '../engine/trace.ts';
 import { bytesEqual, Interner, RawEvent, scanLine } from './line-scanner.ts';
 
-export const TRACE_FORMAT = 'swarmlab-trace';
-export const KNOWN_VERSIONS = [1];
+/** Trace versions this reader knows: the one the engine writes (bump both together). */
+export const KNOWN_VERSIONS: readonly number[] = [TRACE_VERSION];
 
-/** Event kinds, as small integers; `other` keeps kinds this reader does not know. */
-export const EVENT_KINDS = [
-  'step', 'join', 'leave', 'connect', 'disconnect', 'state', 'verified', 'hashfail',
-  'complete', 'announce', 'ban', 'fault', 'violation', 'other',
-] as const;
+/** Event kinds (engine/trace.ts's table), as small integers; `other` keeps kinds this reader does not know. */
+export const EVENT_KINDS = [...(Object.keys(TRACE_KINDS) as TraceKind[]), 'other'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 export const KIND: { readonly [K in EventKind]: number } = Object.fromEntries(EVENT_KINDS.map((k, i) => [k, i])) as never;
 
@@ -21,14 +19,8 @@ export const FLAG = { amChoking: 1, amInterested: 2, peerChoking: 4, peerInteres
 /** A connection's flags before its first `state` event: both sides choke, neither is interested. */
 export const INITIAL_FLAGS = FLAG.amChoking | FLAG.peerChoking;
 
-export interface TraceHeader {
-  format: string;
-  version: number;
-  seed?: string;
-  engine?: string;
-  settings?: Record<string, unknown>;
-  torrent?: { name: string; length: number; pieceLength: number; pieces: number; infoHash: string };
-}
+/** A trace's header as this reader takes it: format and version checked, the rest as written (a live trace has no seed). */
+export type TraceHeader = { format: string; version: number } & Partial<Omit<WrittenHeader, 'format' | 'version'>>;
 
 /** One connection, as seen from the peer that emitted its events. */
 export interface Connection {

@@ -9,7 +9,8 @@
 import * as fc from 'fast-check';
 import { BDECODE_LIMITS, type BValue, bdecode, BdecodeError, bdecodePrefix, bencodeValue } from '../../engine/bdecode.ts';
 import { ascii, mutatedBytes } from '../mutate.ts';
-import { concatBytes, expect, type FuzzTarget, sameBytes, typedOutcome } from '../target.ts';
+import { bytesEqual, concatBytes } from '../../engine/bytes.ts';
+import { expect, type FuzzTarget, typedOutcome } from '../target.ts';
 
 const integer = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.constantFrom(Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 2 ** 31, -(2 ** 31), 2 ** 32), fc.maxSafeInteger());
 const byteString = fc.oneof(fc.uint8Array({ maxLength: 24 }), fc.constantFrom(ascii('__proto__'), ascii('constructor'), ascii('peers'), ascii('interval')));
@@ -84,11 +85,11 @@ function checkBencode(input: BencodeInput): void {
   const value = outcome.value;
   expect(nestingOf(value) <= MAX_DEPTH, `a value nested ${nestingOf(value)} deep was accepted (bound ${MAX_DEPTH})`);
   const again = bencodeValue(value);
-  if (!input.mutated) expect(sameBytes(again, bytes), 'encode(decode(x)) differs from a valid x');
+  if (!input.mutated) expect(bytesEqual(again, bytes), 'encode(decode(x)) differs from a valid x');
   else {
     // Only the order of dictionary keys may differ from the input.
     expect(again.length === bytes.length, () => `re-encoding gave ${again.length} bytes, the input has ${bytes.length}`);
-    expect(sameBytes(bencodeValue(bdecode(again)), again), 'the re-encoded value does not decode back to itself');
+    expect(bytesEqual(bencodeValue(bdecode(again)), again), 'the re-encoded value does not decode back to itself');
   }
   // The value ends where it ends, whatever follows it.
   const withTrailer = concatBytes([bytes, input.trailer]);

@@ -20,7 +20,8 @@ import type { EngineSettings } from '../../engine/settings.ts';
 import { encodeHandshake, encodeMessageBytes, type Message, WireDecoder } from '../../engine/wire.ts';
 import { LIVE_SETTINGS } from '../../live/session.ts';
 import { SeedRoot } from '../../sim/random.ts';
-import { concatBytes, escaped, expect, type FuzzTarget, sameBytes } from '../target.ts';
+import { bytesEqual, concatBytes } from '../../engine/bytes.ts';
+import { escaped, expect, type FuzzTarget } from '../target.ts';
 import { messageArbitrary } from './wire.ts';
 
 const PIECE_LENGTH = 32 * 1024;
@@ -410,7 +411,7 @@ export class ClientBench {
     for (let i = 0; i < PIECES; i++) {
       if (!have.has(i)) continue;
       const bytes = this.storage.read(i * PIECE_LENGTH, PIECE_LENGTH);
-      expect(sameBytes(sha1(bytes), TORRENT.pieceHashes[i]), `${when}: piece ${i} is held as verified but its bytes do not hash right`);
+      expect(bytesEqual(sha1(bytes), TORRENT.pieceHashes[i]), `${when}: piece ${i} is held as verified but its bytes do not hash right`);
     }
     const max = this.client.settings.maxConnections;
     expect(this.client.connectionCount <= max, `${when}: ${this.client.connectionCount} connections, the limit is ${max}`);

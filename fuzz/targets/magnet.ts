@@ -7,7 +7,8 @@
 import * as fc from 'fast-check';
 import { type Magnet, MagnetError, parseMagnet } from '../../live/magnet.ts';
 import { mutatedBytes } from '../mutate.ts';
-import { expect, type FuzzTarget, hex, sameBytes, typedOutcome } from '../target.ts';
+import { bytesEqual, toHex } from '../../engine/bytes.ts';
+import { expect, type FuzzTarget, typedOutcome } from '../target.ts';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -50,7 +51,7 @@ export interface MagnetInput {
 }
 
 function buildLink(spec: LinkSpec): string {
-  let digits = spec.base32 ? toBase32(spec.hash) : hex(spec.hash);
+  let digits = spec.base32 ? toBase32(spec.hash) : toHex(spec.hash);
   digits = spec.lower ? digits.toLowerCase() : digits.toUpperCase();
   const params = new URLSearchParams();
   if (spec.junkXt) params.append('xt', spec.junkXt);
@@ -84,11 +85,11 @@ function checkMagnet(input: MagnetInput): void {
     return;
   }
   const m: Magnet = outcome.value;
-  expect(m.infoHash.length === 20 && m.infoHashHex === hex(m.infoHash), `info-hash of ${m.infoHash.length} bytes / hex ${m.infoHashHex}`);
+  expect(m.infoHash.length === 20 && m.infoHashHex === toHex(m.infoHash), `info-hash of ${m.infoHash.length} bytes / hex ${m.infoHashHex}`);
   for (const p of m.peers) expect(Number.isInteger(p.port) && p.port > 0 && p.port <= 0xffff && p.host.length > 0, `peer ${p.host}:${p.port}`);
   if (!input.spec) return;
   const s = input.spec;
-  expect(sameBytes(m.infoHash, s.hash), `info-hash ${m.infoHashHex}, the link has ${hex(s.hash)}`);
+  expect(bytesEqual(m.infoHash, s.hash), `info-hash ${m.infoHashHex}, the link has ${toHex(s.hash)}`);
   expect(m.name === s.name, `name ${JSON.stringify(m.name)}, the link has ${JSON.stringify(s.name)}`);
   expect(m.trackers.length === s.trackers.length && m.trackers.every((t, i) => t === s.trackers[i]), 'trackers differ from the link');
   const good = s.peers.filter((p) => p.good).map((p) => p.good!);

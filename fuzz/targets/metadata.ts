@@ -23,7 +23,8 @@ import {
 } from '../../engine/metadata.ts';
 import { sha1 } from '../../engine/metainfo.ts';
 import { ascii, mutatedBytes } from '../mutate.ts';
-import { concatBytes, expect, type FuzzTarget, sameBytes, typedOutcome } from '../target.ts';
+import { bytesEqual, concatBytes } from '../../engine/bytes.ts';
+import { expect, type FuzzTarget, typedOutcome } from '../target.ts';
 
 const TOKENS = ['i-1e', 'i0e', 'i16777217e', 'd', 'e', '8:msg_type', '5:piece', '10:total_size', '13:metadata_size', '1:m', '11:ut_metadata', 'i256e'].map(ascii);
 
@@ -126,7 +127,7 @@ function checkCodecs({ handshake, message }: CodecInput): void {
     expect(Number.isInteger(v.piece) && v.piece >= 0 && v.piece <= MAX_METADATA_SIZE / METADATA_PIECE_SIZE, `piece ${v.piece} accepted`);
     if (v.kind === 'data') expect(v.totalSize > 0 && v.totalSize <= MAX_METADATA_SIZE, `total_size ${v.totalSize} accepted`);
     if (!message.mutated) {
-      expect(sameBytes(encodeMetadataMessage(v), message.bytes), 'a parsed ut_metadata message does not re-encode to its bytes');
+      expect(bytesEqual(encodeMetadataMessage(v), message.bytes), 'a parsed ut_metadata message does not re-encode to its bytes');
       expect(v.kind === message.value.kind && v.piece === message.value.piece, 'ut_metadata message parsed to another message');
     }
   } else if (!message.mutated) {
@@ -156,8 +157,8 @@ function checkAssembler({ info, wrongHash, deliveries }: AssemblerInput): void {
   const complete = firstCopy.size === assembler.pieceCount;
   expect(assembler.complete === complete, `complete is ${assembler.complete} with ${firstCopy.size} of ${assembler.pieceCount} pieces`);
   const assembled = complete ? concatBytes([...firstCopy.entries()].sort((a, b) => a[0] - b[0]).map(([, bytes]) => bytes)) : undefined;
-  const matches = assembled !== undefined && sameBytes(sha1(assembled), infoHash);
+  const matches = assembled !== undefined && bytesEqual(sha1(assembled), infoHash);
   const verified = assembler.verified();
   expect((verified !== undefined) === matches, `verified() ${verified ? 'gave bytes' : 'gave nothing'} although the SHA1 ${matches ? 'matches' : 'does not match'}`);
-  if (verified) expect(sameBytes(verified, assembled!), 'verified() gave other bytes than the pieces');
+  if (verified) expect(bytesEqual(verified, assembled!), 'verified() gave other bytes than the pieces');
 }

@@ -12,7 +12,8 @@ import { type BInput, bencodeValue } from '../../engine/bdecode.ts';
 import { MetainfoError, parseInfo, parseTorrent, sha1, type Torrent } from '../../engine/metainfo.ts';
 import { fixtureTorrents, pathComponent } from '../hostile.ts';
 import { ascii, mutatedBytes } from '../mutate.ts';
-import { expect, type FuzzTarget, hex, sameBytes, typedOutcome } from '../target.ts';
+import { bytesEqual, toHex } from '../../engine/bytes.ts';
+import { expect, type FuzzTarget, typedOutcome } from '../target.ts';
 import { checkLayout } from './storage-layout.ts';
 
 const length = fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.constantFrom(-1, 2 ** 31, 2 ** 32, 2 ** 53 - 1));
@@ -103,11 +104,11 @@ function checkMetainfo(input: MetainfoInput): void {
 }
 
 function checkConsistent(t: Torrent, bytes: Uint8Array): void {
-  expect(sameBytes(t.infoHash, sha1(t.infoBytes)) && t.infoHashHex === hex(t.infoHash), 'info-hash is not the SHA1 of infoBytes');
+  expect(bytesEqual(t.infoHash, sha1(t.infoBytes)) && t.infoHashHex === toHex(t.infoHash), 'info-hash is not the SHA1 of infoBytes');
   const key = ascii('4:info');
   let found = false;
   for (let at = 0; at + key.length + t.infoBytes.length <= bytes.length && !found; at++) {
-    found = sameBytes(bytes.subarray(at, at + key.length), key) && sameBytes(bytes.subarray(at + key.length, at + key.length + t.infoBytes.length), t.infoBytes);
+    found = bytesEqual(bytes.subarray(at, at + key.length), key) && bytesEqual(bytes.subarray(at + key.length, at + key.length + t.infoBytes.length), t.infoBytes);
   }
   expect(found, 'infoBytes are not the bytes after the "info" key of the input');
   expect(Number.isSafeInteger(t.pieceLength) && t.pieceLength > 0, `piece length ${t.pieceLength}`);

@@ -10,7 +10,8 @@ import { type BInput, bencodeValue } from '../../engine/bdecode.ts';
 import type { AnnouncePeer } from '../../engine/ports.ts';
 import { parseAnnounceReply } from '../../live/tracker-reply.ts';
 import { applyMutations, ascii, type Mutation, mutationArbitrary } from '../mutate.ts';
-import { concatBytes, escaped, expect, type FuzzTarget } from '../target.ts';
+import { concatBytes } from '../../engine/bytes.ts';
+import { escaped, expect, type FuzzTarget } from '../target.ts';
 
 /** `count` compact entries of `size` bytes, filled from `seed` (cheap to draw, whatever the count). */
 function compactEntries(count: number, size: number, seed: number): Uint8Array {

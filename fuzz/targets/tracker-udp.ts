@@ -9,7 +9,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import * as fc from 'fast-check';
 import { UdpTracker } from '../../live/udp-tracker.ts';
-import { escaped, expect, type FuzzTarget, sameBytes } from '../target.ts';
+import { bytesEqual } from '../../engine/bytes.ts';
+import { escaped, expect, type FuzzTarget } from '../target.ts';
 
 interface ReplySpec {
   /** The action written in the reply: 0 connect, 1 announce, 3 error, or garbage. */
@@ -56,7 +57,7 @@ function fakeTracker(): Promise<{ socket: Socket; port: number }> {
       const spec = isConnect ? current.input.connect : current.input.announce;
       if (isConnect) {
         if (msg.length !== 16 || msg.readBigUInt64BE(0) !== 0x41727101980n) current.faults.push('connect request without the BEP 15 magic or not 16 bytes');
-      } else if (msg.length !== 98 || !sameBytes(new Uint8Array(msg.subarray(0, 8)), current.input.connect.connectionId)) {
+      } else if (msg.length !== 98 || !bytesEqual(new Uint8Array(msg.subarray(0, 8)), current.input.connect.connectionId)) {
         current.faults.push(`announce request of ${msg.length} bytes without the connection id given`);
       }
       const head = Buffer.alloc(isConnect ? 16 : 20);

@@ -8,7 +8,8 @@
 import * as fc from 'fast-check';
 import { type DecodedItem, encodeHandshake, encodeMessageBytes, HANDSHAKE_LENGTH, type Message, WireDecoder, WireError } from '../../engine/wire.ts';
 import { ascii, mutatedBytes } from '../mutate.ts';
-import { concatBytes, escaped, expect, type FuzzTarget, sameBytes } from '../target.ts';
+import { bytesEqual, concatBytes } from '../../engine/bytes.ts';
+import { escaped, expect, type FuzzTarget } from '../target.ts';
 
 const u32 = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(0xffff_ffff, 0x7fff_ffff, 0x8000_0000), fc.nat({ max: 0xffff_ffff }));
 const smallBytes = (max: number) => fc.uint8Array({ maxLength: max });
@@ -116,7 +117,7 @@ function checkWire(input: WireInput): void {
     expect(sameFault(split.error, whole.error), () => `one push failed with "${whole.error!.message}", the split pushes with "${split.error!.message}"`);
     // The split pushes may hand out the messages before the fault; each must re-encode to the stream's start.
     const prefix = concatBytes(split.items.map(encodeItem));
-    expect(sameBytes(prefix, bytes.subarray(0, prefix.length)), 'messages handed out before the error do not re-encode to the start of the stream');
+    expect(bytesEqual(prefix, bytes.subarray(0, prefix.length)), 'messages handed out before the error do not re-encode to the start of the stream');
     return;
   }
   expect(split.error === undefined, () => `the split pushes failed with "${split.error!.message}" but one push did not`);
@@ -124,8 +125,8 @@ function checkWire(input: WireInput): void {
   expect(split.buffered === whole.buffered, () => `one push left ${whole.buffered} bytes buffered, split pushes ${split.buffered}`);
   const reencoded = concatBytes(whole.items.map(encodeItem));
   expect(reencoded.length + whole.buffered === bytes.length, () => `decoded items re-encode to ${reencoded.length} bytes + ${whole.buffered} buffered, of ${bytes.length} pushed`);
-  expect(sameBytes(reencoded, bytes.subarray(0, reencoded.length)), 'decoded items do not re-encode to the bytes they came from');
-  expect(sameBytes(concatBytes(split.items.map(encodeItem)), reencoded), 'split pushes decoded other items than one push');
+  expect(bytesEqual(reencoded, bytes.subarray(0, reencoded.length)), 'decoded items do not re-encode to the bytes they came from');
+  expect(bytesEqual(concatBytes(split.items.map(encodeItem)), reencoded), 'split pushes decoded other items than one push');
 
   if (input.expected) {
     const messages = whole.items.filter((i) => i.kind === 'message');

@@ -4,6 +4,7 @@
 // (declared here, so that scripts depend on this contract and not on the session that runs them).
 
 import type { Torrent } from '../../engine/metainfo.ts';
+import { blockLength, blocksIn, isBlockInPiece, pieceSize } from '../../engine/piece-shape.ts';
 import type { Network, TrackerPort } from '../../engine/ports.ts';
 import type { TraceSink } from '../../engine/trace.ts';
 import { BLOCK_SIZE, type Message } from '../../engine/wire.ts';
@@ -80,21 +81,20 @@ export class TorrentShape {
   }
 
   pieceSize(index: number): number {
-    const { pieceLength, length, pieceCount } = this.torrent;
-    return index === pieceCount - 1 ? length - pieceLength * (pieceCount - 1) : pieceLength;
+    return pieceSize(this.torrent, index);
   }
 
   blocksIn(index: number): number {
-    return Math.ceil(this.pieceSize(index) / BLOCK_SIZE);
+    return blocksIn(this.torrent, index);
   }
 
   blockLength(index: number, block: number): number {
-    return Math.min(BLOCK_SIZE, this.pieceSize(index) - block * BLOCK_SIZE);
+    return blockLength(this.torrent, index, block);
   }
 
   /** True when the range lies inside the torrent's piece `index` (the engine's own rule for requests). */
   holds(index: number, begin: number, length: number): boolean {
-    return index < this.pieceCount && length > 0 && length <= BLOCK_SIZE && begin + length <= this.pieceSize(index);
+    return isBlockInPiece(this.torrent, index, begin, length);
   }
 
   /** A BITFIELD claiming every piece, spare bits clear. */

@@ -2,6 +2,7 @@
 // rules, `huge-length` announces a ~2 GiB message and trickles it, `request-flood` asks for far
 // more than any peer may queue.
 
+import { concatBytes } from '../../engine/bytes.ts';
 import { BLOCK_SIZE, encodeMessageBytes, type Message } from '../../engine/wire.ts';
 import type { Script, SessionTools } from './script.ts';
 
@@ -12,16 +13,6 @@ function frame(id: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array 
   bytes[4] = id;
   bytes.set(payload, 5);
   return bytes;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 export interface MalformedMessage {
@@ -46,7 +37,7 @@ export const MALFORMED_MESSAGES: readonly MalformedMessage[] = [
   { name: 'have past the last piece', bytes: (s) => encodeMessageBytes({ type: 'have', index: s.shape.pieceCount }) },
   {
     name: 'bitfield after a have',
-    bytes: (s) => concat([encodeMessageBytes({ type: 'have', index: 0 }), encodeMessageBytes({ type: 'bitfield', bits: s.shape.fullBitfield() })]),
+    bytes: (s) => concatBytes([encodeMessageBytes({ type: 'have', index: 0 }), encodeMessageBytes({ type: 'bitfield', bits: s.shape.fullBitfield() })]),
   },
   { name: 'have-all without the Fast extension', bytes: () => frame(0x0e) },
   { name: 'extended message without BEP 10', bytes: () => frame(20, new Uint8Array([0, 0x64, 0x65])) },
@@ -59,7 +50,7 @@ export const malformed: Script = {
   attach(s) {
     const bad = MALFORMED_MESSAGES[s.index % MALFORMED_MESSAGES.length];
     // A keep-alive first, so the bad message is not the connection's first bytes after the handshake.
-    return { handshaken: () => s.raw(concat([encodeMessageBytes({ type: 'keep-alive' }), bad.bytes(s)])) };
+    return { handshaken: () => s.raw(concatBytes([encodeMessageBytes({ type: 'keep-alive' }), bad.bytes(s)])) };
   },
 };
 
@@ -130,7 +121,7 @@ export const requestFlood: Script = {
       if (asked.length < 64) asked.push(r);
       return r;
     };
-    const burst = () => s.raw(concat(Array.from({ length: FLOOD_BURST }, () => encodeMessageBytes(next()))));
+    const burst = () => s.raw(concatBytes(Array.from({ length: FLOOD_BURST }, () => encodeMessageBytes(next()))));
     return {
       handshaken: () => {
         s.send({ type: 'interested' });

@@ -6,7 +6,8 @@ import { BLOCK_SIZE, type Message, WireDecoder } from '../../engine/wire.ts';
 import type { PeerProcess } from '../../engine/peer.ts';
 import type { TraceEvent } from '../../engine/trace.ts';
 import type { SimEndpoint } from '../network.ts';
-import { isHonest, type SimPeer, type Swarm } from '../swarm.ts';
+import { isHonest } from '../behaviours.ts';
+import type { SimPeer, Swarm } from '../swarm.ts';
 import type { Failure } from './types.ts';
 
 /** Recorded violations are capped (the count is not), so a broken run stays small. */

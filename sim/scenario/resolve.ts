@@ -5,7 +5,7 @@
 import { SeedRoot, type SeededRandom } from '../random.ts';
 import type { ScenarioFile } from './schema.ts';
 import type { Scenario } from './types.ts';
-import { Range, SECOND } from './units.ts';
+import { Range } from './units.ts';
 
 /** `T` with every Range drawn: the shape the runner takes. */
 export type Drawn<T> = T extends Range ? number : T extends object ? { [K in keyof T]: Drawn<T[K]> } : T;
@@ -21,8 +21,7 @@ export function resolveScenario(file: ScenarioFile, seed: string, source?: strin
     network: f.network,
     faults: f.faults.map((x) => withoutUndefined(x)),
     timeLimit: f.timeLimit,
-    // Files give a duration; the runner takes the announce interval in seconds.
-    trackerInterval: f.trackerInterval / SECOND,
+    trackerInterval: f.trackerInterval,
     ...(nonEmpty(f.settings) ? { settings: f.settings } : {}),
     expect: withoutUndefined(f.expect),
     seeds: f.seeds,

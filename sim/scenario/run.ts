@@ -1,7 +1,9 @@
 // Runs one resolved scenario under one seed: builds the swarm, schedules the faults, watches the
 // safety invariants, then judges liveness and the scenario's expectations.
 
-import { isHonest, type PeerGroup, Swarm, type SwarmOptions } from '../swarm.ts';
+import type { PlantedBug } from '../../engine/test-hooks.ts';
+import { isHonest } from '../behaviours.ts';
+import { type PeerGroup, Swarm, type SwarmOptions } from '../swarm.ts';
 import { FaultInjector } from './faults.ts';
 import { InvariantChecker } from './invariants.ts';
 import type { Failure, Scenario, ScenarioResult } from './types.ts';
@@ -10,8 +12,8 @@ import { swarmAdversaries } from '../adversary.ts';
 
 export interface RunOptions {
   traceOut?: (text: string) => void;
-  /** TEST ONLY: plant a known engine bug (see EngineSettings.plantedBug). */
-  plantedBug?: 'trust-single-source';
+  /** TEST ONLY: plant a known engine bug (engine/test-hooks.ts). */
+  plantedBug?: PlantedBug;
   /** Malicious peers; the default is sim/adversary.ts. */
   adversaries?: AdversaryStarter;
 }
@@ -42,7 +44,8 @@ export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): {
     latency: s.network.latency,
     timeLimit: s.timeLimit,
     trackerInterval: s.trackerInterval,
-    settings: { ...s.settings, ...(o.plantedBug ? { plantedBug: o.plantedBug } : {}) },
+    settings: { ...s.settings },
+    ...(o.plantedBug ? { testHooks: { plantedBug: o.plantedBug } } : {}),
     traceOut: o.traceOut,
   };
   return { options, groups };

@@ -7,21 +7,8 @@
 import { z } from 'zod';
 import { defaultSettings, type EngineSettings, type NumberLimit, SETTING_LIMITS, settingProblem } from '../../engine/settings.ts';
 import { limitNote, SCENARIO_LIMITS } from './limits.ts';
-import type { Behaviour } from '../behaviour.ts';
+import { BEHAVIOUR_NAMES, ROLES } from '../behaviours.ts';
 import { bounds, EXAMPLES, formatDuration, formatSize, KiB, MINUTE, MiB, parseQuantity, parseVarying, type Quantity, Range, show, UnitError, type Varying } from './units.ts';
-
-export const BEHAVIOURS = [
-  'honest',
-  'corrupt',
-  'liar',
-  'unsolicited',
-  'malformed',
-  'huge-length',
-  'request-flood',
-  'silent',
-  'drop',
-  'free-rider',
-] as const satisfies readonly Behaviour[];
 
 /** Defaults for what a file leaves out. Bandwidths are those of `swarmlab run`'s default swarm. */
 export const DEFAULTS = {
@@ -111,8 +98,8 @@ function settingSchema(key: keyof EngineSettings): z.ZodType {
 
 type SettingsFile = { [K in keyof EngineSettings]?: EngineSettings[K] extends number ? Varying : EngineSettings[K] };
 
-/** Every setting but the test-only planted bug (that one is `--planted-bug`, never a file's). */
-const FILE_SETTINGS = (Object.keys(SETTING_LIMITS) as (keyof EngineSettings)[]).filter((key) => key !== 'plantedBug');
+/** Every engine setting may be set by a file (the test-only planted bug is no setting: engine/test-hooks.ts). */
+const FILE_SETTINGS = Object.keys(SETTING_LIMITS) as (keyof EngineSettings)[];
 
 const settings = strict(Object.fromEntries(FILE_SETTINGS.map((key) => [key, settingSchema(key).optional()]))) as unknown as z.ZodType<SettingsFile>;
 
@@ -142,7 +129,7 @@ const leave = z.preprocess(
 const group = strict({
   name: groupName,
   count: varying('count').default(DEFAULTS.count),
-  role: z.enum(['seed', 'leecher']).default('leecher'),
+  role: z.enum(ROLES).default('leecher'),
   /** Default by role: see DEFAULTS. */
   upload: varying('rate').optional(),
   download: varying('rate').optional(),
@@ -151,7 +138,7 @@ const group = strict({
   leave: leave.default(() => ({ when: 'never' as const })),
   latency: latency.optional(),
   settings: settings.optional(),
-  behaviour: z.enum(BEHAVIOURS).default('honest'),
+  behaviour: z.enum(BEHAVIOUR_NAMES).default('honest'),
 }).transform((g) => ({ ...g, upload: g.upload ?? DEFAULTS[g.role].upload, download: g.download ?? DEFAULTS[g.role].download }));
 
 const network = strict({ latency: latency.default((): [Varying, Varying] => [...DEFAULTS.latency]) });

@@ -16,6 +16,7 @@
 // `expect.banned` names; for `min-complete`, enough leechers; and the time limit always reaches the
 // failure and `expect.completeBy`.
 
+import { isHonest } from '../behaviours.ts';
 import type { Expectations, Failure, FaultSpec, GroupSpec, Scenario, ScenarioResult } from './types.ts';
 import { formatDuration, formatSize, KiB } from './units.ts';
 
@@ -143,7 +144,7 @@ function eachIndex(n: number, f: (i: number) => boolean): boolean {
 
 const seedPeers = (s: Scenario) => s.groups.filter((g) => g.role === 'seed' && g.behaviour === 'honest').reduce((n, g) => n + g.count, 0);
 const honestLeechers = (s: Scenario) =>
-  s.groups.filter((g) => g.role === 'leecher' && (g.behaviour === 'honest' || g.behaviour === 'free-rider')).reduce((n, g) => n + g.count, 0);
+  s.groups.filter((g) => g.role === 'leecher' && isHonest(g.behaviour)).reduce((n, g) => n + g.count, 0);
 
 /** Checks that a swarm without a seed, or with too few leechers, would fail for nothing. */
 const COMPLETION_CHECKS = new Set(['liveness', 'min-complete']);

@@ -1,18 +1,17 @@
 // A scenario once every range in its file has been drawn from the seed: concrete numbers only.
 // The file format (YAML/JSON, ranges, units) is parsed and checked in sim/scenario/schema.ts;
-// this is what the runner (sim/scenario/run.ts) executes. All times are virtual milliseconds
-// (except `trackerInterval`, in seconds as trackers say it), all bandwidths bytes per second, all
-// sizes bytes, and random-fault rates events per minute.
+// this is what the runner (sim/scenario/run.ts) executes. All times are virtual milliseconds, all
+// bandwidths bytes per second, all sizes bytes, and random-fault rates events per minute.
 
 import type { EngineSettings } from '../../engine/settings.ts';
-import type { Behaviour, LeavePolicy } from '../behaviour.ts';
+import type { Behaviour, LeavePolicy, Role } from '../behaviours.ts';
 import type { PeerReport } from '../swarm.ts';
 
 export interface GroupSpec {
   /** Group name; its peers are labelled name0, name1, … */
   name: string;
   count: number;
-  role: 'seed' | 'leecher';
+  role: Role;
   upload: number;
   download: number;
   /** When the group's peers join. With `joinSpread`, peer i joins at joinAt + i*joinSpread/count. */
@@ -78,7 +77,7 @@ export interface Scenario {
   network: { latency: [number, number] };
   faults: FaultSpec[];
   timeLimit: number;
-  /** Seconds, as a tracker says it. */
+  /** Tracker announce interval (ms). */
   trackerInterval: number;
   settings?: Partial<EngineSettings>;
   expect: Expectations;

@@ -4,7 +4,7 @@
 import { Document, isMap, isSeq, visit } from 'yaml';
 import { DEFAULTS, settingQuantity } from './schema.ts';
 import type { FaultSpec, GroupSpec, Scenario } from './types.ts';
-import { formatDuration, formatFrequency, formatRate, formatSize, SECOND } from './units.ts';
+import { formatDuration, formatFrequency, formatRate, formatSize } from './units.ts';
 
 type Plain = { [key: string]: unknown };
 
@@ -74,7 +74,7 @@ export function scenarioToData(s: Scenario, description?: string): Plain {
   if (lo !== DEFAULTS.latency[0] || hi !== DEFAULTS.latency[1]) out.network = { latency: spread(s.network.latency) };
   if (s.faults.length > 0) out.faults = s.faults.map(faultOf);
   if (s.timeLimit !== DEFAULTS.timeLimit) out.timeLimit = formatDuration(s.timeLimit);
-  if (s.trackerInterval * SECOND !== DEFAULTS.trackerInterval) out.trackerInterval = formatDuration(s.trackerInterval * SECOND);
+  if (s.trackerInterval !== DEFAULTS.trackerInterval) out.trackerInterval = formatDuration(s.trackerInterval);
   if (s.settings && Object.keys(s.settings).length > 0) out.settings = settingsOf(s.settings);
   const expect: Plain = {};
   for (const [key, v] of Object.entries(s.expect)) {

@@ -77,7 +77,7 @@ export function runWithAdversary(o: AdversaryRunOptions): AdversaryRun {
       settings: o.settings,
       timeLimit: o.timeLimit ?? 1_800_000,
       // Short, so that honest peers learn of the adversary from the tracker and dial it too.
-      trackerInterval: 5,
+      trackerInterval: 5_000,
       storage: 'copy',
       traceOut: trace.out,
     },
