@@ -3,6 +3,7 @@
 // dictionary). Kept apart from peer.ts, which hands this class the few hooks it needs. Every step
 // is traced with a node id of its own (engine/flowchart.ts).
 
+import type { NodeId } from './flowchart.ts';
 import { Bitfield } from './bitfield.ts';
 import {
   encodeExtHandshake,
@@ -31,11 +32,11 @@ export interface ExtensionHost {
   /** Our listening port, told in the extension handshake. */
   readonly listenPort: number;
   readonly pieceCount: number;
-  step(node: string, extra?: Record<string, unknown>): void;
+  step(node: NodeId, extra?: Record<string, unknown>): void;
   send(m: Message): void;
   exit(reason: string): void;
   /** Takes a piece set like a BITFIELD, traced at `node` instead of `bitfield`. */
-  pieceSet(bits: Uint8Array, first: boolean, node: string): void;
+  pieceSet(bits: Uint8Array, first: boolean, node: NodeId): void;
   /** The remote rejected one of our requests: true when it was outstanding (now given back). */
   rejected(r: BlockRef): boolean;
   /** Top up our requests ("Unchoke checked fill blocks"). */

@@ -7,6 +7,7 @@
 // the caller turns into a traced exit and a dropped connection.
 
 import { asBytes, asInt, asText, BdecodeError, type BDict, bdecodePrefix, bencodeValue, isDict } from './bdecode.ts';
+import { type NodeId, type OffChartPolicy, StepTracker } from './flowchart.ts';
 import { sha1 } from './metainfo.ts';
 import { addressKey, type AnnouncePeer, type Clock, type Connection, type Network, type PeerAddress, type TimerHandle, type TrackerPort } from './ports.ts';
 import { defaultSettings } from './settings.ts';
@@ -227,6 +228,8 @@ export interface MetadataFetcherOptions {
   /** A peer that has not given us the metadata in this long is dropped (ms, default 30 s). */
   peerTimeout?: number;
   maxMessageLength?: number;
+  /** A step off the flowchart: see `EngineSettings.offChartSteps` (default 'throw'; live mode 'record'). */
+  offChartSteps?: OffChartPolicy;
 }
 
 /** Wait before dialling an address again after it failed. */
@@ -365,6 +368,8 @@ class MetaPeer {
   /** Metadata requests the peer sent us; we hold no metadata, so none can be served. */
   private unserved = 0;
   readonly remoteLabel: string;
+  /** Where this connection is on the flowchart (checked like a Peer process's). */
+  private readonly position: StepTracker;
 
   constructor(
     private readonly f: MetadataFetcher,
@@ -372,6 +377,11 @@ class MetaPeer {
     readonly key: string,
   ) {
     this.remoteLabel = f.labelOf(conn.remote);
+    this.position = new StepTracker(
+      f.o.offChartSteps ?? defaultSettings.offChartSteps,
+      () => `metadata fetcher ${f.o.label}, connection to ${this.remoteLabel}`,
+      (error) => f.o.trace.emit({ t: f.o.clock.now(), peer: f.o.label, remote: this.remoteLabel, kind: 'violation', check: 'flowchart', detail: error.message }),
+    );
     this.decoder = new WireDecoder({ maxMessageLength: f.o.maxMessageLength });
     this.startedAt = f.o.clock.now();
     conn.setHandler({
@@ -532,7 +542,8 @@ class MetaPeer {
     this.f.gone(this);
   }
 
-  private step(node: string, extra?: Record<string, unknown>): void {
+  private step(node: NodeId, extra?: Record<string, unknown>): void {
+    this.position.enter(node);
     this.f.o.trace.emit({ t: this.f.o.clock.now(), peer: this.f.o.label, remote: this.remoteLabel, kind: 'step', node, ...extra });
   }
 }

@@ -4,6 +4,7 @@
 
 import { Bitfield } from './bitfield.ts';
 import { PeerExtensions } from './extensions.ts';
+import { type NodeId, StepTracker } from './flowchart.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
@@ -87,6 +88,8 @@ export class PeerProcess {
   private stallTimer: TimerHandle | undefined;
   /** Requests in a row we could not serve (REQUEST or ut_metadata): a flood past it drops the peer. */
   private unservedStreak = 0;
+  /** Where the process is on the flowchart: every step must follow a control edge from the last. */
+  private readonly position: StepTracker;
 
   constructor(
     private readonly owner: PeerOwner,
@@ -97,6 +100,11 @@ export class PeerProcess {
     this.key = key;
     this.remotePieces = new Bitfield(owner.pieces.layout.pieceCount);
     this.decoder = new WireDecoder({ maxMessageLength: owner.settings.maxMessageLength });
+    this.position = new StepTracker(
+      owner.settings.offChartSteps,
+      () => `peer ${owner.label}, connection to ${remoteLabel}`,
+      (error) => owner.trace.emit({ t: this.now(), peer: owner.label, remote: remoteLabel, kind: 'violation', check: 'flowchart', detail: error.message }),
+    );
     this.ext = new PeerExtensions({
       offer: { fast: owner.settings.fastExtension, extensionProtocol: owner.settings.extensionProtocol },
       get metadata() {
@@ -304,7 +312,7 @@ export class PeerProcess {
     this.fill();
   }
 
-  private onBitfield(bits: Uint8Array, first: boolean, node = 'bitfield'): void {
+  private onBitfield(bits: Uint8Array, first: boolean, node: NodeId = 'bitfield'): void {
     this.step(node);
     const size = this.remotePieces.size;
     // A late BITFIELD (aria2 sends one after HAVE NONE and HAVEs) is merged like HAVEs when the
@@ -637,7 +645,7 @@ export class PeerProcess {
     this.exit(`request flood: ${this.unservedStreak} requests in a row we could not serve (choked, invalid or past a queue bound)`);
   }
 
-  private exitFrom(node: string, reason: string): void {
+  private exitFrom(node: NodeId, reason: string): void {
     if (this.phase === 'closed') return;
     this.step(node, { ok: false, reason });
     this.exit(reason);
@@ -661,7 +669,8 @@ export class PeerProcess {
     this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'disconnect', reason });
   }
 
-  private step(node: string, extra?: Record<string, unknown>): void {
+  private step(node: NodeId, extra?: Record<string, unknown>): void {
+    this.position.enter(node); // checked even when steps are not traced
     if (this.owner.trace.steps === false) return;
     this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'step', node, ...extra });
   }
