@@ -153,6 +153,8 @@ const addedEdges: FlowEdge[] = [
   c('caseMsg', 'port'), c('port', 'loop'),
   // A wire message that breaks the protocol ends the process.
   c('caseMsg', 'exit', 'Malformed'),
+  // Serving a queued request reads the block: a storage read that fails ends the process.
+  c('queueRequest', 'exit', 'Read failed'),
   // Peer Manager: HAVE broadcast on piece completion; endgame cancels.
   c('casePMMsg', 'ohave'), c('ohave', 'loop'), s('ohave', 'outbound'),
   c('casePMMsg', 'ocancel'), c('ocancel', 'sizeCheck'), s('ocancel', 'outbound'),

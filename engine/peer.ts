@@ -360,7 +360,7 @@ export class PeerProcess {
     this.requestQueue.push({ index: r.index, begin: r.begin, length: r.length });
     this.step('queueRequest', { queued: this.requestQueue.length });
     this.pump();
-    this.step('loop');
+    if (!this.closed) this.step('loop'); // a block that cannot be read ended the process
   }
 
   private validRequest(r: BlockRef): boolean {
