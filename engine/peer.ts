@@ -3,6 +3,7 @@
 // diagram. Inbound bytes, Peer Manager messages and timer ticks drive it; it never blocks.
 
 import { Bitfield } from './bitfield.ts';
+import { assertCounterEquals, assertCounterInRange, CounterError, countAndNot } from './counters.ts';
 import { PeerExtensions } from './extensions.ts';
 import { type NodeId, StepTracker } from './flowchart.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
@@ -306,7 +307,7 @@ export class PeerProcess {
     if (!this.remotePieces.has(index)) {
       this.remotePieces.set(index);
       this.owner.pieces.addPeerPiece(index);
-      if (!this.owner.pieces.have.has(index)) this.wanted++;
+      if (!this.owner.pieces.have.has(index)) this.changeWanted(1);
       this.updateInterest();
     }
     this.fill();
@@ -331,7 +332,7 @@ export class PeerProcess {
       if (!remote.has(i) || this.remotePieces.has(i)) continue;
       this.remotePieces.set(i);
       this.owner.pieces.addPeerPiece(i);
-      if (!have.has(i)) this.wanted++;
+      if (!have.has(i)) this.changeWanted(1);
     }
     this.updateInterest();
     this.fill();
@@ -419,9 +420,12 @@ export class PeerProcess {
     const blocks = this.owner.pieces.grab(this.key, this.remotePieces, hiWatermark - size);
     this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
     for (const b of blocks) {
-      this.outstanding.set(blockKey(b.index, b.begin), b);
+      const key = blockKey(b.index, b.begin);
+      if (this.outstanding.has(key)) throw new CounterError(`outstanding of ${this.remoteLabel}: block ${b.index}:${b.begin} handed out twice`);
+      this.outstanding.set(key, b);
       this.send({ type: 'request', index: b.index, begin: b.begin, length: b.length });
     }
+    assertCounterInRange(`outstanding of ${this.remoteLabel}`, this.outstanding.size, 0, hiWatermark);
     this.step('queueBlocks', { count: blocks.length });
     this.step('loop');
   }
@@ -479,7 +483,7 @@ export class PeerProcess {
     this.step('ohave', { piece: index });
     this.send({ type: 'have', index });
     if (this.remotePieces.has(index)) {
-      this.wanted--;
+      this.changeWanted(-1);
       this.updateInterest();
     }
     this.step('loop');
@@ -576,6 +580,23 @@ export class PeerProcess {
   }
 
   // ---- State and trace ---------------------------------------------------------------------------
+
+  private changeWanted(by: number): void {
+    this.wanted += by;
+    assertCounterInRange(`wanted of ${this.remoteLabel}`, this.wanted, 0, this.remotePieces.size);
+  }
+
+  /**
+   * Debug check (engine/counters.ts): `wanted` recomputed from the two piece sets, and the
+   * requests we wait for against the Piece Manager's blocks in flight to us (`requestedFromIt`).
+   */
+  recountCounters(requestedFromIt: number): void {
+    assertCounterEquals(`wanted of ${this.remoteLabel}`, this.wanted, countAndNot(this.remotePieces, this.owner.pieces.have));
+    assertCounterEquals(`outstanding of ${this.remoteLabel} (blocks the Piece Manager has in flight to it)`, this.outstanding.size, requestedFromIt);
+    for (const b of this.outstanding.values()) {
+      if (!this.owner.pieces.isRequestedFrom(this.key, b)) throw new CounterError(`outstanding of ${this.remoteLabel}: block ${b.index}:${b.begin} is not in flight to it in the Piece Manager`);
+    }
+  }
 
   private updateInterest(): void {
     const want = this.wanted > 0;

@@ -2,6 +2,7 @@
 // a peer for next, and the SHA1 check of each piece when its last block arrives.
 
 import { Bitfield } from './bitfield.ts';
+import { assertCounterEquals, assertCounterInRange } from './counters.ts';
 import { sha1 } from './metainfo.ts';
 import type { Random, Storage } from './ports.ts';
 import { BLOCK_SIZE } from './wire.ts';
@@ -80,6 +81,8 @@ export class PieceManager {
   private readonly partial = new Map<number, PartialPiece>();
   /** Blocks of missing pieces that are neither received nor requested from anyone. */
   private unrequested = 0;
+  /** Blocks in the torrent: the bound of `unrequested`. */
+  private readonly totalBlocks: number;
 
   constructor(
     readonly layout: PieceLayout,
@@ -92,7 +95,12 @@ export class PieceManager {
   ) {
     this.have = initial ?? new Bitfield(layout.pieceCount);
     this.availability = new Uint32Array(layout.pieceCount);
-    for (let i = 0; i < layout.pieceCount; i++) if (!this.have.has(i)) this.unrequested += this.blockCountOf(i);
+    let total = 0;
+    for (let i = 0; i < layout.pieceCount; i++) {
+      total += this.blockCountOf(i);
+      if (!this.have.has(i)) this.unrequested += this.blockCountOf(i);
+    }
+    this.totalBlocks = total;
   }
 
   get complete(): boolean {
@@ -174,7 +182,7 @@ export class PieceManager {
       const at = who.indexOf(peer);
       if (at < 0) continue;
       who.splice(at, 1);
-      if (who.length === 0 && !p.received[j]) this.unrequested++;
+      if (who.length === 0 && !p.received[j]) this.changeUnrequested(1);
     }
   }
 
@@ -199,6 +207,7 @@ export class PieceManager {
     }
     p.received[j] = 1;
     p.receivedCount++;
+    assertCounterInRange(`received blocks of piece ${index}`, p.receivedCount, 1, p.blockCount);
     p.contributors.add(peer);
     p.sentBy[j] = peer;
     // Outside endgame the block was asked of this peer alone: no cancels to build.
@@ -235,6 +244,52 @@ export class PieceManager {
     }));
   }
 
+  /**
+   * Recomputes the hand-kept counters from scratch and throws a CounterError naming the first that
+   * differs: `unrequested`, each partial piece's received blocks, each piece's availability (from
+   * the piece sets of the connected peers). Returns how many blocks are requested from each peer,
+   * for the connections' own check (engine/counters.ts).
+   */
+  recountCounters(remotePieceSets: readonly Bitfield[]): ReadonlyMap<PeerKey, number> {
+    let unrequested = 0;
+    const requested = new Map<PeerKey, number>();
+    for (let i = 0; i < this.layout.pieceCount; i++) {
+      if (this.have.has(i)) continue;
+      const p = this.partial.get(i);
+      if (!p) {
+        unrequested += this.blockCountOf(i);
+        continue;
+      }
+      let received = 0;
+      for (let j = 0; j < p.blockCount; j++) {
+        if (p.received[j]) received++;
+        else if (p.requesters[j].length === 0) unrequested++;
+        for (const peer of p.requesters[j]) requested.set(peer, (requested.get(peer) ?? 0) + 1);
+      }
+      assertCounterEquals(`received blocks of piece ${i}`, p.receivedCount, received);
+    }
+    assertCounterEquals('unrequested', this.unrequested, unrequested);
+    const holders = new Uint32Array(this.layout.pieceCount);
+    for (const set of remotePieceSets) {
+      for (let k = 0; k < set.bytes.length; k++) {
+        const byte = set.bytes[k];
+        if (byte !== 0) for (let bit = 0; bit < 8; bit++) if (byte & (0x80 >> bit)) holders[k * 8 + bit]++;
+      }
+    }
+    for (let i = 0; i < this.layout.pieceCount; i++) assertCounterEquals(`availability of piece ${i}`, this.availability[i], holders[i]);
+    return requested;
+  }
+
+  /** True when `block` is in flight to `peer`. */
+  isRequestedFrom(peer: PeerKey, block: BlockRef): boolean {
+    return this.partial.get(block.index)?.requesters[block.begin / BLOCK_SIZE]?.includes(peer) ?? false;
+  }
+
+  private changeUnrequested(by: number): void {
+    this.unrequested += by;
+    assertCounterInRange('unrequested', this.unrequested, 0, this.totalBlocks);
+  }
+
   private blockLength(index: number, j: number): number {
     return Math.min(BLOCK_SIZE, this.pieceSize(index) - j * BLOCK_SIZE);
   }
@@ -256,7 +311,7 @@ export class PieceManager {
       ok = false;
     }
     if (ok) this.have.set(p.index);
-    else this.unrequested += p.blockCount; // the piece starts over
+    else this.changeUnrequested(p.blockCount); // the piece starts over
     const outcome: PieceOutcome = { index: p.index, ok, contributors };
     if (ok) Object.assign(outcome, this.blame(p.index));
     else if (contributors.length > 1) this.recordFailure(p);
@@ -313,7 +368,7 @@ export class PieceManager {
     for (let j = 0; j < p.blockCount && picked.length < max; j++) {
       if (p.received[j] || p.requesters[j].length > 0) continue;
       p.requesters[j].push(peer);
-      this.unrequested--;
+      this.changeUnrequested(-1);
       picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
     }
   }

@@ -8,6 +8,7 @@ import type { Storage } from '../engine/ports.ts';
 import { createTorrent, type Torrent } from '../engine/metainfo.ts';
 import type { EngineSettings } from '../engine/settings.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
+import { CounterCheck, debugChecks } from './debug-checks.ts';
 import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
 import { SeedRoot, type SeededRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
@@ -66,6 +67,12 @@ export interface SwarmOptions {
    * where a full step trace runs to gigabytes.
    */
   traceLevel?: 'steps' | 'peers';
+  /**
+   * Recompute every client's hand-kept counters after every event and throw on a difference
+   * (sim/debug-checks.ts). Default `debugChecks.counters`: on in tests, off in the CLI and the bench.
+   * Not part of the trace header.
+   */
+  checkCounters?: boolean;
 }
 
 export const defaultSwarm: SwarmOptions = {
@@ -157,6 +164,8 @@ export class Swarm {
   private running = false;
   private doneDirty = true;
   private doneCache = false;
+  /** The debug counter check (sim/debug-checks.ts), when on. */
+  private counterCheck: CounterCheck<SimPeer> | undefined;
 
   constructor(
     readonly options: SwarmOptions,
@@ -170,7 +179,7 @@ export class Swarm {
       {
         seed: o.seed,
         engine: ENGINE_VERSION,
-        settings: { ...o, traceOut: undefined, groups: o.groups.map((g) => ({ ...g })) },
+        settings: { ...o, traceOut: undefined, checkCounters: undefined, groups: o.groups.map((g) => ({ ...g })) },
         torrent: {
           name: this.torrent.name,
           length: this.torrent.length,
@@ -189,6 +198,10 @@ export class Swarm {
         this.observer?.emit(e);
       },
     };
+    if (o.checkCounters ?? debugChecks.counters) {
+      this.counterCheck = new CounterCheck<SimPeer>((p) => (p.down ? undefined : p.client), stepsToo ? undefined : () => this.peers);
+      this.scheduler.afterEach = this.counterCheck.afterEvent;
+    }
     this.network = new SimNetwork(this.scheduler, (a, b) => ((this.baseLatency.get(a) ?? 0) + (this.baseLatency.get(b) ?? 0)) / 2);
     this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { interval: o.trackerInterval, delay: 50 });
     for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g);
@@ -264,7 +277,13 @@ export class Swarm {
         network: peer.host,
         storage,
         tracker: this.tracker.portFor(peer.host.address),
-        trace: { emit: (e) => gate.open && this.sink.emit(e), steps: this.sink.steps },
+        trace: {
+          emit: (e) => {
+            this.counterCheck?.touch(peer);
+            if (gate.open) this.sink.emit(e);
+          },
+          steps: this.sink.steps,
+        },
       },
       events: {
         complete: () => {
