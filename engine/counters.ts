@@ -15,9 +15,15 @@ export class CounterError extends Error {
   }
 }
 
-/** Throws unless `min <= value <= max`: for the spot where a counter changes. */
-export function assertCounterInRange(counter: string, value: number, min: number, max: number): void {
-  if (value < min || value > max) throw new CounterError(`counter ${counter} is ${value}, outside its bounds [${min}, ${max}]`);
+/**
+ * Throws unless `min <= value <= max`: for the spot where a counter changes. The counter's name is
+ * `counter` followed by `of` ('wanted of' + the remote's label): the message is built only when
+ * the check fails, so the check costs two comparisons on the hot path.
+ */
+export function assertCounterInRange(counter: string, value: number, min: number, max: number, of?: string | number): void {
+  if (value < min || value > max) {
+    throw new CounterError(`counter ${of === undefined ? counter : `${counter} ${of}`} is ${value}, outside its bounds [${min}, ${max}]`);
+  }
 }
 
 /** Throws unless the kept value equals the one recomputed from scratch. */

@@ -3,7 +3,6 @@
 // dictionary). Kept apart from peer.ts, which hands this class the few hooks it needs. Every step
 // is traced with a node id of its own (engine/flowchart.ts).
 
-import type { NodeId } from './flowchart.ts';
 import { Bitfield } from './bitfield.ts';
 import {
   encodeExtHandshake,
@@ -20,6 +19,7 @@ import {
   supportsFast,
   UT_METADATA_ID,
 } from './metadata.ts';
+import type { NodeId } from './flowchart.ts';
 import type { BlockRef } from './piece-manager.ts';
 import type { Message } from './wire.ts';
 

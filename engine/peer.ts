@@ -425,7 +425,7 @@ export class PeerProcess {
       this.outstanding.set(key, b);
       this.send({ type: 'request', index: b.index, begin: b.begin, length: b.length });
     }
-    assertCounterInRange(`outstanding of ${this.remoteLabel}`, this.outstanding.size, 0, hiWatermark);
+    assertCounterInRange('outstanding of', this.outstanding.size, 0, hiWatermark, this.remoteLabel);
     this.step('queueBlocks', { count: blocks.length });
     this.step('loop');
   }
@@ -583,7 +583,7 @@ export class PeerProcess {
 
   private changeWanted(by: number): void {
     this.wanted += by;
-    assertCounterInRange(`wanted of ${this.remoteLabel}`, this.wanted, 0, this.remotePieces.size);
+    assertCounterInRange('wanted of', this.wanted, 0, this.remotePieces.size, this.remoteLabel);
   }
 
   /**

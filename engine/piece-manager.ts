@@ -207,7 +207,7 @@ export class PieceManager {
     }
     p.received[j] = 1;
     p.receivedCount++;
-    assertCounterInRange(`received blocks of piece ${index}`, p.receivedCount, 1, p.blockCount);
+    assertCounterInRange('received blocks of piece', p.receivedCount, 1, p.blockCount, index);
     p.contributors.add(peer);
     p.sentBy[j] = peer;
     // Outside endgame the block was asked of this peer alone: no cancels to build.
