@@ -17,6 +17,7 @@ import {
   UT_METADATA_ID,
 } from './metadata.ts';
 import { reservedBytes, supportsExtensionProtocol, supportsFast } from './reserved-bits.ts';
+import type { NodeId } from './flowchart.ts';
 import type { BlockRef } from './piece-manager.ts';
 import type { Message } from './wire.ts';
 
@@ -29,11 +30,11 @@ export interface ExtensionHost {
   /** Our listening port, told in the extension handshake. */
   readonly listenPort: number;
   readonly pieceCount: number;
-  step(node: string, extra?: Record<string, unknown>): void;
+  step(node: NodeId, extra?: Record<string, unknown>): void;
   send(m: Message): void;
   exit(reason: string): void;
   /** Takes a piece set like a BITFIELD, traced at `node` instead of `bitfield`. */
-  pieceSet(bits: Uint8Array, first: boolean, node: string): void;
+  pieceSet(bits: Uint8Array, first: boolean, node: NodeId): void;
   /** The remote rejected one of our requests: true when it was outstanding (now given back). */
   rejected(r: BlockRef): boolean;
   /** Top up our requests ("Unchoke checked fill blocks"). */

@@ -1,31 +1,39 @@
 // The Peer process flowchart (shared/design/peer-flowchart.md) as data: the node ids the engine
 // traces and the visualizer draws. The 30 original nodes keep the ids of combinatorrent's
-// doc/Peer.dot; steps the diagram does not draw are marked `added`.
+// doc/Peer.dot; steps the diagram does not draw are marked `added`. The node lists are `as const`,
+// so `NodeId` is the union of every id: a step, an edge or a layout entry naming a node that does
+// not exist is a compile error. The control edges are the contract a Peer process keeps: see
+// `StepTracker` below (docs/peer-flowchart.md is generated from these tables).
 
 export type NodeKind = 'process' | 'step' | 'decision' | 'terminal';
 
-export interface FlowNode {
-  id: string;
-  label: string;
-  kind: NodeKind;
-  /** True for steps swarmlab adds to the original diagram. */
-  added?: boolean;
+/** How a node is written in the tables below (its id still a literal type). */
+interface NodeSpec {
+  readonly id: string;
+  readonly label: string;
+  readonly kind: NodeKind;
   /** The dotted cluster "Unchoke checked fill blocks". */
-  cluster?: 'fill';
+  readonly cluster?: 'fill';
   /** Drawn as a dotted box (done by another process). */
-  dotted?: boolean;
+  readonly dotted?: boolean;
+}
+
+export interface FlowNode extends NodeSpec {
+  readonly id: NodeId;
+  /** True for steps swarmlab adds to the original diagram. */
+  readonly added?: boolean;
 }
 
 export interface FlowEdge {
-  from: string;
-  to: string;
-  label?: string;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly label?: string;
   /** 'control' = solid arrow; 'sync' = dotted synchronisation with another process. */
-  type: 'control' | 'sync';
-  added?: boolean;
+  readonly type: 'control' | 'sync';
+  readonly added?: boolean;
 }
 
-const original: FlowNode[] = [
+const original = [
   { id: 'inbound', label: 'Inbound', kind: 'process' },
   { id: 'outbound', label: 'Outbound', kind: 'process' },
   { id: 'peerMgr', label: 'Peer Manager', kind: 'process' },
@@ -56,10 +64,10 @@ const original: FlowNode[] = [
   { id: 'sizeCheck', label: 'Sz < Lo watermark', kind: 'decision', cluster: 'fill' },
   { id: 'grabBlocks', label: 'Grab up to Hi-Sz blocks', kind: 'step', cluster: 'fill' },
   { id: 'queueBlocks', label: 'Queue new blocks', kind: 'step', cluster: 'fill' },
-];
+] as const satisfies readonly NodeSpec[];
 
 /** Steps a complete client takes that the 2009 diagram does not draw. */
-const additions: FlowNode[] = [
+const additions = [
   { id: 'connect', label: 'Connect', kind: 'step' },
   { id: 'handshake', label: 'Handshake', kind: 'step' },
   { id: 'register', label: 'Register with Peer Mgr', kind: 'step' },
@@ -75,10 +83,10 @@ const additions: FlowNode[] = [
   { id: 'snubbed', label: 'Mark snubbed', kind: 'step' },
   { id: 'idleTimeout', label: 'Idle time-out', kind: 'step' },
   { id: 'cleanup', label: 'Clean up: give back blocks, unregister', kind: 'step' },
-].map((n) => ({ ...n, kind: n.kind as NodeKind, added: true }));
+] as const satisfies readonly NodeSpec[];
 
 /** Steps of the extensions (engine/extensions.ts, engine/metadata.ts): BEP 6 Fast, BEP 10, BEP 9. */
-const extensionNodes: FlowNode[] = [
+const extensionNodes = [
   { id: 'sendExtHandshake', label: 'Send extension handshake (BEP 10)', kind: 'step' },
   { id: 'haveAll', label: 'HAVE ALL', kind: 'step' },
   { id: 'haveNone', label: 'HAVE NONE', kind: 'step' },
@@ -95,12 +103,17 @@ const extensionNodes: FlowNode[] = [
   { id: 'metadataCheck', label: 'SHA1 = info-hash?', kind: 'decision' },
   { id: 'metadataReject', label: 'Metadata rejected', kind: 'step' },
   { id: 'ignored', label: 'Ignore (fetching metadata)', kind: 'step' },
-].map((n) => ({ ...n, kind: n.kind as NodeKind, added: true }));
+] as const satisfies readonly NodeSpec[];
 
-export const flowNodes: readonly FlowNode[] = [...original, ...additions, ...extensionNodes];
+/** Every node id the engine may step to (original and added). */
+export type NodeId = (typeof original)[number]['id'] | (typeof additions)[number]['id'] | (typeof extensionNodes)[number]['id'];
 
-const c = (from: string, to: string, label?: string): FlowEdge => ({ from, to, label, type: 'control' });
-const s = (from: string, to: string): FlowEdge => ({ from, to, type: 'sync' });
+const addedNode = (n: NodeSpec & { id: NodeId }): FlowNode => ({ ...n, added: true });
+
+export const flowNodes: readonly FlowNode[] = [...original, ...additions.map(addedNode), ...extensionNodes.map(addedNode)];
+
+const c = (from: NodeId, to: NodeId, label?: string): FlowEdge => ({ from, to, label, type: 'control' });
+const s = (from: NodeId, to: NodeId): FlowEdge => ({ from, to, type: 'sync' });
 const added = (e: FlowEdge): FlowEdge => ({ ...e, added: true });
 
 const originalEdges: FlowEdge[] = [
@@ -140,6 +153,8 @@ const addedEdges: FlowEdge[] = [
   c('caseMsg', 'port'), c('port', 'loop'),
   // A wire message that breaks the protocol ends the process.
   c('caseMsg', 'exit', 'Malformed'),
+  // Serving a queued request reads the block: a storage read that fails ends the process.
+  c('queueRequest', 'exit', 'Read failed'),
   // Peer Manager: HAVE broadcast on piece completion; endgame cancels.
   c('casePMMsg', 'ohave'), c('ohave', 'loop'), s('ohave', 'outbound'),
   c('casePMMsg', 'ocancel'), c('ocancel', 'sizeCheck'), s('ocancel', 'outbound'),
@@ -178,13 +193,76 @@ const extensionEdges: FlowEdge[] = [
 
 export const flowEdges: readonly FlowEdge[] = [...originalEdges, ...addedEdges, ...extensionEdges];
 
-export const ORIGINAL_NODE_IDS: readonly string[] = original.map((n) => n.id);
-
-export type NodeId = (typeof original)[number]['id'];
+export const ORIGINAL_NODE_IDS: readonly NodeId[] = original.map((n) => n.id);
 
 const controlEdgeKeys = new Set(flowEdges.filter((e) => e.type === 'control').map((e) => `${e.from}>${e.to}`));
 
 /** True when `from -> to` is a control edge of the flowchart (original or added). */
 export function isControlEdge(from: string, to: string): boolean {
   return controlEdgeKeys.has(`${from}>${to}`);
+}
+
+// ---- The contract, checked as steps are taken -------------------------------------------------------
+
+/** Where every connection's process starts (dialled or accepted). */
+export const ENTRY_NODE: NodeId = 'connect';
+
+/** Control successors of each node, for the per-step check (one Set lookup a step). */
+const successors: ReadonlyMap<NodeId, ReadonlySet<NodeId>> = (() => {
+  const next = new Map<NodeId, Set<NodeId>>(flowNodes.map((n) => [n.id, new Set<NodeId>()]));
+  for (const e of flowEdges) if (e.type === 'control') next.get(e.from)!.add(e.to);
+  return next;
+})();
+
+/**
+ * What a step that follows no control edge does: 'throw' an `OffChartStepError` at once (the
+ * simulator and tests: the bug is found where it happens, as h11's `_state.py` does), or 'record'
+ * it as a `violation` trace event and go on (live mode: a real peer's connection is not dropped
+ * for our own bookkeeping).
+ */
+export type OffChartPolicy = 'throw' | 'record';
+
+export const OFF_CHART_POLICIES = ['throw', 'record'] as const satisfies readonly OffChartPolicy[];
+
+/** A step from `from` to `to` that the flowchart does not draw. */
+export class OffChartStepError extends Error {
+  constructor(
+    readonly from: NodeId | undefined,
+    readonly to: NodeId,
+    where: string,
+  ) {
+    super(`${where}: step ${from ?? '(start)'} → ${to} follows no control edge of the flowchart (engine/flowchart.ts)`);
+    this.name = 'OffChartStepError';
+  }
+}
+
+/**
+ * One connection's place on the flowchart: `enter(node)` checks that the step follows a control
+ * edge from the previous one (the first step must be `connect`). Off the chart, it throws or
+ * reports, as the policy says, and carries on from the new node.
+ */
+export class StepTracker {
+  private last: NodeId | undefined;
+
+  constructor(
+    private readonly policy: OffChartPolicy,
+    /** Names the connection in the message ("peer A, connection to B"). */
+    private readonly where: () => string,
+    /** Called with the error under 'record'. */
+    private readonly record: (error: OffChartStepError) => void,
+  ) {}
+
+  /** The node of the last step (undefined before the first). */
+  get node(): NodeId | undefined {
+    return this.last;
+  }
+
+  enter(node: NodeId): void {
+    const from = this.last;
+    this.last = node;
+    if (from === undefined ? node === ENTRY_NODE : successors.get(from)!.has(node)) return;
+    const error = new OffChartStepError(from, node, this.where());
+    if (this.policy === 'throw') throw error;
+    this.record(error);
+  }
 }

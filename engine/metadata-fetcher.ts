@@ -3,6 +3,7 @@
 //
 // Pure: driven through the engine's ports like the Client.
 
+import type { NodeId, OffChartPolicy } from './flowchart.ts';
 import { ExtensionError, type ExtHandshake, encodeExtHandshake, encodeMetadataMessage, MetadataAssembler, type MetadataMessage, parseExtHandshake, parseMetadataMessage, UT_METADATA_ID } from './metadata.ts';
 import { PeerKey } from './peer-key.ts';
 import { PeerWire } from './peer-wire.ts';
@@ -32,6 +33,8 @@ export interface MetadataFetcherOptions {
   /** A peer that has not given us the metadata in this long is dropped (ms, default 30 s). */
   peerTimeout?: number;
   maxMessageLength?: number;
+  /** A step off the flowchart: see `EngineSettings.offChartSteps` (default 'throw'; live mode 'record'). */
+  offChartSteps?: OffChartPolicy;
 }
 
 /** Wait before dialling an address again after it failed. */
@@ -187,7 +190,7 @@ class MetaPeer {
     readonly key: PeerKey,
   ) {
     this.remoteLabel = key.label;
-    this.wire = new PeerWire(f.o, conn, key.label, f.o.maxMessageLength);
+    this.wire = new PeerWire(f.o, conn, key.label, f.o.maxMessageLength, f.o.offChartSteps ?? defaultSettings.offChartSteps, `metadata fetcher ${f.o.label}`);
     this.startedAt = f.o.clock.now();
     conn.setHandler({
       open: () => this.write(this.wire.handshake(reservedBytes({ extensionProtocol: true, fast: false }))),
@@ -338,7 +341,7 @@ class MetaPeer {
     this.f.gone(this);
   }
 
-  private step(node: string, extra?: Record<string, unknown>): void {
+  private step(node: NodeId, extra?: Record<string, unknown>): void {
     this.wire.step(node, extra);
   }
 }

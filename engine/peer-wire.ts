@@ -5,6 +5,7 @@
 // sequence (exit, cleanup, close, disconnect). What each process does with messages stays its own.
 
 import { bytesEqual } from './bytes.ts';
+import { type NodeId, type OffChartPolicy, StepTracker } from './flowchart.ts';
 import type { Clock, Connection } from './ports.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
 import { type DecodedItem, encodeHandshake, type Handshake, WireDecoder, WireError } from './wire.ts';
@@ -21,6 +22,8 @@ export interface WireEndpoint {
 
 export class PeerWire {
   readonly decoder: WireDecoder;
+  /** Where the process is on the flowchart: every step must follow a control edge from the last. */
+  private readonly position: StepTracker;
 
   constructor(
     private readonly local: WireEndpoint,
@@ -28,8 +31,17 @@ export class PeerWire {
     /** The remote's name in the trace. */
     readonly remoteLabel: string,
     maxMessageLength: number | undefined,
+    /** A step off the flowchart throws (simulator, tests) or is recorded as a violation (live). */
+    offChartSteps: OffChartPolicy,
+    /** Who runs the process, for the off-chart message ("peer A", "metadata fetcher A"). */
+    who: string,
   ) {
     this.decoder = new WireDecoder({ maxMessageLength });
+    this.position = new StepTracker(
+      offChartSteps,
+      () => `${who}, connection to ${remoteLabel}`,
+      (error) => this.emit('violation', { check: 'flowchart', detail: error.message }),
+    );
   }
 
   /** Our handshake, with the reserved bytes of the extensions we offer. */
@@ -74,8 +86,9 @@ export class PeerWire {
     this.emit('disconnect', { reason });
   }
 
-  /** A step of the flowchart, unless the trace takes no steps. */
-  step(node: string, extra?: Record<string, unknown>): void {
+  /** A step of the flowchart, checked against its edges always, traced unless the trace takes no steps. */
+  step(node: NodeId, extra?: Record<string, unknown>): void {
+    this.position.enter(node);
     if (this.local.trace.steps === false) return;
     this.emit('step', { node, ...extra });
   }

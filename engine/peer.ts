@@ -4,7 +4,9 @@
 
 import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
+import { assertCounterEquals, assertCounterInRange, CounterError, countAndNot } from './counters.ts';
 import { PeerExtensions } from './extensions.ts';
+import type { NodeId } from './flowchart.ts';
 import type { PeerKey } from './peer-key.ts';
 import { PeerWire } from './peer-wire.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
@@ -94,7 +96,6 @@ export class PeerProcess {
   private stallTimer: TimerHandle | undefined;
   /** Requests in a row we could not serve (REQUEST or ut_metadata): a flood past it drops the peer. */
   private unservedStreak = 0;
-
   constructor(
     private readonly owner: PeerOwner,
     readonly conn: Connection,
@@ -103,7 +104,7 @@ export class PeerProcess {
     this.key = key;
     this.remoteLabel = key.label;
     this.remotePieces = new Bitfield(owner.pieces.layout.pieceCount);
-    this.wire = new PeerWire(owner, conn, key.label, owner.settings.maxMessageLength);
+    this.wire = new PeerWire(owner, conn, key.label, owner.settings.maxMessageLength, owner.settings.offChartSteps, `peer ${owner.label}`);
     this.ext = new PeerExtensions({
       offer: { fast: owner.settings.fastExtension, extensionProtocol: owner.settings.extensionProtocol },
       get metadata() {
@@ -291,13 +292,13 @@ export class PeerProcess {
     if (!this.remotePieces.has(index)) {
       this.remotePieces.set(index);
       this.owner.pieces.addPeerPiece(index);
-      if (!this.owner.pieces.have.has(index)) this.wanted++;
+      if (!this.owner.pieces.have.has(index)) this.changeWanted(1);
       this.updateInterest();
     }
     this.fill();
   }
 
-  private onBitfield(bits: Uint8Array, first: boolean, node = 'bitfield'): void {
+  private onBitfield(bits: Uint8Array, first: boolean, node: NodeId = 'bitfield'): void {
     this.step(node);
     const size = this.remotePieces.size;
     // A late BITFIELD (aria2 sends one after HAVE NONE and HAVEs) is merged like HAVEs when the
@@ -316,7 +317,7 @@ export class PeerProcess {
       if (!remote.has(i) || this.remotePieces.has(i)) continue;
       this.remotePieces.set(i);
       this.owner.pieces.addPeerPiece(i);
-      if (!have.has(i)) this.wanted++;
+      if (!have.has(i)) this.changeWanted(1);
     }
     this.updateInterest();
     this.fill();
@@ -345,7 +346,7 @@ export class PeerProcess {
     this.requestQueue.push({ index: r.index, begin: r.begin, length: r.length });
     this.step('queueRequest', { queued: this.requestQueue.length });
     this.pump();
-    this.step('loop');
+    if (!this.closed) this.step('loop'); // a block that cannot be read ended the process
   }
 
   private validRequest(r: BlockRef): boolean {
@@ -402,9 +403,12 @@ export class PeerProcess {
     const blocks = this.owner.pieces.grab(this.key, this.remotePieces, hiWatermark - size);
     this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
     for (const b of blocks) {
-      this.outstanding.set(blockKey(b.index, b.begin), b);
+      const key = blockKey(b.index, b.begin);
+      if (this.outstanding.has(key)) throw new CounterError(`outstanding of ${this.remoteLabel}: block ${b.index}:${b.begin} handed out twice`);
+      this.outstanding.set(key, b);
       this.send({ type: 'request', index: b.index, begin: b.begin, length: b.length });
     }
+    assertCounterInRange('outstanding of', this.outstanding.size, 0, hiWatermark, this.remoteLabel);
     this.step('queueBlocks', { count: blocks.length });
     this.step('loop');
   }
@@ -462,7 +466,7 @@ export class PeerProcess {
     this.step('ohave', { piece: index });
     this.send({ type: 'have', index });
     if (this.remotePieces.has(index)) {
-      this.wanted--;
+      this.changeWanted(-1);
       this.updateInterest();
     }
     this.step('loop');
@@ -560,6 +564,23 @@ export class PeerProcess {
 
   // ---- State and trace ---------------------------------------------------------------------------
 
+  private changeWanted(by: number): void {
+    this.wanted += by;
+    assertCounterInRange('wanted of', this.wanted, 0, this.remotePieces.size, this.remoteLabel);
+  }
+
+  /**
+   * Debug check (engine/counters.ts): `wanted` recomputed from the two piece sets, and the
+   * requests we wait for against the Piece Manager's blocks in flight to us (`requestedFromIt`).
+   */
+  recountCounters(requestedFromIt: number): void {
+    assertCounterEquals(`wanted of ${this.remoteLabel}`, this.wanted, countAndNot(this.remotePieces, this.owner.pieces.have));
+    assertCounterEquals(`outstanding of ${this.remoteLabel} (blocks the Piece Manager has in flight to it)`, this.outstanding.size, requestedFromIt);
+    for (const b of this.outstanding.values()) {
+      if (!this.owner.pieces.isRequestedFrom(this.key, b)) throw new CounterError(`outstanding of ${this.remoteLabel}: block ${b.index}:${b.begin} is not in flight to it in the Piece Manager`);
+    }
+  }
+
   private updateInterest(): void {
     const want = this.wanted > 0;
     if (want === this.amInterested) return;
@@ -645,7 +666,7 @@ export class PeerProcess {
     this.wire.finish(reason, release, () => this.owner.unregister(this));
   }
 
-  private step(node: string, extra?: Record<string, unknown>): void {
+  private step(node: NodeId, extra?: Record<string, unknown>): void {
     this.wire.step(node, extra);
   }
 

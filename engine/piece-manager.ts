@@ -3,6 +3,7 @@
 
 import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
+import { assertCounterEquals, assertCounterInRange } from './counters.ts';
 import { sha1 } from './metainfo.ts';
 import { blockLength, blocksIn, pieceSize } from './piece-shape.ts';
 import type { Random, Storage } from './ports.ts';
@@ -85,6 +86,8 @@ export class PieceManager<K = string> {
   private readonly partial = new Map<number, PartialPiece<K>>();
   /** Blocks of missing pieces that are neither received nor requested from anyone. */
   private unrequested = 0;
+  /** Blocks in the torrent: the bound of `unrequested`. */
+  private readonly totalBlocks: number;
 
   constructor(
     readonly layout: PieceLayout,
@@ -97,7 +100,12 @@ export class PieceManager<K = string> {
   ) {
     this.have = initial ?? new Bitfield(layout.pieceCount);
     this.availability = new Uint32Array(layout.pieceCount);
-    for (let i = 0; i < layout.pieceCount; i++) if (!this.have.has(i)) this.unrequested += this.blockCountOf(i);
+    let total = 0;
+    for (let i = 0; i < layout.pieceCount; i++) {
+      total += this.blockCountOf(i);
+      if (!this.have.has(i)) this.unrequested += this.blockCountOf(i);
+    }
+    this.totalBlocks = total;
   }
 
   get complete(): boolean {
@@ -178,7 +186,7 @@ export class PieceManager<K = string> {
       const at = who.indexOf(peer);
       if (at < 0) continue;
       who.splice(at, 1);
-      if (who.length === 0 && !p.received[j]) this.unrequested++;
+      if (who.length === 0 && !p.received[j]) this.changeUnrequested(1);
     }
   }
 
@@ -203,6 +211,7 @@ export class PieceManager<K = string> {
     }
     p.received[j] = 1;
     p.receivedCount++;
+    assertCounterInRange('received blocks of piece', p.receivedCount, 1, p.blockCount, index);
     p.contributors.add(peer);
     p.sentBy[j] = peer;
     // Outside endgame the block was asked of this peer alone: no cancels to build.
@@ -239,6 +248,52 @@ export class PieceManager<K = string> {
     }));
   }
 
+  /**
+   * Recomputes the hand-kept counters from scratch and throws a CounterError naming the first that
+   * differs: `unrequested`, each partial piece's received blocks, each piece's availability (from
+   * the piece sets of the connected peers). Returns how many blocks are requested from each peer,
+   * for the connections' own check (engine/counters.ts).
+   */
+  recountCounters(remotePieceSets: readonly Bitfield[]): ReadonlyMap<K, number> {
+    let unrequested = 0;
+    const requested = new Map<K, number>();
+    for (let i = 0; i < this.layout.pieceCount; i++) {
+      if (this.have.has(i)) continue;
+      const p = this.partial.get(i);
+      if (!p) {
+        unrequested += this.blockCountOf(i);
+        continue;
+      }
+      let received = 0;
+      for (let j = 0; j < p.blockCount; j++) {
+        if (p.received[j]) received++;
+        else if (p.requesters[j].length === 0) unrequested++;
+        for (const peer of p.requesters[j]) requested.set(peer, (requested.get(peer) ?? 0) + 1);
+      }
+      assertCounterEquals(`received blocks of piece ${i}`, p.receivedCount, received);
+    }
+    assertCounterEquals('unrequested', this.unrequested, unrequested);
+    const holders = new Uint32Array(this.layout.pieceCount);
+    for (const set of remotePieceSets) {
+      for (let k = 0; k < set.bytes.length; k++) {
+        const byte = set.bytes[k];
+        if (byte !== 0) for (let bit = 0; bit < 8; bit++) if (byte & (0x80 >> bit)) holders[k * 8 + bit]++;
+      }
+    }
+    for (let i = 0; i < this.layout.pieceCount; i++) assertCounterEquals(`availability of piece ${i}`, this.availability[i], holders[i]);
+    return requested;
+  }
+
+  /** True when `block` is in flight to `peer`. */
+  isRequestedFrom(peer: K, block: BlockRef): boolean {
+    return this.partial.get(block.index)?.requesters[block.begin / BLOCK_SIZE]?.includes(peer) ?? false;
+  }
+
+  private changeUnrequested(by: number): void {
+    this.unrequested += by;
+    assertCounterInRange('unrequested', this.unrequested, 0, this.totalBlocks);
+  }
+
   private blockLength(index: number, j: number): number {
     return blockLength(this.layout, index, j);
   }
@@ -260,7 +315,7 @@ export class PieceManager<K = string> {
       ok = false;
     }
     if (ok) this.have.set(p.index);
-    else this.unrequested += p.blockCount; // the piece starts over
+    else this.changeUnrequested(p.blockCount); // the piece starts over
     const outcome: PieceOutcome<K> = { index: p.index, ok, contributors };
     if (ok) Object.assign(outcome, this.blame(p.index));
     else if (contributors.length > 1) this.recordFailure(p);
@@ -317,7 +372,7 @@ export class PieceManager<K = string> {
     for (let j = 0; j < p.blockCount && picked.length < max; j++) {
       if (p.received[j] || p.requesters[j].length > 0) continue;
       p.requesters[j].push(peer);
-      this.unrequested--;
+      this.changeUnrequested(-1);
       picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
     }
   }

@@ -1,5 +1,7 @@
 // Engine settings: every tunable of the client, with the defaults a user would expect.
 
+import { OFF_CHART_POLICIES, type OffChartPolicy } from './flowchart.ts';
+
 // ---- the values of string settings ------------------------------------------------------------
 // One table each: the setting's type, its limit (`SETTING_LIMITS`) and scenario files' schema
 // (sim/scenario/schema.ts) all come from it.
@@ -122,6 +124,14 @@ export interface EngineSettings {
    * simulator, whose scenarios use short intervals on purpose, passes a lower floor.
    */
   minAnnounceInterval: number;
+  // ---- The flowchart as a contract (issue 9) ----
+  /**
+   * What a Peer process does with a step that follows no control edge of the flowchart
+   * (engine/flowchart.ts): 'throw' at once, naming both nodes (the simulator and tests, where such
+   * a step is a bug to stop at, as h11 refuses an undrawn transition), or 'record' it as a
+   * `violation` trace event and go on (live mode: a real peer is not dropped for our bookkeeping).
+   */
+  offChartSteps: OffChartPolicy;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -160,6 +170,8 @@ export const defaultSettings: EngineSettings = {
   maxMetadataRequests: 1024,
   // ---- Trackers (issue 8) ----
   minAnnounceInterval: 300_000,
+  // ---- The flowchart as a contract (issue 9) ----
+  offChartSteps: 'throw',
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -223,6 +235,7 @@ export const SETTING_LIMITS = {
   maxUnservedRequests: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent drops a peer after 300 requests sent while choked (too_many_requests_when_choked)" },
   maxMetadataRequests: { unit: 'count', min: 1, max: 1_024, why: 'a 16 MiB info dictionary has 1,024 pieces: more queued requests than pieces are a flood' },
   minAnnounceInterval: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a tracker answering `interval 1` must not be hammered" },
+  offChartSteps: { oneOf: OFF_CHART_POLICIES },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

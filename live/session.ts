@@ -25,6 +25,8 @@ export const LIVE_SETTINGS: Partial<EngineSettings> = {
   retryDelay: 1_000,
   // aria2 sends a BITFIELD after HAVE NONE and some HAVEs: take it as HAVEs.
   lateBitfield: 'merge',
+  // A step off the flowchart is a `violation` event in the trace, not a dropped real peer.
+  offChartSteps: 'record',
 };
 
 /**
@@ -205,6 +207,7 @@ export function fetchMetadata(o: FetchOptions): { result: Promise<Omit<Torrent, 
       network: o.network,
       tracker: trackers,
       trace: o.trace ?? nullTrace,
+      offChartSteps: LIVE_SETTINGS.offChartSteps,
       onMetadata: (info) => {
         clearTimeout(timer);
         closeTrackers();

@@ -55,6 +55,8 @@ export class Scheduler implements Clock {
   private atThisInstant = 0;
   /** Events run so far (cancelled ones excluded). */
   executed = 0;
+  /** Runs after every event when set: the debug invariant check (sim/debug-checks.ts). */
+  afterEach: (() => void) | undefined;
 
   constructor(private readonly maxEventsAtOneInstant = MAX_EVENTS_AT_ONE_INSTANT) {}
 
@@ -101,6 +103,7 @@ export class Scheduler implements Clock {
       } else if (++this.atThisInstant > this.maxEventsAtOneInstant) this.clockStopped(ev);
       this.executed++;
       ev.fn();
+      this.afterEach?.();
       if (stop?.()) break;
     }
     return this.current;

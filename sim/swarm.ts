@@ -10,6 +10,7 @@ import { makePeerId } from '../engine/peer-id.ts';
 import type { EngineSettings } from '../engine/settings.ts';
 import type { TestHooks } from '../engine/test-hooks.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
+import { CounterCheck, debugChecks } from './debug-checks.ts';
 import { KiB, MiB, perSecond, SimNetwork, type SimHost } from './network.ts';
 import { SeedRoot, type SeededRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
@@ -71,6 +72,12 @@ export interface SwarmOptions {
    * where a full step trace runs to gigabytes.
    */
   traceLevel?: 'steps' | 'peers';
+  /**
+   * Recompute every client's hand-kept counters after every event and throw on a difference
+   * (sim/debug-checks.ts). Default `debugChecks.counters`: on in tests, off in the CLI and the bench.
+   * Not part of the trace header.
+   */
+  checkCounters?: boolean;
 }
 
 export const defaultSwarm: SwarmOptions = {
@@ -164,6 +171,8 @@ export class Swarm {
   private running = false;
   private doneDirty = true;
   private doneCache = false;
+  /** The debug counter check (sim/debug-checks.ts), when on. */
+  private counterCheck: CounterCheck<SimPeer> | undefined;
 
   constructor(
     readonly options: SwarmOptions,
@@ -197,6 +206,10 @@ export class Swarm {
       },
     };
     this.faultRandom = this.root.stream('faults');
+    if (o.checkCounters ?? debugChecks.counters) {
+      this.counterCheck = new CounterCheck<SimPeer>((p) => (p.down ? undefined : p.client), stepsToo ? undefined : () => this.peers);
+      this.scheduler.afterEach = this.counterCheck.afterEvent;
+    }
     // A connection's latency is the mean of its two hosts' (the network's default).
     this.network = new SimNetwork(this.scheduler, undefined, this.faultRandom);
     this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { announceInterval: o.trackerInterval, delay: 50 });
@@ -275,7 +288,13 @@ export class Swarm {
         network: peer.host,
         storage,
         tracker: this.tracker.portFor(peer.host.address),
-        trace: { emit: (e) => gate.open && this.sink.emit(e), steps: this.sink.steps },
+        trace: {
+          emit: (e) => {
+            this.counterCheck?.touch(peer);
+            if (gate.open) this.sink.emit(e);
+          },
+          steps: this.sink.steps,
+        },
       },
       events: {
         complete: () => {
@@ -395,7 +414,7 @@ function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: st
  * in seconds (as trackers say it), so it stays so: the same run keeps the same trace and hash.
  */
 function headerSettings(o: SwarmOptions): Record<string, unknown> {
-  return { ...o, trackerInterval: o.trackerInterval / 1_000, traceOut: undefined, groups: o.groups.map((g) => ({ ...g })) };
+  return { ...o, trackerInterval: o.trackerInterval / 1_000, traceOut: undefined, checkCounters: undefined, groups: o.groups.map((g) => ({ ...g })) };
 }
 
 export function runSwarm(options: SwarmOptions): SwarmResult {

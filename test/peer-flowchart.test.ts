@@ -205,6 +205,21 @@ describe('wire messages', () => {
     record(b);
   });
 
+  it('a block that cannot be read from storage ends the process (queueRequest -> exit)', () => {
+    const b = new Bench({ initial: 'complete' });
+    const p = b.dialingPuppet();
+    p.handshake().send({ type: 'interested' });
+    b.run();
+    b.storage.read = () => {
+      throw new Error('EIO: i/o error');
+    };
+    p.send({ type: 'request', index: 1, begin: 0, length: BLOCK_SIZE });
+    b.run(); // before the edge was drawn, the step check threw here (offChartSteps: 'throw')
+    expectPath(b.steps(p.label), ['request', 'requestChoked', 'queueRequest', 'exit', 'cleanup']);
+    expect(b.events.find((e) => e.kind === 'disconnect' && e.remote === p.label)?.reason).toBe('storage read failed: EIO: i/o error');
+    record(b);
+  });
+
   it('a request beyond the piece is ignored, never served', () => {
     const b = new Bench({ initial: 'complete' });
     const p = b.dialingPuppet();

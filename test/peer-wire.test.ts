@@ -12,7 +12,7 @@ function wireOf(o: { steps?: boolean } = {}) {
   const log: string[] = [];
   const conn: Connection = { remote: { host: 'R', port: 1 }, inbound: true, setHandler() {}, write() {}, bufferedBytes: () => 0, close: () => void log.push('close') };
   const local = { label: 'L', infoHash: new Uint8Array(20).fill(1), peerId: new Uint8Array(20).fill(2), clock: { now: () => 7, setTimer: () => ({ cancel() {} }) }, trace: { emit: (e: TraceEvent) => void events.push(e), steps: o.steps } };
-  return { wire: new PeerWire(local, conn, 'R', 1000), events, log, local };
+  return { wire: new PeerWire(local, conn, 'R', 1000, 'record', 'peer L'), events, log, local };
 }
 
 describe('PeerWire', () => {

@@ -2,16 +2,17 @@
 // (top to bottom: Loop/Sync beside Inbound, the message dispatch, one column per wire message,
 // the dotted cluster "Unchoke checked fill blocks" below, Exit at the bottom); swarmlab's
 // additions sit around it — startup along the top, timers to the right of the loop, the Peer
-// Manager's extra messages beside its own. Nodes the layout does not know (a newer engine) are
-// placed in a row at the bottom. Pure geometry, no DOM.
+// Manager's extra messages beside its own. Every node has a place: `POSITION` is a
+// `Record<NodeId, Point>`, so a node added to engine/flowchart.ts without one does not compile.
+// Pure geometry, no DOM.
 
-import { type FlowEdge, type FlowNode, flowEdges, flowNodes } from '../engine/flowchart.ts';
+import { type FlowEdge, type FlowNode, flowEdges, flowNodes, type NodeId } from '../engine/flowchart.ts';
 
 export type Shape = 'ellipse' | 'box' | 'diamond';
 export type Point = [number, number];
 
 export interface PlacedNode {
-  id: string;
+  id: NodeId;
   node: FlowNode;
   /** The label, broken into lines. */
   lines: string[];
@@ -53,8 +54,8 @@ const Y = {
   exit: 665,
 };
 
-/** Centre of each node the layout knows. */
-const POSITION: Record<string, Point> = {
+/** Centre of each node. */
+const POSITION: Record<NodeId, Point> = {
   // Startup lane (added), left to right into Loop/Sync.
   connect: [60, Y.startup],
   handshake: [175, Y.startup],
@@ -184,26 +185,13 @@ export function layoutFlowchart(
   edges: readonly FlowEdge[] = flowEdges,
   measure: MeasureText = estimateWidth,
 ): FlowLayout {
-  const placed: PlacedNode[] = [];
-  const unplaced: FlowNode[] = [];
-  for (const n of nodes) {
+  const placed: PlacedNode[] = nodes.map((n) => {
     const lines = wrapLabel(n.label);
     const shape = shapeOf(n);
     const [w, h] = sizeOf(lines, shape, measure);
-    const at = POSITION[n.id];
-    if (at) placed.push({ id: n.id, node: n, lines, shape, x: at[0], y: at[1], w, h });
-    else unplaced.push(n);
-  }
-  // Unknown nodes: a row along the bottom.
-  let x = 60;
-  const y = Y.exit + 100;
-  for (const n of unplaced) {
-    const lines = wrapLabel(n.label);
-    const shape = shapeOf(n);
-    const [w, h] = sizeOf(lines, shape, measure);
-    placed.push({ id: n.id, node: n, lines, shape, x: x + w / 2, y, w, h });
-    x += w + 20;
-  }
+    const [x, y] = POSITION[n.id];
+    return { id: n.id, node: n, lines, shape, x, y, w, h };
+  });
   const byId = new Map(placed.map((p) => [p.id, p]));
 
   const routed: RoutedEdge[] = [];

@@ -9,6 +9,7 @@ import type { EngineSettings } from '../../engine/settings.ts';
 import type { TraceEvent } from '../../engine/trace.ts';
 import { encodeHandshake, encodeMessage, type Message, WireDecoder } from '../../engine/wire.ts';
 import { SimNetwork, type SimHost } from '../../sim/network.ts';
+import { CounterCheck, debugChecks } from '../../sim/debug-checks.ts';
 import { SeedRoot } from '../../sim/random.ts';
 import { Scheduler } from '../../sim/scheduler.ts';
 import { ReadGateNetwork } from './read-gate.ts';
@@ -68,6 +69,8 @@ export class Bench {
       },
     });
     this.client.start();
+    // One client on a small torrent: checked after every event.
+    if (debugChecks.counters) this.scheduler.afterEach = new CounterCheck((c: Client) => c, () => [this.client]).afterEvent;
   }
 
   /** A puppet that the client dials (it listens at `label`:6881). */
