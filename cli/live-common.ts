@@ -129,7 +129,11 @@ const EXIT_BACKSTOP = 1_000;
  * after EXIT_BACKSTOP ms anyway. The timer is unref'd: it never delays a process that is done.
  */
 export function exitWhenStuck(): void {
-  setTimeout(() => process.exit(), EXIT_BACKSTOP).unref();
+  setTimeout(() => {
+    // Lines still on their way into a pipe (the summary) go out first: process.exit() drops them.
+    const hard = setTimeout(() => process.exit(), EXIT_BACKSTOP);
+    process.stdout.write('', () => process.stderr.write('', () => (clearTimeout(hard), process.exit())));
+  }, EXIT_BACKSTOP).unref();
 }
 
 /** Reads and parses a .torrent file; any fault comes back as one line naming the file. */

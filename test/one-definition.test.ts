@@ -37,7 +37,7 @@ const STRING_SETTINGS = Object.entries(SETTING_LIMITS).flatMap(([key, limit]) =>
 
 describe('string settings: one table each, used by the engine and the scenario schema', () => {
   it('has the string settings', () => {
-    expect(STRING_SETTINGS.map(([key]) => key).sort()).toEqual(['lateBitfield', 'piecePicker']);
+    expect(STRING_SETTINGS.map(([key]) => key).sort()).toEqual(['lateBitfield', 'offChartSteps', 'piecePicker']);
   });
 
   it.each(STRING_SETTINGS)('%s: a value outside its table is refused, at the top and in a group, listing the table', (key, values) => {
