@@ -7,12 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bdecodePrefix, bencodeValue, type BDict } from '../engine/bdecode.ts';
 import { sha1 } from '../engine/metainfo.ts';
 import { encodeMetadataMessage, parseMetadataMessage, UT_METADATA_ID } from '../engine/metadata.ts';
-import { MetadataFetcher } from '../engine/metadata-fetcher.ts';
+import type { MetadataFetcher } from '../engine/metadata-fetcher.ts';
 import { reservedBytes } from '../engine/reserved-bits.ts';
 import { encodeHandshake, type Message, BLOCK_SIZE } from '../engine/wire.ts';
 import { flowNodes } from '../engine/flowchart.ts';
 import { EdgeCoverage, EXTENSION_STEPS, touchesExtension } from './helpers/flowchart-coverage.ts';
-import { Bench, peerIdOf, Puppet } from './helpers/puppet.ts';
+import { Bench, benchFetcher, peerIdOf, Puppet } from './helpers/puppet.ts';
 
 const FAST_EXT = { fastExtension: true, extensionProtocol: true };
 
@@ -179,20 +179,7 @@ describe('extension paths', () => {
 
     function fetchBench(): { b: Bench; p: Puppet; got: Uint8Array[]; fetcher: MetadataFetcher } {
       const b = new Bench();
-      const host = b.network.addHost({ label: 'F', address: { host: 'F', port: 6881 }, upload: Infinity, download: Infinity });
-      const got: Uint8Array[] = [];
-      const fetcher = new MetadataFetcher({
-        infoHash,
-        peerId: peerIdOf('F'),
-        label: 'F',
-        clock: b.scheduler,
-        network: host,
-        tracker: { announce: (_r, done) => done({ ok: true, interval: 1800, peers: [] }) },
-        trace: { emit: (e) => b.events.push({ ...e }) },
-        labelOf: (a) => a.host,
-        onMetadata: (bytes) => got.push(bytes),
-      });
-      fetcher.start();
+      const { fetcher, got } = benchFetcher(b, infoHash);
       const seedHost = b.network.addHost({ label: 'S', address: { host: 'S', port: 6881 }, upload: Infinity, download: Infinity });
       const p = new Puppet(b, 'S', seedHost);
       seedHost.listen((conn) => p.attach(conn));

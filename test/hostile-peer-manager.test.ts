@@ -13,7 +13,6 @@ import { Client } from '../engine/client.ts';
 import { MemoryStorage } from '../engine/memory-storage.ts';
 import { createTorrent, sha1 } from '../engine/metainfo.ts';
 import { encodeMetadataMessage, UT_METADATA_ID } from '../engine/metadata.ts';
-import { MetadataFetcher } from '../engine/metadata-fetcher.ts';
 import { reservedBytes } from '../engine/reserved-bits.ts';
 import type { Connection, ConnectionHandler, Network, PeerAddress, TrackerPort } from '../engine/ports.ts';
 import { defaultSettings, type EngineSettings } from '../engine/settings.ts';
@@ -25,7 +24,7 @@ import { SeedRoot } from '../sim/random.ts';
 import { Scheduler } from '../sim/scheduler.ts';
 import { removeDir, tempDir } from './helpers/payloads.ts';
 import { sleep } from './helpers/processes.ts';
-import { Bench, peerIdOf, Puppet } from './helpers/puppet.ts';
+import { Bench, benchFetcher, peerIdOf, Puppet } from './helpers/puppet.ts';
 
 // ---- Fake ports: connections that only do what the test says -------------------------------------
 
@@ -196,20 +195,7 @@ describe('metadata poisoning', () => {
 
   it('a peer announcing a wrong metadata_size and one sending wrong bytes are dropped; the honest peer completes the fetch', () => {
     const b = new Bench();
-    const host = b.network.addHost({ label: 'F', address: { host: 'F', port: 6881 }, upload: Infinity, download: Infinity });
-    const got: Uint8Array[] = [];
-    const fetcher = new MetadataFetcher({
-      infoHash,
-      peerId: peerIdOf('F'),
-      label: 'F',
-      clock: b.scheduler,
-      network: host,
-      tracker: { announce: (_r, done) => done({ ok: true, interval: 1800, peers: [] }) },
-      trace: { emit: (e) => b.events.push({ ...e }) },
-      labelOf: (a) => a.host,
-      onMetadata: (bytes) => got.push(bytes),
-    });
-    fetcher.start();
+    const { fetcher, got } = benchFetcher(b, infoHash);
     const puppets = new Map<string, Puppet>();
     for (const label of ['LIAR', 'WRONG', 'HONEST']) {
       const h = b.network.addHost({ label, address: { host: label, port: 6881 }, upload: Infinity, download: Infinity });
@@ -252,19 +238,7 @@ describe('metadata fetcher under a request flood', () => {
   it('answers metadata requests with at most one REJECT each, then drops a peer that keeps asking', () => {
     const info = new Uint8Array(20_000).map((_, i) => (i * 3) & 0xff);
     const b = new Bench();
-    const host = b.network.addHost({ label: 'F', address: { host: 'F', port: 6881 }, upload: Infinity, download: Infinity });
-    const fetcher = new MetadataFetcher({
-      infoHash: sha1(info),
-      peerId: peerIdOf('F'),
-      label: 'F',
-      clock: b.scheduler,
-      network: host,
-      tracker: { announce: (_r, done) => done({ ok: true, interval: 1800, peers: [] }) },
-      trace: { emit: (e) => b.events.push({ ...e }) },
-      labelOf: (a) => a.host,
-      onMetadata: () => {},
-    });
-    fetcher.start();
+    const { fetcher } = benchFetcher(b, sha1(info));
     const h = b.network.addHost({ label: 'FLOOD', address: { host: 'FLOOD', port: 6881 }, upload: Infinity, download: Infinity });
     const flooder = new Puppet(b, 'FLOOD', h);
     h.listen((conn) => flooder.attach(conn));

@@ -4,6 +4,7 @@
 import { Client } from '../../engine/client.ts';
 import { MemoryStorage } from '../../engine/memory-storage.ts';
 import { createTorrent, type Torrent } from '../../engine/metainfo.ts';
+import { MetadataFetcher } from '../../engine/metadata-fetcher.ts';
 import type { Connection, PeerAddress } from '../../engine/ports.ts';
 import type { EngineSettings } from '../../engine/settings.ts';
 import type { TraceEvent } from '../../engine/trace.ts';
@@ -125,6 +126,28 @@ export function edgesOf(events: readonly TraceEvent[]): Set<string> {
     else last.set(conn, e.node!);
   }
   return edges;
+}
+
+/**
+ * A magnet link's metadata fetcher, labelled F, on the bench's network (no tracker peers): what it
+ * assembles lands in `got`. Started; puppets it dials are added by the test.
+ */
+export function benchFetcher(b: Bench, infoHash: Uint8Array): { fetcher: MetadataFetcher; got: Uint8Array[] } {
+  const host = b.network.addHost({ label: 'F', address: { host: 'F', port: 6881 }, upload: Infinity, download: Infinity });
+  const got: Uint8Array[] = [];
+  const fetcher = new MetadataFetcher({
+    infoHash,
+    peerId: peerIdOf('F'),
+    label: 'F',
+    clock: b.scheduler,
+    network: host,
+    tracker: { announce: (_r, done) => done({ ok: true, interval: 1800, peers: [] }) },
+    trace: { emit: (e) => b.events.push({ ...e }) },
+    labelOf: (a) => a.host,
+    onMetadata: (bytes) => got.push(bytes),
+  });
+  fetcher.start();
+  return { fetcher, got };
 }
 
 export function peerIdOf(label: string): Uint8Array {
