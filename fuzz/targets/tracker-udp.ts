@@ -45,7 +45,8 @@ const inputArbitrary: fc.Arbitrary<UdpInput> = fc.record({
 
 /** The fake tracker, shared by all inputs of a run (they run one at a time); unref'd. */
 let server: Promise<{ socket: Socket; port: number }> | undefined;
-let current: { input: UdpInput; faults: string[] } | undefined;
+/** The input being run; `client` is the port its UdpTracker sends from (learnt from its first packet). */
+let current: { input: UdpInput; faults: string[]; client?: number } | undefined;
 
 function fakeTracker(): Promise<{ socket: Socket; port: number }> {
   server ??= new Promise((resolve, reject) => {
@@ -54,6 +55,11 @@ function fakeTracker(): Promise<{ socket: Socket; port: number }> {
     socket.on('message', (msg, from) => {
       if (!current) return;
       const isConnect = msg.length >= 16 && msg.readUInt32BE(8) === 0;
+      // Each input has a UdpTracker (and socket) of its own, and its first packet is a connect. A
+      // packet from another port is an earlier input's, sent in time but read late on a loaded
+      // machine: it is no part of this exchange.
+      current.client ??= from.port;
+      if (from.port !== current.client) return;
       const spec = isConnect ? current.input.connect : current.input.announce;
       if (isConnect) {
         if (msg.length !== 16 || msg.readBigUInt64BE(0) !== 0x41727101980n) current.faults.push('connect request without the BEP 15 magic or not 16 bytes');
