@@ -55,10 +55,10 @@ function fakeTracker(): Promise<{ socket: Socket; port: number }> {
     socket.on('message', (msg, from) => {
       if (!current) return;
       const isConnect = msg.length >= 16 && msg.readUInt32BE(8) === 0;
-      // Each input has a UdpTracker (and socket) of its own, and its first packet is a connect. A
-      // packet from another port is an earlier input's, sent in time but read late on a loaded
-      // machine: it is no part of this exchange.
-      current.client ??= from.port;
+      // Each input has a UdpTracker (and socket) of its own, whose first packet is a connect: the
+      // port it comes from is this input's. A packet from another port is an earlier input's, sent
+      // in time but read late on a loaded machine: it is no part of this exchange.
+      if (isConnect) current.client ??= from.port;
       if (from.port !== current.client) return;
       const spec = isConnect ? current.input.connect : current.input.announce;
       if (isConnect) {
@@ -105,7 +105,7 @@ async function checkUdp(input: UdpInput): Promise<void> {
   const announceOk = connectOk && accepted(input.announce, 1, 20);
   // An exchange that must fail waits out a short time-out (fast runs); one that must succeed gets
   // seconds, so a loaded machine's slow loopback is not taken for a lost reply.
-  const timeout = announceOk ? 2_000 : 25;
+  const timeout = announceOk ? 10_000 : 25;
   const tracker = new UdpTracker(url, 7, { timeout, attempts: 1 });
   let result;
   try {
