@@ -1,9 +1,10 @@
-// Parsers for commander options that take numbers, shared by the commands. A bad value is an
+// Parsers for commander options that take numbers (and the transport), shared by the commands. A bad value is an
 // `InvalidArgumentError`, which commander reports as one line naming the option.
 // (They live here, not in main.ts: main.ts imports every command, so a command importing main.ts
 // would make a cycle.)
 
 import { InvalidArgumentError } from 'commander';
+import { TRANSPORTS, type Transport } from '../sim/scenario/types.ts';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -15,4 +16,10 @@ export function portNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError(`expected a port in 0..65535, got "${value}"`);
   return n;
+}
+
+/** `--transport memory|tcp`. */
+export function transportOption(value: string): Transport {
+  if ((TRANSPORTS as readonly string[]).includes(value)) return value as Transport;
+  throw new InvalidArgumentError(`expected ${TRANSPORTS.join(' or ')}, got '${value}'`);
 }

@@ -3,6 +3,9 @@
 // not, 2 if the file is not a valid scenario.
 
 import { loadScenario, runResolved } from '../sim/scenario/load.ts';
+import { TransportError, transportOf } from '../sim/scenario/transport.ts';
+import type { Transport } from '../sim/scenario/types.ts';
+import { runScenarioOnTcp, type TcpScenarioResult } from '../sim/tcp/run.ts';
 import { runFileStem } from '../sim/scenario/file-names.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import type { Scenario, ScenarioResult } from '../sim/scenario/types.ts';
@@ -16,6 +19,8 @@ export interface ScenarioRunFlags {
   trace?: string;
   json?: boolean;
   plantedBug?: string;
+  /** Overrides the file's `transport`. */
+  transport?: Transport;
 }
 
 export interface ScenarioRun {
@@ -24,7 +29,7 @@ export interface ScenarioRun {
 }
 
 /** Runs the file and prints the outcome; undefined if the file is not valid (exit code set). */
-export function runScenarioFile(path: string, flags: ScenarioRunFlags): ScenarioRun | undefined {
+export async function runScenarioFile(path: string, flags: ScenarioRunFlags): Promise<ScenarioRun | undefined> {
   const loaded = loadAll([path]);
   if (!loaded) return undefined;
   const file = loaded[0].file;
@@ -33,10 +38,20 @@ export function runScenarioFile(path: string, flags: ScenarioRunFlags): Scenario
   const tracePath = flags.trace ?? `out/${runFileStem(scenario.name, seed)}.jsonl`;
   const trace = new TraceFile(tracePath);
   const started = performance.now();
+  const transport = transportOf(scenario, flags.transport);
   let result: ScenarioResult;
   try {
-    result = runResolved(scenario, seed, { traceOut: trace.write, plantedBug: flags.plantedBug as PlantedBug });
+    if (transport === 'tcp') {
+      if (flags.plantedBug) throw new TransportError('tcp', ['--planted-bug is for the in-memory transport']);
+      // Other clients' logs and data are kept beside the trace.
+      result = await runScenarioOnTcp(scenario, seed, { traceOut: trace.write, workDir: tracePath.replace(/\.jsonl$/, '') + '.tcp' });
+    } else result = runResolved(scenario, seed, { traceOut: trace.write, plantedBug: flags.plantedBug as PlantedBug });
   } catch (e) {
+    if (e instanceof TransportError) {
+      console.error(`swarmlab run: ${scenario.name}: ${e.message}`);
+      process.exitCode = 2;
+      return undefined;
+    }
     if (!(e instanceof ClockStoppedError)) throw e;
     console.error(`swarmlab run: ${scenario.name}, seed ${seed}: ${e.message}`);
     process.exitCode = 1;
@@ -45,7 +60,7 @@ export function runScenarioFile(path: string, flags: ScenarioRunFlags): Scenario
     trace.close();
   }
   const wallMs = performance.now() - started;
-  const command = reproduceCommand(path, seed, flags.plantedBug);
+  const command = reproduceCommand(path, seed, flags.plantedBug, transport);
   if (flags.json) console.log(JSON.stringify(toJson(result, path, tracePath, command, wallMs)));
   else printSummary(scenario, path, result, tracePath, command, wallMs);
   process.exitCode = result.ok ? 0 : 1;
@@ -69,21 +84,23 @@ function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: s
   for (const p of r.peers) {
     const done = p.role === 'seed' ? 'seed' : secs(p.completedAt);
     console.log(
-      `${p.label.padEnd(width)} ${p.role.padEnd(8)} ${p.behaviour.padEnd(13)} ${done.padStart(10)} ${mib(p.uploaded).padStart(9)} ${mib(p.downloaded).padStart(9)}  ${p.payloadMatches ? 'ok' : p.behaviour === 'honest' ? 'MISMATCH' : '-'}`,
+      `${p.label.padEnd(width)} ${p.role.padEnd(8)} ${(p.client ?? p.behaviour).padEnd(13)} ${done.padStart(10)} ${mib(p.uploaded).padStart(9)} ${mib(p.downloaded).padStart(9)}  ${p.payloadMatches ? 'ok' : p.behaviour === 'honest' ? 'MISMATCH' : '-'}`,
     );
   }
   const leechers = r.peers.filter((p) => p.role === 'leecher' && p.behaviour === 'honest');
   const done = leechers.filter((p) => p.completedAt !== undefined).length;
   const banned = [...new Set(r.bans.map((b) => b.banned))];
   console.log('');
-  console.log(`swarm: ${done}/${leechers.length} honest leechers complete; stopped at ${secs(r.simTime)} of virtual time`);
+  const tcp = (r as Partial<TcpScenarioResult>).transport === 'tcp';
+  console.log(`swarm: ${done}/${leechers.length} honest leechers complete; stopped at ${secs(r.simTime)} of ${tcp ? 'real time on TCP' : 'virtual time'}`);
   console.log(`checks: ${r.hashFailures} hash failure${r.hashFailures === 1 ? '' : 's'}; banned: ${banned.length ? banned.join(', ') : 'none'}`);
   if (r.failures.length) {
     console.log(`failures (${r.failures.length}):`);
     for (const f of r.failures) console.log(`  ${describeFailure(f)}`);
   }
   console.log(`trace: ${tracePath} (${r.traceEvents} events; ${wallMs.toFixed(0)} ms of wall time)`);
-  console.log(`trace sha256: ${r.traceHash}`);
+  console.log(`trace sha256: ${r.traceHash}${tcp ? ' (a TCP run is not byte-replayable: the seed fixes the schedule and every choice of swarmlab, not the kernel\'s timing)' : ''}`);
+  if (tcp && (r as TcpScenarioResult).workDir) console.log(`peers' data and other clients' logs: ${(r as TcpScenarioResult).workDir}`);
   console.log(`reproduce: ${command}`);
   console.log(r.ok ? 'result: OK' : `result: FAILED`);
 }
@@ -104,5 +121,8 @@ function toJson(r: ScenarioResult, path: string, tracePath: string, command: str
     hashFailures: r.hashFailures,
     bans: r.bans,
     peers: r.peers.map((p) => ({ ...p, completedAt: p.completedAt ?? null })),
+    transport: (r as Partial<TcpScenarioResult>).transport ?? 'memory',
+    replayable: (r as Partial<TcpScenarioResult>).replayable ?? true,
+    ...((r as Partial<TcpScenarioResult>).workDir ? { workDir: (r as TcpScenarioResult).workDir } : {}),
   };
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { runFileStem } from '../sim/scenario/file-names.ts';
 import { limitNote, SCENARIO_LIMITS } from '../sim/scenario/limits.ts';
 import { type SwarmResult, runSwarm, swarmOf } from '../sim/swarm.ts';
-import { positiveInt } from './option-parsers.ts';
+import { positiveInt, transportOption } from './option-parsers.ts';
 import { runScenarioFile } from './run-scenario.ts';
 import { plantedBugOption } from './scenario-args.ts';
 import { TraceFile } from './trace-file.ts';
@@ -17,6 +17,7 @@ export interface RunFlags {
   trace?: string;
   json?: boolean;
   report?: string;
+  transport?: 'memory' | 'tcp';
 }
 
 export function registerRun(program: Command): void {
@@ -30,16 +31,18 @@ export function registerRun(program: Command): void {
     .option('--trace <file>', 'where to write the trace (default: out/trace-seed<N>.jsonl; a scenario: out/<name>-seed<N>.jsonl)')
     .option('--json', 'print one JSON object instead of the summary')
     .option('--report <file>', 'also write the replay page for the trace (one self-contained HTML file)')
+    .option('--transport <memory|tcp>', "a scenario's transport: memory (virtual time, byte-replayable) or tcp (real loopback sockets, real time); default: the file's, else memory", transportOption)
     .addOption(plantedBugOption())
     .action(async (scenario: string | undefined, flags: RunFlags & { plantedBug?: string }, cmd: Command) => {
       if (scenario !== undefined) {
         if (cmd.getOptionValueSource('seeds') === 'cli' || cmd.getOptionValueSource('peers') === 'cli') cmd.error('error: --seeds and --peers are for the default swarm; a scenario file sets its own groups');
         const seed = cmd.getOptionValueSource('seed') === 'default' ? undefined : flags.seed;
-        const run = runScenarioFile(scenario, { ...flags, seed });
+        const run = await runScenarioFile(scenario, { ...flags, seed });
         if (run && flags.report) await writeReport(run.tracePath, flags.report);
         if (run && flags.report && !flags.json) console.log(`report: ${flags.report}`);
         return;
       }
+      if (flags.transport === 'tcp') cmd.error('error: --transport tcp runs a scenario file; the default swarm on TCP is scenarios/default.yaml: swarmlab run scenarios/default.yaml --transport tcp', { exitCode: 2 });
       const maxPeers = SCENARIO_LIMITS.peers.value;
       if (flags.seeds + flags.peers > maxPeers) {
         cmd.error(`error: --seeds ${flags.seeds} and --peers ${flags.peers} make ${flags.seeds + flags.peers} peers; at most ${maxPeers} ${limitNote('peers', maxPeers)}`, { exitCode: 2 });

@@ -13,7 +13,11 @@ import { runScenario } from '../sim/scenario/load.ts';
 import { junitXml } from './junit.ts';
 import { TraceFile } from './trace-file.ts';
 import { writeReport } from './viz.ts';
-import { positiveInt } from './option-parsers.ts';
+import { positiveInt, transportOption } from './option-parsers.ts';
+import { transportOf } from '../sim/scenario/transport.ts';
+import type { Transport } from '../sim/scenario/types.ts';
+import { runScenarioOnTcp } from '../sim/tcp/run.ts';
+import { runResolved } from '../sim/scenario/load.ts';
 import { EXIT_BAD_FILE, loadAll, type PlantedBug, plantedBugOption } from './scenario-args.ts';
 
 interface TestFlags {
@@ -21,6 +25,7 @@ interface TestFlags {
   firstSeed: number;
   junit?: string;
   plantedBug?: string;
+  transport?: Transport;
   /** Folder for a replay page per failing run, or false (--no-reports). */
   reports: string | false;
 }
@@ -43,6 +48,7 @@ export function registerTest(program: Command): void {
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--reports <dir>', 'write a replay page (trace + visualizer, one HTML file) for each failing run', 'out/reports')
     .option('--no-reports', 'write no replay pages')
+    .option('--transport <memory|tcp>', "run every scenario on this transport (default: each file's, else memory); TCP runs are not run twice for determinism", transportOption)
     .addOption(plantedBugOption())
     .action((paths: string[], flags: TestFlags) => test(paths.length ? paths : ['scenarios'], flags));
 }
@@ -95,7 +101,10 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
     return;
   }
   const progress = new Progress(process.stdout.isTTY === true, flags.plantedBug);
-  const suite = runSuite(entries, {
+  const tcpFile = (file: (typeof entries)[number]['file']) => (flags.transport ?? file.transport ?? 'memory') === 'tcp';
+  const suite = await runSuite(entries, {
+    runner: (scenario, seed, options) => (transportOf(scenario, flags.transport) === 'tcp' ? runScenarioOnTcp(scenario, seed) : runResolved(scenario, seed, options)),
+    replayable: (file) => !tcpFile(file),
     extraSeeds: flags.seeds,
     firstSeed: flags.firstSeed,
     plantedBug: flags.plantedBug as PlantedBug,
@@ -113,8 +122,10 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
       for (const f of run.failures.slice(0, MAX_LISTED)) console.log(`    ${describeFailure(f)}`);
       if (run.failures.length > MAX_LISTED) console.log(`    … and ${run.failures.length - MAX_LISTED} more (the command shows them all)`);
       if (run.traceHash) console.log(`    trace sha256: ${run.traceHash}`);
-      console.log(`    reproduce: ${reproduceCommand(run.path, run.seed, flags.plantedBug)}`);
-      if (flags.reports !== false && !run.rerun && reports < MAX_REPORTS && run.traceHash) {
+      const tcp = tcpFile(entries.find((e) => e.path === run.path)!.file);
+      console.log(`    reproduce: ${reproduceCommand(run.path, run.seed, flags.plantedBug, tcp ? 'tcp' : undefined)}`);
+      if (tcp) console.log('    replay: not written (a TCP run is not byte-replayable; run the command above with --report)');
+      else if (flags.reports !== false && !run.rerun && reports < MAX_REPORTS && run.traceHash) {
         reports++;
         try {
           console.log(`    replay: ${await writeFailureReport(run, flags.reports, flags.plantedBug)}`);

@@ -180,8 +180,7 @@ export class Swarm {
   ) {
     const o = options;
     this.root = new SeedRoot(o.seed);
-    this.payload = this.root.stream('payload').bytes(o.size);
-    this.torrent = createTorrent({ name: 'payload', pieceLength: o.pieceLength, files: splitFiles(this.payload, o.files ?? 1) }).torrent;
+    ({ payload: this.payload, torrent: this.torrent } = swarmPayload(this.root, o));
     this.trace = new TraceWriter(
       {
         seed: o.seed,
@@ -398,6 +397,17 @@ export class Swarm {
 }
 
 
+
+/** The run's payload, drawn from the seed's `payload` stream, and its torrent (both transports). */
+export function swarmPayload(root: SeedRoot, o: Pick<SwarmOptions, 'size' | 'pieceLength' | 'files'>, announce?: string): { payload: Uint8Array; torrent: Torrent; bytes: Uint8Array } {
+  const payload = root.stream('payload').bytes(o.size);
+  return { payload, ...torrentOf(payload, o, announce) };
+}
+
+/** The run's torrent of `payload`; with `announce`, the .torrent another client is given. */
+export function torrentOf(payload: Uint8Array, o: Pick<SwarmOptions, 'pieceLength' | 'files'>, announce?: string): { torrent: Torrent; bytes: Uint8Array } {
+  return createTorrent({ name: 'payload', pieceLength: o.pieceLength, files: splitFiles(payload, o.files ?? 1), ...(announce ? { announce: [[announce]] } : {}) });
+}
 
 /** Splits the payload into `count` files of near-equal size (views, no copies). */
 function splitFiles(payload: Uint8Array, count: number): Uint8Array | { path: string[]; data: Uint8Array }[] {

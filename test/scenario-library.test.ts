@@ -1,5 +1,6 @@
-// The scenario library (scenarios/) as CI runs it: `swarmlab test scenarios/` with each file's
-// listed seeds, every scenario's first seed run twice for determinism. All must pass.
+// The scenario library (scenarios/*.yaml, in memory) as CI runs it: `swarmlab test` with each
+// file's listed seeds, every scenario's first seed run twice for determinism. All must pass. The
+// examples with other clients (scenarios/clients/, TCP) are run by test/tcp-clients-scenarios.test.ts.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -36,7 +37,7 @@ describe('the scenario library', () => {
       const junit = join(mkdtempSync(join(tmpdir(), 'swarmlab-library-')), 'junit.xml');
       let output: string;
       try {
-        output = execFileSync(process.execPath, ['bin/swarmlab.mjs', 'test', 'scenarios/', '--junit', junit], { encoding: 'utf8', stdio: 'pipe', timeout: 290_000 });
+        output = execFileSync(process.execPath, ['bin/swarmlab.mjs', 'test', ...files.map((f) => join('scenarios', f)), '--junit', junit], { encoding: 'utf8', stdio: 'pipe', timeout: 290_000 });
       } catch (e) {
         const err = e as { status: number; stdout: string; stderr: string };
         throw new Error(`swarmlab test scenarios/ exited ${err.status}:\n${err.stdout}\n${err.stderr}`);

@@ -5,18 +5,18 @@
 
 import type { Torrent } from '../../engine/metainfo.ts';
 import { blockLength, blocksIn, isBlockInPiece, pieceSize } from '../../engine/piece-shape.ts';
-import type { Network, TrackerPort } from '../../engine/ports.ts';
+import type { Clock, Network, TrackerPort } from '../../engine/ports.ts';
 import type { TraceSink } from '../../engine/trace.ts';
 import { BLOCK_SIZE, type Message } from '../../engine/wire.ts';
 import type { SeededRandom } from '../random.ts';
-import type { Scheduler } from '../scheduler.ts';
 
 export interface AdversaryContext {
   /** The adversary's name in the trace; honest peers know it by its host's label. */
   label: string;
   /** Where it listens and dials: only the engine's Network port, so it runs on any transport. */
   host: Network;
-  scheduler: Scheduler;
+  /** The swarm's clock: virtual time in memory, real time on TCP. */
+  scheduler: Clock;
   /** Every random choice the adversary makes comes from here. */
   random: SeededRandom;
   torrent: Torrent;

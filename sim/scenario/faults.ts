@@ -7,21 +7,53 @@
 // `FaultyStorage`: each returns a handle, and the heal ends that handle alone, so overlapping
 // faults never undo each other.
 
+import type { PeerAddress, TimerHandle } from '../../engine/ports.ts';
+import type { TraceSink } from '../../engine/trace.ts';
 import type { HostName, NetworkFaults } from '../network-faults.ts';
 import type { SeededRandom } from '../random.ts';
-import type { PeerGroup, SimPeer, Swarm } from '../swarm.ts';
+import type { FaultyStorage } from '../storage-faults.ts';
+import type { PeerGroup } from '../swarm.ts';
 import type { FaultSpec, RandomFault } from './types.ts';
+
+/** A peer as the injector sees it, on either transport. */
+export interface FaultablePeer {
+  readonly label: string;
+  readonly group: PeerGroup;
+  readonly host: { readonly address: PeerAddress };
+  readonly down: boolean;
+  readonly leftAt?: number;
+  readonly joinedAt: number;
+  /** Its storage's fault verbs; absent for another client, whose storage swarmlab does not hold. */
+  readonly storageFaults?: FaultyStorage;
+}
+
+/**
+ * What the injector drives: the in-memory `Swarm` (sim/swarm.ts) on virtual time, or the TCP
+ * transport's swarm (sim/tcp/) on real time. The same schedule, the same verbs, the same stream.
+ */
+export interface FaultTarget<P extends FaultablePeer = FaultablePeer> {
+  readonly scheduler: { now(): number; at(time: number, fn: () => void): TimerHandle };
+  readonly peers: readonly P[];
+  readonly network: NetworkFaults;
+  readonly tracker: { failure: string | undefined; empty: boolean; delay: number };
+  readonly traceSink: TraceSink;
+  /** The `faults` stream: the injector's choices (and, in memory, the network's jitter and loss). */
+  readonly faultRandom: SeededRandom;
+  crash(peer: P, restartAfter?: number): void;
+  leave(peer: P, reason: string): void;
+  addPeer(group: PeerGroup, joinAt?: number): P;
+}
 
 const SIM = 'sim';
 
-export class FaultInjector {
+export class FaultInjector<P extends FaultablePeer = FaultablePeer> {
   private readonly random: SeededRandom;
   /** When the last fault ends; liveness is judged from here. */
   lastHeal = 0;
   private readonly network: NetworkFaults;
 
   constructor(
-    private readonly swarm: Swarm,
+    private readonly swarm: FaultTarget<P>,
     private readonly groupsByName: Map<string, PeerGroup>,
   ) {
     // Shared with the network, which draws jitter from it as batches go.
@@ -82,12 +114,12 @@ export class FaultInjector {
         return;
       }
       case 'disk-full': {
-        const faults = this.peersOf(f.group).map((p) => [p.storageFaults, p.storageFaults.fillDisk()] as const);
+        const faults = this.storagesOf(f.group).map((storage) => [storage, storage.fillDisk()] as const);
         this.heal(f.until, 'disk-full', () => faults.forEach(([storage, fault]) => storage.heal(fault)));
         return;
       }
       case 'corrupt-read': {
-        const faults = this.peersOf(f.group).map((p) => [p.storageFaults, p.storageFaults.corruptReads(f.probability)] as const);
+        const faults = this.storagesOf(f.group).map((storage) => [storage, storage.corruptReads(f.probability)] as const);
         this.heal(f.until, 'corrupt-read', () => faults.forEach(([storage, fault]) => storage.heal(fault)));
         return;
       }
@@ -153,21 +185,26 @@ export class FaultInjector {
     return g;
   }
 
-  private peersOf(group: string | undefined): SimPeer[] {
+  private peersOf(group: string | undefined): P[] {
     if (group !== undefined) this.group(group);
     return this.swarm.peers.filter((p) => group === undefined || p.group === this.groupsByName.get(group));
+  }
+
+  /** The storage fault verbs of the group's peers (other clients have none: the schema refuses such a fault). */
+  private storagesOf(group: string): FaultyStorage[] {
+    return this.peersOf(group).flatMap((p) => (p.storageFaults ? [p.storageFaults] : []));
   }
 
   private hosts(group: string | undefined): HostName[] {
     return this.names(this.peersOf(group));
   }
 
-  private names(peers: readonly SimPeer[]): HostName[] {
+  private names(peers: readonly P[]): HostName[] {
     return peers.map((p) => p.host.address.host);
   }
 
   /** `count` peers of the group that are up now, chosen from the seed. */
-  private pickUp(group: string, count: number): SimPeer[] {
+  private pickUp(group: string, count: number): P[] {
     const up = this.peersOf(group).filter((p) => !p.down && p.leftAt === undefined && p.joinedAt <= this.swarm.scheduler.now());
     return this.random.sample(up, count);
   }

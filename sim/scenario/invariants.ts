@@ -5,10 +5,32 @@
 import { BLOCK_SIZE, type Message, WireDecoder } from '../../engine/wire.ts';
 import type { PeerProcess } from '../../engine/peer.ts';
 import type { TraceEvent } from '../../engine/trace.ts';
-import type { SimEndpoint } from '../network.ts';
-import { isHonest } from '../behaviours.ts';
-import type { SimPeer, Swarm } from '../swarm.ts';
+import type { Client } from '../../engine/client.ts';
+import type { Torrent } from '../../engine/metainfo.ts';
+import type { Storage } from '../../engine/ports.ts';
+import type { TraceSink } from '../../engine/trace.ts';
+import type { SimEndpoint, SimNetwork } from '../network.ts';
+import { type Behaviour, isHonest } from '../behaviours.ts';
 import type { Failure } from './types.ts';
+
+/** A peer as the checker sees it, on either transport. */
+export interface SafetyPeer {
+  readonly label: string;
+  readonly behaviour: Behaviour;
+  /** What it holds; absent for another client (its bytes are checked from its files at the end). */
+  readonly storage?: Storage;
+  readonly client?: Client;
+}
+
+/** The swarm the checker watches: the in-memory `Swarm`, or the TCP transport's. */
+export interface SafetyTarget {
+  readonly peers: readonly SafetyPeer[];
+  readonly torrent: Torrent;
+  readonly payload: Uint8Array;
+  readonly scheduler: { now(): number };
+  readonly traceSink: TraceSink;
+  observer: TraceSink | undefined;
+}
 
 /** Recorded violations are capped (the count is not), so a broken run stays small. */
 const MAX_RECORDED = 50;
@@ -20,12 +42,20 @@ export class InvariantChecker {
   readonly bans: { by: string; banned: string }[] = [];
   private readonly decoders = new WeakMap<SimEndpoint, WireDecoder>();
   private readonly processes = new WeakMap<SimEndpoint, PeerProcess>();
-  private readonly peerByLabel = new Map<string, SimPeer>();
+  private readonly peerByLabel = new Map<string, SafetyPeer>();
 
-  constructor(private readonly swarm: Swarm) {
+  /**
+   * `network`: the in-memory network, whose write tap lets the checker compare what honest peers
+   * write with their engine's state. On TCP the relay's wire checker (sim/wire-checker.ts) does
+   * the byte-level checks instead.
+   */
+  constructor(
+    private readonly swarm: SafetyTarget,
+    network?: SimNetwork,
+  ) {
     for (const p of swarm.peers) this.peerByLabel.set(p.label, p);
     swarm.observer = { emit: (e) => this.onEvent(e) };
-    swarm.network.tapWrites((from, chunks) => this.onWrite(from, chunks));
+    network?.tapWrites((from, chunks) => this.onWrite(from, chunks));
   }
 
   private onEvent(e: TraceEvent): void {
@@ -37,7 +67,8 @@ export class InvariantChecker {
   }
 
   /** "A piece is only marked complete when its SHA1 matches; every verified byte equals the payload." */
-  private checkVerified(peer: SimPeer, index: number): void {
+  private checkVerified(peer: SafetyPeer, index: number): void {
+    if (!peer.storage) return;
     const t = this.swarm.torrent;
     const start = index * t.pieceLength;
     const length = Math.min(t.pieceLength, t.length - start);
@@ -71,7 +102,7 @@ export class InvariantChecker {
     }
   }
 
-  private checkMessage(peer: SimPeer, from: SimEndpoint, m: Message): void {
+  private checkMessage(peer: SafetyPeer, from: SimEndpoint, m: Message): void {
     const process = this.processOf(peer, from);
     if (!process) return;
     const remote = process.remoteLabel;
@@ -86,7 +117,7 @@ export class InvariantChecker {
     }
   }
 
-  private processOf(peer: SimPeer, from: SimEndpoint): PeerProcess | undefined {
+  private processOf(peer: SafetyPeer, from: SimEndpoint): PeerProcess | undefined {
     let p = this.processes.get(from);
     if (!p) {
       p = peer.client!.connections().find((c) => c.conn === from);
@@ -95,7 +126,7 @@ export class InvariantChecker {
     return p;
   }
 
-  private peer(label: string): SimPeer | undefined {
+  private peer(label: string): SafetyPeer | undefined {
     let p = this.peerByLabel.get(label);
     if (!p) {
       // Peers added later (churn) are looked up once.

@@ -10,10 +10,11 @@ export function shellWord(word: string): string {
 }
 
 /** The exact one-line command that replays `file` under `seed`, from the project folder. */
-export function reproduceCommand(file: string, seed: string, plantedBug?: string): string {
+export function reproduceCommand(file: string, seed: string, plantedBug?: string, transport?: 'memory' | 'tcp'): string {
   const path = relative(process.cwd(), file) || file;
   const parts = ['node bin/swarmlab.mjs run', shellWord(path.startsWith('..') ? file : path), '--seed', shellWord(seed)];
   if (plantedBug) parts.push('--planted-bug', shellWord(plantedBug));
+  if (transport === 'tcp') parts.push('--transport', 'tcp');
   return parts.join(' ');
 }
 

@@ -15,6 +15,7 @@ export function resolveScenario(file: ScenarioFile, seed: string, source?: strin
   const f = drawAll(file, '', root) as Drawn<ScenarioFile>;
   return {
     name: f.name,
+    ...(f.transport === 'tcp' ? { transport: f.transport } : {}),
     ...(source !== undefined ? { source } : {}),
     torrent: f.torrent,
     groups: f.groups.map((g) => withoutUndefined({ ...g, settings: nonEmpty(g.settings) })),

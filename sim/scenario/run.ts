@@ -2,13 +2,14 @@
 // safety invariants, then judges liveness and the scenario's expectations.
 
 import type { PlantedBug } from '../../engine/test-hooks.ts';
-import { isHonest } from '../behaviours.ts';
+import { type Behaviour, isHonest, type Role } from '../behaviours.ts';
 import { type PeerGroup, Swarm, type SwarmOptions } from '../swarm.ts';
 import { FaultInjector } from './faults.ts';
 import { InvariantChecker } from './invariants.ts';
 import type { Failure, Scenario, ScenarioResult } from './types.ts';
 import type { AdversaryStarter } from '../swarm.ts';
 import { swarmAdversaries } from '../adversary.ts';
+import { memoryProblems, TransportError } from './transport.ts';
 
 export interface RunOptions {
   traceOut?: (text: string) => void;
@@ -52,11 +53,13 @@ export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): {
 }
 
 export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOptions = {}): ScenarioResult {
+  const problems = memoryProblems(scenario);
+  if (problems.length > 0) throw new TransportError('memory', problems);
   const { options, groups } = swarmOptionsOf(scenario, seed, o);
   const swarm = new Swarm(options, o.adversaries ?? swarmAdversaries);
   const faults = new FaultInjector(swarm, groups);
   faults.schedule(scenario.faults);
-  const checker = new InvariantChecker(swarm);
+  const checker = new InvariantChecker(swarm, swarm.network);
   // Run on past the last fault's heal even when everyone is done, so late faults are exercised.
   const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
   const result = swarm.run(stopWhen);
@@ -81,8 +84,21 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
   };
 }
 
-/** Liveness and the scenario's own expectations. */
-function judge(s: Scenario, swarm: Swarm, lastHeal: number, checker: InvariantChecker): Failure[] {
+/** A peer as the judge sees it, on either transport. */
+export interface JudgedPeer {
+  readonly label: string;
+  readonly role: Role;
+  readonly behaviour: Behaviour;
+  readonly group: { readonly prefix: string };
+  readonly down: boolean;
+  readonly leftAt?: number;
+  readonly completedAt?: number;
+  /** The engine, for a swarmlab peer; absent for another client. */
+  readonly client?: { readonly pieces: { readonly have: { has(i: number): boolean; readonly size: number } } };
+}
+
+/** Liveness and the scenario's own expectations (both transports). */
+export function judge(s: Scenario, swarm: { readonly peers: readonly JudgedPeer[]; readonly torrent: { readonly pieceCount: number } }, lastHeal: number, checker: Pick<InvariantChecker, 'bans' | 'hashFailures'>): Failure[] {
   const failures: Failure[] = [];
   const e = s.expect;
   const deadline = Math.min(s.timeLimit, e.completeBy ?? Infinity, e.settleWithin !== undefined ? lastHeal + e.settleWithin : Infinity);
@@ -124,12 +140,14 @@ function judge(s: Scenario, swarm: Swarm, lastHeal: number, checker: InvariantCh
   return failures;
 }
 
-/** Pieces held by some honest peer that is up now. */
-function availablePieces(swarm: Swarm): Set<number> {
+/** Pieces held by some honest peer that is up now (another client's seed holds them all). */
+function availablePieces(swarm: { readonly peers: readonly JudgedPeer[]; readonly torrent: { readonly pieceCount: number } }): Set<number> {
   const have = new Set<number>();
   for (const p of swarm.peers) {
-    if (!isHonest(p.behaviour) || p.down || p.leftAt !== undefined || !p.client) continue;
-    for (let i = 0; i < swarm.torrent.pieceCount; i++) if (p.client.pieces.have.has(i)) have.add(i);
+    if (!isHonest(p.behaviour) || p.down || p.leftAt !== undefined) continue;
+    const holds = p.client ? (i: number) => p.client!.pieces.have.has(i) : p.role === 'seed' ? () => true : undefined;
+    if (!holds) continue;
+    for (let i = 0; i < swarm.torrent.pieceCount; i++) if (holds(i)) have.add(i);
   }
   return have;
 }

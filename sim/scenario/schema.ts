@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { defaultSettings, type EngineSettings, type NumberLimit, SETTING_LIMITS, settingProblem } from '../../engine/settings.ts';
 import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 import { BEHAVIOUR_NAMES, ROLES } from '../behaviours.ts';
+import { CLIENT_NAMES, TRANSPORTS } from './types.ts';
 import { bounds, EXAMPLES, formatDuration, formatSize, KiB, MINUTE, MiB, parseQuantity, parseVarying, type Quantity, Range, show, UnitError, type Varying } from './units.ts';
 
 /** Defaults for what a file leaves out. Bandwidths are those of `swarmlab run`'s default swarm. */
@@ -139,6 +140,19 @@ const group = strict({
   latency: latency.optional(),
   settings: settings.optional(),
   behaviour: z.enum(BEHAVIOUR_NAMES).default('honest'),
+  client: z
+    .union(
+      [
+        z.enum(CLIENT_NAMES),
+        strict({
+          command: z.array(z.string().min(1), { error: 'expected the command as a list of words, e.g. [my-client, --port, "{port}", "{torrent}"]' }).min(1, 'expected a command of at least one word'),
+          done: z.union([z.literal('files'), strict({ stdout: z.string().min(1) })], { error: 'expected done: files, or done: { stdout: <regular expression> }' }).optional(),
+          env: z.record(z.string(), z.string(), { error: 'expected env as a map of names to strings' }).optional(),
+        }),
+      ],
+      { error: `expected a client: ${CLIENT_NAMES.join(', ')}, or { command: [...], done: ..., env: ... }` },
+    )
+    .optional(),
 }).transform((g) => ({ ...g, upload: g.upload ?? DEFAULTS[g.role].upload, download: g.download ?? DEFAULTS[g.role].download }));
 
 const network = strict({ latency: latency.default((): [Varying, Varying] => [...DEFAULTS.latency]) });
@@ -203,6 +217,8 @@ const fileShape = strict({
     .min(1, 'expected the scenario name')
     .max(SCENARIO_LIMITS.nameLength.value, `expected a name of at most ${SCENARIO_LIMITS.nameLength.value} characters ${limitNote('nameLength', SCENARIO_LIMITS.nameLength.value)}`),
   description: z.string().optional(),
+  /** memory (default): virtual time, byte-replayable; tcp: real loopback sockets, real time. */
+  transport: z.enum(TRANSPORTS, { error: `expected a transport: ${TRANSPORTS.join(' or ')}` }).optional(),
   torrent,
   groups: z.array(group, { error: 'expected a list of peer groups' }).min(1, 'expected at least one peer group'),
   network: network.default(() => ({ latency: [...DEFAULTS.latency] as [Varying, Varying] })),
@@ -219,6 +235,8 @@ export const scenarioFileSchema = fileShape.superRefine(crossCheck);
 
 /** A checked scenario file: defaults filled in, units parsed, ranges not yet drawn. */
 export type ScenarioFile = z.output<typeof fileShape>;
+
+const clientName = (c: NonNullable<ScenarioFile['groups'][number]['client']>) => (typeof c === 'string' ? c : c.command[0]);
 
 // ---- checks across fields --------------------------------------------------------------------
 
@@ -237,6 +255,32 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
   const after = (lo: Varying, hi: Varying | undefined, path: (string | number)[], what: string) => {
     if (hi !== undefined && bounds(hi)[0] < bounds(lo)[1]) issue(ctx, `expected a time after \`${what}\` (${showTime(lo)}) for every draw, got ${showTime(hi)}`, path);
   };
+
+  // Another client is a process swarmlab does not run: no engine settings, no behaviour, and no
+  // fault that reaches inside a swarmlab peer (its storage, its process's crash and restart).
+  const clientGroups = new Set<string>();
+  file.groups.forEach((g, i) => {
+    if (g.client === undefined) return;
+    clientGroups.add(g.name);
+    if (g.behaviour !== 'honest') issue(ctx, `a group played by another client (${clientName(g.client)}) cannot have behaviour ${g.behaviour}: behaviours are swarmlab's own peers`, ['groups', i, 'behaviour']);
+    if (g.settings !== undefined) issue(ctx, `a group played by another client (${clientName(g.client)}) cannot have engine settings: configure the client itself`, ['groups', i, 'settings']);
+  });
+  const NOT_FOR_CLIENTS: Record<string, string> = {
+    'disk-full': "fills a swarmlab peer's storage",
+    'corrupt-read': "corrupts a swarmlab peer's storage reads",
+    crash: 'crashes and restarts a swarmlab peer (use pause, reset or partition for another client)',
+    churn: 'replaces swarmlab peers',
+  };
+  const checkClientFault = (kind: string, group: string | undefined, path: (string | number)[]) => {
+    if (group !== undefined && clientGroups.has(group) && NOT_FOR_CLIENTS[kind]) issue(ctx, `fault ${kind} ${NOT_FOR_CLIENTS[kind]}; group ${group} is another client`, path);
+  };
+
+  file.faults.forEach((f, i) => {
+    const at = ['faults', i];
+    if (f.kind === 'random') {
+      checkClientFault(f.fault.kind, f.fault.group, [...at, 'fault', 'group']);
+    } else if ('group' in f) checkClientFault(f.kind, f.group, [...at, 'group']);
+  });
 
   file.faults.forEach((f, i) => {
     const at = ['faults', i];

@@ -3,6 +3,7 @@
 // `swarmlab test` runs; the printing is cli/test.ts's.
 
 import { ClockStoppedError } from '../scheduler.ts';
+import { TransportError } from './transport.ts';
 import { loadScenario, runResolved, type ScenarioFile, type ScenarioRunOptions } from './load.ts';
 import { seedList } from './seeds.ts';
 import type { Failure, Scenario, ScenarioResult } from './types.ts';
@@ -12,7 +13,17 @@ export interface SuiteEntry {
   file: ScenarioFile;
 }
 
+/** Runs one scenario under one seed: the in-memory runner by default; the TCP transport's for `--transport tcp`. */
+export type ScenarioRunner = (scenario: Scenario, seed: string, options: ScenarioRunOptions) => ScenarioResult | Promise<ScenarioResult>;
+
 export interface SuiteOptions extends Pick<ScenarioRunOptions, 'plantedBug'> {
+  /** Default: `runResolved`, in memory. */
+  runner?: ScenarioRunner;
+  /**
+   * Whether a run can be replayed byte for byte (default true: in memory). Only then is one seed
+   * run twice to check the trace hash; a TCP run is not replayable.
+   */
+  replayable?: (file: ScenarioFile) => boolean;
   /** Seeds to run beyond each scenario's listed ones. */
   extraSeeds?: number;
   /** The first of the extra seeds (they count up from it). */
@@ -54,21 +65,21 @@ export const CLOCK_STOPPED = 'clock-stopped';
 /** The check reported when the same seed gives two different trace hashes. */
 export const NONDETERMINISM = 'determinism';
 
-export function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions = {}): SuiteResult {
+export async function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions = {}): Promise<SuiteResult> {
   const plan: Omit<PlannedRun, 'index' | 'total'>[] = [];
   for (const { path, file } of entries) {
     const seeds = seedList(file.seeds, o.extraSeeds ?? 0, o.firstSeed ?? 1);
     for (const seed of seeds) plan.push({ path, name: file.name, seed, rerun: false });
-    plan.push({ path, name: file.name, seed: seeds[0], rerun: true });
+    if (o.replayable?.(file) ?? true) plan.push({ path, name: file.name, seed: seeds[0], rerun: true });
   }
   const files = new Map(entries.map((e) => [e.path, e.file]));
   const firstHash = new Map<string, string | undefined>();
   const runs: SuiteRun[] = [];
   const started = performance.now();
-  plan.forEach((p, i) => {
+  for (const [i, p] of plan.entries()) {
     const planned: PlannedRun = { ...p, index: i + 1, total: plan.length };
     o.onStart?.(planned);
-    const run = runOne(planned, files.get(p.path)!, o);
+    const run = await runOne(planned, files.get(p.path)!, o);
     const key = `${p.path}\n${p.seed}`;
     if (!p.rerun) firstHash.set(key, run.traceHash);
     else {
@@ -82,14 +93,20 @@ export function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions = {}): 
     }
     runs.push(run);
     o.onDone?.(run);
-  });
+  }
   const failed = runs.filter((r) => !r.ok).length;
   return { runs, passed: runs.length - failed, failed, wallMs: performance.now() - started };
 }
 
-function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): SuiteRun {
+async function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): Promise<SuiteRun> {
   const started = performance.now();
-  const result = runCatchingCrash(() => loadScenario(file, p.seed), p.seed, { plantedBug: o.plantedBug });
+  const runner = o.runner ?? runResolved;
+  let result: ScenarioResult;
+  try {
+    result = await runner(loadScenario(file, p.seed), p.seed, { plantedBug: o.plantedBug });
+  } catch (e) {
+    result = crashedRun(e, file.name, p.seed);
+  }
   return { ...p, ok: result.ok, failures: result.failures, traceHash: result.traceHash || undefined, wallMs: performance.now() - started };
 }
 
@@ -101,13 +118,24 @@ export function runCatchingCrash(scenario: Scenario | (() => Scenario), seed: st
   try {
     return runResolved(typeof scenario === 'function' ? scenario() : scenario, seed, options);
   } catch (e) {
-    const err = e as Error;
-    const at = err.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim() ?? '';
-    const failure: Failure =
-      err instanceof ClockStoppedError ? { check: CLOCK_STOPPED, t: err.time, message: err.message } : { check: CRASH, message: `${err.message}${at ? ` (${at})` : ''}` };
-    const name = typeof scenario === 'function' ? '' : scenario.name;
-    return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [] };
+    return crashedRun(e, typeof scenario === 'function' ? '' : scenario.name, seed);
   }
+}
+
+/** The check reported when a scenario cannot run on the chosen transport. */
+export const TRANSPORT = 'transport';
+
+/** A run that threw instead of finishing, as a failed result. */
+function crashedRun(e: unknown, name: string, seed: string): ScenarioResult {
+  const err = e as Error;
+  const at = err.stack?.split('\n').find((l) => l.trim().startsWith('at '))?.trim() ?? '';
+  const failure: Failure =
+    err instanceof ClockStoppedError
+      ? { check: CLOCK_STOPPED, t: err.time, message: err.message }
+      : err instanceof TransportError
+        ? { check: TRANSPORT, message: err.message }
+        : { check: CRASH, message: `${err.message}${at ? ` (${at})` : ''}` };
+  return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [] };
 }
 
 const short = (hash: string | undefined) => (hash ? hash.slice(0, 12) : 'none (it crashed)');

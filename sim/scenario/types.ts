@@ -22,7 +22,30 @@ export interface GroupSpec {
   latency?: [number, number];
   settings?: Partial<EngineSettings>;
   behaviour: Behaviour;
+  /** Another BitTorrent client plays this group instead of swarmlab's engine (TCP transport only). */
+  client?: ExternalClient;
 }
+
+/** The transports a scenario runs on: the in-memory network on virtual time, or real loopback TCP. */
+export const TRANSPORTS = ['memory', 'tcp'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+/** The built-in adapters for other clients (sim/tcp/clients/). */
+export const CLIENT_NAMES = ['aria2', 'libtorrent', 'transmission'] as const;
+export type ClientName = (typeof CLIENT_NAMES)[number];
+
+/**
+ * Any other client, as a command. Placeholders in its words: {torrent} {data} {ip} {port}
+ * {tracker} {label} {role}. `done`: how it is known complete — 'files' (default: its data folder
+ * hashed against the torrent) or a regular expression its stdout matches.
+ */
+export interface CommandClient {
+  command: string[];
+  done?: 'files' | { stdout: string };
+  env?: Record<string, string>;
+}
+
+export type ExternalClient = ClientName | CommandClient;
 
 export type FaultSpec =
   // Links — `group` selects the hosts whose links are affected (all when absent).
@@ -70,6 +93,8 @@ export interface Expectations {
 
 export interface Scenario {
   name: string;
+  /** Absent: in memory. `swarmlab run --transport` overrides it. */
+  transport?: Transport;
   /** Where it came from (a file path), for messages. */
   source?: string;
   torrent: { size: number; pieceLength: number; files: number };
@@ -101,7 +126,8 @@ export interface ScenarioResult {
   traceHash: string;
   traceEvents: number;
   simTime: number;
-  peers: (PeerReport & { group: string; behaviour: Behaviour })[];
+  /** `client`: the other client that played the peer (TCP runs), absent for swarmlab's. */
+  peers: (PeerReport & { group: string; behaviour: Behaviour; client?: string })[];
   hashFailures: number;
   bans: { by: string; banned: string }[];
 }

@@ -1,0 +1,129 @@
+// Runs one resolved scenario on the TCP transport: the same swarm options, fault schedule,
+// invariants and judgement as the in-memory runner (sim/scenario/run.ts), on real loopback
+// sockets in real time. The result says that it is not byte-replayable: the seed fixes the
+// schedule and every swarmlab choice, not the kernel's timing.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FaultInjector } from '../scenario/faults.ts';
+import { InvariantChecker } from '../scenario/invariants.ts';
+import { judge, type RunOptions, swarmOptionsOf } from '../scenario/run.ts';
+import { TransportError } from '../scenario/transport.ts';
+import type { ExternalClient, Failure, Scenario, ScenarioResult } from '../scenario/types.ts';
+import type { PeerGroup } from '../swarm.ts';
+import { chooseBlock, tcpCapacity } from './addresses.ts';
+import { clientName, TcpSwarm, type TcpSwarmOptions } from './swarm.ts';
+
+export interface TcpRunOptions extends Pick<RunOptions, 'traceOut'> {
+  /**
+   * The run's folder: each peer's data and each other client's logs. Default: a temporary folder,
+   * removed afterwards unless the run failed or `keepWorkDir`.
+   */
+  workDir?: string;
+  keepWorkDir?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface TcpScenarioResult extends ScenarioResult {
+  transport: 'tcp';
+  /** A TCP run is not byte-replayable: the seed fixes the schedule, not the kernel's timing. */
+  replayable: false;
+  /** The run's loopback block: its peers were 127.<block>.x.y (sim/tcp/addresses.ts). */
+  block: number;
+  /** Where each peer's data and each other client's stdout/stderr were kept (if kept). */
+  workDir?: string;
+}
+
+/** How many times another address block is tried when one is taken (another run on the machine). */
+const BLOCK_ATTEMPTS = 8;
+
+/** Why the scenario cannot run on TCP here, before anything starts. */
+export function tcpProblems(s: Scenario): string[] {
+  const problems: string[] = [];
+  const peers = s.groups.reduce((n, g) => n + g.count, 0);
+  const capacity = tcpCapacity();
+  if (peers > capacity.peers) problems.push(`${peers} peers, but this machine allows at most ${capacity.peers} on TCP (${capacity.why})`);
+  return problems;
+}
+
+export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpRunOptions = {}): Promise<TcpScenarioResult> {
+  const problems = tcpProblems(scenario);
+  if (problems.length > 0) throw new TransportError('tcp', problems);
+  const { options, groups } = swarmOptionsOf(scenario, seed, { traceOut: o.traceOut });
+  const clients = new Map<PeerGroup, ExternalClient>();
+  for (const g of scenario.groups) if (g.client !== undefined) clients.set(groups.get(g.name)!, g.client);
+  const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), 'swarmlab-tcp-'));
+  const swarm = await createSwarm({ ...options, clients, workDir, log: o.log }, seed);
+  let result: TcpScenarioResult | undefined;
+  try {
+    const faults = new FaultInjector(swarm, groups);
+    faults.schedule(scenario.faults);
+    const checker = new InvariantChecker(swarm);
+    const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
+    const run = await swarm.run(stopWhen);
+
+    const failures: Failure[] = [...checker.violations];
+    for (const c of swarm.crashes) failures.push({ check: 'crash', message: c.message, ...(c.peer ? { peer: c.peer } : {}) });
+    failures.push(...judge(scenario, swarm, faults.lastHeal, checker));
+    const peers = await Promise.all(
+      swarm.peers.map(async (p) => ({
+        label: p.label,
+        role: p.role,
+        joinedAt: p.joinedAt,
+        completedAt: p.completedAt,
+        uploaded: p.client?.uploaded ?? p.sentBytes,
+        downloaded: p.client?.downloaded ?? p.receivedBytes,
+        payloadMatches: p.storage ? Buffer.compare(p.storage.read(0, swarm.payload.length), swarm.payload) === 0 : ((await p.running?.complete().catch(() => false)) ?? false),
+        group: p.group.prefix,
+        behaviour: p.behaviour,
+        ...(p.external !== undefined ? { client: clientName(p.external) } : {}),
+      })),
+    );
+    // Another client's leecher that says it completed must hold the right bytes.
+    for (const p of peers) {
+      const peer = swarm.peers.find((x) => x.label === p.label)!;
+      if (peer.external !== undefined && p.role === 'leecher' && p.completedAt !== undefined && !p.payloadMatches) {
+        failures.push({ check: 'payload', peer: p.label, message: `${p.label} (${clientName(peer.external)}) completed, but its files differ from the payload` });
+      }
+    }
+    const ok = failures.length === 0;
+    const keep = o.keepWorkDir || o.workDir !== undefined || !ok;
+    result = {
+      name: scenario.name,
+      seed,
+      ok,
+      failures,
+      traceHash: run.traceHash,
+      traceEvents: run.traceEvents,
+      simTime: run.simTime,
+      peers,
+      hashFailures: checker.hashFailures,
+      bans: checker.bans,
+      transport: 'tcp',
+      replayable: false,
+      block: swarm.block,
+      ...(keep ? { workDir } : {}),
+    };
+    return result;
+  } finally {
+    await swarm.close();
+    if (!result?.workDir && o.workDir === undefined) rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Builds the swarm in a free address block: the seed's, else the next ones. */
+async function createSwarm(options: TcpSwarmOptions, seed: string): Promise<TcpSwarm> {
+  const first = chooseBlock(seed);
+  let lastError: unknown;
+  for (let attempt = 0; attempt < BLOCK_ATTEMPTS; attempt++) {
+    const block = 2 + ((first - 2 + attempt * 37) % 253);
+    try {
+      return await TcpSwarm.create(options, block);
+    } catch (err) {
+      lastError = err;
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    }
+  }
+  throw new Error(`no free loopback address block after ${BLOCK_ATTEMPTS} tries: ${(lastError as Error).message}`);
+}

@@ -1,0 +1,87 @@
+// The TCP transport (issue 10, part 1): the same scenario files on real loopback sockets, through
+// the relay, with the loopback tracker, in real time. The default swarm and three fault scenarios
+// pass on both transports with byte-identical payloads; a scenario that cannot run on TCP says so
+// before it starts; a run leaves no socket, timer or listener behind.
+
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { loadScenario, runResolved } from '../sim/scenario/load.ts';
+import { TransportError } from '../sim/scenario/transport.ts';
+import { hostAddress, PRIVATE_PORT, PUBLIC_PORT, tcpCapacity, trackerAddress } from '../sim/tcp/addresses.ts';
+import { runScenarioOnTcp, type TcpScenarioResult } from '../sim/tcp/run.ts';
+import { memoryTrace } from '../engine/trace-writer.ts';
+
+/** Runs a library scenario on TCP, with its trace kept in memory. */
+async function onTcp(file: string, seed = '1') {
+  const trace = memoryTrace();
+  const scenario = loadScenario(file, seed);
+  const result = await runScenarioOnTcp(scenario, seed, { traceOut: trace.out });
+  return { result, lines: trace.lines };
+}
+
+function expectAllComplete(r: TcpScenarioResult | ReturnType<typeof runResolved>) {
+  expect(r.failures, JSON.stringify(r.failures.slice(0, 5))).toEqual([]);
+  expect(r.ok).toBe(true);
+  for (const p of r.peers) if (p.behaviour === 'honest') expect(p.payloadMatches, `${p.label}'s payload`).toBe(true);
+}
+
+describe('the TCP transport', () => {
+  it('runs the default scenario: every leecher completes with the payload, the trace says TCP and not replayable', { timeout: 120_000 }, async () => {
+    const { result, lines } = await onTcp('scenarios/default.yaml');
+    expectAllComplete(result);
+    expect(result.transport).toBe('tcp');
+    expect(result.replayable).toBe(false);
+    expect(result.traceHash).toMatch(/^[0-9a-f]{64}$/);
+    const header = JSON.parse(lines[0]);
+    expect(header.settings.transport).toBe('tcp');
+    expect(header.settings.replayable).toBe(false);
+    // The same trace format: peers' steps, connections and completions, on real time.
+    const kinds = new Set(lines.slice(1).map((l) => JSON.parse(l).kind));
+    for (const k of ['join', 'connect', 'step', 'verified', 'complete']) expect(kinds, k).toContain(k);
+    const completes = lines.slice(1).map((l) => JSON.parse(l)).filter((e) => e.kind === 'complete');
+    expect(new Set(completes.map((e) => e.peer)).size).toBe(20);
+  });
+
+  for (const name of ['partition-heals', 'flaky-links', 'corrupt-peer']) {
+    it(`runs ${name} on both transports with the same expectations met`, { timeout: 240_000 }, async () => {
+      const memory = runResolved(loadScenario(`scenarios/${name}.yaml`, '1'), '1');
+      expectAllComplete(memory);
+      const { result, lines } = await onTcp(`scenarios/${name}.yaml`);
+      expectAllComplete(result);
+      // The faults were injected on TCP too, at their scheduled times.
+      const faults = lines.slice(1).map((l) => JSON.parse(l)).filter((e) => e.kind === 'fault');
+      expect(faults.length).toBeGreaterThan(0);
+      if (name === 'corrupt-peer') expect(result.bans.some((b) => b.banned === 'X0')).toBe(true);
+      if (name === 'partition-heals') expect(faults.map((f) => f.fault)).toContain('partition-healed');
+    });
+  }
+
+  it('refuses, before anything starts, a scenario with more peers than this machine allows on TCP', async () => {
+    const scenario = loadScenario('scenarios/default.yaml', '1');
+    const tooMany = tcpCapacity().peers + 1;
+    const big = { ...scenario, groups: [{ ...scenario.groups[0] }, { ...scenario.groups[1], count: tooMany }] };
+    const run = runScenarioOnTcp(big, '1');
+    await expect(run).rejects.toThrow(TransportError);
+    await expect(run).rejects.toThrow(/peers, but this machine allows at most/);
+  });
+
+  it("frees every address it bound: each peer's and the tracker's ports can be bound again at once", { timeout: 120_000 }, async () => {
+    const { result } = await onTcp('scenarios/tiny-pieces.yaml');
+    expect(result.ok).toBe(true);
+    const ips = result.peers.map((_, i) => hostAddress(result.block, i));
+    for (const ip of ips) {
+      expect(await canListen(ip, PUBLIC_PORT), `${ip}:${PUBLIC_PORT}`).toBe(true);
+      expect(await canListen(ip, PRIVATE_PORT), `${ip}:${PRIVATE_PORT}`).toBe(true);
+    }
+    expect(await canListen(trackerAddress(result.block), 6969)).toBe(true);
+  });
+});
+
+/** Resolves when `host:port` can be listened on (nothing holds it). */
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
