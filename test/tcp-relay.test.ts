@@ -335,6 +335,39 @@ describe('TCP relay: fault verbs', () => {
     expect(w.bytesOf(l.received).equals(payload)).toBe(true);
   });
 
+  it('a hold and a partition on one connection: releasing the hold delivers nothing until the repair', async () => {
+    const w = await world();
+    const d = await w.dial(w.a, w.b);
+    const l = await w.acceptedBy(w.b);
+    const hold = w.relay.hold([w.a]);
+    const cut = w.relay.partition([w.a], [w.b]);
+    d.socket.write('x');
+    w.relay.release(hold);
+    await sleep(300);
+    expect(l.received).toEqual([]);
+    expect(w.relay.linkState(w.a, w.b).heldConnections).toBe(1);
+    w.relay.repair(cut);
+    await until('the byte', () => w.bytesOf(l.received).toString() === 'x');
+  });
+
+  it('bandwidth and latency changes are layers: ending the older leaves the newer', async () => {
+    const w = await world();
+    const first = w.relay.setBandwidth([w.a], { upload: 64 * KiB });
+    const second = w.relay.setBandwidth([w.a], { upload: 16 * KiB, download: 32 * KiB });
+    w.relay.restore(first);
+    expect(w.relay.linkState(w.a, w.b).upload).toBe(16 * KiB);
+    expect(w.relay.linkState(w.b, w.a).download).toBe(32 * KiB);
+    w.relay.restore(second);
+    expect(w.relay.linkState(w.a, w.b).upload).toBe(Infinity);
+    const slow = w.relay.setLatency([w.a], { latency: 500 });
+    const fast = w.relay.setLatency([w.a], { latency: 50 });
+    w.relay.restore(slow);
+    expect(w.relay.linkState(w.a, w.b).latency).toBe(25);
+    w.relay.restore(fast);
+    expect(w.relay.linkState(w.a, w.b).latency).toBe(0);
+    expect(() => w.relay.restore(fast)).toThrow(`relay: link change ${fast.id} is not active`);
+  });
+
   it('a one-way partition holds one direction only; repair resumes it', async () => {
     const w = await world();
     const d = await w.dial(w.a, w.b);
@@ -480,6 +513,8 @@ describe('TCP relay: fault verbs', () => {
 
 describe('TCP relay: close', () => {
   it('close() closes every socket and listener and leaves no timer; a second close is a no-op; the ports are free again', async () => {
+    const tcpHandles = () => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP')).length;
+    const before = tcpHandles();
     const w = await world();
     const d = await w.dial(w.a, w.b);
     const l = await w.acceptedBy(w.b);
@@ -498,5 +533,12 @@ describe('TCP relay: close', () => {
       const again = await listenOn(ip, PUBLIC_PORT);
       await new Promise<void>((resolve) => again.close(() => resolve()));
     }
+    // With the test's own sockets and listeners gone too, no TCP handle is left of the relay's.
+    for (const s of opened.sockets) s.destroy();
+    await Promise.all(opened.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    opened.sockets = [];
+    opened.servers = [];
+    // (At most as many as before: sockets of the test before may still have been closing then.)
+    await until('every TCP handle to close', () => tcpHandles() <= before);
   });
 });

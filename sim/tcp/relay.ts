@@ -16,8 +16,10 @@
 // Memory is bounded whatever a peer does: per direction the relay stops reading its source
 // socket once MAX_QUEUED_BYTES it read wait to be forwarded (held, delayed or rate-limited), and
 // writes to the destination only while its socket takes them (backpressure: pause/resume and
-// 'drain'). A connection thus holds at most 2 × (1 MiB + one read of ≤ 64 KiB + one slice in the
-// destination socket's buffer) in the relay; the rest waits in the kernel and the sender.
+// 'drain'). A connection thus holds at most 2 × (1 MiB + one read of ≤ 64 KiB + the paused
+// socket's own read buffer + one slice in the destination socket's buffer) in the relay; the rest
+// waits in the kernel and in the sender. The dialer's `connect` completes at once (the kernel
+// answers the SYN), not after a round trip: the one timing the relay cannot copy.
 
 import { createServer, type Server, Socket } from 'node:net';
 import { addressKey, type PeerAddress, type Random } from '../../engine/ports.ts';
