@@ -706,6 +706,15 @@ class Direction {
     });
   }
 
+  /** Past the head chunk; forwarded chunks are let go of as the queue moves, not only when it empties (a busy stream may never empty it). */
+  private advance(): void {
+    this.head++;
+    if (this.head >= 64 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
   /** Forwards what is due, as fast as the buckets and the destination socket allow. */
   pump(): void {
     const dst = this.dst;
@@ -724,7 +733,7 @@ class Direction {
       this.to.downlink.take(allowed);
       const slice = chunk.bytes.subarray(chunk.offset, chunk.offset + allowed);
       chunk.offset += allowed;
-      if (chunk.offset === chunk.bytes.length) this.head++;
+      if (chunk.offset === chunk.bytes.length) this.advance();
       this.queuedBytes -= allowed;
       this.delivered += allowed;
       const room = dst.write(slice);
