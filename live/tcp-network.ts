@@ -10,6 +10,8 @@ export interface TcpNetworkOptions {
   host?: string;
   /** Port to listen on; 0 picks a free one (default 0). */
   port?: number;
+  /** Source address of every dial (default: the system's choice); a TCP run binds a peer's dials to its host IP, so the relay knows who dials. */
+  localAddress?: string;
   /** A dial that has not connected after this long fails (ms, default 10 s). */
   connectTimeout?: number;
   /** Called when the engine threw from a callback: the connection is dropped, the process lives on. */
@@ -64,7 +66,7 @@ export class TcpNetwork implements Network {
     const conn = new TcpConnection(this, socket, false, { host: remote.host, port: remote.port }, this.options);
     socket.setNoDelay(true);
     try {
-      socket.connect({ host: remote.host, port: remote.port });
+      socket.connect({ host: remote.host, port: remote.port, localAddress: this.options.localAddress });
     } catch (err) {
       // A bad address (a port out of range, say) throws at once: reported as a failed dial, after
       // the engine has had the connection back and installed its handler.

@@ -26,6 +26,7 @@ import type {
   WriteTap,
 } from './network-faults.ts';
 import { SeededRandom } from './random.ts';
+import { retransmissionDelay } from './retransmission.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** Bytes per millisecond; Infinity for an unlimited link. */
@@ -49,10 +50,6 @@ export interface HostOptions {
 const BATCH_BYTES = 16 * KiB + 64;
 /** A dial to an address nobody has ever used fails after this long. */
 const UNREACHABLE_TIMEOUT = 3_000;
-/** A lost batch is sent again after a round trip plus this (Linux's TCP_RTO_MIN, 200 ms), doubling per loss. */
-const RETRANSMIT_MIN_TIMEOUT = 200;
-/** After this many losses of one batch in a row the connection is reset, as Linux does (tcp_retries2 = 15). */
-const MAX_RETRANSMISSIONS = 15;
 
 interface Partition {
   id: number;
@@ -566,7 +563,7 @@ export class SimEndpoint implements Connection, OpenConnection {
     const jitter = this.jitter ? net.random.next() * this.jitter : 0;
     let retransmission = 0;
     if (this.host.loss > 0) {
-      const r = this.retransmissionDelay();
+      const r = retransmissionDelay(net.random, this.host.loss, this.latency);
       if (r.gaveUp) {
         sched.at(sched.now() + r.delay, () => !this.closed && this.reset('retransmission timed out'));
         return;
@@ -587,18 +584,5 @@ export class SimEndpoint implements Connection, OpenConnection {
         peer.handler?.data(c);
       }
     });
-  }
-
-  /** How much later a batch arrives for the times it is lost first (TCP backs off, doubling), or when TCP gives up. */
-  private retransmissionDelay(): { delay: number; gaveUp: boolean } {
-    const random = this.host.net.random;
-    let timeout = 2 * this.latency + RETRANSMIT_MIN_TIMEOUT;
-    let delay = 0;
-    for (let losses = 0; random.next() < this.host.loss; losses++) {
-      if (losses === MAX_RETRANSMISSIONS) return { delay, gaveUp: true };
-      delay += timeout;
-      timeout *= 2;
-    }
-    return { delay, gaveUp: false };
   }
 }
