@@ -1,18 +1,43 @@
-# A libtorrent (python3-libtorrent) peer for swarmlab's interop tests and bench, on 127.0.0.1 only.
-# Usage: lt_client.py seed|leech <torrent-file|magnet> <save-dir> <port> [peer HOST:PORT ...]
-# Prints "listening PORT" when ready, "done SECONDS" when a leech completes (then exits 0).
-import sys, time
+# A libtorrent (python3-libtorrent) peer for swarmlab: the `libtorrent` client adapter of TCP runs
+# (sim/tcp/clients/libtorrent.ts), and the interop tests and bench (test/helpers/clients.ts).
+# Loopback only; DHT, LSD, UPnP, NAT-PMP and uTP off; several connections per IP allowed.
+#
+# Usage: lt_client.py seed|leech <torrent-file|magnet> <save-dir> <port> [options] [peer HOST:PORT ...]
+#   --ip IP       listen on IP:port and bind every outgoing connection to IP (default 127.0.0.1)
+#   --stay        a leech that completes stays, seeding (default: it exits 0)
+#   --parent PID  exit when process PID is gone (the adapter's own process)
+# The torrent's trackers are announced to (the min announce interval lifted to the tracker's own).
+# Prints "listening PORT" when ready, "done SECONDS" when a leech completes.
+import os, sys, time
 import libtorrent as lt
 
-mode, source, save, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-peers = [(p.rsplit(':', 1)[0], int(p.rsplit(':', 1)[1])) for p in sys.argv[5:]]
+args = sys.argv[1:]
+ip, stay, parent, rest = '127.0.0.1', False, None, []
+i = 0
+while i < len(args):
+    if args[i] == '--ip':
+        ip = args[i + 1]; i += 2
+    elif args[i] == '--stay':
+        stay = True; i += 1
+    elif args[i] == '--parent':
+        parent = int(args[i + 1]); i += 2
+    else:
+        rest.append(args[i]); i += 1
+mode, source, save, port = rest[0], rest[1], rest[2], int(rest[3])
+peers = [(p.rsplit(':', 1)[0], int(p.rsplit(':', 1)[1])) for p in rest[4:]]
 
 ses = lt.session({
-    'listen_interfaces': '127.0.0.1:%d' % port,
+    'listen_interfaces': '%s:%d' % (ip, port),
+    'outgoing_interfaces': ip,
     'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+    # Every peer of a run is on loopback; libtorrent's default allows one connection per IP.
     'allow_multiple_connections_per_ip': True,
     'enable_incoming_utp': False, 'enable_outgoing_utp': False,
     'announce_to_all_tiers': True, 'announce_to_all_trackers': True,
+    # A run's tracker is on loopback at /announce/<label>; SSRF mitigation refuses such a path.
+    'ssrf_mitigation': False,
+    # A scenario's announce interval is the scenario's choice (libtorrent's floor is 300 s).
+    'min_announce_interval': 1,
     'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification | lt.alert.category_t.status_notification,
 })
 if source.startswith('magnet:'):
@@ -35,9 +60,16 @@ print('listening %d' % ses.listen_port(), flush=True)
 start = time.time()
 last_dial = 0.0
 last_print = 0.0
+done = False
 while True:
     st = h.status()
     now = time.time()
+    if parent is not None:
+        try:
+            os.kill(parent, 0)
+        except OSError:
+            print('parent %d is gone: exiting' % parent, file=sys.stderr, flush=True)
+            break
     if peers and st.num_peers == 0 and now - last_dial > 2:
         last_dial = now
         for p in peers:
@@ -51,7 +83,9 @@ while True:
     if now - last_print > 1:
         last_print = now
         print('state %s progress %.3f peers %d down %d up %d' % (st.state, st.progress, st.num_peers, st.download_rate, st.upload_rate), file=sys.stderr, flush=True)
-    if mode == 'leech' and st.is_seeding:
+    if mode == 'leech' and st.is_seeding and not done:
+        done = True
         print('done %.3f' % (now - start), flush=True)
-        break
+        if not stay:
+            break
     time.sleep(0.05)
