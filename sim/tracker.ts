@@ -1,9 +1,11 @@
-// A simulated tracker: remembers who announced, hands out a seeded sample of the others.
+// A simulated tracker: remembers who announced, hands out a seeded sample of the others (the swarm
+// bookkeeping is sim/tracker-swarm.ts, shared with the loopback tracker of TCP runs).
 
-import type { AnnouncePeer, AnnounceRequest, AnnounceResult, PeerAddress, TrackerPort } from '../engine/ports.ts';
+import type { AnnounceRequest, AnnounceResult, PeerAddress, TrackerPort } from '../engine/ports.ts';
 import { addressKey } from '../engine/ports.ts';
 import type { SeededRandom } from './random.ts';
 import type { Scheduler } from './scheduler.ts';
+import { TrackerSwarm } from './tracker-swarm.ts';
 
 /**
  * The announce-interval floor of simulated peers (ms): the simulated tracker's interval is a
@@ -21,14 +23,8 @@ export interface SimTrackerOptions {
   delay: number;
 }
 
-interface Entry {
-  address: PeerAddress;
-  peerId: Uint8Array;
-  left: number;
-}
-
 export class SimTracker {
-  private readonly swarm = new Map<string, Entry>();
+  private readonly swarm: TrackerSwarm;
   /** While set, every announce fails with this error (tracker outage). */
   failure: string | undefined;
   /** While true, announces succeed with no peers. */
@@ -39,10 +35,11 @@ export class SimTracker {
 
   constructor(
     private readonly scheduler: Scheduler,
-    private readonly random: SeededRandom,
+    random: SeededRandom,
     private readonly o: SimTrackerOptions,
   ) {
     this.delay = o.delay;
+    this.swarm = new TrackerSwarm(random);
   }
 
   /** The TrackerPort a peer at `address` uses. */
@@ -62,17 +59,11 @@ export class SimTracker {
     if (this.failure !== undefined) {
       result = { ok: false, error: this.failure };
     } else if (req.event === 'stopped') {
-      this.swarm.delete(key);
+      this.swarm.leave(key);
       result = { ok: true, interval, peers: [] };
     } else {
-      this.swarm.set(key, { address: { host: address.host, port: req.port }, peerId: req.peerId, left: req.left });
-      const others = [...this.swarm.values()].filter((e) => addressKey(e.address) !== key);
-      const peers: AnnouncePeer[] = this.random
-        .sample(this.empty ? [] : others, req.numWant)
-        .map((e) => ({ host: e.address.host, port: e.address.port, peerId: e.peerId }));
-      let complete = 0;
-      for (const e of this.swarm.values()) if (e.left === 0) complete++;
-      result = { ok: true, interval, peers, complete, incomplete: this.swarm.size - complete };
+      const reply = this.swarm.announce(key, { address: { host: address.host, port: req.port }, peerId: req.peerId, left: req.left }, { numWant: req.numWant, empty: this.empty });
+      result = { ok: true, interval, ...reply };
     }
     this.scheduler.setTimer(this.delay, () => done(result));
   }

@@ -144,3 +144,24 @@ describe('no copies', () => {
     expect(declaring.filter((f) => f !== home)).toEqual([]);
   });
 });
+
+describe("no copies: the other clients' definitions are the adapters' (sim/tcp/clients/), which the interop tests use", () => {
+  // This file names the facts in its patterns: not a declaration.
+  const files = ['engine', 'sim', 'live', 'viz', 'cli', 'fuzz', 'bench', 'test'].flatMap(sources).filter((f) => f !== join('test', 'one-definition.test.ts'));
+  const CLIENT_FACTS: [string, RegExp, string][] = [
+    ["aria2's switches", /['"`]--enable-peer-exchange=false['"`]/, 'sim/tcp/clients/aria2.ts'],
+    ["a Transmission daemon's settings", /['"]bind-address-ipv4['"]\s*:/, 'sim/tcp/clients/transmission.ts'],
+    ['the libtorrent script', /['"]lt_client\.py['"]/, 'sim/tcp/clients/libtorrent.ts'],
+    ['the python that sees libtorrent', /=\s*['"]\/usr\/bin\/python3['"]/, 'sim/tcp/clients/installed.ts'],
+  ];
+
+  it.each(CLIENT_FACTS)('%s are declared in one place only', (_fact, declaration, home) => {
+    const declaring = files.filter((f) => declaration.test(code(readFileSync(f, 'utf8'))));
+    expect(declaring).toEqual([home]);
+  });
+
+  it('there is one lt_client.py', () => {
+    const all = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? (d.name === 'node_modules' || d.name.startsWith('.') ? [] : all(join(dir, d.name))) : d.name === 'lt_client.py' ? [join(dir, d.name)] : []));
+    expect(['sim', 'test', 'bench', 'live'].flatMap(all)).toEqual([join('sim', 'tcp', 'clients', 'lt_client.py')]);
+  });
+});

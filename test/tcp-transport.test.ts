@@ -36,9 +36,9 @@ describe('the TCP transport', () => {
     expect(header.settings.transport).toBe('tcp');
     expect(header.settings.replayable).toBe(false);
     // The same trace format: peers' steps, connections and completions, on real time.
-    const kinds = new Set(lines.slice(1).map((l) => JSON.parse(l).kind));
+    const kinds = new Set(lines.slice(1).map((l) => (JSON.parse(l) as { kind: string }).kind));
     for (const k of ['join', 'connect', 'step', 'verified', 'complete']) expect(kinds, k).toContain(k);
-    const completes = lines.slice(1).map((l) => JSON.parse(l)).filter((e) => e.kind === 'complete');
+    const completes = lines.slice(1).map((l) => JSON.parse(l) as { kind: string; peer: string }).filter((e) => e.kind === 'complete');
     expect(new Set(completes.map((e) => e.peer)).size).toBe(20);
   });
 
@@ -48,11 +48,15 @@ describe('the TCP transport', () => {
       expectAllComplete(memory);
       const { result, lines } = await onTcp(`scenarios/${name}.yaml`);
       expectAllComplete(result);
-      // The faults were injected on TCP too, at their scheduled times.
-      const faults = lines.slice(1).map((l) => JSON.parse(l)).filter((e) => e.kind === 'fault');
-      expect(faults.length).toBeGreaterThan(0);
-      if (name === 'corrupt-peer') expect(result.bans.some((b) => b.banned === 'X0')).toBe(true);
-      if (name === 'partition-heals') expect(faults.map((f) => f.fault)).toContain('partition-healed');
+      const events = lines.slice(1).map((l) => JSON.parse(l) as { kind: string; fault?: string });
+      // The faults were injected on TCP too, at their scheduled times; the corrupter was banned.
+      const faults = events.filter((e) => e.kind === 'fault').map((e) => e.fault);
+      if (name === 'partition-heals') expect(faults).toEqual(['partition', 'partition', 'partition-healed', 'partition-healed']);
+      if (name === 'flaky-links') for (const f of ['reset', 'stall', 'latency', 'latency-healed']) expect(faults, f).toContain(f);
+      if (name === 'corrupt-peer') {
+        expect(result.bans.some((b) => b.banned === 'X0')).toBe(true);
+        expect(result.hashFailures).toBeGreaterThan(0);
+      }
     });
   }
 

@@ -34,14 +34,13 @@ export type Transport = (typeof TRANSPORTS)[number];
 export const CLIENT_NAMES = ['aria2', 'libtorrent', 'transmission'] as const;
 export type ClientName = (typeof CLIENT_NAMES)[number];
 
-/**
- * Any other client, as a command. Placeholders in its words: {torrent} {data} {ip} {port}
- * {tracker} {label} {role}. `done`: how it is known complete — 'files' (default: its data folder
- * hashed against the torrent) or a regular expression its stdout matches.
- */
+/** Any other client, as a command (sim/tcp/clients/command.ts runs it). */
 export interface CommandClient {
+  /** The program and its arguments; placeholders `{torrent} {data} {ip} {port} {tracker} {label} {role}` are filled in. */
   command: string[];
+  /** `files` (default): complete once the data folder hashes right; `{ stdout }`: once a line of stdout matches the regex, and the files hash right. */
   done?: 'files' | { stdout: string };
+  /** Added to the environment; values take the placeholders too. */
   env?: Record<string, string>;
 }
 

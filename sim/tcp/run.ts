@@ -12,8 +12,8 @@ import { judge, type RunOptions, swarmOptionsOf } from '../scenario/run.ts';
 import { TransportError } from '../scenario/transport.ts';
 import type { ExternalClient, Failure, Scenario, ScenarioResult } from '../scenario/types.ts';
 import type { PeerGroup } from '../swarm.ts';
-import { chooseBlock, tcpCapacity } from './addresses.ts';
-import { clientName, TcpSwarm, type TcpSwarmOptions } from './swarm.ts';
+import { tcpCapacity } from './addresses.ts';
+import { clientName, TcpSwarm } from './swarm.ts';
 
 export interface TcpRunOptions extends Pick<RunOptions, 'traceOut'> {
   /**
@@ -35,15 +35,12 @@ export interface TcpScenarioResult extends ScenarioResult {
   workDir?: string;
 }
 
-/** How many times another address block is tried when one is taken (another run on the machine). */
-const BLOCK_ATTEMPTS = 8;
-
 /** Why the scenario cannot run on TCP here, before anything starts. */
 export function tcpProblems(s: Scenario): string[] {
   const problems: string[] = [];
   const peers = s.groups.reduce((n, g) => n + g.count, 0);
   const capacity = tcpCapacity();
-  if (peers > capacity.peers) problems.push(`${peers} peers, but this machine allows at most ${capacity.peers} on TCP (${capacity.why})`);
+  if (peers > capacity.peers) problems.push(`${peers} peers, but this machine allows at most ${capacity.peers} on TCP (${capacity.reason})`);
   return problems;
 }
 
@@ -54,7 +51,7 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
   const clients = new Map<PeerGroup, ExternalClient>();
   for (const g of scenario.groups) if (g.client !== undefined) clients.set(groups.get(g.name)!, g.client);
   const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), 'swarmlab-tcp-'));
-  const swarm = await createSwarm({ ...options, clients, workDir, log: o.log }, seed);
+  const swarm = await TcpSwarm.create({ ...options, clients, workDir, log: o.log });
   let result: TcpScenarioResult | undefined;
   try {
     const faults = new FaultInjector(swarm, groups);
@@ -88,7 +85,8 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
       }
     }
     const ok = failures.length === 0;
-    const keep = o.keepWorkDir || o.workDir !== undefined || !ok;
+    // Kept when it holds something to read: other clients' logs and data.
+    const keep = swarm.peers.some((p) => p.external !== undefined) && (o.keepWorkDir || o.workDir !== undefined || !ok);
     result = {
       name: scenario.name,
       seed,
@@ -108,22 +106,6 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     return result;
   } finally {
     await swarm.close();
-    if (!result?.workDir && o.workDir === undefined) rmSync(workDir, { recursive: true, force: true });
+    if (!result?.workDir) rmSync(workDir, { recursive: true, force: true });
   }
-}
-
-/** Builds the swarm in a free address block: the seed's, else the next ones. */
-async function createSwarm(options: TcpSwarmOptions, seed: string): Promise<TcpSwarm> {
-  const first = chooseBlock(seed);
-  let lastError: unknown;
-  for (let attempt = 0; attempt < BLOCK_ATTEMPTS; attempt++) {
-    const block = 2 + ((first - 2 + attempt * 37) % 253);
-    try {
-      return await TcpSwarm.create(options, block);
-    } catch (err) {
-      lastError = err;
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    }
-  }
-  throw new Error(`no free loopback address block after ${BLOCK_ATTEMPTS} tries: ${(lastError as Error).message}`);
 }

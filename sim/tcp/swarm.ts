@@ -24,10 +24,10 @@ import type { ExternalClient } from '../scenario/types.ts';
 import { FaultyStorage } from '../storage-faults.ts';
 import { type PeerGroup, swarmPayload, type SwarmOptions, torrentOf } from '../swarm.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL } from '../tracker.ts';
-import { hostAddress, PRIVATE_PORT, PUBLIC_PORT, trackerAddress } from './addresses.ts';
+import { claimBlock, hostAddress, PRIVATE_PORT, PUBLIC_PORT, trackerAddress } from './addresses.ts';
 import { type RunningClient, startClient } from './clients/index.ts';
 import { RealTimeScheduler } from './real-time.ts';
-import { TcpRelay } from './relay.ts';
+import { type RelayConnection, TcpRelay } from './relay.ts';
 import { LoopbackTracker } from './tracker-server.ts';
 
 /** The tracker's reply delay on TCP (ms), as the simulated tracker's. */
@@ -76,7 +76,6 @@ export interface TcpPeer {
 }
 
 export class TcpSwarm implements FaultTarget<TcpPeer> {
-  readonly scheduler = new RealTimeScheduler();
   readonly root: SeedRoot;
   readonly payload: Uint8Array;
   readonly torrent: Torrent;
@@ -92,10 +91,13 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
   private running = false;
   private polls: NodeJS.Timeout | undefined;
 
+  /** The relay: every connection crosses it, every network fault is its verb. */
+  network!: TcpRelay;
+
   private constructor(
     readonly options: TcpSwarmOptions,
     readonly block: number,
-    readonly network: TcpRelay,
+    readonly scheduler: RealTimeScheduler,
     readonly tracker: LoopbackTracker,
   ) {
     const o = options;
@@ -122,38 +124,78 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
     this.scheduler.onError = (err) => this.crashes.push({ message: `internal error in a timer: ${(err as Error)?.stack ?? String(err)}` });
   }
 
-  /** Binds the relay's and the tracker's addresses in `block`; throws on EADDRINUSE (the caller picks another block). */
-  static async create(options: TcpSwarmOptions, block: number): Promise<TcpSwarm> {
+  /**
+   * Claims a loopback block (the seed's, or the next free one: another run may hold it) and binds
+   * the tracker's and every host's address in it.
+   */
+  static async create(options: TcpSwarmOptions): Promise<TcpSwarm> {
+    const { value } = await claimBlock(options.seed, (block) => TcpSwarm.bind(options, block));
+    return value;
+  }
+
+  private static async bind(options: TcpSwarmOptions, block: number): Promise<TcpSwarm> {
     const root = new SeedRoot(options.seed);
-    const relay = await TcpRelay.create({ random: root.stream('faults'), clock: { now: () => performance.now(), setTimer: (d, fn) => { const t = setTimeout(fn, d); return { cancel: () => clearTimeout(t) }; } }, log: options.log });
-    let tracker: LoopbackTracker | undefined;
+    const scheduler = new RealTimeScheduler();
+    let swarm: TcpSwarm | undefined;
+    // The tracker first: its address claims the block.
+    const tracker = await LoopbackTracker.create({
+      ip: trackerAddress(block),
+      random: root.stream('tracker'),
+      announceInterval: options.trackerInterval,
+      delay: TRACKER_DELAY,
+      addressOf: (label) => {
+        const ip = swarm?.ipByLabel.get(label);
+        return ip === undefined ? undefined : { host: ip, port: PUBLIC_PORT };
+      },
+      labelOfIp: (ip) => swarm?.byIp.get(ip)?.label,
+      log: options.log,
+    });
+    let relay: TcpRelay | undefined;
     try {
-      let swarm: TcpSwarm | undefined;
-      tracker = await LoopbackTracker.create({
-        ip: trackerAddress(block),
-        random: root.stream('tracker'),
-        announceInterval: options.trackerInterval,
-        delay: TRACKER_DELAY,
-        addressOf: (label) => {
-          const ip = swarm?.ipByLabel.get(label);
-          return ip === undefined ? undefined : { host: ip, port: PUBLIC_PORT };
-        },
-        labelOfIp: (ip) => swarm?.byIp.get(ip)?.label,
-        log: options.log,
-      });
-      swarm = new TcpSwarm(options, block, relay, tracker);
+      // Jitter and loss draw from the `faults` stream, as in memory (one object: the swarm's).
+      swarm = new TcpSwarm(options, block, scheduler, tracker);
+      relay = await TcpRelay.create({ random: swarm.faultRandom, clock: scheduler, log: options.log });
+      swarm.network = relay;
+      swarm.watchRelay();
       for (const g of options.groups) for (let i = 0; i < g.count; i++) swarm.addPeer(g);
       await Promise.all(swarm.peers.map((p) => p.bound));
       return swarm;
     } catch (err) {
-      await relay.close();
-      await tracker?.close();
+      await relay?.close();
+      await tracker.close();
       throw err;
     }
   }
 
   get traceSink(): TraceSink {
     return this.sink;
+  }
+
+  /**
+   * What the relay sees, for what swarmlab cannot ask another client: the bytes it sent and got,
+   * and its connections (`connect` and `disconnect` events in its name, as the engine's own).
+   */
+  private watchRelay(): void {
+    const ends = (c: RelayConnection) => [this.byIp.get(c.dialer), this.byIp.get(c.listener)] as const;
+    this.network.tap({
+      sent: (c, from, bytes) => {
+        const [dialer, listener] = ends(c);
+        const [sender, receiver] = from === c.dialer ? [dialer, listener] : [listener, dialer];
+        if (sender) sender.sentBytes += bytes.length;
+        if (receiver) receiver.receivedBytes += bytes.length;
+      },
+      delivered: () => {},
+      opened: (c, t) => {
+        const [dialer, listener] = ends(c);
+        if (dialer?.external !== undefined) this.sink.emit({ t, peer: dialer.label, remote: listener?.label ?? c.listener, kind: 'connect', inbound: false });
+        if (listener?.external !== undefined) this.sink.emit({ t, peer: listener.label, remote: dialer?.label ?? c.dialer, kind: 'connect', inbound: true });
+      },
+      closed: (c, t, reason) => {
+        const [dialer, listener] = ends(c);
+        if (dialer?.external !== undefined) this.sink.emit({ t, peer: dialer.label, remote: listener?.label ?? c.listener, kind: 'disconnect', reason });
+        if (listener?.external !== undefined) this.sink.emit({ t, peer: listener.label, remote: dialer?.label ?? c.dialer, kind: 'disconnect', reason });
+      },
+    });
   }
 
   /** The peer at a loopback IP (a connection's end), if it is one of the run's. */

@@ -1,40 +1,24 @@
-// The other BitTorrent clients of the interop tests, on 127.0.0.1 with DHT, LPD and PEX off:
-// aria2's arguments, libtorrent through test/helpers/lt_client.py, and a Transmission daemon
-// driven by transmission-remote.
+// The other BitTorrent clients of the interop tests, on 127.0.0.1 with DHT, LPD and PEX off: the
+// client adapters' own definitions (sim/tcp/clients/: aria2's arguments, lt_client.py, a
+// Transmission daemon's settings), run under the tests' bounded processes.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PYTHON } from './installed.ts';
+import { aria2Args as adapterAria2Args } from '../../sim/tcp/clients/aria2.ts';
+import { PYTHON } from '../../sim/tcp/clients/installed.ts';
+import { LT_CLIENT, ltClientArgs } from '../../sim/tcp/clients/libtorrent.ts';
+import { percentDone, writeTransmissionConfig } from '../../sim/tcp/clients/transmission.ts';
 import { tempDir } from './payloads.ts';
-import { freePort, type Proc, type Procs, ROOT, sleep } from './processes.ts';
+import { freePort, type Proc, type Procs, sleep } from './processes.ts';
 
-export const LT_CLIENT = join(ROOT, 'test', 'helpers', 'lt_client.py');
+export { LT_CLIENT };
 
+/** aria2c on 127.0.0.1, announcing every 2 s; a leecher exits once complete. */
 export function aria2Args(o: { port: number; dir: string; torrent: string; seed?: boolean }): string[] {
-  return [
-    `--listen-port=${o.port}`,
-    '--interface=127.0.0.1',
-    '--enable-dht=false',
-    '--enable-dht6=false',
-    '--bt-enable-lpd=false',
-    '--enable-peer-exchange=false',
-    '--seed-ratio=0.0',
-    '--bt-seed-unverified=true',
-    '--file-allocation=none',
-    '--no-conf=true',
-    '--check-integrity=true',
-    '--bt-tracker-interval=2',
-    '--summary-interval=1',
-    '--console-log-level=notice',
-    ...(o.seed ? [] : ['--seed-time=0']),
-    `--dir=${o.dir}`,
-    o.torrent,
-  ];
+  return adapterAria2Args({ ...o, trackerInterval: 2 });
 }
 
 export function libtorrent(procs: Procs, name: string, mode: 'seed' | 'leech', source: string, save: string, port: number, peers: string[], seconds: number): Proc {
-  return procs.spawn(name, PYTHON, [LT_CLIENT, mode, source, save, String(port), ...peers], { seconds });
+  return procs.spawn(name, PYTHON, ltClientArgs({ mode, source, save, port, peers }), { seconds });
 }
 
 export interface Transmission {
@@ -51,33 +35,7 @@ export async function startTransmission(procs: Procs, name: string, downloadDir:
   procs.dirs.push(conf);
   const peerPort = await freePort();
   const rpcPort = await freePort();
-  mkdirSync(downloadDir, { recursive: true });
-  writeFileSync(
-    join(conf, 'settings.json'),
-    JSON.stringify({
-      'bind-address-ipv4': '127.0.0.1',
-      'bind-address-ipv6': '::1',
-      'dht-enabled': false,
-      'lpd-enabled': false,
-      'utp-enabled': false,
-      'pex-enabled': false,
-      'port-forwarding-enabled': false,
-      'peer-port': peerPort,
-      'peer-port-random-on-start': false,
-      'rpc-port': rpcPort,
-      'rpc-bind-address': '127.0.0.1',
-      'rpc-authentication-required': false,
-      'rpc-whitelist-enabled': false,
-      'rpc-host-whitelist-enabled': false,
-      'download-dir': downloadDir,
-      'incomplete-dir-enabled': false,
-      'start-added-torrents': true,
-      'ratio-limit-enabled': false,
-      'idle-seeding-limit-enabled': false,
-      encryption: 0,
-      'message-level': 2,
-    }),
-  );
+  writeTransmissionConfig(conf, { ip: '127.0.0.1', peerPort, rpcPort, downloadDir });
   const p = procs.spawn(name, 'transmission-daemon', ['-f', '-g', conf], { seconds });
   const remote = (...args: string[]) => execFileSync('transmission-remote', [`127.0.0.1:${rpcPort}`, ...args], { timeout: 10_000 }).toString();
   const deadline = Date.now() + 15_000;
@@ -90,10 +48,7 @@ export async function startTransmission(procs: Procs, name: string, downloadDir:
       await sleep(200);
     }
   }
-  const percent = (id = 1) => {
-    const m = /Percent Done:\s*([\d.]+)%/.exec(remote('-t', String(id), '-i'));
-    return m ? Number(m[1]) : 0;
-  };
+  const percent = (id = 1) => percentDone(remote('-t', String(id), '-i'));
   return {
     peerPort,
     rpcPort,
