@@ -28,6 +28,15 @@ const PAYLOAD = new SeedRoot('tcp-clients').stream('payload').bytes(2 * 1024 * 1
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Whether process `pid` runs (a zombie, dead but not yet reaped by an init that is slow to, does not). */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** One test's world: a tracker, the hosts it knows, and everything to stop afterwards. */
 class World {
   readonly dir = tempDir('tcp-clients');
@@ -140,6 +149,7 @@ describe('built-in adapters: leechers download from a swarmlab seed found throug
       await c.stop();
       const status = await c.exited;
       expect(status.code !== null || status.signal !== null).toBe(true);
+      expect(running(c.pid)).toBe(false);
     }, 120_000);
   }
 });
@@ -169,7 +179,8 @@ describe('the command adapter', () => {
     const source = join(w.dir, 'source.bin');
     writeFileSync(source, PAYLOAD);
     const ctx = w.host('C0', 'leecher');
-    const script = `echo "who=$WHO role={role} torrent={torrent} tracker={tracker}"; sleep 0.3; cp ${source} {data}/${NAME}; echo fetched-{label}; exec sleep 30`;
+    const pidFile = join(w.dir, 'background.pid');
+    const script = `echo "who=$WHO role={role} torrent={torrent} tracker={tracker}"; sleep 0.3; cp ${source} {data}/${NAME}; sleep 300 & echo $! > ${pidFile}; echo fetched-{label}; wait`;
     const c = await w.client({ command: ['sh', '-c', script], env: { WHO: '{label}@{ip}:{port}' }, done: { stdout: '^fetched-C0$' } }, ctx);
     expect(await completes(c, 20_000)).toBe(true);
     expectPayloadIn(ctx);
@@ -178,8 +189,11 @@ describe('the command adapter', () => {
     const started = Date.now();
     await c.stop();
     expect((await c.exited).signal).toBe('SIGTERM');
-    // Stopped by its group: the shell's `sleep 30` too, well before its 30 s.
     expect(Date.now() - started).toBeLessThan(10_000);
+    // Stopped by its process group: the shell's background `sleep` is gone too.
+    const background = Number(readFileSync(pidFile, 'utf8'));
+    expect(background).toBeGreaterThan(0);
+    expect(running(background)).toBe(false);
   });
 
   it('is not complete while its files are wrong, whatever its stdout says', async () => {
