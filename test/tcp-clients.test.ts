@@ -6,6 +6,7 @@
 // are a ClientStartError, quickly. The files check (verify-files.ts) against a torrent's pieces.
 // Everything is stopped by PID after each test; a test whose client is not installed is skipped.
 
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ import { type ClientContext, type ClientSpec, ClientStartError, type RunningClie
 import { LoopbackTracker } from '../sim/tcp/tracker-server.ts';
 import { missing } from './helpers/installed.ts';
 import { tempDir } from './helpers/payloads.ts';
+import { ROOT } from './helpers/processes.ts';
 
 /** This process's own block of 127/8 (not the tracker test's). */
 const BLOCK = 20 + (process.pid % 100);
@@ -202,6 +204,18 @@ describe('the command adapter', () => {
     const c = await w.client({ command: ['sh', '-c', `head -c ${PAYLOAD.length} /dev/zero > {data}/${NAME}; echo done; exec sleep 30`], done: { stdout: 'done' } }, ctx);
     await sleep(500);
     expect(await c.complete()).toBe(false);
+  });
+
+  it('a client is killed, its process group with it, when swarmlab gets a SIGINT it does not handle', async () => {
+    const dir = tempDir('client-signal');
+    try {
+      const child = spawnSync(process.execPath, ['--import', 'tsx', join('test', 'fixtures', 'client-on-signal.ts'), dir], { cwd: ROOT, timeout: 30_000, encoding: 'utf8' });
+      expect(child.stdout, child.stderr).toMatch(/^started \d+\n$/);
+      expect(child.signal).toBe('SIGINT');
+      expect(running(Number(readFileSync(join(dir, 'bg.pid'), 'utf8')))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a missing program is a ClientStartError at once', async () => {
