@@ -11,7 +11,8 @@ import type { AnnounceRequest, AnnounceResult, PeerAddress } from '../engine/por
 import { HttpTracker } from '../live/http-tracker.ts';
 import { UdpTracker } from '../live/udp-tracker.ts';
 import { SeedRoot } from '../sim/random.ts';
-import { LoopbackTracker } from '../sim/tcp/tracker-server.ts';
+import { LOOPBACK_TRACKER_LIMITS, LoopbackTracker } from '../sim/tcp/tracker-server.ts';
+import { TrackerSwarm } from '../sim/tracker-swarm.ts';
 
 /** A block of 127/8 of this test process's own (port 0 below: no fixed port can clash). */
 const BLOCK = 150 + (process.pid % 100);
@@ -46,7 +47,7 @@ afterEach(async () => {
   for (const t of trackers.splice(0)) await t.close();
 });
 
-async function tracker(o: { delay?: number; interval?: number } = {}): Promise<LoopbackTracker> {
+async function tracker(o: { delay?: number; interval?: number; now?: () => number } = {}): Promise<LoopbackTracker> {
   const t = await LoopbackTracker.create({
     ip: TRACKER_IP,
     port: 0,
@@ -55,6 +56,7 @@ async function tracker(o: { delay?: number; interval?: number } = {}): Promise<L
     delay: o.delay ?? 0,
     addressOf: (label) => ADDRESSES[label],
     labelOfIp: (ip) => IP_LABELS[ip],
+    now: o.now,
   });
   trackers.push(t);
   return t;
@@ -223,5 +225,58 @@ describe('LoopbackTracker', () => {
       ]),
     );
     expect(await udp(t).announce(req('U0'))).toMatchObject({ ok: true });
+  });
+
+  it('a UDP connection id expires after BEP 15\'s two minutes, and is good only from the IP it was given to', async () => {
+    let now = 1_000_000;
+    const t = await tracker({ now: () => now });
+    const socket = createSocket('udp4');
+    clients.push({ close: () => socket.close() });
+    const replies = new Map<number, Buffer>();
+    socket.on('message', (m) => replies.set(m.readUInt32BE(4), m));
+    const exchange = async (b: Buffer, tid: number) => {
+      b.writeUInt32BE(tid, 12);
+      await new Promise<void>((r) => socket.send(b, t.port, TRACKER_IP, () => r()));
+      const deadline = Date.now() + 5_000;
+      while (!replies.has(tid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      return replies.get(tid)!;
+    };
+    const connect = Buffer.alloc(16);
+    connect.writeBigUInt64BE(0x41727101980n, 0);
+    const id = (await exchange(connect, 1)).subarray(8, 16);
+    const announce = Buffer.alloc(98);
+    id.copy(announce, 0);
+    announce.writeUInt32BE(1, 8);
+    announce.set(infoHash, 16);
+    announce.set(peerIdOf('U0'), 36);
+    announce.writeInt32BE(-1, 92);
+    expect((await exchange(announce, 2)).readUInt32BE(0)).toBe(1);
+    now += LOOPBACK_TRACKER_LIMITS.udpConnectionLifetime + 1;
+    const late = await exchange(announce, 3);
+    expect([late.readUInt32BE(0), late.subarray(8).toString()]).toEqual([3, 'unknown or expired connection id: connect first']);
+  });
+});
+
+describe('TrackerSwarm', () => {
+  const member = (host: string, left = 1) => ({ address: { host, port: 1 }, left });
+
+  it('past its bound, the member that joined first is forgotten; one that announces again keeps its place', () => {
+    const swarm = new TrackerSwarm(new SeedRoot('s').stream('tracker'), 3);
+    for (const h of ['a', 'b', 'c']) swarm.announce(h, member(h), { numWant: 0, empty: false });
+    swarm.announce('a', member('a', 0), { numWant: 0, empty: false });
+    expect(swarm.counts()).toEqual({ complete: 1, incomplete: 2 });
+    const r = swarm.announce('d', member('d'), { numWant: 10, empty: false });
+    expect(swarm.size).toBe(3);
+    expect(r.peers.map((p) => p.host).sort()).toEqual(['b', 'c']);
+  });
+
+  it('while empty it hands out nobody and draws nothing from its stream', () => {
+    const a = new TrackerSwarm(new SeedRoot('s').stream('tracker'));
+    for (const h of ['a', 'b', 'c']) a.announce(h, member(h), { numWant: 0, empty: false });
+    expect(a.announce('d', member('d'), { numWant: 2, empty: true }).peers).toEqual([]);
+    // a's next sample is a fresh stream's first: the empty reply took no number.
+    const c = new TrackerSwarm(new SeedRoot('s').stream('tracker'));
+    for (const h of ['a', 'b', 'c', 'd']) c.announce(h, member(h), { numWant: 0, empty: false });
+    expect(a.announce('d', member('d'), { numWant: 2, empty: false }).peers).toEqual(c.announce('d', member('d'), { numWant: 2, empty: false }).peers);
   });
 });

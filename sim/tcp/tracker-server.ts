@@ -64,6 +64,8 @@ export interface LoopbackTrackerOptions {
   /** UDP announces: who is this source IP. */
   labelOfIp: (ip: string) => string | undefined;
   log?: (line: string) => void;
+  /** Wall-clock ms, for UDP connection ids' lifetime (default Date.now; a test's clock). */
+  now?: () => number;
 }
 
 const UDP_PROTOCOL_ID = 0x41727101980n;
@@ -284,7 +286,7 @@ export class LoopbackTracker {
     }
     if (action !== UDP_ACTION.announce && action !== UDP_ACTION.scrape) return error(`unknown action ${action}`);
     const conn = this.udpConnections.get(msg.subarray(0, 8).toString('hex'));
-    if (!conn || conn.expires < Date.now() || conn.ip !== rinfo.address) return error('unknown or expired connection id: connect first');
+    if (!conn || conn.expires < this.now() || conn.ip !== rinfo.address) return error('unknown or expired connection id: connect first');
     if (action === UDP_ACTION.scrape) {
       const n = Math.floor((msg.length - 16) / 20);
       if (n > L.maxScrapeHashes) return error(`a scrape asks at most ${L.maxScrapeHashes} info-hashes`);
@@ -328,8 +330,12 @@ export class LoopbackTracker {
     });
   }
 
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
   private newConnectionId(ip: string): Buffer {
-    const now = Date.now();
+    const now = this.now();
     // In expiry order (one lifetime for all): drop the expired from the front, then the oldest past the cap.
     for (const [k, c] of this.udpConnections) {
       if (c.expires >= now && this.udpConnections.size < L.maxUdpConnections) break;

@@ -26,15 +26,31 @@ export interface ClientProcessOptions {
   workDir: string;
 }
 
-/** Every client process still running, killed if this process exits without stopping them. */
+/**
+ * Every client process still running, killed if this process exits without stopping them. A client
+ * runs in its own process group, so a terminal's Ctrl-C does not reach it: on SIGINT, SIGTERM or
+ * SIGHUP that nobody else handles, the clients are killed and the signal raised again (its default
+ * action, the exit, as if we were not listening). A program that handles the signal itself (the
+ * TCP runner) stops its clients itself.
+ */
 const running = new Set<ClientProcess>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
+  const killAll = () => {
     for (const p of running) p.killNow();
-  });
+  };
+  process.on('exit', killAll);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      if (process.listenerCount(sig) > 1) return;
+      killAll();
+      process.off(sig, onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.on(sig, onSignal);
+  }
 }
 
 /** A log file that stops growing at CLIENT_LIMITS.logBytes. */

@@ -101,14 +101,26 @@ export async function startTransmission(ctx: ClientContext): Promise<RunningClie
     await p.stop();
     throw new ClientStartError(`${what}: the torrent could not be added: ${(err as Error).message}`, p.stderrTail());
   }
+  const info = () => remote('-t', '1', '-i').catch(() => '');
+  // A seed is ready once it has checked its data and seeds (it is not done while it verifies).
+  if (ctx.role === 'seed') {
+    const deadline = Date.now() + (ctx.startUpTimeout ?? CLIENT_LIMITS.startUpTimeout);
+    for (;;) {
+      const last = await info();
+      if (percentDone(last) >= 100) break;
+      if (Date.now() > deadline || p.exitStatus) {
+        await p.stop();
+        const state = /State:\s*(.*)/.exec(last)?.[1] ?? 'unknown';
+        throw new ClientStartError(`${what}: its data did not check complete (${percentDone(last)}%, state ${state}): is the payload in ${ctx.dataDir}?`, p.stderrTail());
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
   const files = new CompletionCheck(ctx.dataDir, ctx.torrent);
   return {
     label: ctx.label,
     pid: p.pid,
-    complete: async () => {
-      const info = await remote('-t', '1', '-i').catch(() => '');
-      return percentDone(info) >= 100 && (await files.check());
-    },
+    complete: async () => percentDone(await info()) >= 100 && (await files.check()),
     exited: p.exited,
     stop: () => p.stop(),
     stderrTail: (lines) => p.stderrTail(lines),
