@@ -14,7 +14,9 @@ import type { PeerAddress, Storage } from '../../engine/ports.ts';
 import type { TraceEvent, TraceSink } from '../../engine/trace.ts';
 import { TraceWriter } from '../../engine/trace-writer.ts';
 import { ENGINE_VERSION } from '../../engine/version.ts';
+import { LIVE_SETTINGS } from '../../live/session.ts';
 import { TcpNetwork } from '../../live/tcp-network.ts';
+import type { EngineSettings } from '../../engine/settings.ts';
 import { Trackers } from '../../live/trackers.ts';
 import { startAdversary, isAdversaryBehaviour } from '../adversary.ts';
 import { type Behaviour, isHonest, type Role } from '../behaviours.ts';
@@ -29,6 +31,14 @@ import { type RunningClient, startClient } from './clients/index.ts';
 import { RealTimeScheduler } from './real-time.ts';
 import { type RelayConnection, TcpRelay } from './relay.ts';
 import { LoopbackTracker } from './tracker-server.ts';
+
+/**
+ * What swarmlab's peers on TCP take from live mode, under the scenario's own settings: other
+ * clients are real, and aria2 sends a second BITFIELD mid-connection (a BEP 3 fault the wire
+ * checker reports) — live mode merges it as HAVEs instead of dropping aria2. Swarmlab's own peers
+ * never send one, so a swarm of them runs as in memory.
+ */
+const TCP_PEER_SETTINGS: Partial<EngineSettings> = { lateBitfield: LIVE_SETTINGS.lateBitfield };
 
 /** The tracker's reply delay on TCP (ms), as the simulated tracker's. */
 const TRACKER_DELAY = 50;
@@ -278,7 +288,7 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
       peerId: makePeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${now}` : ''}`)),
       label: peer.label,
       initial: restart ? 'check' : group.role === 'seed' ? 'complete' : 'empty',
-      settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...this.options.settings, ...group.settings, ...freeRider },
+      settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...TCP_PEER_SETTINGS, ...this.options.settings, ...group.settings, ...freeRider },
       // Connections and bans are named by the peer behind the address, as in memory: the relay
       // gives every host one IP, so the IP names the peer.
       labelOf: (a) => this.labelOfAddress(a),
@@ -461,6 +471,13 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
 
   /** Stops everything the run started; safe to call twice. */
   async close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+
+  private async closeAll(): Promise<void> {
     this.running = false;
     clearInterval(this.polls);
     for (const p of this.peers) if (!p.down && p.leftAt === undefined) this.stopPeer(p, 'run ended');
