@@ -12,6 +12,7 @@ import type { Scenario, ScenarioResult } from '../sim/scenario/types.ts';
 import { ClockStoppedError } from '../sim/scheduler.ts';
 import { loadAll, type PlantedBug } from './scenario-args.ts';
 import { TraceFile } from './trace-file.ts';
+import { onInterrupt } from './live-common.ts';
 
 export interface ScenarioRunFlags {
   /** Undefined: the scenario's first listed seed. */
@@ -44,7 +45,15 @@ export async function runScenarioFile(path: string, flags: ScenarioRunFlags): Pr
     if (transport === 'tcp') {
       if (flags.plantedBug) throw new TransportError('tcp', ['--planted-bug is for the in-memory transport']);
       // Other clients' logs and data are kept beside the trace.
-      result = await runScenarioOnTcp(scenario, seed, { traceOut: trace.write, workDir: tracePath.replace(/\.jsonl$/, '') + '.tcp' });
+      // Ctrl-C ends the run, and the run stops every client, socket and timer it started (a
+      // second Ctrl-C exits at once).
+      const abort = new AbortController();
+      const stopListening = onInterrupt(() => abort.abort());
+      try {
+        result = await runScenarioOnTcp(scenario, seed, { traceOut: trace.write, workDir: tracePath.replace(/\.jsonl$/, '') + '.tcp', signal: abort.signal });
+      } finally {
+        stopListening();
+      }
     } else result = runResolved(scenario, seed, { traceOut: trace.write, plantedBug: flags.plantedBug as PlantedBug });
   } catch (e) {
     if (e instanceof TransportError) {

@@ -4,7 +4,8 @@
 // dies mid-run, or is not installed, is a clear failure, never a hang. Each real client's test
 // runs only where it is installed (.ci/run installs them all); every process is stopped by PID.
 
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,16 @@ import { loadScenario, parseScenarioText } from '../sim/scenario/load.ts';
 import type { Scenario } from '../sim/scenario/types.ts';
 import { notInstalled } from '../sim/tcp/clients/installed.ts';
 import { runScenarioOnTcp, type TcpScenarioResult } from '../sim/tcp/run.ts';
+import { SWARMLAB } from './helpers/processes.ts';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const missing = {
   aria2: await notInstalled('aria2'),
@@ -81,6 +92,49 @@ timeLimit: 1min
     expect(crash?.peer).toBe('C0');
     expect(crash?.message).toMatch(/C0 \(sh\) exited with code 7 during the run: going down/);
     expect(r.simTime).toBeLessThan(30_000);
+  });
+
+  it('Ctrl-C ends a TCP run at once and stops the clients it started', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmlab-sigint-'));
+    const file = join(dir, 'sleeper.yaml');
+    const pidFile = join(dir, 'client.pid');
+    writeFileSync(
+      file,
+      `name: sleeper
+transport: tcp
+torrent: { size: 1MiB, pieceLength: 64KiB }
+groups:
+  - { name: S, role: seed, upload: 16KiB/s }
+  - { name: L, upload: 16KiB/s }
+  - name: C
+    client: { command: [sh, -c, "echo $$ > ${pidFile}; exec sleep 600"] }
+timeLimit: 5min
+`,
+    );
+    const child = spawn(process.execPath, [SWARMLAB, 'run', file, '--trace', join(dir, 'trace.jsonl')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '') {
+        if (Date.now() > deadline) throw new Error(`the client never started:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const clientPid = Number(readFileSync(pidFile, 'utf8').trim());
+      // Let the start-up wait end (the command counts as started after 2 s).
+      await new Promise((r) => setTimeout(r, 2_500));
+      const interruptedAt = Date.now();
+      child.kill('SIGINT');
+      const code = await exited;
+      expect(Date.now() - interruptedAt).toBeLessThan(8_000);
+      expect(code, out).toBe(1);
+      expect(out).toMatch(/\[interrupted\]/);
+      expect(alive(clientPid), `client ${clientPid} still running`).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('a client that is not installed is a one-line error naming it, at once', { timeout: 60_000 }, async () => {

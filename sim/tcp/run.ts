@@ -24,6 +24,8 @@ export interface TcpRunOptions extends Pick<RunOptions, 'traceOut'> {
   workDir?: string;
   keepWorkDir?: boolean;
   log?: (line: string) => void;
+  /** Ends the run early (Ctrl-C): every peer, client, socket and timer is stopped all the same. */
+  signal?: AbortSignal;
 }
 
 export interface TcpScenarioResult extends ScenarioResult {
@@ -59,9 +61,11 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     faults.schedule(scenario.faults);
     const checker = new InvariantChecker(swarm);
     const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
-    const run = await swarm.run(stopWhen);
+    const interrupted = () => o.signal?.aborted === true;
+    const run = await swarm.run(() => interrupted() || stopWhen());
 
     const failures: Failure[] = [...checker.violations];
+    if (interrupted()) failures.push({ check: 'interrupted', t: run.simTime, message: 'the run was interrupted; everything it started was stopped' });
     for (const c of swarm.crashes) failures.push({ check: 'crash', message: c.message, ...(c.peer ? { peer: c.peer } : {}) });
     failures.push(...judge(scenario, swarm, faults.lastHeal, checker));
     const peers = await Promise.all(
