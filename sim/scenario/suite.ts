@@ -106,7 +106,7 @@ export function runCatchingCrash(scenario: Scenario | (() => Scenario), seed: st
     const failure: Failure =
       err instanceof ClockStoppedError ? { check: CLOCK_STOPPED, t: err.time, message: err.message } : { check: CRASH, message: `${err.message}${at ? ` (${at})` : ''}` };
     const name = typeof scenario === 'function' ? '' : scenario.name;
-    return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [] };
+    return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [], violations: [], violationCount: 0 };
   }
 }
 
