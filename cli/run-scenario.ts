@@ -77,7 +77,7 @@ function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: s
   const banned = [...new Set(r.bans.map((b) => b.banned))];
   console.log('');
   console.log(`swarm: ${done}/${leechers.length} honest leechers complete; stopped at ${secs(r.simTime)} of virtual time`);
-  console.log(`checks: ${r.hashFailures} hash failure${r.hashFailures === 1 ? '' : 's'}; banned: ${banned.length ? banned.join(', ') : 'none'}`);
+  console.log(`checks: ${r.hashFailures} hash failure${r.hashFailures === 1 ? '' : 's'}; banned: ${banned.length ? banned.join(', ') : 'none'}; wire violations: ${wireSummary(r)}`);
   if (r.failures.length) {
     console.log(`failures (${r.failures.length}):`);
     for (const f of r.failures) console.log(`  ${describeFailure(f)}`);
@@ -86,6 +86,13 @@ function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: s
   console.log(`trace sha256: ${r.traceHash}`);
   console.log(`reproduce: ${command}`);
   console.log(r.ok ? 'result: OK' : `result: FAILED`);
+}
+
+/** `none`, or how many and by whom: `312 (X0 290, X1 22)`. */
+function wireSummary(r: ScenarioResult): string {
+  if (r.violationCount === 0) return 'none';
+  const peers = [...new Set(r.violations.map((v) => v.peer))];
+  return `${r.violationCount} (${r.violations.length < r.violationCount ? `the first ${r.violations.length}, ` : ''}from ${peers.join(', ')}, are in --json and the trace)`;
 }
 
 function toJson(r: ScenarioResult, path: string, tracePath: string, command: string, wallMs: number) {
@@ -103,6 +110,8 @@ function toJson(r: ScenarioResult, path: string, tracePath: string, command: str
     traceEvents: r.traceEvents,
     hashFailures: r.hashFailures,
     bans: r.bans,
+    violations: r.violations,
+    violationCount: r.violationCount,
     peers: r.peers.map((p) => ({ ...p, completedAt: p.completedAt ?? null })),
   };
 }

@@ -108,6 +108,8 @@ class Direction {
   /** The head of a message cut by a chunk end, kept only while the decoder may still refuse it. */
   readonly head = new Uint8Array(HANDSHAKE_LENGTH);
   headLength = 0;
+  /** Where the current message starts in the stream. */
+  messageStart = 0;
 
   handshake: { fast: boolean; extensions: boolean } | undefined;
   stopped = false;
@@ -241,11 +243,14 @@ export class ConnectionChecker {
       shown.set(d.head.subarray(0, Math.min(d.headLength, shown.length)));
       if (d.headLength < shown.length) shown.set(piece.subarray(0, shown.length - d.headLength), d.headLength);
       const rule = d.handshake === undefined ? 'bad-handshake' : 'malformed';
-      this.violation(d, rule, `${(error as Error).message} (at byte ${d.sentBytes - piece.length} of its stream); not checked further`, toHex(shown), t);
+      this.violation(d, rule, `${(error as Error).message} (at byte ${d.messageStart} of its stream); not checked further`, toHex(shown), t);
       this.stop(d);
       return false;
     }
-    if (complete) d.headLength = 0;
+    if (complete) {
+      d.headLength = 0;
+      d.messageStart = d.sentBytes;
+    }
     for (const item of items) {
       if (item.kind === 'handshake') this.onHandshake(d, item.handshake, t);
       else this.onMessage(d, side, item.message, t);

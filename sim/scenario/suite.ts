@@ -6,6 +6,7 @@ import { ClockStoppedError } from '../scheduler.ts';
 import { loadScenario, runResolved, type ScenarioFile, type ScenarioRunOptions } from './load.ts';
 import { seedList } from './seeds.ts';
 import type { Failure, Scenario, ScenarioResult } from './types.ts';
+import type { WireViolation } from '../wire-checker.ts';
 
 export interface SuiteEntry {
   path: string;
@@ -38,6 +39,9 @@ export interface SuiteRun extends PlannedRun {
   failures: Failure[];
   traceHash?: string;
   wallMs: number;
+  /** The wire checker's findings (sim/wire-checker.ts): a capped list, and how many in all. */
+  violations: WireViolation[];
+  violationCount: number;
 }
 
 export interface SuiteResult {
@@ -90,7 +94,15 @@ export function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions = {}): 
 function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): SuiteRun {
   const started = performance.now();
   const result = runCatchingCrash(() => loadScenario(file, p.seed), p.seed, { plantedBug: o.plantedBug });
-  return { ...p, ok: result.ok, failures: result.failures, traceHash: result.traceHash || undefined, wallMs: performance.now() - started };
+  return {
+    ...p,
+    ok: result.ok,
+    failures: result.failures,
+    traceHash: result.traceHash || undefined,
+    wallMs: performance.now() - started,
+    violations: result.violations,
+    violationCount: result.violationCount,
+  };
 }
 
 /**
