@@ -131,7 +131,9 @@ class Direction {
   /** Requests this side sent, by the block's byte offset in the torrent. */
   readonly requests = new Map<number, TrackedRequest>();
   /** Those not yet delivered to the other side, in stream order (from `inFlightHead`). */
-  inFlight: { request: TrackedRequest; end: number }[] = [];
+  inFlight: TrackedRequest[] = [];
+  /** Where each of them ends in this stream (a parallel array: one object fewer per request). */
+  inFlightEnds: number[] = [];
   inFlightHead = 0;
   /** Requests this side counts as outstanding. */
   openRequests = 0;
@@ -201,7 +203,7 @@ export class ConnectionChecker {
         d.sentBytes += k;
         if (d.need > 0) break;
         d.inHandshake = false;
-        if (!this.push(d, side, chunk.subarray(start, pos), t, true)) return;
+        if (!this.push(d, side, start === 0 && pos === n ? chunk : chunk.subarray(start, pos), t, true)) return;
         start = pos;
         continue;
       }
@@ -217,7 +219,10 @@ export class ConnectionChecker {
         start = pos;
       }
     }
-    if (start < n && this.push(d, side, chunk.subarray(start, n), t, false)) this.keepHead(d, chunk.subarray(start, n));
+    if (start < n) {
+      const rest = start === 0 ? chunk : chunk.subarray(start, n);
+      if (this.push(d, side, rest, t, false)) this.keepHead(d, rest);
+    }
   }
 
   /**
@@ -264,6 +269,7 @@ export class ConnectionChecker {
     d.decoder = undefined;
     d.requests.clear();
     d.inFlight = [];
+    d.inFlightEnds = [];
     d.pendingChokes = [];
   }
 
@@ -407,7 +413,8 @@ export class ConnectionChecker {
       d.requests.set(key, r);
     }
     r.pending++;
-    d.inFlight.push({ request: r, end: d.sentBytes });
+    d.inFlight.push(r);
+    d.inFlightEnds.push(d.sentBytes);
     this.requestsDelivered(d, other, t);
     if (r.counted) return; // asked again while outstanding: one block still
     r.counted = true;
@@ -465,17 +472,19 @@ export class ConnectionChecker {
   /** `requester`'s requests that have now reached `answerer`: dropped at once if it chokes the requester (no BEP 6). */
   private requestsDelivered(requester: Direction, answerer: Direction, t: number): void {
     const queue = requester.inFlight;
+    const ends = requester.inFlightEnds;
     let head = requester.inFlightHead;
-    if (head === queue.length || queue[head].end > requester.deliveredBytes) return;
+    if (head === queue.length || ends[head] > requester.deliveredBytes) return;
     const dropped = answerer.chokingAsSent && !this.negotiated(answerer, requester, 'fast');
-    while (head < queue.length && queue[head].end <= requester.deliveredBytes) {
-      const r = queue[head++].request;
+    while (head < queue.length && ends[head] <= requester.deliveredBytes) {
+      const r = queue[head++];
       r.pending--;
       if (dropped) r.discardedAt = t;
       else r.live++;
     }
     if (head === queue.length) {
-      requester.inFlight = [];
+      queue.length = 0;
+      ends.length = 0;
       requester.inFlightHead = 0;
     } else requester.inFlightHead = head;
   }
