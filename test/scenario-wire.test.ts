@@ -85,6 +85,16 @@ describe('honest swarms', () => {
   });
 });
 
+describe("the engine keeps to the remote's reqq", () => {
+  it('a pipeline deeper than the reqq a peer allows stays within it (BEP 10)', () => {
+    // swarmlab's engine allows 250 (its BEP 10 handshake's reqq); these leechers would ask for 400.
+    const deep = { fastExtension: true, extensionProtocol: true, hiWatermark: 400, loWatermark: 300 };
+    const { result } = run('scenarios/default.yaml', '1', (f) => (f.settings = deep));
+    expect(result.ok).toBe(true);
+    expect(broken(result)).toEqual([]);
+  });
+});
+
 describe('expect.noViolations', () => {
   it('fails the run naming the peer, the rule and the first message when a named group broke a rule', () => {
     const { result } = run('scenarios/corrupt-peer.yaml', '1', (f) => (f.expect.noViolations = ['X']));
