@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { TraceEvent } from '../engine/trace.ts';
 import { loadScenario, loadScenarioFile, parseScenarioText, runResolved, ScenarioFileError } from '../sim/scenario/load.ts';
 import type { ScenarioResult } from '../sim/scenario/types.ts';
+import { shrinkScenario } from '../sim/scenario/shrink.ts';
 import { isHonest } from '../sim/behaviours.ts';
 
 function run(path: string, seed: string, change?: (file: ReturnType<typeof loadScenarioFile>) => void): { result: ScenarioResult; events: TraceEvent[] } {
@@ -108,6 +109,15 @@ describe('expect.noViolations', () => {
     const { result } = run('scenarios/corrupt-peer.yaml', '1', (f) => (f.expect.noViolations = ['S', 'L', 'L3']));
     expect(result.failures.filter((f) => f.check === 'no-violations')).toEqual([]);
     expect(result.ok).toBe(true);
+  });
+
+  it('shrinks to a scenario that still has the peer it names, and only that expectation', () => {
+    const file = loadScenarioFile('scenarios/corrupt-peer.yaml');
+    file.expect.noViolations = ['X'];
+    const r = shrinkScenario(loadScenario(file, '1'), { seed: '1', check: 'no-violations', run: (s, seed) => runResolved(s, seed), maxRuns: 40 });
+    expect(r.failure).toMatchObject({ check: 'no-violations', peer: 'X0' });
+    expect(r.shrunk.groups.map((g) => g.name)).toContain('X');
+    expect(r.shrunk.expect).toEqual({ allComplete: false, noViolations: ['X'] });
   });
 
   it('refuses a name that is no group, as expect.banned does', () => {
