@@ -153,6 +153,8 @@ class Direction {
 }
 
 export class ConnectionChecker {
+  /** Violations found on this connection, reported or not. */
+  violationCount = 0;
   private readonly sides: Record<Side, Direction>;
   private reports = 0;
   private readonly maxMessageLength: number;
@@ -169,9 +171,6 @@ export class ConnectionChecker {
     this.maxMessageLength = Math.max(DEFAULT_MAX_MESSAGE_LENGTH, this.bitfieldLength + 1);
     this.sides = { a: new Direction(a, b, this.maxMessageLength), b: new Direction(b, a, this.maxMessageLength) };
   }
-
-  /** Violations found on this connection, reported or not. */
-  violationCount = 0;
 
   /** `side` wrote `bytes` on the connection at time `t`. */
   sent(side: Side, bytes: Uint8Array, t: number): void {
