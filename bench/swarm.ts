@@ -1,12 +1,15 @@
 // `npm run bench`: the default swarm and a 200-peer swarm, each in a fresh process so its peak
 // memory is its own. Prints wall time, simulated time, events per second and peak RSS.
 // `npm run bench -- flash1000` runs the 1,000-peer flash crowd (16 MiB) as well, with a
-// peer-level trace; `flash1000steps` runs it with every step traced.
+// peer-level trace; `flash1000steps` runs it with every step traced. A case named `<case>+wire`
+// runs it with the wire checker on every connection (sim/wire-checks.ts), as scenario runs do;
+// `default+wire` and `peers200+wire` run by default, to show what the checker costs.
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MiB } from '../sim/network.ts';
-import { runSwarm, swarmOf, type SwarmOptions } from '../sim/swarm.ts';
+import { Swarm, swarmOf, type SwarmOptions } from '../sim/swarm.ts';
+import { SwarmWireChecks } from '../sim/wire-checks.ts';
 
 const CASES: Record<string, () => SwarmOptions> = {
   default: () => swarmOf('1', 1, 20),
@@ -15,10 +18,15 @@ const CASES: Record<string, () => SwarmOptions> = {
   flash1000steps: () => swarmOf('1', 1, 999, { size: 16 * MiB }),
 };
 
+const WIRE = '+wire';
+
 function runOne(name: string): void {
-  const options = CASES[name]();
+  const wire = name.endsWith(WIRE);
+  const options = CASES[wire ? name.slice(0, -WIRE.length) : name]();
   const started = performance.now();
-  const r = runSwarm(options);
+  const swarm = new Swarm(options);
+  const checks = wire ? new SwarmWireChecks(swarm) : undefined;
+  const r = swarm.run();
   const wall = performance.now() - started;
   const peakMiB = process.resourceUsage().maxRSS / 1024;
   const row = {
@@ -33,6 +41,7 @@ function runOne(name: string): void {
     'events/s': Math.round(r.events / (wall / 1000)),
     'trace events/s': Math.round(r.traceEvents / (wall / 1000)),
     'peak RSS': `${peakMiB.toFixed(0)} MiB`,
+    ...(checks ? { violations: checks.log.count } : {}),
   };
   console.log(JSON.stringify(row));
 }
@@ -41,7 +50,7 @@ const arg = process.argv[2];
 if (arg?.startsWith('--case=')) {
   runOne(arg.slice('--case='.length));
 } else {
-  const names = ['default', 'peers200', ...process.argv.slice(2).filter((n) => n in CASES)];
+  const names = ['default', 'default+wire', 'peers200', 'peers200+wire', ...process.argv.slice(2).filter((n) => n.replace(WIRE, '') in CASES)];
   const rows = names.map((name) => {
     // A larger young generation: the simulator allocates many short-lived objects (messages,
     // events), and with V8's default semi-space most of its time went to scavenges.

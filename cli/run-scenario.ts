@@ -102,7 +102,7 @@ function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: s
   console.log('');
   const tcp = (r as Partial<TcpScenarioResult>).transport === 'tcp';
   console.log(`swarm: ${done}/${leechers.length} honest leechers complete; stopped at ${secs(r.simTime)} of ${tcp ? 'real time on TCP' : 'virtual time'}`);
-  console.log(`checks: ${r.hashFailures} hash failure${r.hashFailures === 1 ? '' : 's'}; banned: ${banned.length ? banned.join(', ') : 'none'}`);
+  console.log(`checks: ${r.hashFailures} hash failure${r.hashFailures === 1 ? '' : 's'}; banned: ${banned.length ? banned.join(', ') : 'none'}; wire violations: ${wireSummary(r)}`);
   if (r.failures.length) {
     console.log(`failures (${r.failures.length}):`);
     for (const f of r.failures) console.log(`  ${describeFailure(f)}`);
@@ -112,6 +112,13 @@ function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: s
   if (tcp && (r as TcpScenarioResult).workDir) console.log(`peers' data and other clients' logs: ${(r as TcpScenarioResult).workDir}`);
   console.log(`reproduce: ${command}`);
   console.log(r.ok ? 'result: OK' : `result: FAILED`);
+}
+
+/** `none`, or how many and by whom: `312 (X0 290, X1 22)`. */
+function wireSummary(r: ScenarioResult): string {
+  if (r.violationCount === 0) return 'none';
+  const peers = [...new Set(r.violations.map((v) => v.peer))];
+  return `${r.violationCount} (${r.violations.length < r.violationCount ? `the first ${r.violations.length}, ` : ''}from ${peers.join(', ')}, are in --json and the trace)`;
 }
 
 function toJson(r: ScenarioResult, path: string, tracePath: string, command: string, wallMs: number) {
@@ -129,6 +136,8 @@ function toJson(r: ScenarioResult, path: string, tracePath: string, command: str
     traceEvents: r.traceEvents,
     hashFailures: r.hashFailures,
     bans: r.bans,
+    violations: r.violations,
+    violationCount: r.violationCount,
     peers: r.peers.map((p) => ({ ...p, completedAt: p.completedAt ?? null })),
     transport: (r as Partial<TcpScenarioResult>).transport ?? 'memory',
     replayable: (r as Partial<TcpScenarioResult>).replayable ?? true,

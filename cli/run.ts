@@ -3,7 +3,9 @@
 import type { Command } from 'commander';
 import { runFileStem } from '../sim/scenario/file-names.ts';
 import { limitNote, SCENARIO_LIMITS } from '../sim/scenario/limits.ts';
-import { type SwarmResult, runSwarm, swarmOf } from '../sim/swarm.ts';
+import { Swarm, type SwarmResult, swarmOf } from '../sim/swarm.ts';
+import { SwarmWireChecks } from '../sim/wire-checks.ts';
+import type { WireViolationLog } from '../sim/wire-checker.ts';
 import { positiveInt, transportOption } from './option-parsers.ts';
 import { runScenarioFile } from './run-scenario.ts';
 import { plantedBugOption } from './scenario-args.ts';
@@ -50,13 +52,15 @@ export function registerRun(program: Command): void {
       const tracePath = flags.trace ?? `out/${runFileStem('trace', flags.seed)}.jsonl`;
       const file = new TraceFile(tracePath);
       const started = performance.now();
-      const result = runSwarm(swarmOf(String(flags.seed), flags.seeds, flags.peers, { traceOut: file.write }));
+      const swarm = new Swarm(swarmOf(String(flags.seed), flags.seeds, flags.peers, { traceOut: file.write }));
+      const wire = new SwarmWireChecks(swarm);
+      const result = swarm.run();
       file.close();
       const wallMs = performance.now() - started;
       if (flags.report) await writeReport(tracePath, flags.report);
       const command = reproduceCommand(flags);
-      if (flags.json) console.log(JSON.stringify(toJson(result, tracePath, command, wallMs)));
-      else printSummary(result, tracePath, command, wallMs);
+      if (flags.json) console.log(JSON.stringify(toJson(result, wire.log, tracePath, command, wallMs)));
+      else printSummary(result, wire.log, tracePath, command, wallMs);
       if (flags.report && !flags.json) console.log(`report: ${flags.report}`);
       process.exitCode = result.complete ? 0 : 1;
     });
@@ -72,7 +76,7 @@ export function reproduceCommand(f: RunFlags): string {
 const secs = (ms: number | undefined) => (ms === undefined ? '-' : (ms / 1000).toFixed(2) + ' s');
 const mib = (b: number) => (b / 1048576).toFixed(2);
 
-function printSummary(r: SwarmResult, tracePath: string, command: string, wallMs: number): void {
+function printSummary(r: SwarmResult, wire: WireViolationLog, tracePath: string, command: string, wallMs: number): void {
   const t = r.torrent;
   console.log(`swarmlab run — seed ${r.seed}: ${r.peers.length} peers, ${mib(t.length)} MiB in ${t.pieceCount} pieces of ${t.pieceLength / 1024} KiB`);
   console.log('');
@@ -87,13 +91,14 @@ function printSummary(r: SwarmResult, tracePath: string, command: string, wallMs
   console.log('');
   console.log(`swarm: ${done}/${leechers.length} leechers complete, ${r.complete ? `all by ${secs(r.simTime)}` : `stopped at ${secs(r.simTime)}`} of virtual time`);
   console.log(`events: ${r.events} scheduled, ${r.traceEvents} traced; ${wallMs.toFixed(0)} ms of wall time`);
+  console.log(`wire violations: ${wire.count === 0 ? 'none' : `${wire.count} (from ${[...wire.byPeer.keys()].join(', ')}; --json lists them)`}`);
   console.log(`trace: ${tracePath}`);
   console.log(`trace sha256: ${r.traceHash}`);
   console.log(`reproduce: ${command}`);
   console.log(r.complete ? 'result: OK' : 'result: INCOMPLETE');
 }
 
-function toJson(r: SwarmResult, tracePath: string, command: string, wallMs: number) {
+function toJson(r: SwarmResult, wire: WireViolationLog, tracePath: string, command: string, wallMs: number) {
   return {
     seed: r.seed,
     complete: r.complete,
@@ -106,6 +111,8 @@ function toJson(r: SwarmResult, tracePath: string, command: string, wallMs: numb
     events: r.events,
     traceEvents: r.traceEvents,
     torrent: r.torrent,
+    violations: wire.list,
+    violationCount: wire.count,
     peers: r.peers.map((p) => ({ ...p, completedAt: p.completedAt ?? null })),
   };
 }

@@ -28,6 +28,8 @@ interface TestFlags {
   transport?: Transport;
   /** Folder for a replay page per failing run, or false (--no-reports). */
   reports: string | false;
+  /** One JSON object instead of the progress and summary (no replay pages). */
+  json?: boolean;
 }
 
 /** At most this many failing runs get a replay page (each is run again, with its trace). */
@@ -49,6 +51,7 @@ export function registerTest(program: Command): void {
     .option('--reports <dir>', 'write a replay page (trace + visualizer, one HTML file) for each failing run', 'out/reports')
     .option('--no-reports', 'write no replay pages')
     .option('--transport <memory|tcp>', "run every scenario on this transport (default: each file's, else memory); TCP runs are not run twice for determinism", transportOption)
+    .option('--json', "print one JSON object — every run's seed, result, failures and wire violations — instead of the progress and summary (no replay pages)")
     .addOption(plantedBugOption())
     .action((paths: string[], flags: TestFlags) => test(paths.length ? paths : ['scenarios'], flags));
 }
@@ -100,7 +103,7 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
     process.exitCode = EXIT_BAD_FILE;
     return;
   }
-  const progress = new Progress(process.stdout.isTTY === true, flags.plantedBug);
+  const progress = new Progress(process.stdout.isTTY === true && !flags.json, flags.plantedBug, flags.json === true);
   const tcpFile = (file: (typeof entries)[number]['file']) => (flags.transport ?? file.transport ?? 'memory') === 'tcp';
   const suite = await runSuite(entries, {
     runner: (scenario, seed, options) => (transportOf(scenario, flags.transport) === 'tcp' ? runScenarioOnTcp(scenario, seed) : runResolved(scenario, seed, options)),
@@ -114,6 +117,15 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
   progress.end();
 
   const failed = suite.runs.filter((r) => !r.ok);
+  if (flags.json) {
+    if (flags.junit) {
+      mkdirSync(dirname(flags.junit), { recursive: true });
+      writeFileSync(flags.junit, junitXml(suite, flags.plantedBug));
+    }
+    console.log(JSON.stringify(suiteJson(suite, flags.plantedBug)));
+    process.exitCode = suite.failed > 0 ? 1 : 0;
+    return;
+  }
   if (failed.length) {
     console.log(`\nfailures (${failed.length}):`);
     let reports = 0;
@@ -144,6 +156,27 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
   process.exitCode = suite.failed > 0 ? 1 : 0;
 }
 
+function suiteJson(suite: Awaited<ReturnType<typeof runSuite>>, plantedBug: string | undefined) {
+  return {
+    runs: suite.runs.map((r) => ({
+      scenario: r.name,
+      file: r.path,
+      seed: r.seed,
+      determinism: r.rerun,
+      ok: r.ok,
+      failures: r.failures,
+      traceHash: r.traceHash ?? null,
+      violations: r.violations,
+      violationCount: r.violationCount,
+      wallMs: Math.round(r.wallMs),
+      reproduce: reproduceCommand(r.path, r.seed, plantedBug),
+    })),
+    passed: suite.passed,
+    failed: suite.failed,
+    wallMs: Math.round(suite.wallMs),
+  };
+}
+
 const label = (run: PlannedRun) => (run.rerun ? `determinism (seed ${run.seed} twice)` : `seed ${run.seed}`);
 
 /** One updating line on a terminal; otherwise one plain line per run. Failures always get a line. */
@@ -154,6 +187,8 @@ class Progress {
   constructor(
     private readonly tty: boolean,
     private readonly plantedBug?: string,
+    /** Print nothing (`--json`). */
+    private readonly quiet = false,
   ) {
     this.width = Math.max(20, (process.stdout.columns || 100) - 1);
   }
@@ -171,6 +206,7 @@ class Progress {
 
   done(run: SuiteRun): void {
     if (!run.ok) this.failed++;
+    if (this.quiet) return;
     const time = `${(run.wallMs / 1000).toFixed(1)} s`;
     if (run.ok && this.tty) return;
     const head = `${this.counter(run)} ${run.ok ? 'ok  ' : 'FAIL'}  ${run.name.padEnd(24)} ${label(run).padEnd(14)} ${time.padStart(7)}`;

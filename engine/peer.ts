@@ -394,8 +394,11 @@ export class PeerProcess {
 
   /** "Unchoke checked fill blocks": top up our requests to the high watermark. */
   private fill(): void {
-    // A snubbed peer gets one request at a time: a probe that un-snubs it when it answers.
-    const [loWatermark, hiWatermark] = this.snubbed ? [1, 1] : [this.owner.settings.loWatermark, this.owner.settings.hiWatermark];
+    // A snubbed peer gets one request at a time: a probe that un-snubs it when it answers. Never
+    // more than the `reqq` the remote's BEP 10 handshake allows (libtorrent caps its queue so too).
+    const allowed = this.ext.remote?.reqq ?? Infinity;
+    const settings = this.owner.settings;
+    const [loWatermark, hiWatermark] = this.snubbed ? [1, 1] : [Math.min(settings.loWatermark, allowed), Math.min(settings.hiWatermark, allowed)];
     const size = this.outstanding.size;
     const yes = !this.peerChoking && this.amInterested && size < loWatermark;
     this.step('sizeCheck', { outstanding: size, fill: yes });

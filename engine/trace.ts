@@ -18,7 +18,7 @@ export const TRACE_KINDS = {
   announce: 'a tracker announce finished',
   ban: 'a remote peer was banned (`reason`); its connection ends',
   fault: 'a fault was injected by the simulator',
-  violation: 'a safety or liveness check failed',
+  violation: "a safety check failed (`check`, `detail`), or the wire checker found `peer` breaking a rule on its connection to `remote` (`check: 'wire:<rule>'`, `bytes`)",
 } as const;
 
 export type TraceKind = keyof typeof TRACE_KINDS;

@@ -102,3 +102,6 @@ export interface NetworkFaults {
 
 /** Sees every write before the network queues it (the invariant checker's tap); several may listen. */
 export type WriteTap<C extends OpenConnection = OpenConnection> = (from: C, chunks: Uint8Array | readonly Uint8Array[]) => void;
+
+/** Told when the network hands bytes to `to`'s reader, before it reads them: `total` bytes of the other side's stream so far (the wire checker's tap). */
+export type DeliveryTap<C extends OpenConnection = OpenConnection> = (to: C, total: number) => void;

@@ -24,6 +24,7 @@ import type {
   OpenConnection,
   PartitionHandle,
   WriteTap,
+  DeliveryTap,
 } from './network-faults.ts';
 import { SeededRandom } from './random.ts';
 import { retransmissionDelay } from './retransmission.ts';
@@ -66,6 +67,8 @@ export class SimNetwork implements NetworkFaults {
   /** Every host ever added, by name, crashed or not: faults may name any of them. */
   private readonly named = new Map<HostName, SimHost>();
   private readonly taps: WriteTap<SimEndpoint>[] = [];
+  /** @internal Read by SimEndpoint on each delivery. */
+  readonly deliveryTaps: DeliveryTap<SimEndpoint>[] = [];
   private readonly partitions: Partition[] = [];
   private readonly holds = new Map<number, SimEndpoint[]>();
   private readonly linkChanges = new Map<number, { hosts: SimHost[]; ends: SimEndpoint[] }>();
@@ -97,6 +100,12 @@ export class SimNetwork implements NetworkFaults {
   tapWrites(tap: WriteTap<SimEndpoint>): () => void {
     this.taps.push(tap);
     return () => void this.taps.splice(this.taps.indexOf(tap) >>> 0, 1);
+  }
+
+  /** Adds a listener told of every delivery (how much of the stream its reader now has); returns its removal. */
+  tapDeliveries(tap: DeliveryTap<SimEndpoint>): () => void {
+    this.deliveryTaps.push(tap);
+    return () => void this.deliveryTaps.splice(this.deliveryTaps.indexOf(tap) >>> 0, 1);
   }
 
   /** @internal SimEndpoint.write calls it. */
@@ -407,6 +416,8 @@ export class SimEndpoint implements Connection, OpenConnection {
   /** While stalled (by any number of faults at once), what this endpoint sends is held, in order. */
   private stalls = 0;
   private held: { chunks: Uint8Array[]; bytes: number }[] = [];
+  /** Bytes of the other end's stream handed to this end's handler so far (the delivery taps' total). */
+  private deliveredBytes = 0;
 
   constructor(
     readonly host: SimHost,
@@ -579,8 +590,11 @@ export class SimEndpoint implements Connection, OpenConnection {
     sched.at(at, () => {
       if (peer.closed) return;
       receiver.bytesReceived += bytes;
+      const taps = net.deliveryTaps;
       for (const c of chunks) {
         if (peer.closed) return;
+        peer.deliveredBytes += c.length;
+        for (const tap of taps) tap(peer, peer.deliveredBytes);
         peer.handler?.data(c);
       }
     });

@@ -34,6 +34,11 @@ export class FaultyStorage implements Storage {
     return this.layer((id) => this.corruptLayers.add(id, probability));
   }
 
+  /** True while a corrupt-read fault is active (the wire checker does not blame the peer for the blocks it spoils). */
+  get corruptingReads(): boolean {
+    return this.corruptProbability !== undefined;
+  }
+
   heal(fault: StorageFaultHandle): void {
     const a = this.diskFullLayers.remove(fault.id);
     const b = this.corruptLayers.remove(fault.id);

@@ -60,6 +60,18 @@ describe('SimNetwork', () => {
     expect(received[0].at).toBe(25);
   });
 
+  it('tells the delivery taps the running total each end has been handed, before its handler reads it', () => {
+    const { s, net, a, received } = pair(Infinity, Infinity, 10);
+    const told: string[] = [];
+    net.tapDeliveries((to, total) => told.push(`${to.localHost} ${total} (read ${received.length})`));
+    const conn = a.connect({ host: 'b', port: 1 });
+    s.run(15);
+    conn.write([new Uint8Array(3), new Uint8Array(2)]);
+    conn.write(new Uint8Array(4));
+    s.run();
+    expect(told).toEqual(['b 3 (read 0)', 'b 5 (read 1)', 'b 9 (read 2)']);
+  });
+
   it('bandwidth: 64 KiB at 64 KiB/s takes a second plus latency', () => {
     const { s, a, received } = pair(perSecond(64 * KiB), Infinity, 10);
     const conn = a.connect({ host: 'b', port: 1 });

@@ -74,6 +74,39 @@ describe('other clients in a scenario', () => {
     },
   );
 
+  it('the wire checker catches a scripted client that requests while choked and sends a piece nobody asked for', { timeout: 120_000 }, async () => {
+    const r = await run(
+      scenarioOf(`
+name: misbehaving
+transport: tcp
+torrent: { size: 1MiB, pieceLength: 64KiB }
+groups:
+  - { name: S, role: seed, upload: 256KiB/s }
+  - { name: L, count: 2, joinAt: 2s, upload: 256KiB/s }
+  - name: M
+    role: seed
+    client: { command: [node, test/fixtures/clients/misbehaving-peer.mjs, "{torrent}", "{ip}", "{port}", "{tracker}"] }
+network: { latency: 5ms }
+trackerInterval: 2s
+timeLimit: 1min
+expect: { noViolations: [M, S, L] }
+`),
+    );
+    const mine = r.violations.filter((v) => v.peer === 'M0');
+    const rules = new Set(mine.map((v) => v.rule));
+    expect(rules).toContain('request-while-choked');
+    expect(rules).toContain('unrequested-piece');
+    // Each names the connection and shows the offending bytes (a REQUEST is id 6 after its length).
+    const request = mine.find((v) => v.rule === 'request-while-choked')!;
+    expect(['S0', 'L0', 'L1']).toContain(request.remote);
+    expect(request.bytes.startsWith('0000000d06')).toBe(true);
+    // swarmlab's peers broke no rule; `noViolations` fails the run for M alone.
+    expect(r.violations.filter((v) => v.peer !== 'M0')).toEqual([]);
+    const judged = r.failures.filter((f) => f.check === 'no-violations');
+    expect(judged.map((f) => f.peer)).toEqual(['M0']);
+    for (const p of r.peers) if (p.role === 'leecher') expect(p.payloadMatches, p.label).toBe(true);
+  });
+
   it('a client that dies mid-run is reported with its exit status, and the run ends', { timeout: 60_000 }, async () => {
     const r = await run(
       scenarioOf(`

@@ -29,6 +29,8 @@ describe('the TCP transport', () => {
   it('runs the default scenario: every leecher completes with the payload, the trace says TCP and not replayable', { timeout: 120_000 }, async () => {
     const { result, lines } = await onTcp('scenarios/default.yaml');
     expectAllComplete(result);
+    // Every byte crossed the relay's wire checker: swarmlab's peers broke no rule on real sockets either.
+    expect(result.violations).toEqual([]);
     expect(result.transport).toBe('tcp');
     expect(result.replayable).toBe(false);
     expect(result.traceHash).toMatch(/^[0-9a-f]{64}$/);
@@ -48,6 +50,9 @@ describe('the TCP transport', () => {
       expectAllComplete(memory);
       const { result, lines } = await onTcp(`scenarios/${name}.yaml`);
       expectAllComplete(result);
+      // The checker watched every connection on both: only the adversary broke wire rules.
+      for (const r of [memory, result]) expect(r.violations.filter((v) => v.peer !== 'X0'), r === memory ? 'memory' : 'tcp').toEqual([]);
+      if (name === 'corrupt-peer') for (const r of [memory, result]) expect(r.violations.map((v) => v.rule)).toContain('bad-data');
       const events = lines.slice(1).map((l) => JSON.parse(l) as { kind: string; fault?: string });
       // The faults were injected on TCP too, at their scheduled times; the corrupter was banned.
       const faults = events.filter((e) => e.kind === 'fault').map((e) => e.fault);

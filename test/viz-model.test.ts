@@ -8,6 +8,7 @@ import { memoryTrace } from '../engine/trace-writer.ts';
 import { ReplayModel, type Scope } from '../viz/model.ts';
 import { flagsOf, PHASE } from '../viz/swarm-state.ts';
 import { eventLine, parseTrace, TraceError } from '../viz/trace-table.ts';
+import { describeEvent } from '../viz/page/format.ts';
 import { parseLines, referenceStateAt } from './viz-reference.ts';
 
 const header = { format: 'swarmlab-trace', version: 1, seed: 't', engine: 'test', torrent: { name: 'x', length: 4096, pieceLength: 1024, pieces: 4, infoHash: '00' } };
@@ -267,5 +268,17 @@ describe('replay model on a tiny real swarm', () => {
     });
     for (const [peer, n] of ref.progress) expect(s.progress[m.labelOf(peer)!], peer).toBe(n);
     expect([...s.availability]).toEqual(ref.availability);
+  });
+});
+
+describe('the event list', () => {
+  it("shows a wire violation with its rule, what is wrong and the offending bytes", () => {
+    const violation = { t: 5, peer: 'X0', remote: 'L0', kind: 'violation', check: 'wire:bad-data', detail: 'PIECE 2:0+1024: the block differs from the payload at byte 2048 of the torrent', bytes: '0000040907' };
+    const m = model([header, violation].map((e) => JSON.stringify(e)).join('\n') + '\n');
+    expect(describeEvent(m, 0)).toEqual({
+      who: 'X0 → L0',
+      what: 'violation wire:bad-data',
+      detail: 'PIECE 2:0+1024: the block differs from the payload at byte 2048 of the torrent · bytes 0000040907',
+    });
   });
 });

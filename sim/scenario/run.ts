@@ -10,6 +10,8 @@ import type { Failure, Scenario, ScenarioResult } from './types.ts';
 import type { AdversaryStarter } from '../swarm.ts';
 import { swarmAdversaries } from '../adversary.ts';
 import { memoryProblems, TransportError } from './transport.ts';
+import { SwarmWireChecks } from '../wire-checks.ts';
+import type { WireViolationLog } from '../wire-checker.ts';
 
 export interface RunOptions {
   traceOut?: (text: string) => void;
@@ -60,6 +62,7 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
   const faults = new FaultInjector(swarm, groups);
   faults.schedule(scenario.faults);
   const checker = new InvariantChecker(swarm, swarm.network);
+  const wire = new SwarmWireChecks(swarm);
   // Run on past the last fault's heal even when everyone is done, so late faults are exercised.
   const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
   const result = swarm.run(stopWhen);
@@ -68,7 +71,7 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
   if (checker.violationCount > checker.violations.length) {
     failures.push({ check: 'safety', message: `${checker.violationCount - checker.violations.length} more violations not listed` });
   }
-  failures.push(...judge(scenario, swarm, faults.lastHeal, checker));
+  failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log));
   const peers = swarm.peers.map((p, i) => ({ ...result.peers[i], group: p.group.prefix, behaviour: p.behaviour }));
   return {
     name: scenario.name,
@@ -81,7 +84,31 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
     peers,
     hashFailures: checker.hashFailures,
     bans: checker.bans,
+    violations: wire.log.list,
+    violationCount: wire.log.count,
   };
+}
+
+/** `expect.noViolations`: each peer it names (or each peer of a group it names) broke no wire rule. */
+export function judgeWire(s: Scenario, swarm: { readonly peers: readonly JudgedPeer[] }, log: WireViolationLog): Failure[] {
+  const failures: Failure[] = [];
+  for (const name of s.expect.noViolations ?? []) {
+    const targets = swarm.peers.filter((p) => p.label === name || p.group.prefix === name);
+    if (targets.length === 0) failures.push({ check: 'no-violations', message: `expect.noViolations names '${name}', which is no peer or group` });
+    for (const p of targets) {
+      const found = log.byPeer.get(p.label);
+      if (!found || found.count === 0) continue;
+      const rules = [...found.rules].map(([rule, n]) => `${rule} ×${n}`).join(', ');
+      const first = found.first;
+      failures.push({
+        check: 'no-violations',
+        peer: p.label,
+        ...(first ? { t: first.t } : {}),
+        message: `${p.label} broke the wire protocol ${found.count} time${found.count === 1 ? '' : 's'} (${rules})${first ? `; first, to ${first.remote}: [${first.rule}] ${first.message}` : ''}`,
+      });
+    }
+  }
+  return failures;
 }
 
 /** A peer as the judge sees it, on either transport. */

@@ -207,6 +207,8 @@ const expectations = strict({
   maxHashFailures: fixed('count').optional(),
   minComplete: fixed('count').optional(),
   settleWithin: fixed('duration').optional(),
+  /** Groups or peers that must break no rule of the wire checker. */
+  noViolations: z.array(z.string()).optional(),
 });
 
 const seed = z.union([z.string().min(1), z.number().int().nonnegative()], { error: 'expected a seed: a string or a whole number' }).transform(String);
@@ -305,10 +307,12 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
   if (bounds(file.timeLimit)[0] <= 0) issue(ctx, `expected a time limit above 0 for every draw, got ${showTime(file.timeLimit)}`, ['timeLimit']);
 
   const e = file.expect;
-  (e.banned ?? []).forEach((label, i) => {
-    const m = /^(.*?)(\d*)$/.exec(label)!;
-    if (!names.has(m[1])) issue(ctx, `expected a group or a peer of a group (${known} or e.g. ${[...names][0]}0), got "${label}"`, ['expect', 'banned', i]);
-  });
+  for (const key of ['banned', 'noViolations'] as const) {
+    (e[key] ?? []).forEach((label, i) => {
+      const m = /^(.*?)(\d*)$/.exec(label)!;
+      if (!names.has(m[1])) issue(ctx, `expected a group or a peer of a group (${known} or e.g. ${[...names][0]}0), got "${label}"`, ['expect', key, i]);
+    });
+  }
   if (e.completeBy !== undefined && e.completeBy > bounds(file.timeLimit)[0]) {
     issue(ctx, `expected a time within the time limit (${showTime(file.timeLimit)}) for every draw, got ${showTime(e.completeBy)}`, ['expect', 'completeBy']);
   }

@@ -153,7 +153,7 @@ const COMPLETION_CHECKS = new Set(['liveness', 'min-complete']);
 function feasible(s: Scenario, original: Scenario, check: string): boolean {
   if (COMPLETION_CHECKS.has(check) && seedPeers(s) < Math.min(1, seedPeers(original))) return false;
   if (check === 'min-complete' && honestLeechers(s) < (s.expect.minComplete ?? 0)) return false;
-  for (const name of s.expect.banned ?? []) if (!peerExists(s, name)) return false;
+  for (const name of [...(s.expect.banned ?? []), ...(s.expect.noViolations ?? [])]) if (!peerExists(s, name)) return false;
   return s.groups.length > 0;
 }
 
@@ -183,7 +183,7 @@ function refersTo(f: FaultSpec, group: string): boolean {
   return 'group' in f && f.group === group;
 }
 
-/** The group a peer label or group name in `expect.banned` belongs to. */
+/** The group a peer label or group name in `expect.banned` (or `noViolations`) belongs to. */
 const bannedGroup = (s: Scenario, name: string) => s.groups.find((g) => name === g.name || (name.startsWith(g.name) && /^\d+$/.test(name.slice(g.name.length))))?.name;
 
 /**
@@ -195,6 +195,8 @@ function* dropGroups(s: Scenario, check: string): Generator<Candidate> {
     if (s.groups.length === 1) return;
     const named = (s.expect.banned ?? []).filter((b) => bannedGroup(s, b) === g.name);
     if (check === 'banned' && named.length > 0) continue;
+    const watched = (s.expect.noViolations ?? []).filter((b) => bannedGroup(s, b) === g.name);
+    if (check === 'no-violations' && watched.length > 0) continue;
     const faults = s.faults.filter((f) => refersTo(f, g.name)).length;
     yield {
       what: `group ${g.name} dropped (${g.count} peer${g.count === 1 ? '' : 's'}${faults ? `, and ${faults} fault${faults === 1 ? '' : 's'} on it` : ''})`,
@@ -205,6 +207,11 @@ function* dropGroups(s: Scenario, check: string): Generator<Candidate> {
           const banned = c.expect.banned!.filter((b) => !named.includes(b));
           if (banned.length > 0) c.expect.banned = banned;
           else delete c.expect.banned;
+        }
+        if (watched.length > 0) {
+          const rest = c.expect.noViolations!.filter((b) => !watched.includes(b));
+          if (rest.length > 0) c.expect.noViolations = rest;
+          else delete c.expect.noViolations;
         }
       }),
     };
@@ -296,6 +303,7 @@ const JUDGED_BY: Record<string, (keyof Expectations)[]> = {
   liveness: ['allComplete', 'completeBy', 'settleWithin'],
   'min-complete': ['allComplete', 'completeBy', 'settleWithin', 'minComplete'],
   banned: ['banned'],
+  'no-violations': ['noViolations'],
   'hash-failures': ['maxHashFailures'],
 };
 

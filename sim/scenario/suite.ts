@@ -7,6 +7,7 @@ import { TransportError } from './transport.ts';
 import { loadScenario, runResolved, type ScenarioFile, type ScenarioRunOptions } from './load.ts';
 import { seedList } from './seeds.ts';
 import type { Failure, Scenario, ScenarioResult } from './types.ts';
+import type { WireViolation } from '../wire-checker.ts';
 
 export interface SuiteEntry {
   path: string;
@@ -49,6 +50,9 @@ export interface SuiteRun extends PlannedRun {
   failures: Failure[];
   traceHash?: string;
   wallMs: number;
+  /** The wire checker's findings (sim/wire-checker.ts): a capped list, and how many in all. */
+  violations: WireViolation[];
+  violationCount: number;
 }
 
 export interface SuiteResult {
@@ -107,7 +111,15 @@ async function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): Promi
   } catch (e) {
     result = crashedRun(e, file.name, p.seed);
   }
-  return { ...p, ok: result.ok, failures: result.failures, traceHash: result.traceHash || undefined, wallMs: performance.now() - started };
+  return {
+    ...p,
+    ok: result.ok,
+    failures: result.failures,
+    traceHash: result.traceHash || undefined,
+    wallMs: performance.now() - started,
+    violations: result.violations,
+    violationCount: result.violationCount,
+  };
 }
 
 /**
@@ -135,7 +147,7 @@ function crashedRun(e: unknown, name: string, seed: string): ScenarioResult {
       : err instanceof TransportError
         ? { check: TRANSPORT, message: err.message }
         : { check: CRASH, message: `${err.message}${at ? ` (${at})` : ''}` };
-  return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [] };
+  return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [], violations: [], violationCount: 0 };
 }
 
 const short = (hash: string | undefined) => (hash ? hash.slice(0, 12) : 'none (it crashed)');

@@ -6,6 +6,7 @@
 import type { EngineSettings } from '../../engine/settings.ts';
 import type { Behaviour, LeavePolicy, Role } from '../behaviours.ts';
 import type { PeerReport } from '../swarm.ts';
+import type { WireViolation } from '../wire-checker.ts';
 
 export interface GroupSpec {
   /** Group name; its peers are labelled name0, name1, … */
@@ -88,6 +89,8 @@ export interface Expectations {
   minComplete?: number;
   /** Liveness bound: after the last fault heals, stuck leechers must finish within this (ms). */
   settleWithin?: number;
+  /** These peers or groups must break no rule of the wire checker (sim/wire-checker.ts). */
+  noViolations?: string[];
 }
 
 export interface Scenario {
@@ -129,4 +132,8 @@ export interface ScenarioResult {
   peers: (PeerReport & { group: string; behaviour: Behaviour; client?: string })[];
   hashFailures: number;
   bans: { by: string; banned: string }[];
+  /** What the wire checker found, every peer's (a capped list: the first 100 of the run, 20 per connection). */
+  violations: WireViolation[];
+  /** All of them, listed or not. */
+  violationCount: number;
 }

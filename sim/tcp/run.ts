@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultInjector } from '../scenario/faults.ts';
 import { InvariantChecker } from '../scenario/invariants.ts';
-import { judge, type RunOptions, swarmOptionsOf } from '../scenario/run.ts';
+import { judge, judgeWire, type RunOptions, swarmOptionsOf } from '../scenario/run.ts';
+import { RelayWireChecks } from './wire-checks.ts';
 import { TransportError } from '../scenario/transport.ts';
 import type { ExternalClient, Failure, Scenario, ScenarioResult } from '../scenario/types.ts';
 import type { PeerGroup } from '../swarm.ts';
@@ -60,6 +61,7 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     const faults = new FaultInjector(swarm, groups);
     faults.schedule(scenario.faults);
     const checker = new InvariantChecker(swarm);
+    const wire = new RelayWireChecks(swarm, swarm.network);
     const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
     const interrupted = () => o.signal?.aborted === true;
     const run = await swarm.run(() => interrupted() || stopWhen());
@@ -67,7 +69,7 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     const failures: Failure[] = [...checker.violations];
     if (interrupted()) failures.push({ check: 'interrupted', t: run.simTime, message: 'the run was interrupted; everything it started was stopped' });
     for (const c of swarm.crashes) failures.push({ check: 'crash', message: c.message, ...(c.peer ? { peer: c.peer } : {}) });
-    failures.push(...judge(scenario, swarm, faults.lastHeal, checker));
+    failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log));
     const peers = await Promise.all(
       swarm.peers.map(async (p) => ({
         label: p.label,
@@ -105,6 +107,8 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
       peers,
       hashFailures: checker.hashFailures,
       bans: checker.bans,
+      violations: wire.log.list,
+      violationCount: wire.log.count,
       transport: 'tcp',
       replayable: false,
       block: swarm.block,

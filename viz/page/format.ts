@@ -29,8 +29,15 @@ export function describeEvent(m: ReplayModel, i: number): { who: string; what: s
   const c = t.conn[i];
   const who = c >= 0 ? `${m.label(t.peer[i])} → ${m.label(t.connections[c].remote)}` : m.label(t.peer[i]);
   const kind = t.kind[i];
-  const what = kind === KIND.step ? m.nodeId(t.node[i]) : kind === KIND.other ? String(eventObject(t, i).kind) : EVENT_KINDS[kind];
   const fields = eventObject(t, i);
+  if (kind === KIND.violation) {
+    // The rule it broke as what happened (`violation wire:bad-data`), then what is wrong and the bytes.
+    const { check, detail: message, bytes, ...rest } = fields;
+    const others = Object.entries(rest).filter(([k]) => !SHOWN_ELSEWHERE.has(k));
+    const detail = [typeof message === 'string' ? message : '', ...others.map(([k, v]) => `${k}=${JSON.stringify(v)}`), typeof bytes === 'string' ? `bytes ${bytes}` : ''];
+    return { who, what: `violation ${String(check ?? '')}`.trim(), detail: detail.filter(Boolean).join(' · ') };
+  }
+  const what = kind === KIND.step ? m.nodeId(t.node[i]) : kind === KIND.other ? String(eventObject(t, i).kind) : EVENT_KINDS[kind];
   const detail = Object.entries(fields)
     .filter(([k]) => !SHOWN_ELSEWHERE.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
