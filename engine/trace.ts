@@ -19,6 +19,7 @@ export const TRACE_KINDS = {
   ban: 'a remote peer was banned (`reason`); its connection ends',
   fault: 'a fault was injected by the simulator',
   violation: "a safety check failed (`check`, `detail`), or the wire checker found `peer` breaking a rule on its connection to `remote` (`check: 'wire:<rule>'`, `bytes`)",
+  message: "a wire message another client sent to `remote` (TCP runs): `type` and its numbers, decoded by the relay's tap",
 } as const;
 
 export type TraceKind = keyof typeof TRACE_KINDS;

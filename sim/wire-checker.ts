@@ -73,6 +73,8 @@ export interface WireCheckerOptions {
   chokeGrace: number;
   /** Told of every violation, reported or not (the report stops at `maxReportsPerConnection`). */
   counted?: (peer: string, rule: WireRule) => void;
+  /** Told of every message a side sent, decoded, before it is checked (a TCP run traces other clients' messages). */
+  decoded?: (peer: string, remote: string, message: Message, t: number) => void;
 }
 
 export type Side = 'a' | 'b';
@@ -257,7 +259,10 @@ export class ConnectionChecker {
     }
     for (const item of items) {
       if (item.kind === 'handshake') this.onHandshake(d, item.handshake, t);
-      else this.onMessage(d, side, item.message, t);
+      else {
+        this.o.decoded?.(d.label, d.remote, item.message, t);
+        this.onMessage(d, side, item.message, t);
+      }
       if (d.stopped) return false;
     }
     return true;

@@ -27,16 +27,21 @@ export class WireChecks {
   readonly log = new WireViolationLog();
   private readonly options: WireCheckerOptions;
 
-  /** `chokeGrace`: 0 on virtual time (a peer reads what it is handed at once); more on TCP. */
+  /**
+   * `chokeGrace`: 0 on virtual time (a peer reads what it is handed at once); more on TCP.
+   * `decoded`: told of every message a peer sent (a TCP run traces other clients' messages).
+   */
   constructor(
     private readonly target: WireCheckTarget,
     chokeGrace: number,
+    decoded?: WireCheckerOptions['decoded'],
   ) {
     const t = target.torrent;
     this.options = {
       torrent: { pieceCount: t.pieceCount, pieceLength: t.pieceLength, length: t.length, infoHash: t.infoHash },
       payload: target.payload,
       chokeGrace,
+      ...(decoded ? { decoded } : {}),
       counted: (peer, rule) => {
         if (rule === 'bad-data' && this.excused(peer)) return;
         this.log.counted(peer, rule);

@@ -208,6 +208,11 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
     });
   }
 
+  /** True when the peer labelled so is another client. */
+  isExternal(label: string): boolean {
+    return this.peers.some((p) => p.label === label && p.external !== undefined);
+  }
+
   /** The peer at a loopback IP (a connection's end), if it is one of the run's. */
   peerAt(ip: string): TcpPeer | undefined {
     return this.byIp.get(ip);
