@@ -13,7 +13,7 @@ function testcase(run: SuiteRun, plantedBug?: string): string {
   const name = run.rerun ? `determinism (seed ${run.seed} twice)` : `seed ${run.seed}`;
   const head = `    <testcase classname="${escape(run.name)}" name="${escape(name)}" file="${escape(run.path)}" time="${seconds(run.wallMs)}"`;
   if (run.ok) return `${head}/>`;
-  const body = [...run.failures.map(describeFailure), `reproduce: ${reproduceCommand(run.path, run.seed, plantedBug)}`].join('\n');
+  const body = [...run.failures.map(describeFailure), `reproduce: ${reproduceCommand(run.path, run.seed, plantedBug, run.transport)}`].join('\n');
   const message = run.failures[0] ? describeFailure(run.failures[0]) : 'failed';
   return `${head}>\n      <failure message="${escape(message)}" type="${escape(run.failures[0]?.check ?? 'failure')}">${escape(body)}</failure>\n    </testcase>`;
 }

@@ -169,7 +169,7 @@ function suiteJson(suite: Awaited<ReturnType<typeof runSuite>>, plantedBug: stri
       violations: r.violations,
       violationCount: r.violationCount,
       wallMs: Math.round(r.wallMs),
-      reproduce: reproduceCommand(r.path, r.seed, plantedBug),
+      reproduce: reproduceCommand(r.path, r.seed, plantedBug, r.transport),
     })),
     passed: suite.passed,
     failed: suite.failed,
@@ -212,7 +212,7 @@ class Progress {
     const head = `${this.counter(run)} ${run.ok ? 'ok  ' : 'FAIL'}  ${run.name.padEnd(24)} ${label(run).padEnd(14)} ${time.padStart(7)}`;
     if (this.tty) this.status('');
     console.log(run.ok ? head : `${head}  ${describeFailure(run.failures[0])}${run.failures.length > 1 ? ` (+${run.failures.length - 1} more)` : ''}`);
-    if (!run.ok) console.log(`        reproduce: ${reproduceCommand(run.path, run.seed, this.plantedBug)}`);
+    if (!run.ok) console.log(`        reproduce: ${reproduceCommand(run.path, run.seed, this.plantedBug, run.transport)}`);
   }
 
   end(): void {

@@ -5,7 +5,9 @@
 
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { loadScenario, runResolved } from '../sim/scenario/load.ts';
+import { execFileSync } from 'node:child_process';
+import { loadScenario, loadScenarioFile, runResolved } from '../sim/scenario/load.ts';
+import { SWARMLAB } from './helpers/processes.ts';
 import { TransportError } from '../sim/scenario/transport.ts';
 import { hostAddress, PRIVATE_PORT, PUBLIC_PORT, tcpCapacity, trackerAddress } from '../sim/tcp/addresses.ts';
 import { runScenarioOnTcp, type TcpScenarioResult } from '../sim/tcp/run.ts';
@@ -64,6 +66,16 @@ describe('the TCP transport', () => {
       }
     });
   }
+
+  it('swarmlab test --transport tcp runs each seed once on TCP (no determinism rerun) and reproduces with --transport tcp', { timeout: 180_000 }, () => {
+    const out = execFileSync(process.execPath, [SWARMLAB, 'test', 'scenarios/tiny-pieces.yaml', '--transport', 'tcp', '--json'], { encoding: 'utf8', timeout: 170_000 });
+    const suite = JSON.parse(out) as { runs: { seed: string; ok: boolean; determinism: boolean; reproduce: string }[]; failed: number };
+    const seeds = loadScenarioFile('scenarios/tiny-pieces.yaml').seeds;
+    expect(suite.runs.map((r) => r.seed)).toEqual(seeds);
+    expect(suite.runs.some((r) => r.determinism)).toBe(false);
+    expect(suite.failed).toBe(0);
+    for (const r of suite.runs) expect(r.reproduce).toMatch(/--transport tcp$/);
+  });
 
   it('refuses, before anything starts, a scenario with more peers than this machine allows on TCP', async () => {
     const scenario = loadScenario('scenarios/default.yaml', '1');

@@ -53,6 +53,8 @@ export interface SuiteRun extends PlannedRun {
   /** The wire checker's findings (sim/wire-checker.ts): a capped list, and how many in all. */
   violations: WireViolation[];
   violationCount: number;
+  /** Set when the run was on TCP (its reproduce command says so). */
+  transport?: 'tcp';
 }
 
 export interface SuiteResult {
@@ -119,6 +121,7 @@ async function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): Promi
     wallMs: performance.now() - started,
     violations: result.violations,
     violationCount: result.violationCount,
+    ...(result.transport === 'tcp' ? { transport: 'tcp' as const } : {}),
   };
 }
 

@@ -122,6 +122,8 @@ export interface Failure {
 
 export interface ScenarioResult {
   name: string;
+  /** Absent in memory; 'tcp' for a run on real sockets (sim/tcp/run.ts), which is not byte-replayable. */
+  transport?: Transport;
   seed: string;
   ok: boolean;
   failures: Failure[];
