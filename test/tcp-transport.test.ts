@@ -46,7 +46,7 @@ describe('the TCP transport', () => {
     expect(new Set(completes.map((e) => e.peer)).size).toBe(20);
   });
 
-  for (const name of ['partition-heals', 'flaky-links', 'corrupt-peer']) {
+  for (const name of ['partition-heals', 'flaky-links', 'corrupt-peer', 'crash-restart', 'tracker-outage']) {
     it(`runs ${name} on both transports with the same expectations met`, { timeout: 240_000 }, async () => {
       const memory = runResolved(loadScenario(`scenarios/${name}.yaml`, '1'), '1');
       expectAllComplete(memory);
@@ -59,6 +59,8 @@ describe('the TCP transport', () => {
       // The faults were injected on TCP too, at their scheduled times; the corrupter was banned.
       const faults = events.filter((e) => e.kind === 'fault').map((e) => e.fault);
       if (name === 'partition-heals') expect(faults).toEqual(['partition', 'partition', 'partition-healed', 'partition-healed']);
+      if (name === 'crash-restart') expect(faults.filter((f) => f === 'restart')).toHaveLength(3);
+      if (name === 'tracker-outage') expect(faults).toEqual(['tracker-down', 'tracker-down-healed']);
       if (name === 'flaky-links') for (const f of ['reset', 'stall', 'latency', 'latency-healed']) expect(faults, f).toContain(f);
       if (name === 'corrupt-peer') {
         expect(result.bans.some((b) => b.banned === 'X0')).toBe(true);

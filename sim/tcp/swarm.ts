@@ -439,9 +439,9 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
       return;
     }
     this.scheduler.setTimer(restartAfter, () => {
-      this.network.restart(peer.ip);
       this.sink.emit({ t: this.scheduler.now(), peer: peer.label, kind: 'fault', fault: 'restart' });
-      void this.start(peer);
+      // Its software listens again before the relay lets the dials held meanwhile through.
+      void this.start(peer).then(() => this.network.restart(peer.ip));
     });
   }
 
