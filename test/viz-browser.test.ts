@@ -223,6 +223,7 @@ describe.skipIf(!hasChromium)('the replay page in chromium', () => {
       expect(shown).toContain('C0 → S0 REQUEST 3:0+16384');
       expect(shown).toContain('C0 → S0 HAVE 3');
       expect(shown.every((r) => r.startsWith('C0'))).toBe(true);
+      expect(await page.locator('#event-list .event-row.kind-message').count()).toBe(3);
       expect(await page.locator('#flow-no-engine').isVisible()).toBe(true);
       expect(await page.locator('#flow-no-engine').textContent()).toBe('libtorrent runs no swarmlab engine: its messages are listed, no flowchart steps');
       await page.locator('#connection-select').selectOption('S0');
