@@ -1,8 +1,9 @@
 // The replay page in a real browser: Debian's chromium, headless, driven by playwright-core. It
 // opens a report from disk, checks the 30 original flowchart nodes are drawn with their labels,
 // moves to a set time and checks the lit node, the edge counts and a peer's progress against a
-// naive replay of the trace; it also opens a trace through the file picker. The screenshot it
-// saves (out/viz-screenshot.png) is a CI artifact.
+// naive replay of the trace; it also opens a trace through the file picker, and a hand-written TCP
+// trace with another client (marked in the swarm, its messages decoded in the event list). The
+// screenshot it saves (out/viz-screenshot.png) is a CI artifact.
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,6 +167,83 @@ describe.skipIf(!hasChromium)('the replay page in chromium', () => {
     } finally {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('shows another client of a TCP run: marked in the swarm, its messages decoded, no flowchart steps', async () => {
+    // A hand-written TCP trace: swarmlab's seed S0 and libtorrent as C0 (no steps: the relay's
+    // connect and its decoded messages), C0 complete at the end.
+    const tcpHeader = { format: 'swarmlab-trace', version: 1, seed: '1', engine: 'test', torrent: { name: 'x', length: 4096, pieceLength: 1024, pieces: 4, infoHash: '00' }, settings: { transport: 'tcp', replayable: false } };
+    const C0S0 = { peer: 'C0', remote: 'S0' };
+    const tcpEvents = [
+      { t: 1, peer: 'S0', kind: 'join', role: 'seed', pieces: 4 },
+      { t: 2, peer: 'C0', kind: 'join', role: 'leecher', pieces: 0, client: 'libtorrent' },
+      { t: 3, peer: 'S0', remote: 'C0', kind: 'step', node: 'connect', inbound: true },
+      { t: 3, ...C0S0, kind: 'connect', inbound: false },
+      { t: 4, peer: 'S0', remote: 'C0', kind: 'step', node: 'handshake', ok: true },
+      { t: 4, peer: 'S0', remote: 'C0', kind: 'connect', inbound: true },
+      { t: 5, ...C0S0, kind: 'message', type: 'interested' },
+      { t: 6, ...C0S0, kind: 'message', type: 'request', index: 3, begin: 0, length: 16384 },
+      { t: 7, ...C0S0, kind: 'message', type: 'have', index: 3 },
+      { t: 8, peer: 'C0', kind: 'complete' },
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'swarmlab-viz-tcp-'));
+    const reportPath = join(dir, 'tcp.html');
+    const tcpText = [tcpHeader, ...tcpEvents].map((e) => JSON.stringify(e)).join('\n') + '\n';
+    writeFileSync(reportPath, await reportHtml(new TextEncoder().encode(tcpText), { name: 'tcp.jsonl' }));
+    const { context, profile } = await launch();
+    try {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(reportPath).href);
+      await ready(page);
+      expect(await page.locator('#trace-title').textContent()).toContain('TCP run (real time, not replayable)');
+
+      // The swarm view marks C0 as another client, with its name; its progress is unknown at first.
+      const c0 = page.locator('[data-peer="C0"]');
+      expect(await c0.getAttribute('class')).toContain('other-client');
+      expect(await c0.getAttribute('data-client')).toBe('libtorrent');
+      expect(await c0.locator('.peer-label').allTextContents()).toEqual(['C0', 'libtorrent']);
+      expect(await c0.locator('.peer-client').textContent()).toBe('libtorrent');
+      expect(await c0.locator('rect.peer-dot').count()).toBe(1);
+      expect(await page.locator('[data-peer="S0"] circle.peer-dot').count()).toBe(1);
+      await page.locator('#time-input').fill('0.006');
+      await page.locator('#time-input').press('Enter');
+      await drawn(page);
+      expect(await c0.getAttribute('data-progress')).toBe('unknown');
+      expect(await c0.locator('title').textContent()).toBe('C0 (other client: libtorrent): progress unknown until it completes');
+
+      // Select C0: the event list is its events, the request decoded; the flowchart says it has no steps.
+      await c0.locator('.peer-dot').click();
+      await drawn(page);
+      const rows = async () =>
+        page.locator('#event-list .event-row').evaluateAll((els) => els.map((e) => Array.from(e.querySelectorAll('.ev-who, .ev-what, .ev-detail'), (s) => s.textContent).join(' ').trim()));
+      const shown = await rows();
+      expect(shown).toContain('C0 → S0 REQUEST 3:0+16384');
+      expect(shown).toContain('C0 → S0 HAVE 3');
+      expect(shown.every((r) => r.startsWith('C0'))).toBe(true);
+      expect(await page.locator('#event-list .event-row.kind-message').count()).toBe(3);
+      expect(await page.locator('#flow-no-engine').isVisible()).toBe(true);
+      expect(await page.locator('#flow-no-engine').textContent()).toBe('libtorrent runs no swarmlab engine: its messages are listed, no flowchart steps');
+      await page.locator('#connection-select').selectOption('S0');
+      await drawn(page);
+      expect(await rows()).toContain('C0 → S0 REQUEST 3:0+16384');
+      expect(await page.locator('#flow-no-engine').isVisible()).toBe(true);
+
+      // S0, swarmlab's own peer: its flowchart is shown, with no note; at the end C0 holds every piece.
+      await page.locator('[data-peer="S0"]').click();
+      await page.locator('#time-input').fill('1e6');
+      await page.locator('#time-input').press('Enter');
+      await drawn(page);
+      expect(await page.locator('#flow-no-engine').isVisible()).toBe(false);
+      expect(await c0.getAttribute('data-progress')).toBe('4');
+      await page.screenshot({ path: join(dir, 'tcp.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
 });

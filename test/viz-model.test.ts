@@ -8,7 +8,8 @@ import { memoryTrace } from '../engine/trace-writer.ts';
 import { ReplayModel, type Scope } from '../viz/model.ts';
 import { flagsOf, PHASE } from '../viz/swarm-state.ts';
 import { eventLine, parseTrace, TraceError } from '../viz/trace-table.ts';
-import { describeEvent } from '../viz/page/format.ts';
+import { describeEvent, describePeer, describeTrace, noEngineNote } from '../viz/page/format.ts';
+import { describeMessage } from '../viz/message-text.ts';
 import { parseLines, referenceStateAt } from './viz-reference.ts';
 
 const header = { format: 'swarmlab-trace', version: 1, seed: 't', engine: 'test', torrent: { name: 'x', length: 4096, pieceLength: 1024, pieces: 4, infoHash: '00' } };
@@ -280,5 +281,99 @@ describe('the event list', () => {
       what: 'violation wire:bad-data',
       detail: 'PIECE 2:0+1024: the block differs from the payload at byte 2048 of the torrent · bytes 0000040907',
     });
+  });
+});
+
+describe('a TCP run with another client', () => {
+  // C0 is played by libtorrent: the runner's join, the relay's connect/disconnect and its decoded
+  // messages, no steps; S0 is swarmlab's seed with its usual steps.
+  const tcpHeader = { ...header, settings: { transport: 'tcp', replayable: false } };
+  const C0S0 = { peer: 'C0', remote: 'S0' };
+  const C0L0 = { peer: 'C0', remote: 'L0' };
+  const tcpEvents: object[] = [
+    { t: 1, peer: 'S0', kind: 'join', role: 'seed', pieces: 4 }, // 0
+    { t: 2, peer: 'C0', kind: 'join', role: 'leecher', pieces: 0, client: 'libtorrent' },
+    { t: 3, peer: 'S0', remote: 'C0', kind: 'step', node: 'connect', inbound: true },
+    { t: 3, ...C0S0, kind: 'connect', inbound: false },
+    { t: 4, ...C0S0, kind: 'message', type: 'bitfield', bytes: 1 },
+    { t: 5, ...C0S0, kind: 'message', type: 'interested' }, // 5
+    { t: 6, ...C0S0, kind: 'message', type: 'request', index: 3, begin: 0, length: 16384 },
+    { t: 6, ...C0L0, kind: 'connect', inbound: false },
+    { t: 7, ...C0L0, kind: 'message', type: 'extended', id: 0, bytes: 212 },
+    { t: 8, ...C0S0, kind: 'message', type: 'have', index: 3 },
+    { t: 9, ...C0S0, kind: 'disconnect', reason: 'closed' }, // 10
+    { t: 10, ...C0S0, kind: 'connect', inbound: false }, // a second connection of the pair
+    { t: 11, ...C0S0, kind: 'message', type: 'not-interested' },
+    { t: 12, peer: 'C0', kind: 'complete' },
+  ];
+  const tcpText = [tcpHeader, ...tcpEvents].map((e) => JSON.stringify(e)).join('\n') + '\n';
+  const m = model(tcpText);
+  const C0 = m.labelOf('C0')!;
+  const S0 = m.labelOf('S0')!;
+
+  it('knows which peers are other clients, and that the trace is a TCP run', () => {
+    expect(m.clientOf(C0)).toBe('libtorrent');
+    expect(m.clientOf(S0)).toBeUndefined();
+    expect(m.tcpRun).toBe(true);
+    expect(model().tcpRun).toBe(false);
+    // The slow reader (a line with an escape goes to JSON.parse) finds the client too.
+    const escaped = tcpText.replace('"client":"libtorrent"', '"client":"lib\\u0074orrent"');
+    expect(model(escaped).clientOf(C0)).toBe('libtorrent');
+  });
+
+  it("gives another client's progress as unknown until its complete, then every piece", () => {
+    const before = m.stateAt(m.positionAt(11)).clone();
+    expect(m.progressKnown(before, C0)).toBe(false);
+    expect(m.progressKnown(before, S0)).toBe(true);
+    expect([...before.availability]).toEqual([1, 1, 1, 1]);
+    const after = m.stateAt(m.eventCount);
+    expect(m.progressKnown(after, C0)).toBe(true);
+    expect(after.progress[C0]).toBe(4);
+    expect([...after.availability]).toEqual([2, 2, 2, 2]);
+  });
+
+  it("makes another client's connections from the relay's connect and disconnect", () => {
+    const mine = m.connectionsOf(C0).map((c) => [m.label(m.table.connections[c].remote), m.table.connections[c].first]);
+    expect(mine).toEqual([['S0', 3], ['L0', 7], ['S0', 11]]);
+    const first = m.connectionsOf(C0)[0];
+    expect(m.stateAt(m.positionAt(8)).connPhase[first]).toBe(PHASE.open);
+    expect(m.stateAt(m.positionAt(9)).connPhase[first]).toBe(PHASE.closed);
+    expect(m.stateAt(m.eventCount).connPhase[m.connectionsOf(C0)[2]]).toBe(PHASE.open);
+  });
+
+  it('lists message events in their connection and peer, decoded in the event list', () => {
+    const [toS0, toL0, again] = m.connectionsOf(C0);
+    expect([...m.eventsIn({ kind: 'connection', conn: toS0 })!]).toEqual([3, 4, 5, 6, 9, 10]);
+    expect([...m.eventsIn({ kind: 'connection', conn: toL0 })!]).toEqual([7, 8]);
+    expect([...m.eventsIn({ kind: 'connection', conn: again })!]).toEqual([11, 12]);
+    expect([...m.eventsIn({ kind: 'peer', peer: C0 })!]).toEqual([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    // S0's own connection to C0 holds S0's step only, not C0's messages.
+    const s0 = m.connectionsOf(S0)[0];
+    expect([...m.eventsIn({ kind: 'connection', conn: s0 })!]).toEqual([2]);
+    const row = (i: number) => { const d = describeEvent(m, i); return `${d.who} ${d.what} ${d.detail}`.trim(); };
+    expect(row(6)).toBe('C0 → S0 REQUEST 3:0+16384');
+    expect(row(9)).toBe('C0 → S0 HAVE 3');
+    expect(row(4)).toBe('C0 → S0 BITFIELD (1 byte)');
+    expect(row(8)).toBe('C0 → L0 EXTENDED id 0 (212 bytes)');
+    expect(row(12)).toBe('C0 → S0 NOT_INTERESTED');
+  });
+
+  it('writes every message type readably, and keeps fields it does not expect', () => {
+    expect(describeMessage({ type: 'piece', index: 1, begin: 16384, length: 16384 })).toBe('PIECE 1:16384+16384');
+    expect(describeMessage({ type: 'allowed-fast', index: 2 })).toBe('ALLOWED_FAST 2');
+    expect(describeMessage({ type: 'port', port: 6881 })).toBe('PORT 6881');
+    expect(describeMessage({ type: 'have-all' })).toBe('HAVE_ALL');
+    expect(describeMessage({ type: 'hash-request', index: 1 })).toBe('HASH_REQUEST index=1');
+    expect(describeMessage({ type: 'have', index: 7, extra: 'x' })).toBe('HAVE 7 extra=x');
+  });
+
+  it('says so in the flowchart and the header', () => {
+    expect(noEngineNote(m, C0)).toBe('libtorrent runs no swarmlab engine: its messages are listed, no flowchart steps');
+    expect(noEngineNote(m, S0)).toBeUndefined();
+    const info = describeTrace('tcp.jsonl', m, 0);
+    expect(info).toContain('TCP run (real time, not replayable)');
+    expect(info).toContain('other clients: C0 libtorrent');
+    expect(describePeer(m, m.stateAt(m.positionAt(11)), C0)).toBe('C0 (other client: libtorrent): progress unknown until it completes');
+    expect(describePeer(m, m.stateAt(m.eventCount), C0)).toBe('C0 (other client: libtorrent): 4/4 pieces');
   });
 });

@@ -19,6 +19,9 @@ export class RawEvent {
   resultEnd = -1;
   roleStart = -1;
   roleEnd = -1;
+  /** A `join`'s `client`: another BitTorrent client plays the peer (TCP runs). */
+  clientStart = -1;
+  clientEnd = -1;
   piece = NaN;
   pieces = NaN;
   length = NaN;
@@ -30,8 +33,8 @@ export class RawEvent {
 
   reset(): void {
     this.t = this.piece = this.pieces = this.length = NaN;
-    this.peerStart = this.remoteStart = this.kindStart = this.nodeStart = this.resultStart = this.roleStart = -1;
-    this.peerEnd = this.remoteEnd = this.kindEnd = this.nodeEnd = this.resultEnd = this.roleEnd = -1;
+    this.peerStart = this.remoteStart = this.kindStart = this.nodeStart = this.resultStart = this.roleStart = this.clientStart = -1;
+    this.peerEnd = this.remoteEnd = this.kindEnd = this.nodeEnd = this.resultEnd = this.roleEnd = this.clientEnd = -1;
     this.inbound = this.amChoking = this.amInterested = this.peerChoking = this.peerInterested = false;
   }
 }
@@ -53,7 +56,7 @@ const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
 // The keys the replay reads, as numbers for a switch.
 const enum Key {
-  other, t, peer, remote, kind, node, result, role, piece, pieces, length,
+  other, t, peer, remote, kind, node, result, role, client, piece, pieces, length,
   inbound, amChoking, amInterested, peerChoking, peerInterested,
 }
 
@@ -61,7 +64,7 @@ const enum Key {
 const KEYS_BY_LENGTH: [string, Key][][] = [];
 for (const [name, key] of [
   ['t', Key.t], ['peer', Key.peer], ['remote', Key.remote], ['kind', Key.kind], ['node', Key.node],
-  ['result', Key.result], ['role', Key.role], ['piece', Key.piece], ['pieces', Key.pieces],
+  ['result', Key.result], ['role', Key.role], ['client', Key.client], ['piece', Key.piece], ['pieces', Key.pieces],
   ['length', Key.length], ['inbound', Key.inbound], ['amChoking', Key.amChoking],
   ['amInterested', Key.amInterested], ['peerChoking', Key.peerChoking], ['peerInterested', Key.peerInterested],
 ] as [string, Key][]) (KEYS_BY_LENGTH[name.length] ??= []).push([name, key]);
@@ -121,6 +124,7 @@ export function scanLine(b: Uint8Array, start: number, end: number, out: RawEven
         case Key.node: out.nodeStart = s; out.nodeEnd = e; break;
         case Key.result: out.resultStart = s; out.resultEnd = e; break;
         case Key.role: out.roleStart = s; out.roleEnd = e; break;
+        case Key.client: out.clientStart = s; out.clientEnd = e; break;
         case Key.other: break;
         default: return false; // a field the replay reads as a number or boolean
       }

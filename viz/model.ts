@@ -91,6 +91,24 @@ export class ReplayModel {
     return this.labelIndex.get(name);
   }
 
+  /** The other BitTorrent client playing a peer (`join`'s `client`, TCP runs), or undefined for swarmlab's own. */
+  clientOf(peer: number): string | undefined {
+    return this.table.clients[peer];
+  }
+
+  /** True when the trace is of a TCP run (`swarmlab run --transport tcp`): real time, not replayable. */
+  get tcpRun(): boolean {
+    return this.table.header.settings?.transport === 'tcp';
+  }
+
+  /**
+   * Whether a peer's progress in `state` is known: another client traces no `verified`, so its
+   * pieces are known only when it joined as a seed or once it is `complete` (then all of them).
+   */
+  progressKnown(state: SwarmState, peer: number): boolean {
+    return this.clientOf(peer) === undefined || state.completed[peer] === 1 || this.table.roles[peer] === 'seed';
+  }
+
   nodeId(index: number): string {
     return this.table.nodeIds[index];
   }

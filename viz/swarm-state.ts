@@ -23,7 +23,10 @@ export class SwarmState {
   readonly completed: Uint8Array;
   /** Pieces each peer holds, from `join` (seeds) and `verified`: haves[peer * pieces + piece]. */
   readonly haves: Uint8Array;
-  /** Pieces held per peer: `pieces` of its join plus one per `verified`. */
+  /**
+   * Pieces held per peer: `pieces` of its join plus one per `verified`; another client (no
+   * `verified` events) has its join's until its `complete`, then all (see `ReplayModel.progressKnown`).
+   */
   readonly progress: Int32Array;
   /** Per piece: how many peers in the swarm hold it. */
   readonly availability: Int32Array;
@@ -117,6 +120,8 @@ export class SwarmState {
       }
       case KIND.complete:
         this.completed[peer] = 1;
+        // Another client traces no `verified`: its `complete` (its files hashed right) is when its pieces are known.
+        if (table.clients[peer] !== undefined) this.holdsAll(peer);
         return;
     }
   }
@@ -128,6 +133,17 @@ export class SwarmState {
     this.alive[peer] = 1;
     this.progress[peer] = pieces;
     for (let p = 0; p < this.pieces; p++) this.availability[p] += this.haves[row + p];
+  }
+
+  /** The peer holds every piece (another client's `complete`). */
+  private holdsAll(peer: number): void {
+    const row = peer * this.pieces;
+    for (let p = 0; p < this.pieces; p++) {
+      if (this.haves[row + p]) continue;
+      this.haves[row + p] = 1;
+      if (this.alive[peer]) this.availability[p]++;
+    }
+    this.progress[peer] = this.pieces;
   }
 
   private leave(peer: number): void {

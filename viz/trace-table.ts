@@ -59,6 +59,8 @@ export interface TraceTable {
   nodeIds: string[];
   /** Role of each label from its `join` (undefined for remotes that never joined). */
   roles: ('seed' | 'leecher' | undefined)[];
+  /** Of each label: the other BitTorrent client playing it, from its `join`'s `client` (TCP runs), else undefined. */
+  clients: (string | undefined)[];
   connections: Connection[];
   /** Byte offset of each event's line in `bytes` (count + 1 entries; the last is the end). */
   lineStart: Float64Array;
@@ -141,6 +143,7 @@ class TableBuilder {
   private readonly lineStart: Float64Array;
   private readonly labels = new Interner();
   private readonly roles: ('seed' | 'leecher' | undefined)[] = [];
+  private readonly clients: (string | undefined)[] = [];
   private readonly nodes = new Interner(flowNodes.map((n) => n.id));
   private readonly kinds = new Interner(EVENT_KINDS);
   private readonly connections: Connection[] = [];
@@ -185,6 +188,7 @@ class TableBuilder {
     f.pieces = r.pieces;
     f.stored = r.resultStart >= 0 && bytesEqual(b, r.resultStart, r.resultEnd, 'stored') ? r.length : 0;
     f.role = r.roleStart < 0 ? undefined : bytesEqual(b, r.roleStart, r.roleEnd, 'seed') ? 'seed' : bytesEqual(b, r.roleStart, r.roleEnd, 'leecher') ? 'leecher' : undefined;
+    f.client = r.clientStart < 0 ? undefined : new TextDecoder().decode(b.subarray(r.clientStart, r.clientEnd));
     f.inbound = r.inbound;
     f.flags = (r.amChoking ? FLAG.amChoking : 0) | (r.amInterested ? FLAG.amInterested : 0) | (r.peerChoking ? FLAG.peerChoking : 0) | (r.peerInterested ? FLAG.peerInterested : 0);
     this.addEvent(start, f);
@@ -210,6 +214,7 @@ class TableBuilder {
     f.pieces = typeof e.pieces === 'number' ? e.pieces : NaN;
     f.stored = e.result === 'stored' ? Number(e.length) || 0 : 0;
     f.role = e.role === 'seed' || e.role === 'leecher' ? e.role : undefined;
+    f.client = typeof e.client === 'string' ? e.client : undefined;
     f.inbound = e.inbound === true;
     f.flags = (e.amChoking ? FLAG.amChoking : 0) | (e.amInterested ? FLAG.amInterested : 0) | (e.peerChoking ? FLAG.peerChoking : 0) | (e.peerInterested ? FLAG.peerInterested : 0);
     this.addEvent(start, f);
@@ -224,7 +229,7 @@ class TableBuilder {
     this.arg[i] = -1;
     this.storedBytes[i] = 0;
     this.lineStart[i] = lineStart;
-    this.conn[i] = e.remote < 0 ? -1 : this.connectionOf(e.peer, e.remote, i, e.kind === KIND.step && e.node === this.connectNode);
+    this.conn[i] = e.remote < 0 ? -1 : this.connectionOf(e.peer, e.remote, i, this.startsConnection(e));
 
     switch (e.kind) {
       case KIND.step:
@@ -236,6 +241,7 @@ class TableBuilder {
       case KIND.join:
         this.arg[i] = e.pieces || 0;
         if (e.role) this.roles[e.peer] = e.role;
+        if (e.client !== undefined) this.clients[e.peer] = e.client;
         break;
       case KIND.verified:
       case KIND.hashfail:
@@ -267,13 +273,23 @@ class TableBuilder {
       labels,
       nodeIds: this.nodes.names,
       roles: labels.map((_, i) => this.roles[i]),
+      clients: labels.map((_, i) => this.clients[i]),
       connections: this.connections,
       lineStart: this.lineStart.subarray(0, n + 1),
       bytes: this.bytes,
     };
   }
 
-  /** A pair's events belong to its latest connection; a `connect` step starts a new one. */
+  /**
+   * A `connect` step starts a new connection of the pair; another client takes no steps, so for it
+   * the relay's `connect` event does (a reconnection is a new connection, as for swarmlab's peers).
+   */
+  private startsConnection(e: EventFields): boolean {
+    if (e.kind === KIND.step) return e.node === this.connectNode;
+    return e.kind === KIND.connect && this.clients[e.peer] !== undefined;
+  }
+
+  /** A pair's events belong to its latest connection; `startsConnection` says when one starts. */
   private connectionOf(peer: number, remote: number, event: number, isNew: boolean): number {
     const key = peer * 0x100000 + remote;
     let c = this.openConn.get(key);
@@ -299,6 +315,7 @@ class EventFields {
   /** Bytes stored by a `pieceStore` of result `stored`, else 0. */
   stored = 0;
   role: 'seed' | 'leecher' | undefined = undefined;
+  client: string | undefined = undefined;
   inbound = false;
   flags = 0;
 }

@@ -5,6 +5,7 @@ import type { App } from './app.ts';
 import { el } from './dom.ts';
 import { countBelow } from '../event-lists.ts';
 import { describeEvent } from './format.ts';
+import { KIND } from '../trace-table.ts';
 
 const BEFORE = 12;
 const AFTER = 24;
@@ -40,9 +41,11 @@ export class EventList {
     for (let k = from; k < to; k++) {
       const i = events ? events[k] : k;
       const d = describeEvent(m, i);
+      // A message row's `what` is the message's name (REQUEST); its class is the event's kind.
+      const kindClass = m.table.kind[i] === KIND.message ? 'message' : d.what;
       const row = el(
         'div',
-        { class: `event-row kind-${d.what}${k === applied - 1 ? ' current' : ''}${k >= applied ? ' future' : ''}`, 'data-event': String(i) },
+        { class: `event-row kind-${kindClass}${k === applied - 1 ? ' current' : ''}${k >= applied ? ' future' : ''}`, 'data-event': String(i) },
         el('span', { class: 'ev-time' }, (m.table.time[i] / 1000).toFixed(3)),
         el('span', { class: 'ev-who' }, d.who),
         el('span', { class: 'ev-what' }, d.what),

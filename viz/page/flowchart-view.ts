@@ -1,6 +1,7 @@
 // The Peer process flowchart, drawn as the original Peer.dot drew it, lit by the replay: the node
 // each connection in scope is at, the edge just taken, the dotted synchronisation edges of the
-// current step, and how often each edge was taken so far.
+// current step, and how often each edge was taken so far. Another client (TCP runs) takes no
+// steps: for its connections the chart is faded under a note saying so.
 
 import { curveCatmullRom, line, select, type Selection, zoom, zoomIdentity, type ZoomBehavior } from 'd3';
 import { flowEdges, flowNodes } from '../../engine/flowchart.ts';
@@ -8,7 +9,7 @@ import { FLOW_LINE_HEIGHT, type FlowLayout, layoutFlowchart, type PlacedNode, ty
 import { KIND } from '../trace-table.ts';
 import type { App } from './app.ts';
 import { el } from './dom.ts';
-import { describeConnection } from './format.ts';
+import { describeConnection, noEngineNote } from './format.ts';
 
 interface DrawnNode {
   placed: PlacedNode;
@@ -37,6 +38,9 @@ export class FlowchartView {
   private readonly connSelect: HTMLSelectElement;
   private readonly status: HTMLElement;
   private readonly offChart: HTMLElement;
+  private readonly holder: HTMLElement;
+  /** Over the chart when the scope is another client's, which takes no steps. */
+  private readonly noEngine: HTMLElement;
   private showUnused = false;
   /** Node ids and edge keys the trace never enters. */
   private readonly unusedNodes = new Set<string>();
@@ -64,7 +68,8 @@ export class FlowchartView {
       el('label', { title: 'Draw the added steps this trace never takes' }, unused, ' unused additions'),
       fit,
     );
-    const holder = el('div', { class: 'flow-canvas' });
+    this.noEngine = el('div', { class: 'flow-no-engine', id: 'flow-no-engine', hidden: '' });
+    const holder = (this.holder = el('div', { class: 'flow-canvas' }, this.noEngine));
     this.element = el('section', { class: 'panel flow-panel', id: 'flowchart' }, header, holder, this.status, this.offChart);
 
     this.svg = select(holder).append('svg').attr('class', 'flowchart').attr('role', 'img').attr('aria-label', 'Peer process flowchart');
@@ -158,11 +163,19 @@ export class FlowchartView {
     this.svg.attr('data-current', current);
     this.status.textContent = this.describe(current);
     this.showOffChart(counts);
+    const note = app.peer >= 0 ? noEngineNote(m, app.peer) : undefined;
+    this.noEngine.textContent = note ?? '';
+    this.noEngine.hidden = note === undefined;
+    this.holder.classList.toggle('no-engine', note !== undefined);
   }
 
   private describe(current: string): string {
     const app = this.app;
     const m = app.model;
+    if (app.peer >= 0 && m.clientOf(app.peer) !== undefined) {
+      const what = app.conn >= 0 ? describeConnection(m, app.conn) : `${m.label(app.peer)}, all connections`;
+      return `${what} — other client: ${m.clientOf(app.peer)}`;
+    }
     if (app.conn >= 0) {
       const node = m.table.nodeIds.indexOf(current);
       const label = node >= 0 ? flowNodes.find((n) => n.id === current)?.label ?? current : 'not started';

@@ -1,6 +1,8 @@
 // How times, rates and events are written on the page.
 
+import { describeMessage } from '../message-text.ts';
 import type { ReplayModel } from '../model.ts';
+import type { SwarmState } from '../swarm-state.ts';
 import { EVENT_KINDS, eventObject, KIND } from '../trace-table.ts';
 
 /** Milliseconds as seconds with three decimals: "12.345 s". */
@@ -37,10 +39,40 @@ export function describeEvent(m: ReplayModel, i: number): { who: string; what: s
     const detail = [typeof message === 'string' ? message : '', ...others.map(([k, v]) => `${k}=${JSON.stringify(v)}`), typeof bytes === 'string' ? `bytes ${bytes}` : ''];
     return { who, what: `violation ${String(check ?? '')}`.trim(), detail: detail.filter(Boolean).join(' · ') };
   }
+  if (kind === KIND.message) {
+    // A wire message another client sent (TCP runs): "REQUEST 3:0+16384" as what happened.
+    const [name, ...numbers] = describeMessage(fields).split(' ');
+    return { who, what: name, detail: numbers.join(' ') };
+  }
   const what = kind === KIND.step ? m.nodeId(t.node[i]) : kind === KIND.other ? String(eventObject(t, i).kind) : EVENT_KINDS[kind];
   const detail = Object.entries(fields)
     .filter(([k]) => !SHOWN_ELSEWHERE.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   return { who, what, detail };
+}
+
+/** "libtorrent runs no swarmlab engine: …" when a peer is another client, else undefined. */
+export function noEngineNote(m: ReplayModel, peer: number): string | undefined {
+  const client = m.clientOf(peer);
+  return client === undefined ? undefined : `${client} runs no swarmlab engine: its messages are listed, no flowchart steps`;
+}
+
+/** A peer for its tooltip: "C0 (other client: libtorrent): progress unknown", "L1: 3/16 pieces". */
+export function describePeer(m: ReplayModel, s: SwarmState, peer: number): string {
+  const client = m.clientOf(peer);
+  const name = client === undefined ? m.label(peer) : `${m.label(peer)} (other client: ${client})`;
+  const progress = m.progressKnown(s, peer) ? `${s.progress[peer]}/${m.pieces} pieces` : 'progress unknown until it completes';
+  return `${name}: ${progress}${s.alive[peer] ? '' : ' (not in the swarm)'}`;
+}
+
+/** The page's info line about a trace: its seed and engine, size, torrent; a TCP run and its other clients. */
+export function describeTrace(name: string, m: ReplayModel, loadMs: number): string {
+  const h = m.table.header;
+  const t = h.torrent;
+  const replayable = h.settings?.replayable === false ? 'not replayable' : 'replayable';
+  const run = m.tcpRun ? ` · TCP run (real time, ${replayable})` : '';
+  const clients = m.peers.filter((p) => m.clientOf(p) !== undefined).map((p) => `${m.label(p)} ${m.clientOf(p)}`);
+  const others = clients.length ? ` · other clients: ${clients.join(', ')}` : '';
+  return `${name} · seed ${h.seed ?? '—'} · engine ${h.engine ?? '—'}${run} · ${m.peers.length} peers${others} · ${m.eventCount.toLocaleString('en')} events${t ? ` · ${t.name}, ${t.pieces} pieces of ${t.pieceLength / 1024} KiB` : ''} · loaded in ${(loadMs / 1000).toFixed(1)} s`;
 }

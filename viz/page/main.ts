@@ -7,6 +7,7 @@ import { App } from './app.ts';
 import { Controls } from './controls.ts';
 import { el } from './dom.ts';
 import { EventList } from './event-list.ts';
+import { describeTrace } from './format.ts';
 import { FlowchartView } from './flowchart-view.ts';
 import { fileTrace, inlineTrace, type LoadedTrace } from './load.ts';
 import { PiecesView } from './pieces-view.ts';
@@ -83,9 +84,7 @@ async function parseWithProgress(bytes: Uint8Array): Promise<TraceTable> {
 }
 
 function show(name: string, model: ReplayModel, loadMs: number): void {
-  const h = model.table.header;
-  const t = h.torrent;
-  title.textContent = `${name} · seed ${h.seed ?? '—'} · engine ${h.engine ?? '—'} · ${model.peers.length} peers · ${model.eventCount.toLocaleString('en')} events${t ? ` · ${t.name}, ${t.pieces} pieces of ${t.pieceLength / 1024} KiB` : ''} · loaded in ${(loadMs / 1000).toFixed(1)} s`;
+  title.textContent = describeTrace(name, model, loadMs);
   const app = new App(model);
   const controls = new Controls(app);
   const flow = new FlowchartView(app);

@@ -1,12 +1,14 @@
 // The swarm: peers on a circle, each ringed by its progress; connections as two half-lines, one
 // from each end, showing that end's choke and interest toward the other. Clicking a peer selects
 // it (and its steps in the flowchart). Peers are SVG (clickable); the many links are drawn on a
-// canvas beneath them.
+// canvas beneath them. Another BitTorrent client (TCP runs) is a square with a violet outline and
+// its client's name in the label; its progress is unknown until it completes.
 
 import { arc, interpolateGreens, select } from 'd3';
 import { flagsOf, PHASE } from '../swarm-state.ts';
 import type { App } from './app.ts';
 import { el } from './dom.ts';
+import { describePeer } from './format.ts';
 
 const SIZE = 440;
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -17,7 +19,8 @@ interface PeerMark {
   y: number;
   g: SVGGElement;
   ring: SVGPathElement;
-  dot: SVGCircleElement;
+  /** A circle; a square for another client. */
+  dot: SVGGeometryElement;
   text: SVGTextElement | null;
 }
 
@@ -46,6 +49,7 @@ export class SwarmView {
       el('span', { class: 'key unchoked' }, ''), ' unchokes ',
       el('span', { class: 'key choked' }, ''), ' chokes (half-line from each end; strong: interested) ',
       el('span', { class: 'key ring' }, ''), ' progress',
+      ...(m.peers.some((p) => m.clientOf(p) !== undefined) ? [' ', el('span', { class: 'key other-client' }, ''), ' other client (progress unknown until it completes)'] : []),
     );
     this.element = el(
       'section',
@@ -69,24 +73,36 @@ export class SwarmView {
       const a = (2 * Math.PI * k) / n - Math.PI / 2;
       const x = SIZE / 2 + ringR * Math.cos(a);
       const y = SIZE / 2 + ringR * Math.sin(a);
+      const client = m.clientOf(label);
       const g = select(this.svg)
         .append('g')
-        .attr('class', `peer ${m.table.roles[label] ?? 'remote'}`)
+        .attr('class', `peer ${m.table.roles[label] ?? 'remote'}${client === undefined ? '' : ' other-client'}`)
         .attr('data-peer', m.label(label))
         .attr('transform', `translate(${x},${y})`);
+      if (client !== undefined) g.attr('data-client', client);
       const ring = g.append('path').attr('class', 'progress-ring');
-      const dot = g.append('circle').attr('class', 'peer-dot').attr('r', this.radius);
+      const r = this.radius;
+      const dot =
+        client === undefined
+          ? g.append('circle').attr('class', 'peer-dot').attr('r', r)
+          : g.append('rect').attr('class', 'peer-dot').attr('x', -r).attr('y', -r).attr('width', 2 * r).attr('height', 2 * r).attr('rx', r / 4);
+      const labelY = Math.sin(a) * (this.radius + 16);
       const text = showLabels
         ? g
             .append('text')
             .attr('class', 'peer-label')
             .attr('x', Math.cos(a) * (this.radius + 16))
-            .attr('y', Math.sin(a) * (this.radius + 16))
+            .attr('y', labelY)
             .attr('dy', '0.35em')
             .attr('text-anchor', Math.abs(Math.cos(a)) < 0.3 ? 'middle' : Math.cos(a) > 0 ? 'start' : 'end')
             .text(m.label(label))
             .node()
         : null;
+      // Another client's name, centred under its square (under the label when that is below).
+      if (showLabels && client !== undefined) {
+        const below = Math.sin(a) > 0.3 ? labelY + 12 : this.radius + 10;
+        g.append('text').attr('class', 'peer-label peer-client').attr('y', below).attr('dy', '0.35em').attr('text-anchor', 'middle').text(client);
+      }
       g.append('title').text(m.label(label));
       g.on('click', (ev: MouseEvent) => {
         ev.stopPropagation();
@@ -105,16 +121,17 @@ export class SwarmView {
     const s = m.stateAt(app.position);
     const pieces = Math.max(1, m.pieces);
     for (const mk of this.marks) {
+      const known = m.progressKnown(s, mk.label);
       const have = s.progress[mk.label];
-      const f = Math.min(1, have / pieces);
-      mk.ring.setAttribute('d', this.ringArc.endAngle(2 * Math.PI * f)(0) ?? '');
-      mk.dot.style.fill = s.alive[mk.label] ? interpolateGreens(0.12 + 0.78 * f) : '';
-      mk.g.dataset.progress = String(have);
+      const f = known ? Math.min(1, have / pieces) : 0;
+      mk.ring.setAttribute('d', known ? (this.ringArc.endAngle(2 * Math.PI * f)(0) ?? '') : '');
+      mk.dot.style.fill = s.alive[mk.label] && known ? interpolateGreens(0.12 + 0.78 * f) : '';
+      mk.g.dataset.progress = known ? String(have) : 'unknown';
       mk.g.classList.toggle('gone', !s.alive[mk.label]);
       mk.g.classList.toggle('complete', f >= 1);
       mk.g.classList.toggle('selected', mk.label === app.peer);
       if (mk.text) mk.text.classList.toggle('shown', true);
-      mk.g.querySelector('title')!.textContent = `${m.label(mk.label)}: ${have}/${m.pieces} pieces${s.alive[mk.label] ? '' : ' (not in the swarm)'}`;
+      mk.g.querySelector('title')!.textContent = describePeer(m, s, mk.label);
     }
     this.drawLinks();
     this.info.textContent = this.describe();
@@ -132,7 +149,7 @@ export class SwarmView {
     }
     let open = 0;
     for (let c = 0; c < s.connections; c++) if (s.connPhase[c] === PHASE.open) open++;
-    const sel = app.peer >= 0 ? ` · ${m.label(app.peer)}: ${s.progress[app.peer]}/${m.pieces} pieces` : '';
+    const sel = app.peer >= 0 ? ` · ${describePeer(m, s, app.peer)}` : '';
     const drawn = this.dense ? ' (unchoked ones drawn; select a peer for all of its)' : '';
     return `${alive} peers, ${done} with every piece, ${open} open connections${drawn}${sel}`;
   }
