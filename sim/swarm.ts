@@ -19,7 +19,7 @@ import { FaultyStorage } from './storage-faults.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
 import { TraceWriter } from '../engine/trace-writer.ts';
 import { type Behaviour, isHonest, type LeavePolicy, type Role } from './behaviours.ts';
-import type { TraceSink } from '../engine/trace.ts';
+import type { TraceEvent, TraceSink } from '../engine/trace.ts';
 
 export interface PeerGroup {
   /** Label prefix: peers are named prefix0, prefix1, … */
@@ -181,32 +181,10 @@ export class Swarm {
     const o = options;
     this.root = new SeedRoot(o.seed);
     ({ payload: this.payload, torrent: this.torrent } = swarmPayload(this.root, o));
-    this.trace = new TraceWriter(
-      {
-        seed: o.seed,
-        engine: ENGINE_VERSION,
-        settings: headerSettings(o),
-        torrent: {
-          name: this.torrent.name,
-          length: this.torrent.length,
-          pieceLength: this.torrent.pieceLength,
-          pieces: this.torrent.pieceCount,
-          infoHash: this.torrent.infoHashHex,
-        },
-      },
-      o.traceOut,
-    );
-    const stepsToo = (o.traceLevel ?? 'steps') === 'steps';
-    this.sink = {
-      steps: stepsToo,
-      emit: (e) => {
-        if (stepsToo || (e.kind !== 'step' && e.kind !== 'state')) this.trace.emit(e);
-        this.observer?.emit(e);
-      },
-    };
+    ({ trace: this.trace, sink: this.sink } = swarmTrace(o, this.torrent, headerSettings(o), (e) => this.observer?.emit(e)));
     this.faultRandom = this.root.stream('faults');
     if (o.checkCounters ?? debugChecks.counters) {
-      this.counterCheck = new CounterCheck<SimPeer>((p) => (p.down ? undefined : p.client), stepsToo ? undefined : () => this.peers);
+      this.counterCheck = new CounterCheck<SimPeer>((p) => (p.down ? undefined : p.client), this.sink.steps !== false ? undefined : () => this.peers);
       this.scheduler.afterEach = this.counterCheck.afterEvent;
     }
     // A connection's latency is the mean of its two hosts' (the network's default).
@@ -397,6 +375,31 @@ export class Swarm {
 }
 
 
+
+/**
+ * The run's trace (both transports): the header (`settings` as given), and the sink every
+ * component emits to, which drops steps for a peer-level trace and shows each event to `observe`.
+ */
+export function swarmTrace(o: SwarmOptions, torrent: Torrent, settings: Record<string, unknown>, observe: (e: TraceEvent) => void): { trace: TraceWriter; sink: TraceSink } {
+  const trace = new TraceWriter(
+    {
+      seed: o.seed,
+      engine: ENGINE_VERSION,
+      settings,
+      torrent: { name: torrent.name, length: torrent.length, pieceLength: torrent.pieceLength, pieces: torrent.pieceCount, infoHash: torrent.infoHashHex },
+    },
+    o.traceOut,
+  );
+  const stepsToo = (o.traceLevel ?? 'steps') === 'steps';
+  const sink: TraceSink = {
+    steps: stepsToo,
+    emit: (e) => {
+      if (stepsToo || (e.kind !== 'step' && e.kind !== 'state')) trace.emit(e);
+      observe(e);
+    },
+  };
+  return { trace, sink };
+}
 
 /** The run's payload, drawn from the seed's `payload` stream, and its torrent (both transports). */
 export function swarmPayload(root: SeedRoot, o: Pick<SwarmOptions, 'size' | 'pieceLength' | 'files'>, announce?: string): { payload: Uint8Array; torrent: Torrent; bytes: Uint8Array } {

@@ -13,7 +13,6 @@ import { makePeerId } from '../../engine/peer-id.ts';
 import type { PeerAddress, Storage } from '../../engine/ports.ts';
 import type { TraceEvent, TraceSink } from '../../engine/trace.ts';
 import { TraceWriter } from '../../engine/trace-writer.ts';
-import { ENGINE_VERSION } from '../../engine/version.ts';
 import { LIVE_SETTINGS } from '../../live/session.ts';
 import { TcpNetwork } from '../../live/tcp-network.ts';
 import type { EngineSettings } from '../../engine/settings.ts';
@@ -24,7 +23,7 @@ import { SeedRoot, type SeededRandom } from '../random.ts';
 import type { FaultTarget } from '../scenario/faults.ts';
 import type { ExternalClient } from '../scenario/types.ts';
 import { FaultyStorage } from '../storage-faults.ts';
-import { type PeerGroup, swarmPayload, type SwarmOptions, torrentOf } from '../swarm.ts';
+import { type PeerGroup, swarmPayload, type SwarmOptions, swarmTrace, torrentOf } from '../swarm.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL } from '../tracker.ts';
 import { claimBlock, hostAddress, PRIVATE_PORT, PUBLIC_PORT, trackerAddress } from './addresses.ts';
 import { type RunningClient, startClient } from './clients/index.ts';
@@ -114,23 +113,8 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
     this.root = new SeedRoot(o.seed);
     ({ payload: this.payload, torrent: this.torrent } = swarmPayload(this.root, o));
     this.faultRandom = this.root.stream('faults');
-    this.trace = new TraceWriter(
-      {
-        seed: o.seed,
-        engine: ENGINE_VERSION,
-        settings: { ...o, transport: 'tcp', replayable: false, clients: undefined, workDir: undefined, log: undefined, traceOut: undefined, checkCounters: undefined, trackerInterval: o.trackerInterval / 1_000, groups: o.groups.map((g) => ({ ...g, client: o.clients.get(g) })) },
-        torrent: { name: this.torrent.name, length: this.torrent.length, pieceLength: this.torrent.pieceLength, pieces: this.torrent.pieceCount, infoHash: this.torrent.infoHashHex },
-      },
-      o.traceOut,
-    );
-    const stepsToo = (o.traceLevel ?? 'steps') === 'steps';
-    this.sink = {
-      steps: stepsToo,
-      emit: (e) => {
-        if (stepsToo || (e.kind !== 'step' && e.kind !== 'state')) this.trace.emit(e);
-        this.observer?.emit(e);
-      },
-    };
+    const settings = { ...o, transport: 'tcp', replayable: false, clients: undefined, workDir: undefined, log: undefined, traceOut: undefined, checkCounters: undefined, trackerInterval: o.trackerInterval / 1_000, groups: o.groups.map((g) => ({ ...g, client: o.clients.get(g) })) };
+    ({ trace: this.trace, sink: this.sink } = swarmTrace(o, this.torrent, settings, (e) => this.observer?.emit(e)));
     this.scheduler.onError = (err) => this.crashes.push({ message: `internal error in a timer: ${(err as Error)?.stack ?? String(err)}` });
   }
 
