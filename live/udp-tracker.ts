@@ -1,5 +1,6 @@
 // One UDP tracker (BEP 15): the connect step (a connection id valid for a minute), then announce;
-// each step retried with a doubling time-out; replies matched by transaction id and checked in
+// each step retransmitted on BEP 15's schedule (no reply within 15 · 2^n s, n = 0..8: a new try;
+// after the ninth, the step fails — about 2 h 8 min in all); replies matched by transaction id and checked in
 // size, so garbage datagrams are ignored and never crash anything. `close()` ends the exchanges
 // in flight at once.
 
@@ -9,11 +10,25 @@ import type { AnnounceRequest, AnnounceResult } from '../engine/ports.ts';
 import { parseCompactPeers } from './tracker-reply.ts';
 
 export interface UdpTrackerOptions {
-  /** Time-out of the first try (ms, default 5 s; BEP 15 says 15 s); doubles with each retry. */
+  /** Time-out of the first try (ms, default BEP 15's 15 s); doubles with each retransmission. */
   timeout?: number;
-  /** Tries per step before giving up (default 3). */
+  /** Tries per step before giving up (default 9: BEP 15's n = 0..8). */
   attempts?: number;
+  /**
+   * Runs `fire` after `ms` and returns a cancel (default setTimeout): tests pass one that records
+   * the schedule and fires at once, so two hours of BEP 15 waits take milliseconds.
+   */
+  setTimer?: (ms: number, fire: () => void) => () => void;
 }
+
+/** BEP 15: "15 * 2 ^ n seconds", n from 0 up to 8. */
+export const BEP15_FIRST_TIMEOUT = 15_000;
+export const BEP15_ATTEMPTS = 9;
+
+const realTimer = (ms: number, fire: () => void): (() => void) => {
+  const t = setTimeout(fire, ms);
+  return () => clearTimeout(t);
+};
 
 const PROTOCOL_ID = 0x41727101980n;
 const ACTION_CONNECT = 0;
@@ -87,8 +102,8 @@ export class UdpTracker {
 
   /** Sends `packet` with a fresh transaction id until a matching reply arrives or the tries run out. */
   private async exchange(packet: Buffer, action: number, minLength: number): Promise<Buffer> {
-    const attempts = this.options.attempts ?? 3;
-    let timeout = this.options.timeout ?? 5_000;
+    const attempts = this.options.attempts ?? BEP15_ATTEMPTS;
+    let timeout = this.options.timeout ?? BEP15_FIRST_TIMEOUT;
     for (let attempt = 1; ; attempt++) {
       const tid = randomBytes(4).readUInt32BE(0);
       packet.writeUInt32BE(tid, 12);
@@ -110,18 +125,18 @@ export class UdpTracker {
     return new Promise((resolve, reject) => {
       if (this.closed) return resolve(undefined);
       const socket = this.ensureSocket();
-      const timer = setTimeout(() => {
+      const cancelTimer = (this.options.setTimer ?? realTimer)(timeout, () => {
         this.waiting.delete(tid);
         resolve(undefined);
-      }, timeout);
+      });
       this.waiting.set(tid, (msg) => {
-        clearTimeout(timer);
+        cancelTimer();
         this.waiting.delete(tid);
         resolve(msg);
       });
       socket.send(packet, this.port, this.host, (err) => {
         if (!err) return;
-        clearTimeout(timer);
+        cancelTimer();
         this.waiting.delete(tid);
         reject(err);
       });
