@@ -1,16 +1,24 @@
 // Live trackers behaving as mainstream clients do (issue 11), on 127.0.0.1 with real servers: a
 // reply without `interval`, `tracker id` echoed as `trackerid`, `warning message` logged, `stopped`
 // only to a tracker that answered, and BEP 15's UDP retransmission schedule (15 · 2^n s, n = 0..8)
-// through UdpTracker's injectable timer. Every server started here is closed after its test.
+// through UdpTracker's injectable timer; and `swarmlab download` printing a torrent's metainfo
+// warnings. Every server started here is closed, and the process killed by PID, after its test.
 
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import bencode from 'bencode';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type BInput, bencodeValue } from '../engine/bdecode.ts';
+import { type BInput, bdecode, bencodeValue } from '../engine/bdecode.ts';
+import { createTorrent } from '../engine/metainfo.ts';
 import type { AnnounceRequest, AnnounceResult } from '../engine/ports.ts';
 import { HttpTracker } from '../live/http-tracker.ts';
 import { Trackers } from '../live/trackers.ts';
 import { BEP15_ATTEMPTS, BEP15_FIRST_TIMEOUT, UdpTracker } from '../live/udp-tracker.ts';
+import { Proc, ROOT, SWARMLAB } from './helpers/processes.ts';
 
 const closers: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -134,4 +142,26 @@ describe('UDP tracker retransmission (BEP 15)', () => {
     expect(r).toMatchObject({ ok: false, error: expect.stringMatching(/no reply after 3 tries/) });
     expect(waits).toEqual([100, 200, 400]);
   });
+});
+
+describe('swarmlab download and metainfo warnings', () => {
+  it('prints one line per warning (a wrong-typed announce-list and url-list) and still runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmlab-warnings-'));
+    closers.push(() => rmSync(dir, { recursive: true, force: true }));
+    const made = createTorrent({ name: 'x.bin', pieceLength: 16_384, files: new Uint8Array(20_000), announce: [['http://127.0.0.1:1/announce']] });
+    const top = bdecode(made.bytes) as Record<string, unknown>;
+    const path = join(dir, 'x.torrent');
+    writeFileSync(path, bencode.encode({ ...top, 'announce-list': 'http://127.0.0.1:2/announce', 'url-list': 5 }));
+    const dl = new Proc('download', spawn(process.execPath, [SWARMLAB, 'download', path, '-o', join(dir, 'out'), '--bind', '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+    closers.push(async () => {
+      if (dl.code !== undefined) return;
+      process.kill(dl.pid, 'SIGKILL');
+      await dl.exited;
+    });
+    await dl.waitFor(/url-list: expected/, 30_000);
+    expect(dl.stdout + dl.stderr).toContain(`${path}: warning: announce-list: expected a list, got string; ignored, announce is used`);
+    expect(dl.stdout + dl.stderr).toContain(`${path}: warning: url-list: expected a string or a list of strings, got integer; no web seeds are used`);
+    process.kill(dl.pid, 'SIGINT');
+    expect(await dl.exit(20_000)).toBe(130);
+  }, 60_000);
 });
