@@ -144,6 +144,57 @@ describe('UDP tracker retransmission (BEP 15)', () => {
   });
 });
 
+describe('UDP tracker connection ids during long retransmissions (BEP 15)', () => {
+  it('an announce whose connection id (1 min) expires while it waits connects again and goes on with its next try', async () => {
+    // Answers every connect, never an announce; records what came in.
+    const received: string[] = [];
+    const socket = createSocket('udp4');
+    let ids = 0;
+    socket.on('message', (msg, from) => {
+      if (msg.length < 16) return;
+      if (msg.readUInt32BE(8) !== 0) {
+        received.push(`announce ${msg.readBigUInt64BE(0)}`);
+        // This try's wait runs out now that its datagram is here (not sooner: the machine may be slow).
+        return void setImmediate(() => pending?.());
+      }
+      received.push('connect');
+      const reply = Buffer.alloc(16);
+      msg.copy(reply, 4, 12, 16); // transaction id; action 0
+      reply.writeBigUInt64BE(BigInt(++ids), 8);
+      socket.send(reply, from.port, from.address);
+    });
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+    closers.push(() => new Promise<void>((r) => socket.close(() => r())));
+    // A fake clock that the injected timer moves on by each wait that runs out; the tracker ends
+    // each announce's wait when the announce arrives, and a connect's wait ends with its reply.
+    let now = 0;
+    let pending: (() => void) | undefined;
+    const waits: number[] = [];
+    const setTimer = (ms: number, fire: () => void) => {
+      waits.push(ms);
+      const run = () => {
+        pending = undefined;
+        now += ms;
+        fire();
+      };
+      pending = run;
+      return () => {
+        if (pending === run) pending = undefined;
+      };
+    };
+    const r = await new UdpTracker(`udp://127.0.0.1:${socket.address().port}`, 1, { setTimer, now: () => now }).announce(request());
+    expect(r).toMatchObject({ ok: false, error: expect.stringMatching(/no reply after 9 tries$/) });
+    // Tries 1–3 with the first id (sent at 0, 15, 45 s); at 105 s it is 105 s old: a new connect,
+    // then try 4; from then on each try's wait outlasts its id, so each follows a connect.
+    expect(received).toEqual(['connect', 'announce 1', 'announce 1', 'announce 1', 'connect', 'announce 2', 'connect', 'announce 3', 'connect', 'announce 4',
+      'connect', 'announce 5', 'connect', 'announce 6', 'connect', 'announce 7']);
+    // Each connect's first wait (15 s, ended by the reply) before the announce tries' 15 · 2^n s.
+    const C = 15;
+    expect(waits.map((ms) => ms / 1000)).toEqual([C, 15, 30, 60, C, 120, C, 240, C, 480, C, 960, C, 1920, C, 3840]);
+    expect(now).toBe((15 + 30 + 60 + 120 + 240 + 480 + 960 + 1920 + 3840) * 1000);
+  });
+});
+
 describe('swarmlab download and metainfo warnings', () => {
   it('prints one line per warning (a wrong-typed announce-list and url-list) and still runs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'swarmlab-warnings-'));
@@ -152,15 +203,19 @@ describe('swarmlab download and metainfo warnings', () => {
     const top = bdecode(made.bytes) as Record<string, unknown>;
     const path = join(dir, 'x.torrent');
     writeFileSync(path, bencode.encode({ ...top, 'announce-list': 'http://127.0.0.1:2/announce', 'url-list': 5 }));
-    const dl = new Proc('download', spawn(process.execPath, [SWARMLAB, 'download', path, '-o', join(dir, 'out'), '--bind', '127.0.0.1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const dl = new Proc('download', spawn(process.execPath, [SWARMLAB, 'download', path, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
     closers.push(async () => {
       if (dl.code !== undefined) return;
       process.kill(dl.pid, 'SIGKILL');
       await dl.exited;
     });
-    await dl.waitFor(/url-list: expected/, 30_000);
-    expect(dl.stdout + dl.stderr).toContain(`${path}: warning: announce-list: expected a list, got string; ignored, announce is used`);
-    expect(dl.stdout + dl.stderr).toContain(`${path}: warning: url-list: expected a string or a list of strings, got integer; no web seeds are used`);
+    // Running: it reports progress (and by then handles Ctrl-C).
+    await dl.waitFor(/"type":"progress"/, 30_000);
+    const logged = dl.stdout.split('\n').flatMap((l) => (l.startsWith('{"type":"log"') ? [JSON.parse(l).message as string] : []));
+    expect(logged.filter((m) => m.includes('warning'))).toEqual([
+      `${path}: warning: announce-list: expected a list, got string; ignored, announce is used`,
+      `${path}: warning: url-list: expected a string or a list of strings, got integer; no web seeds are used`,
+    ]);
     process.kill(dl.pid, 'SIGINT');
     expect(await dl.exit(20_000)).toBe(130);
   }, 60_000);
