@@ -48,6 +48,8 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   let torrent: Torrent | undefined = magnet ? undefined : readTorrent(source);
   prepareOutput(flags.output);
   const progress = new Progress(progressMode(flags.json), torrent?.name ?? magnet?.name ?? 'magnet');
+  // What the parser ignored (a wrong-typed announce-list or url-list), one line each.
+  for (const w of torrent?.warnings ?? []) progress.log(`${source}: warning: ${w}`);
   const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const clock = new RealClock();
   const peerId = livePeerId();
@@ -76,7 +78,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
         progress.finish({ ok: false, complete: false, reason: 'interrupted while fetching metadata' }, ['interrupted while fetching metadata']);
         return 130;
       }
-      torrent = { ...info, announce: magnet.trackers.map((t) => [t]) };
+      torrent = { ...info, announce: magnet.trackers.map((t) => [t]), urlList: [], warnings: [] };
       progress.log(`metadata: ${torrent.name}, ${formatBytes(torrent.length)} in ${torrent.pieceCount} pieces`);
     } catch (err) {
       stopWaiting();

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { parseTorrent, type Torrent } from '../engine/metainfo.ts';
+import { parseTorrent, type Torrent, type TorrentInfo } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
@@ -30,7 +30,7 @@ export interface LiveTrace {
 }
 
 /** The trace of a live run: the simulator's format, real time since start. */
-export function openTrace(path: string | undefined, command: string, torrent?: Omit<Torrent, 'announce'>, infoHashHex?: string): LiveTrace {
+export function openTrace(path: string | undefined, command: string, torrent?: TorrentInfo, infoHashHex?: string): LiveTrace {
   if (!path) return { sink: nullTrace, close: () => undefined };
   const file = new TraceFile(path);
   const header = {

@@ -37,6 +37,7 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
   const started = Date.now();
   const t = readTorrent(torrentPath);
   const progress = new Progress(progressMode(flags.json), t.name);
+  for (const w of t.warnings) progress.log(`${torrentPath}: warning: ${w}`);
   const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const trace = openTrace(flags.trace, `seed ${torrentPath} ${dir}`, t);
   const session = await openSession(() => new LiveSession({ torrent: t, dir, network, peers: flags.peer, initial: 'check', trace: trace.sink, log: (l) => progress.log(l) }), { dir, network, trace });

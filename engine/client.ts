@@ -119,6 +119,7 @@ export class Client implements PeerOwner {
       onPeers: (peers) => this.addPeers(peers.length > this.settings.maxPeersPerReply ? peers.slice(0, this.settings.maxPeersPerReply) : peers),
       onResult: (event, result) => this.emit('announce', { event, ...result }),
       minInterval: this.settings.minAnnounceInterval,
+      defaultInterval: this.settings.trackerDefaultInterval,
     });
   }
 

@@ -1,4 +1,8 @@
-// .torrent metainfo (BEP 3, BEP 12 announce tiers, BEP 27 private flag): strict parsing and creation.
+// .torrent metainfo (BEP 3, BEP 12 announce tiers, BEP 19 url-list, BEP 27 private flag): parsing
+// and creation. Strict about the info dictionary (a fault there is a MetainfoError); lenient
+// about the trackers and web seeds outside it, as parse-torrent and libtorrent are: a wrong-typed
+// `announce-list` (or tier, or URL) or `url-list` is ignored with a line in `Torrent.warnings`,
+// and `announce` serves instead.
 //
 // The info hash must be the SHA1 of the info dictionary's bytes exactly as they appear in the file:
 // the decoder (engine/bdecode.ts) reports the info dictionary's byte span, and rejects malformed
@@ -33,12 +37,19 @@ export interface Torrent {
   /** Single-file torrents have one entry with path [name]. */
   files: TorrentFile[];
   multiFile: boolean;
-  /** Tiers: announce-list (BEP 12) if present, else [[announce]], else []. */
+  /** Tiers: announce-list (BEP 12) if it has a usable tracker, else [[announce]], else []. */
   announce: string[][];
+  /** BEP 19 web seeds (`url-list`, a string or a list of strings), in file order; [] if none. */
+  urlList: string[];
+  /** What was ignored while parsing, one line each (at most METAINFO_LIMITS.warnings, then a count). */
+  warnings: string[];
   /** The raw info dict bytes (needed for BEP 9 metadata exchange). */
   infoBytes: Uint8Array;
   private?: boolean;
 }
+
+/** What the info dictionary alone gives (parseInfo, BEP 9 metadata): no trackers, web seeds or warnings. */
+export type TorrentInfo = Omit<Torrent, 'announce' | 'urlList' | 'warnings'>;
 
 export class MetainfoError extends Error {
   /** `path` locates the offending value, e.g. "info.files[2].path[0]"; "" means the whole input. */
@@ -186,6 +197,8 @@ export const METAINFO_LIMITS = {
   totalLength: 2 ** 48 - 1,
   /** Path components per file, as libtorrent bounds a v2 file tree's depth (100). */
   pathDepth: 100,
+  /** Warnings kept per torrent: a million bad URLs must not make a million lines; the rest are counted. */
+  warnings: 20,
 } as const satisfies Record<string, number>;
 
 function tooLarge(path: string, what: string, got: number, limit: number): never {
@@ -231,7 +244,7 @@ function checkPieceLength(pieceLength: number): void {
   if (pieceLength > METAINFO_LIMITS.pieceLength) tooLarge('info.piece length', 'piece length', pieceLength, METAINFO_LIMITS.pieceLength);
 }
 
-function readInfo(info: Dictionary, infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
+function readInfo(info: Dictionary, infoBytes: Uint8Array): TorrentInfo {
   const name = readPreferringUtf8(info, 'name', 'info', expectPathSegment);
   const pieceLength = expectInteger(field(info, 'piece length'), 'info.piece length', 1);
   checkPieceLength(pieceLength);
@@ -258,7 +271,7 @@ function readInfo(info: Dictionary, infoBytes: Uint8Array): Omit<Torrent, 'annou
   }
 
   const infoHash = sha1(infoBytes);
-  const torrent: Omit<Torrent, 'announce'> = {
+  const torrent: TorrentInfo = {
     infoHash,
     infoHashHex: toHex(infoHash),
     name,
@@ -275,20 +288,63 @@ function readInfo(info: Dictionary, infoBytes: Uint8Array): Omit<Torrent, 'annou
   return torrent;
 }
 
-function readAnnounce(metainfo: Dictionary): string[][] {
+/** Collects the warnings of one parse, bounded by METAINFO_LIMITS.warnings. */
+class Warnings {
+  readonly lines: string[] = [];
+  private dropped = 0;
+
+  add(path: string, detail: string): void {
+    if (this.lines.length < METAINFO_LIMITS.warnings) this.lines.push(`${path}: ${detail}`);
+    else this.dropped++;
+  }
+
+  done(): string[] {
+    return this.dropped === 0 ? this.lines : [...this.lines, `${this.dropped} more warnings not shown`];
+  }
+}
+
+/** The strings of a list, each other value skipped with a warning; empty strings skipped silently. */
+function textsOf(list: BValue[], path: string, warnings: Warnings, what: string): string[] {
+  const texts: string[] = [];
+  list.forEach((value, index) => {
+    if (value instanceof Uint8Array) {
+      if (value.length > 0) texts.push(utf8.decode(value));
+    } else warnings.add(`${path}[${index}]`, `expected a string, got ${describe(value)}; this ${what} is ignored`);
+  });
+  return texts;
+}
+
+function readAnnounce(metainfo: Dictionary, warnings: Warnings): string[][] {
+  // `announce` stays strict, as it was: a torrent whose one tracker is not a string is broken.
   const announce = field(metainfo, 'announce');
   const announceUrl = announce === undefined ? '' : expectText(announce, 'announce');
+  const fallback = announceUrl ? [[announceUrl]] : [];
 
   const announceList = field(metainfo, 'announce-list');
-  if (announceList !== undefined) {
-    const tiers = expectList(announceList, 'announce-list').map((tier, tierIndex) =>
-      expectList(tier, `announce-list[${tierIndex}]`).map((url, urlIndex) => expectText(url, `announce-list[${tierIndex}][${urlIndex}]`)),
-    );
-    const usableTiers = tiers.filter((tier) => tier.length > 0);
-    // BEP 12: when announce-list has trackers, it replaces announce.
-    if (usableTiers.length > 0) return usableTiers;
+  if (announceList === undefined) return fallback;
+  if (!Array.isArray(announceList)) {
+    warnings.add('announce-list', `expected a list, got ${describe(announceList)}; ignored, ${announceUrl ? 'announce is used' : 'and there is no announce'}`);
+    return fallback;
   }
-  return announceUrl ? [[announceUrl]] : [];
+  const usableTiers: string[][] = [];
+  announceList.forEach((tier, tierIndex) => {
+    const path = `announce-list[${tierIndex}]`;
+    if (!Array.isArray(tier)) return warnings.add(path, `expected a list, got ${describe(tier)}; this tier is ignored`);
+    const urls = textsOf(tier, path, warnings, 'tracker');
+    if (urls.length > 0) usableTiers.push(urls);
+  });
+  // BEP 12: when announce-list has trackers, it replaces announce.
+  return usableTiers.length > 0 ? usableTiers : fallback;
+}
+
+/** BEP 19: `url-list` is one URL or a list of them; anything else is ignored with a warning. */
+function readUrlList(metainfo: Dictionary, warnings: Warnings): string[] {
+  const urlList = field(metainfo, 'url-list');
+  if (urlList === undefined) return [];
+  if (urlList instanceof Uint8Array) return urlList.length > 0 ? [utf8.decode(urlList)] : [];
+  if (Array.isArray(urlList)) return textsOf(urlList, 'url-list', warnings, 'web seed');
+  warnings.add('url-list', `expected a string or a list of strings, got ${describe(urlList)}; no web seeds are used`);
+  return [];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,11 +356,14 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   const info = expectDictionary(field(metainfo, 'info'), 'info');
   const infoSpan = spanOf(info)!;
   const { infoBytes, ...rest } = readInfo(info, bytes.slice(infoSpan.start, infoSpan.end));
-  return { ...rest, announce: readAnnounce(metainfo), infoBytes };
+  const warnings = new Warnings();
+  const announce = readAnnounce(metainfo, warnings);
+  const urlList = readUrlList(metainfo, warnings);
+  return { ...rest, announce, urlList, warnings: warnings.done(), infoBytes };
 }
 
 /** Parses a bare info dictionary, e.g. one assembled from BEP 9 metadata pieces. */
-export function parseInfo(infoBytes: Uint8Array): Omit<Torrent, 'announce'> {
+export function parseInfo(infoBytes: Uint8Array): TorrentInfo {
   const info = expectDictionary(decodeDocument(infoBytes, 'info').value, 'info');
   return readInfo(info, infoBytes.slice());
 }

@@ -104,10 +104,13 @@ export interface AnnouncePeer extends PeerAddress {
 
 export type AnnounceResult =
   /**
-   * `interval` is in seconds, as trackers send it; `minInterval` is the tracker's optional
+   * `interval` is in seconds, as trackers send it, absent when the reply had none (the tracker
+   * client then uses `trackerDefaultInterval`); `minInterval` is the tracker's optional
    * `min interval` (s): no announce but started/completed/stopped may come sooner than that.
+   * `warning` is the tracker's `warning message` (the announce still succeeded); `trackerId` its
+   * `tracker id`, which an HTTP tracker is sent back as `trackerid` (live/http-tracker.ts).
    */
-  | { ok: true; interval: number; minInterval?: number; peers: AnnouncePeer[]; complete?: number; incomplete?: number }
+  | { ok: true; interval?: number; minInterval?: number; peers: AnnouncePeer[]; complete?: number; incomplete?: number; warning?: string; trackerId?: Uint8Array }
   | { ok: false; error: string };
 
 /** Talks to the tracker(s); the engine's tracker client decides when. */

@@ -132,6 +132,14 @@ export interface EngineSettings {
    * `violation` trace event and go on (live mode: a real peer is not dropped for our bookkeeping).
    */
   offChartSteps: OffChartPolicy;
+  // ---- Tracker fidelity (issue 11) ----
+  /**
+   * The announce interval used when a tracker's reply has no (valid) `interval` (ms). BEP 3 makes
+   * `interval` mandatory, but mainstream clients accept a reply without it: libtorrent's parser
+   * defaults it to 1800 s (`dict_find_int_value("interval", 1800)`). Still floored by
+   * `minAnnounceInterval`.
+   */
+  trackerDefaultInterval: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -172,6 +180,8 @@ export const defaultSettings: EngineSettings = {
   minAnnounceInterval: 300_000,
   // ---- The flowchart as a contract (issue 9) ----
   offChartSteps: 'throw',
+  // ---- Tracker fidelity (issue 11) ----
+  trackerDefaultInterval: 1_800_000,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -236,6 +246,7 @@ export const SETTING_LIMITS = {
   maxMetadataRequests: { unit: 'count', min: 1, max: 1_024, why: 'a 16 MiB info dictionary has 1,024 pieces: more queued requests than pieces are a flood' },
   minAnnounceInterval: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a tracker answering `interval 1` must not be hammered" },
   offChartSteps: { oneOf: OFF_CHART_POLICIES },
+  trackerDefaultInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent defaults a missing `interval` to 1800 s; the tracker client caps any interval at a day" },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

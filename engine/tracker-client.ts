@@ -1,9 +1,11 @@
 // The tracker client: announces started, periodic, completed and stopped, and honours the
 // tracker's interval and `min interval`, within bounds of our own: the interval is never shorter
-// than `minAnnounceInterval` (a tracker answering `interval 1` is not hammered), retries after
-// errors back off, and nothing but started/completed/stopped comes sooner than the tracker's
-// `min interval` after the previous announce. The transport (simulated, HTTP or UDP) sits behind
-// the TrackerPort.
+// than `minAnnounceInterval` (a tracker answering `interval 1` is not hammered), a reply without
+// one gets `trackerDefaultInterval` (libtorrent: 1800 s), retries after errors back off, and
+// nothing but started/completed/stopped comes sooner than the tracker's `min interval` after the
+// previous announce. `stopped` goes only to a tracker that answered `started` (libtorrent too:
+// a tracker that never knew of us has nothing to forget). The transport (simulated, HTTP or UDP)
+// sits behind the TrackerPort.
 
 import type { AnnounceEvent, AnnouncePeer, AnnounceRequest, Clock, TimerHandle, TrackerPort } from './ports.ts';
 import { defaultSettings } from './settings.ts';
@@ -14,15 +16,15 @@ export interface TrackerClientOptions {
   /** Fills in the changing fields of each request. */
   request: (event: AnnounceEvent) => AnnounceRequest;
   onPeers: (peers: AnnouncePeer[]) => void;
-  onResult?: (event: AnnounceEvent, result: { ok: boolean; peers?: number; interval?: number; error?: string }) => void;
+  onResult?: (event: AnnounceEvent, result: { ok: boolean; peers?: number; interval?: number; error?: string; warning?: string }) => void;
   /** First retry after a failed announce (ms); doubles up to the interval. */
   retryDelay?: number;
   /** Floor on the tracker's interval (ms; default `defaultSettings.minAnnounceInterval`). */
   minInterval?: number;
+  /** The interval when a reply has none (ms; default `defaultSettings.trackerDefaultInterval`). */
+  defaultInterval?: number;
 }
 
-/** Until a tracker says otherwise (ms). */
-const DEFAULT_INTERVAL = 1_800_000;
 /** A tracker that asks for more than a day is announced to daily (ms). */
 const MAX_INTERVAL = 24 * 3_600_000;
 /** Whatever the settings say, never more than one periodic announce a second (ms). */
@@ -32,17 +34,22 @@ export class TrackerClient {
   private timer: TimerHandle | undefined;
   /** When the pending timer fires (ms), if one is pending. */
   private timerAt: number | undefined;
-  private interval = DEFAULT_INTERVAL;
+  private interval: number;
   /** The tracker's `min interval` (ms), 0 until it sends one. */
   private trackerMinInterval = 0;
   private lastSentAt: number | undefined;
   private inFlight = 0;
   private failures = 0;
   private stopped = false;
+  /** Whether `started` was answered: only then is `stopped` sent. */
+  private reached = false;
   private readonly floor: number;
+  private readonly defaultInterval: number;
 
   constructor(private readonly o: TrackerClientOptions) {
     this.floor = Math.max(o.minInterval ?? defaultSettings.minAnnounceInterval, ABSOLUTE_FLOOR);
+    this.defaultInterval = o.defaultInterval ?? defaultSettings.trackerDefaultInterval;
+    this.interval = this.defaultInterval;
   }
 
   start(): void {
@@ -76,6 +83,10 @@ export class TrackerClient {
     if (this.stopped) return;
     this.stopped = true;
     this.cancelTimer();
+    if (!this.reached) {
+      this.o.onResult?.('stopped', { ok: false, error: 'not sent: the tracker never answered started' });
+      return;
+    }
     this.o.port.announce(this.o.request('stopped'), () => {});
     this.o.onResult?.('stopped', { ok: true });
   }
@@ -98,12 +109,14 @@ export class TrackerClient {
       if (this.stopped) return;
       if (result.ok) {
         this.failures = 0;
+        // A failed 'started' is retried as 'started', so the first success answers it.
+        this.reached = true;
         const min = Number.isFinite(result.minInterval) ? (result.minInterval ?? 0) * 1000 : 0;
         this.trackerMinInterval = Math.min(Math.max(min, 0), MAX_INTERVAL);
         // The tracker's interval, no shorter than its own `min interval` nor our floor.
-        const asked = Number.isFinite(result.interval) ? result.interval * 1000 : DEFAULT_INTERVAL;
+        const asked = result.interval !== undefined && Number.isFinite(result.interval) ? result.interval * 1000 : this.defaultInterval;
         this.interval = Math.min(Math.max(asked, this.trackerMinInterval, this.floor), MAX_INTERVAL);
-        this.o.onResult?.(event, { ok: true, peers: result.peers.length, interval: this.interval });
+        this.o.onResult?.(event, { ok: true, peers: result.peers.length, interval: this.interval, ...(result.warning !== undefined ? { warning: result.warning } : {}) });
         this.o.onPeers(result.peers);
         if (!this.stopped) this.schedule(this.interval, 'periodic');
       } else {

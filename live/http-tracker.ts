@@ -1,4 +1,6 @@
-// One HTTP(S) tracker (BEP 3, BEP 23 compact replies). Bounded in time and size; every fault, an
+// One HTTP(S) tracker (BEP 3, BEP 23 compact replies). The `tracker id` of a reply is remembered
+// and sent back as `trackerid` in every later announce to this tracker (as libtorrent and the
+// BitTorrent spec wiki have it). Bounded in time and size; every fault, an
 // exception in any of its callbacks included, is an error result, never a throw; `close()` ends
 // the requests in flight at once (a tracker that never answers must not hold up the exit).
 
@@ -25,7 +27,7 @@ export function percentEncode(bytes: Uint8Array): string {
   return s;
 }
 
-export function announceUrl(base: string, r: AnnounceRequest, key: string): string {
+export function announceUrl(base: string, r: AnnounceRequest, key: string, trackerId?: Uint8Array): string {
   const params = [
     `info_hash=${percentEncode(r.infoHash)}`,
     `peer_id=${percentEncode(r.peerId)}`,
@@ -38,6 +40,7 @@ export function announceUrl(base: string, r: AnnounceRequest, key: string): stri
     `key=${key}`,
   ];
   if (r.event !== 'periodic') params.push(`event=${r.event}`);
+  if (trackerId) params.push(`trackerid=${percentEncode(trackerId)}`);
   return base + (base.includes('?') ? '&' : '?') + params.join('&');
 }
 
@@ -45,6 +48,8 @@ export class HttpTracker {
   /** Ends each request in flight. */
   private readonly inFlight = new Set<() => void>();
   private closed = false;
+  /** The last `tracker id` this tracker sent; a reply without one keeps it. */
+  private trackerId: Uint8Array | undefined;
 
   constructor(
     readonly url: string,
@@ -79,7 +84,7 @@ export class HttpTracker {
       if (this.closed) return abort();
       let url: URL;
       try {
-        url = new URL(announceUrl(this.url, r, this.key));
+        url = new URL(announceUrl(this.url, r, this.key, this.trackerId));
       } catch (err) {
         return done({ ok: false, error: `bad tracker URL ${this.url}: ${describeError(err)}` });
       }
@@ -113,6 +118,7 @@ export class HttpTracker {
                 if (status !== 200 && !parsed.ok && !parsed.error.startsWith('tracker failure')) {
                   return done({ ok: false, error: `tracker ${this.url}: HTTP ${status}` });
                 }
+                if (parsed.ok && parsed.trackerId) this.trackerId = parsed.trackerId;
                 done(parsed);
               }),
             );

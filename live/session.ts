@@ -3,7 +3,7 @@
 
 import { Client } from '../engine/client.ts';
 import { MetadataFetcher } from '../engine/metadata-fetcher.ts';
-import { parseInfo, type Torrent } from '../engine/metainfo.ts';
+import { parseInfo, type Torrent, type TorrentInfo } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import type { EngineSettings } from '../engine/settings.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
@@ -192,13 +192,13 @@ export interface FetchOptions {
 }
 
 /** Resolves a magnet link's info dictionary over BEP 9; returns it parsed. */
-export function fetchMetadata(o: FetchOptions): { result: Promise<Omit<Torrent, 'announce'>>; cancel(): void } {
+export function fetchMetadata(o: FetchOptions): { result: Promise<TorrentInfo>; cancel(): void } {
   let fetcher: MetadataFetcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   const trackers = new Trackers(o.trackers.map((t) => [t]), { log: o.log });
   // Once the fetch is over, the trackers get a moment for `stopped`, then their requests are cut off.
   const closeTrackers = () => void trackers.settle(STOP_TRACKER_WAIT).then(() => trackers.close());
-  const result = new Promise<Omit<Torrent, 'announce'>>((resolve, reject) => {
+  const result = new Promise<TorrentInfo>((resolve, reject) => {
     fetcher = new MetadataFetcher({
       infoHash: o.infoHash,
       peerId: o.peerId,

@@ -1,5 +1,10 @@
 // Parsing of announce replies shared by the HTTP tracker: BEP 3 dictionaries, BEP 23 compact peer
-// lists, BEP 7 `peers6`. Garbage gives an error result, never a throw.
+// lists, BEP 7 `peers6`, and the fields mainstream trackers add (`min interval`, `tracker id`,
+// `warning message`). Garbage gives an error result, never a throw. Lenient where libtorrent is:
+// a missing or malformed `interval` is left out (the tracker client uses its default, 1800 s).
+
+/** Longest `warning message` or `tracker id` kept (a tracker's text is shown and echoed, not stored whole). */
+const MAX_TEXT = 1024;
 
 import { asBytes, asInt, asText, type BValue, bdecode, isDict } from '../engine/bdecode.ts';
 import type { AnnouncePeer, AnnounceResult } from '../engine/ports.ts';
@@ -37,7 +42,6 @@ export function parseAnnounceReply(body: Uint8Array): AnnounceResult {
   const failure = asText(reply['failure reason']);
   if (failure !== undefined) return { ok: false, error: `tracker failure: ${failure}` };
   const interval = asInt(reply.interval);
-  if (interval === undefined || interval < 0) return { ok: false, error: 'tracker reply has no valid interval' };
   const peers: AnnouncePeer[] = [];
   const raw = reply.peers;
   if (raw instanceof Uint8Array) {
@@ -61,12 +65,18 @@ export function parseAnnounceReply(body: Uint8Array): AnnounceResult {
   const minInterval = asInt(reply['min interval']);
   const complete = asInt(reply.complete);
   const incomplete = asInt(reply.incomplete);
+  const warning = asText(reply['warning message']);
+  const trackerId = asBytes(reply['tracker id']);
   return {
     ok: true,
-    interval,
+    ...(interval !== undefined && interval >= 0 ? { interval } : {}),
     ...(minInterval !== undefined && minInterval >= 0 ? { minInterval } : {}),
     peers,
     ...(complete !== undefined ? { complete } : {}),
     ...(incomplete !== undefined ? { incomplete } : {}),
+    // Shown on a terminal: control characters become spaces.
+    ...(warning ? { warning: warning.slice(0, MAX_TEXT).replace(/[\u0000-\u001f\u007f]/g, ' ') } : {}),
+    // An id too long to echo in a URL is not one a real tracker sends: it is dropped, not cut.
+    ...(trackerId && trackerId.length > 0 && trackerId.length <= MAX_TEXT ? { trackerId: trackerId.slice() } : {}),
   };
 }

@@ -1,8 +1,10 @@
 // The engine's TrackerPort over real trackers: BEP 12 tiers of HTTP (BEP 3) and UDP (BEP 15)
 // trackers. Each tier is shuffled once; trackers of a tier are tried in order and the one that
-// answers moves to the front of its tier; a tier that fails hands over to the next. Every
-// failure is logged; the engine's tracker client retries. Nothing here throws. `close()` ends
-// every announce in flight, for a quick exit.
+// answers moves to the front of its tier; a tier that fails hands over to the next. `stopped`
+// goes to every tracker that answered us before, and to no other (a tracker that never knew of
+// us has nothing to forget). Every failure and every `warning message` is logged; the engine's
+// tracker client retries. Nothing here throws. `close()` ends every announce in flight, for a
+// quick exit.
 
 import { randomInt } from 'node:crypto';
 import type { AnnounceRequest, AnnounceResult, TrackerPort } from '../engine/ports.ts';
@@ -29,6 +31,8 @@ export class Trackers implements TrackerPort {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly log: (line: string) => void;
   private closed = false;
+  /** The trackers that answered an announce: the ones `stopped` goes to. */
+  private readonly answered = new Set<OneTracker>();
 
   constructor(tiers: readonly (readonly string[])[], private readonly options: TrackersOptions = {}) {
     this.log = options.log ?? (() => {});
@@ -91,6 +95,7 @@ export class Trackers implements TrackerPort {
   private async announceTiers(request: AnnounceRequest): Promise<AnnounceResult> {
     if (this.closed) return { ok: false, error: 'tracker: the session is closed' };
     if (this.tiers.length === 0) return { ok: true, interval: this.options.idleIntervalSeconds ?? 3600, peers: [] };
+    if (request.event === 'stopped') return this.announceStopped(request);
     const errors: string[] = [];
     for (const tier of this.tiers) {
       for (let i = 0; i < tier.length; i++) {
@@ -101,7 +106,8 @@ export class Trackers implements TrackerPort {
           // BEP 12: the tracker that answered moves to the front of its tier.
           tier.splice(i, 1);
           tier.unshift(t);
-          this.log(`tracker ${t.url}: ${request.event}, ${result.peers.length} peers, interval ${result.interval} s`);
+          this.answered.add(t);
+          this.logAnswer(t, request, result);
           return result;
         }
         this.log(`tracker ${t.url}: ${result.error}`);
@@ -109,6 +115,28 @@ export class Trackers implements TrackerPort {
       }
     }
     return { ok: false, error: errors.join('; ') };
+  }
+
+  /** `stopped` to every tracker that answered before, at once (tier order in the log). */
+  private async announceStopped(request: AnnounceRequest): Promise<AnnounceResult> {
+    const targets = this.tiers.flat().filter((t) => this.answered.has(t));
+    if (targets.length === 0) return { ok: false, error: 'tracker: no tracker answered us, stopped not sent' };
+    const results = await Promise.all(targets.map((t) => t.announce(request)));
+    const errors: string[] = [];
+    results.forEach((result, i) => {
+      if (result.ok) this.logAnswer(targets[i], request, result);
+      else {
+        this.log(`tracker ${targets[i].url}: ${result.error}`);
+        errors.push(result.error);
+      }
+    });
+    return results.find((r) => r.ok) ?? { ok: false, error: errors.join('; ') };
+  }
+
+  private logAnswer(t: OneTracker, request: AnnounceRequest, result: AnnounceResult & { ok: true }): void {
+    const interval = result.interval === undefined ? 'no interval (the default applies)' : `interval ${result.interval} s`;
+    this.log(`tracker ${t.url}: ${request.event}, ${result.peers.length} peers, ${interval}`);
+    if (result.warning !== undefined) this.log(`tracker ${t.url}: warning: ${result.warning}`);
   }
 }
 

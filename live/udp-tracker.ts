@@ -1,5 +1,7 @@
 // One UDP tracker (BEP 15): the connect step (a connection id valid for a minute), then announce;
-// each step retried with a doubling time-out; replies matched by transaction id and checked in
+// each step retransmitted on BEP 15's schedule (no reply within 15 · 2^n s, n = 0..8: a new try;
+// after the ninth, the step fails — about 2 h 8 min in all; an announce whose connection id
+// expires while it waits connects again and goes on with its next try); replies matched by transaction id and checked in
 // size, so garbage datagrams are ignored and never crash anything. `close()` ends the exchanges
 // in flight at once.
 
@@ -9,11 +11,34 @@ import type { AnnounceRequest, AnnounceResult } from '../engine/ports.ts';
 import { parseCompactPeers } from './tracker-reply.ts';
 
 export interface UdpTrackerOptions {
-  /** Time-out of the first try (ms, default 5 s; BEP 15 says 15 s); doubles with each retry. */
+  /** Time-out of the first try (ms, default BEP 15's 15 s); doubles with each retransmission. */
   timeout?: number;
-  /** Tries per step before giving up (default 3). */
+  /** Tries per step before giving up (default 9: BEP 15's n = 0..8). */
   attempts?: number;
+  /**
+   * Runs `fire` after `ms` and returns a cancel (default setTimeout): tests pass one that records
+   * the schedule and fires at once, so two hours of BEP 15 waits take milliseconds.
+   */
+  setTimer?: (ms: number, fire: () => void) => () => void;
+  /** The time (ms; default Date.now), for connection-id lifetimes: a test's fake clock goes with its timer. */
+  now?: () => number;
 }
+
+/** The connection id expired before the announce's next try: connect again, then send try `nextTry`. */
+class ConnectionExpired extends Error {
+  constructor(readonly nextTry: number) {
+    super('connection id expired');
+  }
+}
+
+/** BEP 15: "15 * 2 ^ n seconds", n from 0 up to 8. */
+export const BEP15_FIRST_TIMEOUT = 15_000;
+export const BEP15_ATTEMPTS = 9;
+
+const realTimer = (ms: number, fire: () => void): (() => void) => {
+  const t = setTimeout(fire, ms);
+  return () => clearTimeout(t);
+};
 
 const PROTOCOL_ID = 0x41727101980n;
 const ACTION_CONNECT = 0;
@@ -46,21 +71,17 @@ export class UdpTracker {
   async announce(r: AnnounceRequest): Promise<AnnounceResult> {
     this.users++;
     try {
-      const connectionId = await this.connectionId();
-      const packet = Buffer.alloc(98);
-      connectionId.copy(packet, 0);
-      packet.writeUInt32BE(ACTION_ANNOUNCE, 8);
-      packet.set(r.infoHash, 16);
-      packet.set(r.peerId, 36);
-      packet.writeBigUInt64BE(BigInt(r.downloaded), 56);
-      packet.writeBigUInt64BE(BigInt(r.left), 64);
-      packet.writeBigUInt64BE(BigInt(r.uploaded), 72);
-      packet.writeUInt32BE(EVENTS[r.event], 80);
-      packet.writeUInt32BE(0, 84); // IP: the sender's
-      packet.writeUInt32BE(this.key >>> 0, 88);
-      packet.writeInt32BE(r.numWant, 92);
-      packet.writeUInt16BE(r.port, 96);
-      const reply = await this.exchange(packet, ACTION_ANNOUNCE, 20);
+      let reply: Buffer | undefined;
+      for (let firstTry = 0; !reply; ) {
+        const connection = await this.connectionId();
+        try {
+          reply = await this.exchange(this.announcePacket(r, connection.id), ACTION_ANNOUNCE, 20, firstTry, connection.at + CONNECTION_ID_LIFETIME);
+        } catch (err) {
+          if (!(err instanceof ConnectionExpired)) throw err;
+          this.connection = undefined;
+          firstTry = err.nextTry;
+        }
+      }
       const interval = reply.readUInt32BE(8);
       const incomplete = reply.readUInt32BE(12);
       const complete = reply.readUInt32BE(16);
@@ -74,22 +95,46 @@ export class UdpTracker {
     }
   }
 
-  private async connectionId(): Promise<Buffer> {
-    if (this.connection && Date.now() - this.connection.at < CONNECTION_ID_LIFETIME) return this.connection.id;
+  private announcePacket(r: AnnounceRequest, connectionId: Buffer): Buffer {
+    const packet = Buffer.alloc(98);
+    connectionId.copy(packet, 0);
+    packet.writeUInt32BE(ACTION_ANNOUNCE, 8);
+    packet.set(r.infoHash, 16);
+    packet.set(r.peerId, 36);
+    packet.writeBigUInt64BE(BigInt(r.downloaded), 56);
+    packet.writeBigUInt64BE(BigInt(r.left), 64);
+    packet.writeBigUInt64BE(BigInt(r.uploaded), 72);
+    packet.writeUInt32BE(EVENTS[r.event], 80);
+    packet.writeUInt32BE(0, 84); // IP: the sender's
+    packet.writeUInt32BE(this.key >>> 0, 88);
+    packet.writeInt32BE(r.numWant, 92);
+    packet.writeUInt16BE(r.port, 96);
+    return packet;
+  }
+
+  private async connectionId(): Promise<{ id: Buffer; at: number }> {
+    if (this.connection && this.now() - this.connection.at < CONNECTION_ID_LIFETIME) return this.connection;
     const packet = Buffer.alloc(16);
     packet.writeBigUInt64BE(PROTOCOL_ID, 0);
     packet.writeUInt32BE(ACTION_CONNECT, 8);
     const reply = await this.exchange(packet, ACTION_CONNECT, 16);
-    const id = Buffer.from(reply.subarray(8, 16));
-    this.connection = { id, at: Date.now() };
-    return id;
+    this.connection = { id: Buffer.from(reply.subarray(8, 16)), at: this.now() };
+    return this.connection;
   }
 
-  /** Sends `packet` with a fresh transaction id until a matching reply arrives or the tries run out. */
-  private async exchange(packet: Buffer, action: number, minLength: number): Promise<Buffer> {
-    const attempts = this.options.attempts ?? 3;
-    let timeout = this.options.timeout ?? 5_000;
-    for (let attempt = 1; ; attempt++) {
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /**
+   * Sends `packet` with a fresh transaction id until a matching reply arrives or the tries run out,
+   * from try `firstTry` (n of BEP 15's 15 · 2^n s). Past `validUntil` (the connection id's end), the
+   * next try is not sent: a ConnectionExpired says which it would have been.
+   */
+  private async exchange(packet: Buffer, action: number, minLength: number, firstTry = 0, validUntil = Infinity): Promise<Buffer> {
+    const attempts = this.options.attempts ?? BEP15_ATTEMPTS;
+    let timeout = (this.options.timeout ?? BEP15_FIRST_TIMEOUT) * 2 ** firstTry;
+    for (let attempt = firstTry + 1; ; attempt++) {
       const tid = randomBytes(4).readUInt32BE(0);
       packet.writeUInt32BE(tid, 12);
       const reply = await this.sendAndWait(packet, tid, timeout);
@@ -103,6 +148,7 @@ export class UdpTracker {
       }
       if (attempt >= attempts) throw new Error(`no reply after ${attempts} tries`);
       timeout *= 2;
+      if (this.now() >= validUntil) throw new ConnectionExpired(attempt);
     }
   }
 
@@ -110,18 +156,18 @@ export class UdpTracker {
     return new Promise((resolve, reject) => {
       if (this.closed) return resolve(undefined);
       const socket = this.ensureSocket();
-      const timer = setTimeout(() => {
+      const cancelTimer = (this.options.setTimer ?? realTimer)(timeout, () => {
         this.waiting.delete(tid);
         resolve(undefined);
-      }, timeout);
+      });
       this.waiting.set(tid, (msg) => {
-        clearTimeout(timer);
+        cancelTimer();
         this.waiting.delete(tid);
         resolve(msg);
       });
       socket.send(packet, this.port, this.host, (err) => {
         if (!err) return;
-        clearTimeout(timer);
+        cancelTimer();
         this.waiting.delete(tid);
         reject(err);
       });

@@ -226,7 +226,8 @@ describe('Ctrl-C within 3 s whatever the tracker does', () => {
     return { dir, data: join(dir, 'data'), torrent };
   }
 
-  it('seed, HTTP tracker that never answers: exits 130 within 3 s and the tracker was told stopped', async () => {
+  // A tracker that never answered started is not told stopped (issue 11, as libtorrent): it never knew of us.
+  it('seed, HTTP tracker that never answers: exits 130 within 3 s, and sends it no stopped', async () => {
     const tracker = await silentHttpTracker();
     const t = torrentFor('ctrlc-http', tracker.url);
     const seed = swarmlab('seed', ['seed', t.torrent, t.data, '--bind', '127.0.0.1']);
@@ -235,10 +236,10 @@ describe('Ctrl-C within 3 s whatever the tracker does', () => {
     const { code, ms } = await interrupt(seed);
     expect(code).toBe(130);
     expect(ms).toBeLessThan(3_000);
-    expect(tracker.requests.some((r) => r.includes('event=stopped'))).toBe(true);
+    expect(tracker.requests.some((r) => r.includes('event=stopped'))).toBe(false);
   }, 60_000);
 
-  it('seed, UDP tracker that never answers an announce: exits 130 within 3 s and the tracker was told stopped', async () => {
+  it('seed, UDP tracker that never answers an announce: exits 130 within 3 s, and sends it no stopped', async () => {
     const tracker = await silentUdpTracker();
     const t = torrentFor('ctrlc-udp', tracker.url);
     const seed = swarmlab('seed', ['seed', t.torrent, t.data, '--bind', '127.0.0.1']);
@@ -247,7 +248,7 @@ describe('Ctrl-C within 3 s whatever the tracker does', () => {
     const { code, ms } = await interrupt(seed);
     expect(code).toBe(130);
     expect(ms).toBeLessThan(3_000);
-    expect(tracker.events).toContain(3); // stopped
+    expect(tracker.events).not.toContain(3); // stopped
   }, 60_000);
 
   it('download, HTTP tracker that never answers: exits 130 within 3 s', async () => {

@@ -138,8 +138,11 @@ describe('parseTorrent on tool-made torrents', () => {
     });
 
     it('parseInfo of the info bytes agrees with parseTorrent', () => {
-      const { announce, ...withoutAnnounce } = torrent;
+      const { announce, urlList, warnings, ...withoutAnnounce } = torrent;
       expect(announce).toBeDefined();
+      expect(urlList).toEqual([]);
+      // Tool-made torrents parse without a warning.
+      expect(warnings).toEqual([]);
       expect(parseInfo(torrent.infoBytes)).toEqual(withoutAnnounce);
     });
   });
@@ -410,12 +413,8 @@ describe('parseTorrent rejects invalid metainfo', () => {
 
     ['a private flag that is not an integer', torrentBytes(singleInfo({ private: 'yes' })), 'info.private', /got string/],
 
+    // Strict, as libtorrent is about the info dictionary; announce-list and url-list are lenient (below).
     ['an announce that is not a string', torrentBytes(singleInfo(), { announce: 5 }), 'announce', /expected a string, got integer/],
-    ['an announce-list that is not a list', torrentBytes(singleInfo(), { 'announce-list': 'http://t/a' }), 'announce-list', /expected a list/],
-    ['an announce-list tier that is not a list', torrentBytes(singleInfo(), { 'announce-list': [['http://t/a'], 'http://t/b'] }),
-      'announce-list[1]', /expected a list, got string/],
-    ['an announce-list URL that is not a string', torrentBytes(singleInfo(), { 'announce-list': [['http://t/a', 3]] }),
-      'announce-list[0][1]', /expected a string, got integer/],
   ];
   it.each(cases)('%s', (_name, input, path, message) => {
     expectMetainfoError(() => parseTorrent(input), path, message);
@@ -477,6 +476,57 @@ describe('parseTorrent leniency', () => {
     expect(torrent.announce).toEqual([['http://tracker.example/announce']]);
   });
 
+  it('ignores an announce-list that is not a list, with a warning, and uses announce (as parse-torrent and libtorrent)', () => {
+    const torrent = parseTorrent(torrentBytes(singleInfo(), { 'announce-list': 'http://t/a' }));
+    expect(torrent.announce).toEqual([['http://tracker.example/announce']]);
+    expect(torrent.warnings).toEqual(['announce-list: expected a list, got string; ignored, announce is used']);
+    const alone = parseTorrent(bencode.encode({ info: singleInfo(), 'announce-list': { a: 1 } }));
+    expect(alone.announce).toEqual([]);
+    expect(alone.warnings).toEqual(['announce-list: expected a list, got dictionary; ignored, and there is no announce']);
+  });
+
+  it('skips an announce-list tier that is not a list and a URL that is not a string, one warning each, and keeps the rest', () => {
+    const torrent = parseTorrent(torrentBytes(singleInfo(), { 'announce-list': [['http://t/a', 3], 'http://t/b', [['x']], ['udp://t/c:1']] }));
+    expect(torrent.announce).toEqual([['http://t/a'], ['udp://t/c:1']]);
+    expect(torrent.warnings).toEqual([
+      'announce-list[0][1]: expected a string, got integer; this tracker is ignored',
+      'announce-list[1]: expected a list, got string; this tier is ignored',
+      'announce-list[2][0]: expected a string, got list; this tracker is ignored',
+    ]);
+  });
+
+  it('falls back to announce when no tier of announce-list has a usable tracker', () => {
+    const torrent = parseTorrent(torrentBytes(singleInfo(), { 'announce-list': [[7], 'x'] }));
+    expect(torrent.announce).toEqual([['http://tracker.example/announce']]);
+    expect(torrent.warnings).toHaveLength(2);
+  });
+
+  it('reads url-list (BEP 19) as one URL or a list of them', () => {
+    expect(parseTorrent(torrentBytes(singleInfo(), { 'url-list': 'http://w.example/file.bin' })).urlList).toEqual(['http://w.example/file.bin']);
+    const listed = parseTorrent(torrentBytes(singleInfo(), { 'url-list': ['http://a.example/', 'https://b.example/x/'] }));
+    expect(listed.urlList).toEqual(['http://a.example/', 'https://b.example/x/']);
+    expect(listed.warnings).toEqual([]);
+    // An empty string (some creators write one for "no web seed") is nothing, without a warning.
+    const empty = parseTorrent(torrentBytes(singleInfo(), { 'url-list': '' }));
+    expect([empty.urlList, empty.warnings]).toEqual([[], []]);
+    expect(parseTorrent(torrentBytes(singleInfo())).urlList).toEqual([]);
+  });
+
+  it('ignores a wrong-typed url-list, or entry of it, with a warning', () => {
+    const wrong = parseTorrent(torrentBytes(singleInfo(), { 'url-list': 5 }));
+    expect(wrong.urlList).toEqual([]);
+    expect(wrong.warnings).toEqual(['url-list: expected a string or a list of strings, got integer; no web seeds are used']);
+    const mixed = parseTorrent(torrentBytes(singleInfo(), { 'url-list': ['http://a.example/', { u: 1 }, 'http://b.example/'] }));
+    expect(mixed.urlList).toEqual(['http://a.example/', 'http://b.example/']);
+    expect(mixed.warnings).toEqual(['url-list[1]: expected a string, got dictionary; this web seed is ignored']);
+  });
+
+  it('keeps at most METAINFO_LIMITS.warnings warnings and counts the rest', () => {
+    const torrent = parseTorrent(torrentBytes(singleInfo(), { 'url-list': Array.from({ length: 1000 }, (_, i) => i) }));
+    expect(torrent.warnings).toHaveLength(METAINFO_LIMITS.warnings + 1);
+    expect(torrent.warnings.at(-1)).toBe(`${1000 - METAINFO_LIMITS.warnings} more warnings not shown`);
+  });
+
   it('has no tiers without announce or announce-list', () => {
     expect(parseTorrent(bencode.encode({ info: singleInfo() })).announce).toEqual([]);
   });
@@ -499,7 +549,7 @@ describe('parseTorrent leniency', () => {
 
 // Type-level check that the Torrent shape stays as documented for other modules.
 const _shape: (keyof Torrent)[] = ['infoHash', 'infoHashHex', 'name', 'pieceLength', 'pieceHashes', 'pieceCount', 'length',
-  'files', 'multiFile', 'announce', 'infoBytes', 'private'];
+  'files', 'multiFile', 'announce', 'urlList', 'warnings', 'infoBytes', 'private'];
 void _shape;
 
 describe('limits (METAINFO_LIMITS)', () => {

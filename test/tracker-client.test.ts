@@ -123,6 +123,69 @@ describe('TrackerClient against a hostile tracker', () => {
   });
 });
 
+describe('TrackerClient as mainstream clients (issue 11)', () => {
+  const results: { event: AnnounceEvent; ok: boolean; interval?: number; warning?: string; error?: string }[] = [];
+  const record = { onResult: (event: AnnounceEvent, r: { ok: boolean; interval?: number; warning?: string; error?: string }) => void results.push({ event, ...r }) };
+
+  it('a reply without interval is a success with trackerDefaultInterval (libtorrent: 1800 s), floored as any interval', () => {
+    expect(defaultSettings.trackerDefaultInterval).toBe(1_800_000);
+    const { s, sent, tc, peersSeen } = setup([{ ok: true, peers: [{ host: 'x', port: 1 }] }, { ok: true, peers: [] }]);
+    tc.start();
+    s.run(3_600_000);
+    expect(sent.map((x) => [x.t, x.event])).toEqual([
+      [0, 'started'],
+      [1_800_000, 'periodic'],
+      [3_600_000, 'periodic'],
+    ]);
+    expect(peersSeen.slice(0, 1)).toEqual([1]);
+    // Another default is the caller's (a scenario's settings); the floor still holds.
+    const other = setup([{ ok: true, peers: [] }, { ok: true, peers: [] }], { defaultInterval: 60_000, minInterval: 120_000 });
+    other.tc.start();
+    other.s.run(250_000);
+    expect(other.sent.map((x) => x.t)).toEqual([0, 120_000, 240_000]);
+  });
+
+  it('passes a warning message on in the announce result (traced), the announce counting as a success', () => {
+    results.length = 0;
+    const { s, tc } = setup([{ ok: true, interval: 600, peers: [], warning: 'slow down' }], record);
+    tc.start();
+    s.run(1);
+    expect(results).toEqual([{ event: 'started', ok: true, peers: 0, interval: 600_000, warning: 'slow down' }]);
+  });
+
+  it('sends no stopped to a tracker that never answered started, and says so in the result', () => {
+    results.length = 0;
+    const { s, sent, tc } = setup(Array.from({ length: 10 }, () => ({ ok: false as const, error: 'down' })), record);
+    tc.start();
+    s.run(100_000);
+    tc.stop();
+    expect(new Set(sent.map((x) => x.event))).toEqual(new Set(['started']));
+    expect(results.at(-1)).toEqual({ event: 'stopped', ok: false, error: 'not sent: the tracker never answered started' });
+  });
+
+  it('a started that failed, then succeeded on a retry, is followed by stopped', () => {
+    const { s, sent, tc } = setup([{ ok: false, error: 'down' }, { ok: true, interval: 600, peers: [] }]);
+    tc.start();
+    s.run(20_000);
+    tc.stop();
+    expect(sent.map((x) => x.event)).toEqual(['started', 'started', 'stopped']);
+  });
+
+  it('a stop while the first started is still unanswered sends nothing', () => {
+    const s = new Scheduler();
+    const sent: AnnounceEvent[] = [];
+    const tc = new TrackerClient({
+      clock: s,
+      port: { announce: (req) => void sent.push(req.event) }, // never answers
+      request: (event) => ({ infoHash: new Uint8Array(20), peerId: new Uint8Array(20), port: 1, uploaded: 0, downloaded: 0, left: 5, event, numWant: 50 }),
+      onPeers: () => {},
+    });
+    tc.start();
+    tc.stop();
+    expect(sent).toEqual(['started']);
+  });
+});
+
 describe('peer manager', () => {
   it('never dials itself and dials each address once', () => {
     const b = new Bench();

@@ -5,11 +5,12 @@
 // another throw; an accepted torrent is consistent (info-hash = SHA1 of the info value's exact
 // bytes, which the scanner located in the input; lengths, offsets and piece count agree; every
 // path segment is safe; parseInfo of its info bytes agrees); a fixture keeps its known info-hash;
-// and the storage-layout properties hold for it.
+// trackers and web seeds kept are non-empty strings and warnings bounded (a wrong-typed
+// announce-list or url-list is a warning, not an error); the storage-layout properties hold.
 
 import * as fc from 'fast-check';
 import { type BInput, bencodeValue } from '../../engine/bdecode.ts';
-import { MetainfoError, parseInfo, parseTorrent, sha1, type Torrent } from '../../engine/metainfo.ts';
+import { METAINFO_LIMITS, MetainfoError, parseInfo, parseTorrent, sha1, type Torrent } from '../../engine/metainfo.ts';
 import { fixtureTorrents, pathComponent } from '../hostile.ts';
 import { ascii, mutatedBytes } from '../mutate.ts';
 import { bytesEqual, toHex } from '../../engine/bytes.ts';
@@ -39,7 +40,8 @@ const builtTorrent = fc
     skew: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -1, max: 1 }) }),
     privateFlag: fc.option(fc.constantFrom<BInput>(0, 1, 2, -1, 'yes'), { freq: 3 }),
     announce: fc.option(fc.constantFrom<BInput>('http://t.example/announce', 'udp://127.0.0.1:6969', '', 5), { freq: 2 }),
-    announceList: fc.option(fc.constantFrom<BInput>([['http://a/']], [[], ['udp://b:1']], [[7]], 'x', [[]]), { freq: 3 }),
+    announceList: fc.option(fc.constantFrom<BInput>([['http://a/']], [[], ['udp://b:1']], [[7]], 'x', [[]], ['y', ['http://c/', 8]]), { freq: 3 }),
+    urlList: fc.option(fc.constantFrom<BInput>('http://w.example/', ['http://w/', 'https://v/x/'], ['http://w/', 5, ''], '', 7, { u: 'x' }), { freq: 3 }),
   })
   .map((t) => {
     const info: { [key: string]: BInput } = { name: t.name, 'piece length': t.pieceLength };
@@ -63,6 +65,7 @@ const builtTorrent = fc
     const metainfo: { [key: string]: BInput } = { info };
     if (t.announce !== null) metainfo.announce = t.announce;
     if (t.announceList !== null) metainfo['announce-list'] = t.announceList;
+    if (t.urlList !== null) metainfo['url-list'] = t.urlList;
     return bencodeValue(metainfo);
   });
 
@@ -124,4 +127,8 @@ function checkConsistent(t: Torrent, bytes: Uint8Array): void {
   expect(t.pieceHashes.every((h) => h.length === 20), 'a piece hash is not 20 bytes');
   const joined = new Set(t.files.map((f) => f.path.join('/')));
   expect(joined.size === t.files.length, 'two files have the same path');
+  // Lenient outside the info dictionary, but what it keeps is usable and its warnings are bounded.
+  expect(t.announce.every((tier) => tier.length > 0 && tier.every((u) => typeof u === 'string' && u !== '')), 'an empty tier or tracker URL was kept');
+  expect(t.urlList.every((u) => typeof u === 'string' && u !== ''), 'an empty or non-string web seed was kept');
+  expect(t.warnings.length <= METAINFO_LIMITS.warnings + 1, `${t.warnings.length} warnings, over the limit`);
 }

@@ -2,15 +2,17 @@
 // 3/23/7 fields — interval, failure reason, compact `peers` (sometimes ~125,000 of them, 750 KB,
 // under the 1 MiB body limit), dictionary peer lists with bad entries, `peers6` — then maybe
 // mutated. Properties: the parser never throws (garbage is an error result); an ok result has a
-// non-negative interval and only usable peers (port 1..65535, a host, a 20-byte peer id if any);
-// an unmutated reply gives exactly the peers it lists, in order.
+// non-negative interval or none (a missing or malformed one is left to the client's default, as
+// libtorrent does) and only usable peers (port 1..65535, a host, a 20-byte peer id if any);
+// an unmutated reply gives exactly the peers it lists, in order, its interval if valid, its
+// `warning message` (control characters blanked) and its `tracker id`.
 
 import * as fc from 'fast-check';
 import { type BInput, bencodeValue } from '../../engine/bdecode.ts';
 import type { AnnouncePeer } from '../../engine/ports.ts';
 import { parseAnnounceReply } from '../../live/tracker-reply.ts';
 import { applyMutations, ascii, type Mutation, mutationArbitrary } from '../mutate.ts';
-import { concatBytes } from '../../engine/bytes.ts';
+import { bytesEqual, concatBytes } from '../../engine/bytes.ts';
 import { escaped, expect, type FuzzTarget } from '../target.ts';
 
 /** `count` compact entries of `size` bytes, filled from `seed` (cheap to draw, whatever the count). */
@@ -45,17 +47,23 @@ const replyArbitrary = fc.record({
   ),
   peers6: fc.option(fc.record({ count: peerCount, seed: fc.nat() }), { freq: 3 }),
   complete: fc.option(fc.integer({ min: 0, max: 10_000 }), { freq: 2 }),
+  warning: fc.option(fc.string({ maxLength: 40 }), { freq: 4 }),
+  trackerId: fc.option(fc.uint8Array({ maxLength: 30 }), { freq: 4 }),
 });
 
 type ReplySpec = typeof replyArbitrary extends fc.Arbitrary<infer S> ? S : never;
 
-function build(spec: ReplySpec): { body: Uint8Array; expected: { ok: false } | { ok: true; peers: AnnouncePeer[] } } {
+function build(spec: ReplySpec): { body: Uint8Array; expected: { ok: false } | { ok: true; peers: AnnouncePeer[]; interval: number | undefined; warning: string | undefined; trackerId: Uint8Array | undefined } } {
   const reply: { [key: string]: BInput } = {};
   if (spec.hasInterval) reply.interval = spec.interval;
   if (spec.failure !== null) reply['failure reason'] = spec.failure;
   if (spec.complete !== null) reply.complete = spec.complete;
+  // `!= null`: reproducers saved before these fields existed lack them.
+  if (spec.warning != null) reply['warning message'] = spec.warning;
+  if (spec.trackerId != null) reply['tracker id'] = spec.trackerId;
   const peers: AnnouncePeer[] = [];
-  let valid = spec.failure === null && spec.hasInterval && typeof spec.interval === 'number' && spec.interval >= 0;
+  let valid = spec.failure === null;
+  const interval = spec.hasInterval && typeof spec.interval === 'number' && spec.interval >= 0 ? spec.interval : undefined;
   if (spec.peers.kind === 'compact') {
     const bytes = compactEntries(spec.peers.count, 6, spec.peers.seed);
     reply.peers = spec.peers.extra ? concatBytes([bytes, new Uint8Array(spec.peers.extra)]) : bytes;
@@ -81,7 +89,9 @@ function build(spec: ReplySpec): { body: Uint8Array; expected: { ok: false } | {
       if (port > 0) peers.push({ host: groups.join(':'), port });
     }
   }
-  return { body: bencodeValue(reply), expected: valid ? { ok: true, peers } : { ok: false } };
+  const warning = spec.warning ? spec.warning.replace(/[\u0000-\u001f\u007f]/g, ' ') : undefined;
+  const trackerId = spec.trackerId?.length ? spec.trackerId : undefined;
+  return { body: bencodeValue(reply), expected: valid ? { ok: true, peers, interval, warning, trackerId } : { ok: false } };
 }
 
 const TOKENS = ['e', 'd', 'i-1e', '5:peers', '6:peers6', '8:interval', '14:failure reason', '4:ip', '4:port', 'le'].map(ascii);
@@ -120,14 +130,20 @@ function checkReply(body: Uint8Array, expected: ReturnType<typeof build>['expect
     expect(expected?.ok !== true, () => `a valid reply was refused: ${!result.ok ? result.error : ''}`);
     return;
   }
-  expect(Number.isSafeInteger(result.interval) && result.interval >= 0, `interval ${result.interval}`);
+  const interval = result.interval;
+  expect(interval === undefined || (Number.isSafeInteger(interval) && interval >= 0), `interval ${interval}`);
+  expect(result.warning === undefined || (result.warning.length <= 1024 && !/[\u0000-\u001f\u007f]/.test(result.warning)), 'a warning with control characters or over 1 KiB');
+  expect(result.trackerId === undefined || (result.trackerId.length > 0 && result.trackerId.length <= 1024), 'an empty or oversized tracker id');
   for (const p of result.peers) {
     expect(Number.isInteger(p.port) && p.port > 0 && p.port <= 0xffff, `peer port ${p.port}`);
     expect(typeof p.host === 'string' && p.host.length > 0, `peer host ${JSON.stringify(p.host)}`);
     expect(p.peerId === undefined || p.peerId.length === 20, 'a peer id that is not 20 bytes');
   }
   if (expected) {
-    expect(expected.ok, 'an invalid reply (bad interval, failure reason or odd compact length) was accepted');
+    expect(expected.ok, 'an invalid reply (failure reason or odd compact length) was accepted');
+    expect(result.interval === expected.interval, `interval ${result.interval}, the reply's valid interval is ${expected.interval}`);
+    expect(result.warning === expected.warning, `warning ${JSON.stringify(result.warning)}, the reply says ${JSON.stringify(expected.warning)}`);
+    expect((result.trackerId === undefined) === (expected.trackerId === undefined) && (!expected.trackerId || bytesEqual(result.trackerId!, expected.trackerId)), 'tracker id differs from the reply');
     expect(result.peers.length === expected.peers.length, `${expected.peers.length} peers in the reply, ${result.peers.length} parsed`);
     for (let i = 0; i < expected.peers.length; i++) {
       const a = result.peers[i];
