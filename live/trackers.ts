@@ -1,6 +1,7 @@
 // The engine's TrackerPort over real trackers: BEP 12 tiers of HTTP (BEP 3) and UDP (BEP 15)
 // trackers. Each tier is shuffled once; trackers of a tier are tried in order and the one that
-// answers moves to the front of its tier; a tier that fails hands over to the next. `stopped`
+// answers moves to the front of its tier; a tier that fails hands over to the next, and so does a
+// tracker still silent after `handoverDelay` (it goes on; the first answer wins). `stopped`
 // goes to every tracker that answered us before, and to no other (a tracker that never knew of
 // us has nothing to forget). Every failure and every `warning message` is logged; the engine's
 // tracker client retries. Nothing here throws. `close()` ends every announce in flight, for a
@@ -22,9 +23,14 @@ export interface TrackersOptions {
   udp?: UdpTrackerOptions;
   /** Told of every tracker that failed (and why) and every one that answered. */
   log?: (line: string) => void;
+  /** How long one tracker may take before the next is asked too (ms, default 15 s: BEP 15's first wait). */
+  handoverDelay?: number;
   /** The interval reported when there is no tracker at all (s, as AnnounceResult gives it; default 3600). */
   idleIntervalSeconds?: number;
 }
+
+/** BEP 15's first wait (ms): a tracker that has not answered by then is left running while the next is asked. */
+export const TRACKER_HANDOVER = 15_000;
 
 export class Trackers implements TrackerPort {
   private readonly tiers: OneTracker[][];
@@ -96,25 +102,57 @@ export class Trackers implements TrackerPort {
     if (this.closed) return { ok: false, error: 'tracker: the session is closed' };
     if (this.tiers.length === 0) return { ok: true, interval: this.options.idleIntervalSeconds ?? 3600, peers: [] };
     if (request.event === 'stopped') return this.announceStopped(request);
+    // Trackers are asked in tier order, one at a time; one that has not settled after
+    // `handoverDelay` (BEP 15's first wait) is left to go on while the next is asked, so a UDP
+    // tracker on its BEP 15 schedule (up to ~2 h of retries) never holds the rest back. The first
+    // success wins.
+    const order = this.tiers.flatMap((tier) => tier.map((t) => ({ tier, t })));
+    const handover = this.options.handoverDelay ?? TRACKER_HANDOVER;
     const errors: string[] = [];
-    for (const tier of this.tiers) {
-      for (let i = 0; i < tier.length; i++) {
-        const t = tier[i];
-        const result = await t.announce(request);
-        if (this.closed) return { ok: false, error: 'tracker: the session is closed' };
-        if (result.ok) {
-          // BEP 12: the tracker that answered moves to the front of its tier.
-          tier.splice(i, 1);
-          tier.unshift(t);
-          this.answered.add(t);
-          this.logAnswer(t, request, result);
-          return result;
+    return new Promise<AnnounceResult>((resolve) => {
+      let next = 0;
+      let pending = 0;
+      let settled = false;
+      const finish = (result: AnnounceResult) => {
+        if (settled) return;
+        settled = true;
+        resolve(result);
+      };
+      const askNext = (): void => {
+        if (settled) return;
+        if (next >= order.length) {
+          if (pending === 0) finish({ ok: false, error: errors.join('; ') });
+          return;
         }
-        this.log(`tracker ${t.url}: ${result.error}`);
-        errors.push(result.error);
-      }
-    }
-    return { ok: false, error: errors.join('; ') };
+        const { tier, t } = order[next++];
+        pending++;
+        let handedOver = false;
+        const timer = setTimeout(() => {
+          handedOver = true;
+          askNext();
+        }, handover);
+        timer.unref();
+        void t.announce(request).then((result) => {
+          pending--;
+          clearTimeout(timer);
+          if (this.closed) return finish({ ok: false, error: 'tracker: the session is closed' });
+          if (result.ok) {
+            this.answered.add(t);
+            if (settled) return;
+            // BEP 12: the tracker that answered moves to the front of its tier.
+            tier.splice(tier.indexOf(t), 1);
+            tier.unshift(t);
+            this.logAnswer(t, request, result);
+            return finish(result);
+          }
+          this.log(`tracker ${t.url}: ${result.error}`);
+          errors.push(result.error);
+          if (!handedOver) askNext();
+          else if (pending === 0 && next >= order.length) finish({ ok: false, error: errors.join('; ') });
+        });
+      };
+      askNext();
+    });
   }
 
   /** `stopped` to every tracker that answered before, at once (tier order in the log). */

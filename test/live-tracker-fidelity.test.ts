@@ -112,6 +112,18 @@ describe('UDP tracker retransmission (BEP 15)', () => {
     return { url: `udp://127.0.0.1:${socket.address().port}`, received };
   }
 
+  it('a UDP tracker on its long BEP 15 schedule does not hold its tier: after the handover wait the next tracker is asked, and its answer wins', async () => {
+    const silent = await silentUdp();
+    const answering = await httpTracker(() => ({ interval: 60, peers: '' }));
+    const t = new Trackers([[silent.url], [answering.url]], { handoverDelay: 300 });
+    const result = await announceAsync(t);
+    expect(result.ok).toBe(true);
+    // The silent one was asked first (its connect), the answering one after the handover.
+    expect(silent.received.length).toBeGreaterThanOrEqual(1);
+    expect(answering.queries.map((q) => q.get('event'))).toEqual(['started']);
+    t.close();
+  });
+
   it('waits 15 · 2^n s for n = 0..8 by default, one try each, then fails', async () => {
     expect([BEP15_FIRST_TIMEOUT, BEP15_ATTEMPTS]).toEqual([15_000, 9]);
     const { url, received } = await silentUdp();
