@@ -38,6 +38,8 @@ export interface Torrent {
   /** The raw info dict bytes (needed for BEP 9 metadata exchange). */
   infoBytes: Uint8Array;
   private?: boolean;
+  /** BEP 19 web seeds (`url-list`: one URL or a list); absent when the torrent has none. */
+  urlList?: string[];
 }
 
 export class MetainfoError extends Error {
@@ -291,6 +293,17 @@ function readAnnounce(metainfo: Dictionary): string[][] {
   return announceUrl ? [[announceUrl]] : [];
 }
 
+/**
+ * BEP 19's `url-list`: a string or a list of strings. Leniently, as libtorrent: entries of another
+ * type and empty strings are skipped, a value of another type is ignored (no web seeds).
+ */
+function readUrlList(metainfo: Dictionary): string[] | undefined {
+  const value = field(metainfo, 'url-list');
+  const entries = value instanceof Uint8Array ? [value] : Array.isArray(value) ? value : [];
+  const urls = entries.filter((entry): entry is Uint8Array => entry instanceof Uint8Array).map((entry) => utf8.decode(entry)).filter((url) => url.length > 0);
+  return urls.length > 0 ? urls : undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Public API
 
@@ -300,7 +313,8 @@ export function parseTorrent(bytes: Uint8Array): Torrent {
   const info = expectDictionary(field(metainfo, 'info'), 'info');
   const infoSpan = spanOf(info)!;
   const { infoBytes, ...rest } = readInfo(info, bytes.slice(infoSpan.start, infoSpan.end));
-  return { ...rest, announce: readAnnounce(metainfo), infoBytes };
+  const urlList = readUrlList(metainfo);
+  return { ...rest, announce: readAnnounce(metainfo), infoBytes, ...(urlList ? { urlList } : {}) };
 }
 
 /** Parses a bare info dictionary, e.g. one assembled from BEP 9 metadata pieces. */
@@ -326,6 +340,8 @@ export interface CreateOptions {
   createdBy?: string;
   /** true writes `private: 1`; false writes `private: 0` (as Transmission does); omitted leaves the key out (as mktorrent does). */
   private?: boolean;
+  /** BEP 19 web seeds, written as `url-list` (a list) when not empty. */
+  urlList?: string[];
 }
 
 /**
@@ -384,6 +400,7 @@ export function createTorrent(o: CreateOptions): { bytes: Uint8Array; torrent: T
     if (tiers.length > 1 || tiers[0].length > 1) metainfo['announce-list'] = tiers;
   }
   if (o.createdBy !== undefined) metainfo['created by'] = o.createdBy;
+  if (o.urlList?.length) metainfo['url-list'] = o.urlList;
 
   const bytes = bencode.encode(metainfo);
   return { bytes, torrent: parseTorrent(bytes) };

@@ -39,13 +39,19 @@ export class TrackerClient {
   private inFlight = 0;
   private failures = 0;
   private stopped = false;
+  /** Bumped by each start: a reply to an announce of an earlier session (before a pause) is ignored. */
+  private session = 0;
   private readonly floor: number;
 
   constructor(private readonly o: TrackerClientOptions) {
     this.floor = Math.max(o.minInterval ?? defaultSettings.minAnnounceInterval, ABSOLUTE_FLOOR);
   }
 
+  /** Announces `started`; after `stop()` (a paused torrent resumes) it starts a new session. */
   start(): void {
+    this.stopped = false;
+    this.failures = 0;
+    this.session++;
     this.announce('started');
   }
 
@@ -93,9 +99,10 @@ export class TrackerClient {
     this.cancelTimer();
     this.lastSentAt = this.o.clock.now();
     this.inFlight++;
+    const session = this.session;
     this.o.port.announce(this.o.request(event), (result) => {
       this.inFlight--;
-      if (this.stopped) return;
+      if (this.stopped || session !== this.session) return;
       if (result.ok) {
         this.failures = 0;
         const min = Number.isFinite(result.minInterval) ? (result.minInterval ?? 0) * 1000 : 0;
