@@ -220,7 +220,7 @@ export class Client implements PeerOwner, WebSeedOwner {
     this.tracker.start();
     this.scheduleTick();
     for (const seed of this.seeds) seed.start();
-    this.peerManager.dialMore();
+    this.peerManager.resumeDialling();
   }
 
   /** Leaves the swarm: closes every connection, tells the tracker, flushes storage. */

@@ -177,7 +177,7 @@ export class Puppet {
   handshaken = false;
   closedReason: string | undefined;
   opened = false;
-  private readonly decoder = new WireDecoder();
+  private decoder = new WireDecoder();
 
   constructor(
     private readonly bench: Bench,
@@ -190,6 +190,11 @@ export class Puppet {
   }
 
   attach(conn: Connection): void {
+    // A new connection (the client dialled again) starts a new stream.
+    if (this.conn) {
+      this.decoder = new WireDecoder();
+      this.handshaken = false;
+    }
     this.conn = conn;
     conn.setHandler({
       open: () => void (this.opened = true),
