@@ -221,11 +221,13 @@ export class WebSeed {
 
   /** Cancels every request and gives every block back to the Piece Manager. */
   private abandonAll(): void {
-    for (const request of this.inFlight) {
+    // Cleared first: a port that answers a cancelled request anyway is then ignored (`answered`).
+    const cancelled = [...this.inFlight];
+    this.inFlight.clear();
+    for (const request of cancelled) {
       request.timer?.cancel();
       request.handle?.cancel();
     }
-    this.inFlight.clear();
     this.queue = [];
     for (const job of this.jobs) this.owner.pieces.giveBack(this.key, job.blocks);
     this.jobs.clear();
