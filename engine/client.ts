@@ -41,6 +41,8 @@ export interface ClientEvents {
    * goes on (a simulated disk may heal); a live driver should stop: a real disk rarely does.
    */
   storageFailed(error: string): void;
+  /** A web seed (BEP 19) failed and backs off, or was retired: the `webseed` trace event's fields. */
+  webSeedChanged(url: string, change: Record<string, unknown>): void;
 }
 
 export interface ClientOptions {
@@ -299,6 +301,7 @@ export class Client implements PeerOwner, WebSeedOwner {
 
   traceWebSeed(seed: WebSeed, fields: Record<string, unknown>): void {
     this.emit('webseed', fields, seed.url);
+    this.events.webSeedChanged?.(seed.url, fields);
   }
 
   /** A block stored, from a peer or a web seed: cancels elsewhere, and the piece's outcome. */

@@ -128,6 +128,8 @@ export class LiveSession {
         },
         banned: (remote, reason) => log(`banned ${remote}: ${reason}`),
         storageFailed: (message) => this.failStorage(message),
+        webSeedChanged: (url, change) =>
+          log(change.state === 'retired' ? `web seed ${url} retired: ${String(change.reason)}` : `web seed ${url} failed (${String(change.error)}); retrying in ${Number(change.retryIn) / 1000} s`),
       },
     });
   }
