@@ -4,6 +4,8 @@
 // bound, and a web seed beside a peer.
 
 import { describe, expect, it } from 'vitest';
+import bencode from 'bencode';
+import { createTorrent, parseTorrent } from '../engine/metainfo.ts';
 import type { WebSeedPort, WebSeedResult } from '../engine/ports.ts';
 import { defaultSettings } from '../engine/settings.ts';
 import { webSeedFileUrl, webSeedSegments } from '../engine/web-seed-layout.ts';
@@ -79,6 +81,26 @@ function benchWith(seed: FakeWebSeed, o: { multiFile?: boolean; settings?: Parti
 }
 
 const webSeedEvents = (b: Bench) => b.events.filter((e) => e.kind === 'webseed');
+
+describe('url-list in the metainfo', () => {
+  const withUrlList = (value: unknown) => {
+    const { bytes } = createTorrent({ name: 'f', pieceLength: 16384, files: new Uint8Array(100) });
+    const metainfo = bencode.decode(bytes) as Record<string, unknown>;
+    return parseTorrent(bencode.encode({ ...metainfo, 'url-list': value }));
+  };
+
+  it('takes one URL or a list; createTorrent writes it', () => {
+    expect(withUrlList('http://a/').urlList).toEqual(['http://a/']);
+    expect(withUrlList(['http://a/', 'http://b/f']).urlList).toEqual(['http://a/', 'http://b/f']);
+    expect(createTorrent({ name: 'f', pieceLength: 16384, files: new Uint8Array(10), urlList: ['http://c/'] }).torrent.urlList).toEqual(['http://c/']);
+  });
+
+  it('is lenient, as libtorrent: entries of another type and empty ones skipped, a wrong type ignored', () => {
+    expect(withUrlList(['http://a/', 5, '', ['x']]).urlList).toEqual(['http://a/']);
+    expect(withUrlList(42).urlList).toBeUndefined();
+    expect(withUrlList({ a: 1 }).urlList).toBeUndefined();
+  });
+});
 
 describe('BEP 19 URL layout', () => {
   const single = { name: 'my file.iso', multiFile: false, files: [{ path: ['my file.iso'], length: 100, offset: 0 }] };
