@@ -11,6 +11,7 @@ interface CreateFlags {
   output: string;
   tracker: string[];
   pieceLength?: number;
+  webSeed: string[];
   private?: boolean;
   name?: string;
 }
@@ -49,6 +50,7 @@ export function registerCreate(program: Command): void {
     .requiredOption('-o, --output <file>', 'where to write the .torrent')
     .option('--tracker <url>', 'an announce URL (repeat for more; each is its own tier)', (v: string, p: string[]) => [...p, v], [])
     .option('--piece-length <bytes>', 'piece length (a power of two, 16384 to 256 MiB; default: about 1,000-2,000 pieces)', pieceLengthArg)
+    .option('--web-seed <url>', 'a web seed (BEP 19 url-list; repeat for more)', (v: string, p: string[]) => [...p, v], [])
     .option('--private', 'set the private flag (BEP 27)')
     .option('--name <name>', 'the torrent name (default: the file or folder name)')
     .action((path: string, flags: CreateFlags) => {
@@ -73,6 +75,7 @@ export function registerCreate(program: Command): void {
         files,
         announce: flags.tracker.map((t) => [t]),
         createdBy: `swarmlab ${ENGINE_VERSION}`,
+        urlList: flags.webSeed,
         ...(flags.private ? { private: true } : {}),
       });
       writeFileSync(flags.output, bytes);

@@ -83,8 +83,26 @@ export interface LiveRunEnd {
 }
 
 /**
+ * The pause key of live commands: each SIGUSR1 pauses the torrent (tracker told `stopped`,
+ * connections closed, verified pieces kept) or resumes it (`started`, no re-check). A signal, not
+ * a key, so that scripts and tests can pause a run in the background (`kill -USR1 <pid>`).
+ */
+export function onPauseSignal(session: LiveSession, log: (line: string) => void): () => void {
+  const handler = () => {
+    try {
+      log(session.togglePause() ? 'paused (SIGUSR1 again resumes)' : 'resumed');
+    } catch (err) {
+      log(`internal error while pausing: ${String(err)}`);
+    }
+  };
+  process.on('SIGUSR1', handler);
+  return () => void process.off('SIGUSR1', handler);
+}
+
+/**
  * Starts `session` and shows its progress every second until `done` resolves (a first
- * SIGINT/SIGTERM goes to `onSignal` meanwhile); then stops the session and closes the trace.
+ * SIGINT/SIGTERM goes to `onSignal` meanwhile, SIGUSR1 pauses and resumes: `onPauseSignal`);
+ * then stops the session and closes the trace.
  */
 export async function runUntilDone(o: {
   session: LiveSession;
@@ -99,6 +117,7 @@ export async function runUntilDone(o: {
 }): Promise<LiveRunEnd> {
   const { session, progress } = o;
   const stopWaiting = onInterrupt(o.onSignal);
+  const stopPausing = onPauseSignal(session, (line) => progress.log(line));
   session.start();
   o.afterStart?.();
   progress.update(session.stats());
@@ -113,6 +132,7 @@ export async function runUntilDone(o: {
   clearInterval(ticker);
   const stats = session.stats();
   // The signal handler stays while the session stops: a second Ctrl-C then exits at once, 130.
+  stopPausing();
   await session.stop(reason);
   stopWaiting();
   exitWhenStuck();

@@ -1,7 +1,8 @@
 // A BitTorrent client for one torrent, built from the engine's parts and driven only through its
 // ports. It composes the Peer Manager (engine/peer-manager.ts: dialing, accepting, slots, the peer
 // list), the Trust Manager (bans), the choke manager and the Piece Manager, keeps one Peer process
-// per connection, broadcasts HAVEs, routes endgame cancels and runs the 10 s tick.
+// per connection and one WebSeed per BEP 19 URL, broadcasts HAVEs, routes endgame cancels, runs the
+// 10 s tick, and pauses and resumes the torrent.
 
 import { Bitfield } from './bitfield.ts';
 import { toHex } from './bytes.ts';
@@ -16,11 +17,18 @@ import type { TestHooks } from './test-hooks.ts';
 import { TrackerClient } from './tracker-client.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
 import { type BanDecision, TrustManager } from './trust-manager.ts';
+import { WebSeed, type WebSeedOwner } from './web-seed.ts';
+import type { WebSeedFile } from './web-seed-layout.ts';
 
 export interface ClientTorrent extends PieceLayout {
   infoHash: Uint8Array;
   /** The info dictionary's bytes: served over BEP 9 when the extension protocol is on. */
   infoBytes?: Uint8Array;
+  /** BEP 19 web seeds; used when the ports have a `webSeeds` port. Needs `name`, `files`, `multiFile`. */
+  urlList?: readonly string[];
+  name?: string;
+  files?: readonly WebSeedFile[];
+  multiFile?: boolean;
 }
 
 export interface ClientEvents {
@@ -33,6 +41,8 @@ export interface ClientEvents {
    * goes on (a simulated disk may heal); a live driver should stop: a real disk rarely does.
    */
   storageFailed(error: string): void;
+  /** A web seed (BEP 19) failed and backs off, or was retired: the `webseed` trace event's fields. */
+  webSeedChanged(url: string, change: Record<string, unknown>): void;
 }
 
 export interface ClientOptions {
@@ -57,7 +67,7 @@ export interface ClientOptions {
   testHooks?: TestHooks;
 }
 
-export class Client implements PeerOwner {
+export class Client implements PeerOwner, WebSeedOwner {
   readonly label: string;
   readonly infoHash: Uint8Array;
   readonly peerId: Uint8Array;
@@ -73,6 +83,8 @@ export class Client implements PeerOwner {
   private readonly tracker: TrackerClient;
   private ticker: TimerHandle | undefined;
   private running = false;
+  private pausedNow = false;
+  private readonly seeds: WebSeed[] = [];
   private lastRechoke = -Infinity;
   private readonly events: Partial<ClientEvents>;
 
@@ -121,6 +133,23 @@ export class Client implements PeerOwner {
       minInterval: this.settings.minAnnounceInterval,
       defaultInterval: this.settings.trackerDefaultInterval,
     });
+    const webSeedPort = o.ports.webSeeds;
+    const t = o.torrent;
+    if (webSeedPort && t.urlList && t.name !== undefined && t.files) {
+      const layout = { name: t.name, multiFile: t.multiFile ?? false, files: t.files };
+      const urls = [...new Set(t.urlList)].slice(0, this.settings.maxWebSeeds);
+      urls.forEach((url, i) => this.seeds.push(new WebSeed(this, webSeedPort, url, layout, -(i + 1))));
+    }
+  }
+
+  /** The web seeds (BEP 19), in `url-list` order. */
+  webSeeds(): readonly WebSeed[] {
+    return this.seeds;
+  }
+
+  /** True between `pause()` and `resume()`. */
+  get paused(): boolean {
+    return this.pausedNow;
   }
 
   get complete(): boolean {
@@ -165,6 +194,36 @@ export class Client implements PeerOwner {
     this.peerManager.start();
     this.tracker.start();
     this.scheduleTick();
+    for (const seed of this.seeds) seed.start();
+  }
+
+  /**
+   * Pauses the torrent, as a user does in a client: tells the tracker `stopped`, closes every
+   * connection, stops the web seeds and flushes; verified pieces stay (and blocks of partial
+   * pieces already stored stay in the Piece Manager). `resume()` goes on without a re-check.
+   */
+  pause(): void {
+    if (!this.running || this.pausedNow) return;
+    this.pausedNow = true;
+    this.ticker?.cancel();
+    this.ticker = undefined;
+    for (const seed of this.seeds) seed.stop();
+    this.peerManager.stop('paused');
+    this.tracker.stop();
+    this.flushStorage();
+    this.emit('pause', { pieces: this.pieces.have.count });
+  }
+
+  /** Resumes a paused torrent: announces `started`, listens and dials again; nothing is re-checked. */
+  resume(): void {
+    if (!this.running || !this.pausedNow) return;
+    this.pausedNow = false;
+    this.emit('resume', { pieces: this.pieces.have.count });
+    this.peerManager.start();
+    this.tracker.start();
+    this.scheduleTick();
+    for (const seed of this.seeds) seed.start();
+    this.peerManager.resumeDialling();
   }
 
   /** Leaves the swarm: closes every connection, tells the tracker, flushes storage. */
@@ -172,14 +231,19 @@ export class Client implements PeerOwner {
     if (!this.running) return;
     this.running = false;
     this.ticker?.cancel();
+    for (const seed of this.seeds) seed.stop();
     this.peerManager.stop(reason);
     this.tracker.stop();
+    this.flushStorage();
+    this.emit('leave', { reason });
+  }
+
+  private flushStorage(): void {
     try {
       this.storage.flush();
     } catch {
       // A failing flush on the way out changes nothing we can act on.
     }
-    this.emit('leave', { reason });
   }
 
   /**
@@ -190,6 +254,7 @@ export class Client implements PeerOwner {
     if (!this.running) return;
     this.running = false;
     this.ticker?.cancel();
+    for (const seed of this.seeds) seed.stop();
     this.peerManager.halt();
     this.tracker.abandon();
   }
@@ -226,11 +291,38 @@ export class Client implements PeerOwner {
   }
 
   blockStored(_from: PeerProcess, result: BlockResult<PeerKey>): void {
+    this.handleBlock(result);
+  }
+
+  // ---- WebSeedOwner ------------------------------------------------------------------------------
+
+  blockFetched(_seed: WebSeed, result: BlockResult<PeerKey>): void {
+    this.handleBlock(result);
+  }
+
+  traceWebSeed(seed: WebSeed, fields: Record<string, unknown>): void {
+    this.emit('webseed', fields, seed.url);
+    this.events.webSeedChanged?.(seed.url, fields);
+  }
+
+  /** A block stored, from a peer or a web seed: cancels elsewhere, and the piece's outcome. */
+  private handleBlock(result: BlockResult<PeerKey>): void {
     if (result.status === 'write-failed') this.events.storageFailed?.(result.error);
     if (result.status !== 'stored') return;
-    for (const c of result.cancels) this.peerManager.peers.get(c.peer)?.cancelRequest(c.block);
+    for (const c of result.cancels) {
+      const peer = this.peerManager.peers.get(c.peer);
+      if (peer) peer.cancelRequest(c.block);
+      else this.webSeedOf(c.peer)?.blockTaken(c.block);
+    }
     const piece = result.piece;
     if (!piece) return;
+    // A web seed hears of its pieces' outcomes: a failure backs it off (the Trust Manager may ban it).
+    for (const key of piece.contributors) {
+      const seed = this.webSeedOf(key);
+      if (seed && piece.ok) seed.pieceVerified();
+      else if (seed) seed.pieceFailed(piece.index);
+    }
+    for (const seed of this.seeds) seed.pump();
     if (piece.ok) {
       this.downloaded += this.pieces.pieceSize(piece.index);
       this.emit('verified', { piece: piece.index, have: this.pieces.have.count });
@@ -257,7 +349,12 @@ export class Client implements PeerOwner {
       this.emit('ban', { reason }, banKey);
       this.events.banned?.(banKey, reason);
       this.peerManager.closeAll(banKey, `banned: ${reason}`);
+      for (const seed of this.seeds) if (seed.key.banKey === banKey) seed.retire(`banned: ${reason}`);
     }
+  }
+
+  private webSeedOf(key: PeerKey): WebSeed | undefined {
+    return this.seeds.length === 0 || key.serial >= 0 ? undefined : this.seeds.find((seed) => seed.key === key);
   }
 
   private scheduleTick(): void {
@@ -271,6 +368,8 @@ export class Client implements PeerOwner {
   private onTick(): void {
     for (const p of [...this.peerManager.peers.values()]) p.tick();
     for (const p of [...this.peerManager.pending.values()]) p.tick();
+    // Blocks given back by peers that left are taken up by the web seeds at the next tick at the latest.
+    for (const seed of this.seeds) seed.pump();
     const now = this.clock.now();
     if (now - this.lastRechoke >= this.settings.rechokeInterval) this.rechoke(now);
     this.peerManager.dialMore();

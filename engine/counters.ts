@@ -52,6 +52,8 @@ export interface CountedClient {
     readonly remotePieces: Bitfield;
     recountCounters(requestedFromIt: number): void;
   }[];
+  /** Web seeds (BEP 19): requests in flight to them, without a piece set in the availability. */
+  webSeeds?(): readonly { readonly key: PeerKey; recountCounters(requestedFromIt: number): void }[];
 }
 
 /**
@@ -65,6 +67,10 @@ export function checkClientCounters(client: CountedClient): void {
   for (const c of connections) {
     c.recountCounters(requested.get(c.key) ?? 0);
     requested.delete(c.key);
+  }
+  for (const seed of client.webSeeds?.() ?? []) {
+    seed.recountCounters(requested.get(seed.key) ?? 0);
+    requested.delete(seed.key);
   }
   for (const [key, blocks] of requested) {
     if (blocks > 0) throw new CounterError(`${client.label}: ${blocks} blocks requested from ${key}, which is not connected (expected 0)`);

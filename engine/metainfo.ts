@@ -385,6 +385,8 @@ export interface CreateOptions {
   createdBy?: string;
   /** true writes `private: 1`; false writes `private: 0` (as Transmission does); omitted leaves the key out (as mktorrent does). */
   private?: boolean;
+  /** BEP 19 web seeds, written as `url-list` (a list) when not empty. */
+  urlList?: string[];
 }
 
 /**
@@ -443,6 +445,7 @@ export function createTorrent(o: CreateOptions): { bytes: Uint8Array; torrent: T
     if (tiers.length > 1 || tiers[0].length > 1) metainfo['announce-list'] = tiers;
   }
   if (o.createdBy !== undefined) metainfo['created by'] = o.createdBy;
+  if (o.urlList?.length) metainfo['url-list'] = o.urlList;
 
   const bytes = bencode.encode(metainfo);
   return { bytes, torrent: parseTorrent(bytes) };

@@ -92,6 +92,19 @@ export class PeerList {
     known.notBefore = now + this.o.backoff(known.failures);
   }
 
+  /**
+   * Addresses we once connected to may be dialled at once: closing them ourselves (a pause)
+   * counted as a failure with a backoff that a resume should not wait out. Addresses that never
+   * answered keep theirs.
+   */
+  clearBackoffOfConnected(): void {
+    for (const known of this.known.values()) {
+      if (!known.connected) continue;
+      known.failures = 0;
+      known.notBefore = 0;
+    }
+  }
+
   /** Never dial `address` again. */
   retire(address: PeerAddress): void {
     const known = this.get(address);

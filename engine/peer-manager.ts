@@ -69,6 +69,12 @@ export class PeerManager {
     for (const p of [...this.established.values(), ...this.handshaking.values()]) p.close(reason);
   }
 
+  /** After a pause: the addresses we closed ourselves are dialled at once, without their backoff. */
+  resumeDialling(): void {
+    this.known.clearBackoffOfConnected();
+    this.dialMore();
+  }
+
   /** Stops accepting and dialling; the connections are left as they are (a crash). */
   halt(): void {
     this.running = false;

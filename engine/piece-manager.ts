@@ -176,6 +176,36 @@ export class PieceManager<K = string> {
     return picked;
   }
 
+  /**
+   * For a web seed (BEP 19), which asks for byte ranges: one contiguous run of blocks in one piece
+   * that nobody else is fetching. A whole new piece first (rarest first, as `grab`), else the first
+   * run of free blocks in a partial piece the seed has; never endgame duplicates (an HTTP request
+   * cannot be cancelled cheaply). Empty when there is nothing to fetch.
+   */
+  grabRun(peer: K, peerPieces: Bitfield): BlockRef[] {
+    const picked: BlockRef[] = [];
+    if (this.have.complete) return picked;
+    const index = this.pickNewPiece(peerPieces);
+    if (index >= 0) {
+      const p = this.startPiece(index);
+      this.takeFree(p, peer, picked, p.blockCount);
+      return picked;
+    }
+    for (const p of this.partial.values()) {
+      if (!peerPieces.has(p.index)) continue;
+      for (let j = 0; j < p.blockCount; j++) {
+        const free = !p.received[j] && p.requesters[j].length === 0;
+        if (free) {
+          p.requesters[j].push(peer);
+          this.changeUnrequested(-1);
+          picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
+        } else if (picked.length > 0) return picked;
+      }
+      if (picked.length > 0) return picked;
+    }
+    return picked;
+  }
+
   /** Returns blocks requested from `peer` that will not come (choke, disconnect, time-out). */
   giveBack(peer: K, blocks: Iterable<BlockRef>): void {
     for (const b of blocks) {

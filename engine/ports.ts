@@ -118,6 +118,19 @@ export interface TrackerPort {
   announce(request: AnnounceRequest, done: (result: AnnounceResult) => void): void;
 }
 
+/** What one web seed request gave: exactly the bytes asked for, or why not. */
+export type WebSeedResult = { ok: true; body: Uint8Array } | { ok: false; error: string };
+
+/**
+ * Fetches byte ranges from web seeds (BEP 19): HTTP in live mode, a modelled host in the
+ * simulator. The engine builds each file's URL and decides what, when and how many; `done` is
+ * called once, never after `cancel()`. A body must be exactly `rangeEnd - rangeStart + 1` bytes
+ * (the range is inclusive, as HTTP's Range header); anything else is an error.
+ */
+export interface WebSeedPort {
+  get(url: string, rangeStart: number, rangeEnd: number, done: (result: WebSeedResult) => void): { cancel(): void };
+}
+
 /** Everything a client needs, bundled. */
 export interface Ports {
   clock: Clock;
@@ -126,4 +139,6 @@ export interface Ports {
   storage: Storage;
   tracker: TrackerPort;
   trace: import('./trace.ts').TraceSink;
+  /** Web seeds (BEP 19); without it the torrent's `url-list` is not used. */
+  webSeeds?: WebSeedPort;
 }

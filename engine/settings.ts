@@ -140,6 +140,38 @@ export interface EngineSettings {
    * `minAnnounceInterval`.
    */
   trackerDefaultInterval: number;
+  // ---- Web seeds (BEP 19, issue 11) ----
+  /**
+   * HTTP requests in flight to one web seed at once (each a contiguous range of one piece within
+   * one file). libtorrent's `urlseed_pipeline_size` is 5. It bounds the bytes a web seed holds in
+   * our memory to this many pieces.
+   */
+  webSeedPipeline: number;
+  /**
+   * A web seed request not answered in full this long after it was made fails (ms): a slow web
+   * seed is treated as a failing one. libtorrent's `urlseed_timeout` is 20 s.
+   */
+  webSeedTimeout: number;
+  /**
+   * After a failure (HTTP error, time-out, wrong length, a piece that failed its SHA1) a web seed
+   * waits this long before it is asked again (ms), doubling with each failure in a row.
+   * libtorrent's `urlseed_wait_retry` is 30 s.
+   */
+  webSeedRetryDelay: number;
+  /**
+   * Failures in a row after which a web seed is retired (never asked again); a verified piece
+   * starts the count over. libtorrent's `max_failcount`, 3, does the same for a peer's address.
+   * A web seed whose bytes fail SHA1 is also retired by the Trust Manager, like a peer, when its
+   * trust reaches the floor.
+   */
+  webSeedMaxFailures: number;
+  /** Redirects a live web seed request follows (a loop or a long chain is an error). curl's and Python requests' limits are far higher; 5 is plenty for a mirror redirector. */
+  webSeedMaxRedirects: number;
+  /**
+   * Most `url-list` entries used (the first ones, duplicates dropped). libtorrent uses them all;
+   * a torrent listing thousands is hostile, each taking up to `webSeedPipeline` requests.
+   */
+  maxWebSeeds: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -182,6 +214,13 @@ export const defaultSettings: EngineSettings = {
   offChartSteps: 'throw',
   // ---- Tracker fidelity (issue 11) ----
   trackerDefaultInterval: 1_800_000,
+  // ---- Web seeds (BEP 19, issue 11): see the interface for each value's reason ----
+  webSeedPipeline: 5,
+  webSeedTimeout: 20_000,
+  webSeedRetryDelay: 30_000,
+  webSeedMaxFailures: 3,
+  webSeedMaxRedirects: 5,
+  maxWebSeeds: 16,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -247,6 +286,12 @@ export const SETTING_LIMITS = {
   minAnnounceInterval: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a tracker answering `interval 1` must not be hammered" },
   offChartSteps: { oneOf: OFF_CHART_POLICIES },
   trackerDefaultInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent defaults a missing `interval` to 1800 s; the tracker client caps any interval at a day" },
+  webSeedPipeline: { unit: 'count', min: 1, max: 64, why: "libtorrent's urlseed_pipeline_size is 5; each request in flight may hold a piece in memory" },
+  webSeedTimeout: { unit: 'ms', min: 100, max: HOUR, why: "libtorrent's urlseed_timeout is 20 s; below 100 ms no real server answers" },
+  webSeedRetryDelay: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's urlseed_wait_retry is 30 s; 0 would ask a failing server again in a loop" },
+  webSeedMaxFailures: { unit: 'count', min: 1, max: 1_000, why: "libtorrent gives up on a peer after max_failcount (3) failures in a row" },
+  webSeedMaxRedirects: { unit: 'count', min: 0, max: 20, why: 'browsers stop at about 20 redirects; more is a loop' },
+  maxWebSeeds: { unit: 'count', min: 0, max: 1_000, why: 'each web seed holds up to webSeedPipeline requests; 0 turns web seeds off' },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

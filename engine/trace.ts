@@ -19,6 +19,9 @@ export const TRACE_KINDS = {
   ban: 'a remote peer was banned (`reason`); its connection ends',
   fault: 'a fault was injected by the simulator',
   violation: "a safety check failed (`check`, `detail`), or the wire checker found `peer` breaking a rule on its connection to `remote` (`check: 'wire:<rule>'`, `bytes`)",
+  webseed: "a web seed (BEP 19; `remote` is its URL) failed (`state: 'failed'`, `error`, `failures` in a row, `retryIn` ms) or was retired (`state: 'retired'`, `reason`)",
+  pause: 'the torrent was paused: tracker told `stopped`, connections closed; `pieces` verified are kept',
+  resume: 'a paused torrent resumed without a re-check (`pieces` held)',
   message: "a wire message another client sent to `remote` (TCP runs): `type` and its numbers, decoded by the relay's tap",
 } as const;
 

@@ -43,6 +43,8 @@ export class TrackerClient {
   private stopped = false;
   /** Whether `started` was answered: only then is `stopped` sent. */
   private reached = false;
+  /** Bumped by each start: a reply to an announce of an earlier session (before a pause) is ignored. */
+  private session = 0;
   private readonly floor: number;
   private readonly defaultInterval: number;
 
@@ -52,7 +54,11 @@ export class TrackerClient {
     this.interval = this.defaultInterval;
   }
 
+  /** Announces `started`; after `stop()` (a paused torrent resumes) it starts a new session. */
   start(): void {
+    this.stopped = false;
+    this.failures = 0;
+    this.session++;
     this.announce('started');
   }
 
@@ -104,9 +110,10 @@ export class TrackerClient {
     this.cancelTimer();
     this.lastSentAt = this.o.clock.now();
     this.inFlight++;
+    const session = this.session;
     this.o.port.announce(this.o.request(event), (result) => {
       this.inFlight--;
-      if (this.stopped) return;
+      if (this.stopped || session !== this.session) return;
       if (result.ok) {
         this.failures = 0;
         // A failed 'started' is retried as 'started', so the first success answers it.

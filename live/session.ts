@@ -5,7 +5,7 @@ import { Client } from '../engine/client.ts';
 import { MetadataFetcher } from '../engine/metadata-fetcher.ts';
 import { parseInfo, type Torrent, type TorrentInfo } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
-import type { EngineSettings } from '../engine/settings.ts';
+import { type EngineSettings, resolveSettings } from '../engine/settings.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { RealClock } from './clock.ts';
 import { describeError } from './io-errors.ts';
@@ -13,6 +13,7 @@ import { FileStorage } from './file-storage.ts';
 import { CryptoRandom, livePeerId } from './random.ts';
 import { TcpNetwork } from './tcp-network.ts';
 import { Trackers } from './trackers.ts';
+import { HttpWebSeeds } from './web-seed-http.ts';
 
 /** Live mode speaks BEP 6 and BEP 10 and keeps a deeper send queue than the simulator. */
 export const LIVE_SETTINGS: Partial<EngineSettings> = {
@@ -58,6 +59,8 @@ export class LiveSession {
   readonly client: Client;
   readonly storage: FileStorage;
   readonly trackers: Trackers;
+  /** HTTP for the torrent's web seeds (BEP 19), when it lists any. */
+  readonly webSeeds: HttpWebSeeds | undefined;
   readonly clock: RealClock;
   readonly startedAt = Date.now();
   /**
@@ -88,13 +91,16 @@ export class LiveSession {
       };
     });
     this.trackers = new Trackers(o.torrent.announce, { log });
+    const settings = { ...LIVE_SETTINGS, ...o.settings };
+    const checked = resolveSettings(settings);
+    this.webSeeds = o.torrent.urlList?.length ? new HttpWebSeeds({ timeout: checked.webSeedTimeout, maxRedirects: checked.webSeedMaxRedirects }) : undefined;
     const initial = o.initial === 'auto' || o.initial === undefined ? (this.storage.anyOnDisk() ? 'check' : 'empty') : o.initial;
     this.client = new Client({
       torrent: o.torrent,
       peerId: o.peerId ?? livePeerId(),
       label: o.label ?? 'local',
       initial,
-      settings: { ...LIVE_SETTINGS, ...o.settings },
+      settings,
       // A connection is host:port (labelOf's default); bans, trust and the per-IP limit follow the IP.
       banKeyOf: (address) => address.host,
       ports: {
@@ -104,6 +110,7 @@ export class LiveSession {
         storage: this.storage,
         tracker: this.trackers,
         trace: o.trace ?? nullTrace,
+        webSeeds: this.webSeeds,
       },
       events: {
         complete: () => {
@@ -121,6 +128,8 @@ export class LiveSession {
         },
         banned: (remote, reason) => log(`banned ${remote}: ${reason}`),
         storageFailed: (message) => this.failStorage(message),
+        webSeedChanged: (url, change) =>
+          log(change.state === 'retired' ? `web seed ${url} retired: ${String(change.reason)}` : `web seed ${url} failed (${String(change.error)}); retrying in ${Number(change.retryIn) / 1000} s`),
       },
     });
   }
@@ -128,6 +137,16 @@ export class LiveSession {
   start(): void {
     this.client.start();
     for (const p of this.o.peers ?? []) this.client.addPeer(p);
+  }
+
+  /**
+   * Pauses the torrent (announce `stopped`, connections closed, verified pieces kept) or resumes
+   * it (announce `started`, no re-check). Returns true when it is now paused.
+   */
+  togglePause(): boolean {
+    if (this.client.paused) this.client.resume();
+    else this.client.pause();
+    return this.client.paused;
   }
 
   /**
@@ -147,6 +166,7 @@ export class LiveSession {
     } catch (err) {
       this.o.log?.(`internal error while stopping: ${describeError(err)}`);
     }
+    this.webSeeds?.close();
     const closing = this.o.network.close();
     await this.trackers.settle(trackerWait);
     this.trackers.close();
@@ -173,6 +193,7 @@ export class LiveSession {
       uploaded: c.uploaded,
       peers: c.connectionCount,
       complete: c.complete,
+      paused: c.paused,
       received,
     };
   }

@@ -20,6 +20,7 @@ import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
 import { TraceWriter } from '../engine/trace-writer.ts';
 import { type Behaviour, isHonest, type LeavePolicy, type Role } from './behaviours.ts';
 import type { TraceEvent, TraceSink } from '../engine/trace.ts';
+import { SimWebSeeds, simWebSeedUrl, type WebSeedHostSpec } from './web-seed-host.ts';
 
 export interface PeerGroup {
   /** Label prefix: peers are named prefix0, prefix1, … */
@@ -78,6 +79,8 @@ export interface SwarmOptions {
    * Not part of the trace header.
    */
   checkCounters?: boolean;
+  /** Web seeds (BEP 19): HTTP hosts in the torrent's `url-list` (sim/web-seed-host.ts). None by default. */
+  webSeeds?: WebSeedHostSpec[];
 }
 
 export const defaultSwarm: SwarmOptions = {
@@ -160,6 +163,8 @@ export class Swarm {
   readonly tracker: SimTracker;
   readonly trace: TraceWriter;
   readonly peers: SimPeer[] = [];
+  /** The run's web seeds, when it has any. */
+  readonly webSeeds: SimWebSeeds | undefined;
   /** The `faults` stream: the fault injector's choices and the network's jitter and loss, in the order they happen. */
   readonly faultRandom: SeededRandom;
   /** SHA1s of payload pieces, computed once for all the peers' shared storages. */
@@ -190,6 +195,7 @@ export class Swarm {
     // A connection's latency is the mean of its two hosts' (the network's default).
     this.network = new SimNetwork(this.scheduler, undefined, this.faultRandom);
     this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { announceInterval: o.trackerInterval, delay: 50 });
+    this.webSeeds = o.webSeeds?.length ? new SimWebSeeds(this.scheduler, this.payload, this.torrent, o.webSeeds) : undefined;
     for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g);
   }
 
@@ -272,6 +278,7 @@ export class Swarm {
           },
           steps: this.sink.steps,
         },
+        webSeeds: this.webSeeds,
       },
       events: {
         complete: () => {
@@ -402,14 +409,16 @@ export function swarmTrace(o: SwarmOptions, torrent: Torrent, settings: Record<s
 }
 
 /** The run's payload, drawn from the seed's `payload` stream, and its torrent (both transports). */
-export function swarmPayload(root: SeedRoot, o: Pick<SwarmOptions, 'size' | 'pieceLength' | 'files'>, announce?: string): { payload: Uint8Array; torrent: Torrent; bytes: Uint8Array } {
+export function swarmPayload(root: SeedRoot, o: Pick<SwarmOptions, 'size' | 'pieceLength' | 'files' | 'webSeeds'>, announce?: string): { payload: Uint8Array; torrent: Torrent; bytes: Uint8Array } {
   const payload = root.stream('payload').bytes(o.size);
   return { payload, ...torrentOf(payload, o, announce) };
 }
 
 /** The run's torrent of `payload`; with `announce`, the .torrent another client is given. */
-export function torrentOf(payload: Uint8Array, o: Pick<SwarmOptions, 'pieceLength' | 'files'>, announce?: string): { torrent: Torrent; bytes: Uint8Array } {
-  return createTorrent({ name: 'payload', pieceLength: o.pieceLength, files: splitFiles(payload, o.files ?? 1), ...(announce ? { announce: [[announce]] } : {}) });
+export function torrentOf(payload: Uint8Array, o: Pick<SwarmOptions, 'pieceLength' | 'files' | 'webSeeds'>, announce?: string): { torrent: Torrent; bytes: Uint8Array } {
+  // Web seeds only when the run has some: the torrent (and its info-hash) of every other run stays as it was.
+  const urlList = (o.webSeeds ?? []).map((_, i) => simWebSeedUrl(i));
+  return createTorrent({ name: 'payload', pieceLength: o.pieceLength, files: splitFiles(payload, o.files ?? 1), ...(announce ? { announce: [[announce]] } : {}), ...(urlList.length ? { urlList } : {}) });
 }
 
 /** Splits the payload into `count` files of near-equal size (views, no copies). */

@@ -12,6 +12,7 @@ import type { TraceSink } from '../../engine/trace.ts';
 import type { HostName, NetworkFaults } from '../network-faults.ts';
 import type { SeededRandom } from '../random.ts';
 import type { FaultyStorage } from '../storage-faults.ts';
+import type { SimWebSeeds } from '../web-seed-host.ts';
 import type { PeerGroup } from '../swarm.ts';
 import type { FaultSpec, RandomFault } from './types.ts';
 
@@ -25,6 +26,8 @@ export interface FaultablePeer {
   readonly joinedAt: number;
   /** Its storage's fault verbs; absent for another client, whose storage swarmlab does not hold. */
   readonly storageFaults?: FaultyStorage;
+  /** Its engine (pause-torrent); absent for another client and a malicious peer. */
+  readonly client?: { pause(): void; resume(): void; readonly paused: boolean };
 }
 
 /**
@@ -42,6 +45,8 @@ export interface FaultTarget<P extends FaultablePeer = FaultablePeer> {
   crash(peer: P, restartAfter?: number): void;
   leave(peer: P, reason: string): void;
   addPeer(group: PeerGroup, joinAt?: number): P;
+  /** The modelled web seeds (memory transport), when the scenario has any. */
+  readonly webSeeds?: SimWebSeeds;
 }
 
 const SIM = 'sim';
@@ -111,6 +116,20 @@ export class FaultInjector<P extends FaultablePeer = FaultablePeer> {
         // A paused process neither reads nor writes: its connections are held both ways.
         const hold = net.hold(this.names(this.pickUp(f.group, f.count ?? 1)), { bothWays: true });
         this.heal(f.at + f.duration, 'pause', () => net.release(hold));
+        return;
+      }
+      case 'pause-torrent': {
+        // The torrent pauses in its engine (tracker told `stopped`); the process runs on.
+        const paused = this.pickUp(f.group, f.count ?? 1).filter((p) => p.client && !p.client.paused);
+        for (const p of paused) p.client!.pause();
+        this.heal(f.at + f.duration, 'pause-torrent', () => paused.forEach((p) => p.client?.resume()));
+        return;
+      }
+      case 'web-seed-down':
+      case 'web-seed-corrupt': {
+        const hosts = (s.webSeeds?.hosts ?? []).filter((_, i) => f.seed === undefined || i === f.seed);
+        const handles = hosts.map((h) => [h, h.fault(f.kind === 'web-seed-down' ? 'down' : 'corrupt')] as const);
+        this.heal(f.until, f.kind, () => handles.forEach(([h, handle]) => h.heal(handle)));
         return;
       }
       case 'disk-full': {
@@ -223,6 +242,7 @@ export function healTime(f: FaultSpec): number {
       return f.until;
     case 'stall':
     case 'pause':
+    case 'pause-torrent':
       return f.at + f.duration;
     case 'crash':
       return f.at + (f.restartAfter ?? 0);

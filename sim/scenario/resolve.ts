@@ -24,6 +24,7 @@ export function resolveScenario(file: ScenarioFile, seed: string, source?: strin
     timeLimit: f.timeLimit,
     trackerInterval: f.trackerInterval,
     ...(nonEmpty(f.settings) ? { settings: f.settings } : {}),
+    ...(f.webSeeds?.length ? { webSeeds: f.webSeeds } : {}),
     expect: withoutUndefined(f.expect),
     seeds: f.seeds,
   };

@@ -48,6 +48,7 @@ export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): {
     timeLimit: s.timeLimit,
     trackerInterval: s.trackerInterval,
     settings: { ...s.settings },
+    ...(s.webSeeds?.length ? { webSeeds: s.webSeeds } : {}),
     ...(o.plantedBug ? { testHooks: { plantedBug: o.plantedBug } } : {}),
     traceOut: o.traceOut,
   };

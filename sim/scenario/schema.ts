@@ -22,6 +22,8 @@ export const DEFAULTS = {
   timeLimit: 10 * MINUTE,
   trackerInterval: 30 * MINUTE,
   seeds: ['1'],
+  /** A web seed: a 1 MiB/s server 25 ms away (one way). */
+  webSeed: { upload: 1 * MiB, latency: 25 },
 };
 
 // ---- building blocks ----------------------------------------------------------------------
@@ -169,6 +171,9 @@ const faultKinds = [
   strict({ kind: z.literal('partition'), at: d, until: d.optional(), between: z.tuple([groupName, groupName]), oneWay: z.boolean().optional() }),
   strict({ kind: z.literal('crash'), at: d, group: groupName, count: varying('count').optional(), restartAfter: d.optional() }),
   strict({ kind: z.literal('pause'), at: d, duration: d, group: groupName, count: varying('count').optional() }),
+  strict({ kind: z.literal('pause-torrent'), at: d, duration: d, group: groupName, count: varying('count').optional() }),
+  strict({ kind: z.literal('web-seed-down'), at: d, until: d.optional(), seed: fixed('count').optional() }),
+  strict({ kind: z.literal('web-seed-corrupt'), at: d, until: d.optional(), seed: fixed('count').optional() }),
   strict({ kind: z.literal('disk-full'), at: d, until: d.optional(), group: groupName }),
   strict({ kind: z.literal('corrupt-read'), at: d, until: d.optional(), group: groupName, probability: varying('fraction') }),
   strict({ kind: z.literal('tracker-down'), at: d, until: d.optional() }),
@@ -211,6 +216,9 @@ const expectations = strict({
   noViolations: z.array(z.string()).optional(),
 });
 
+/** A web seed (BEP 19): an HTTP host with an upload rate and a one-way latency. */
+const webSeed = strict({ upload: varying('rate').default(DEFAULTS.webSeed.upload), latency: varying('duration').default(DEFAULTS.webSeed.latency) });
+
 const seed = z.union([z.string().min(1), z.number().int().nonnegative()], { error: 'expected a seed: a string or a whole number' }).transform(String);
 
 const fileShape = strict({
@@ -228,6 +236,7 @@ const fileShape = strict({
   timeLimit: varying('duration').default(DEFAULTS.timeLimit),
   trackerInterval: varying('duration').default(DEFAULTS.trackerInterval),
   settings: settings.optional(),
+  webSeeds: z.array(webSeed, { error: 'expected a list of web seeds, e.g. [{ upload: 1MiB/s }]' }).max(16, 'expected at most 16 web seeds (limit maxWebSeeds: 16)').optional(),
   expect: expectations.default(() => ({ allComplete: true })),
   seeds: z.array(seed, { error: 'expected a list of seeds' }).min(1, 'expected at least one seed').default(() => [...DEFAULTS.seeds]),
 });
@@ -271,6 +280,7 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
     'disk-full': "fills a swarmlab peer's storage",
     'corrupt-read': "corrupts a swarmlab peer's storage reads",
     crash: 'crashes and restarts a swarmlab peer (use pause, reset or partition for another client)',
+    'pause-torrent': "pauses a swarmlab peer's torrent in its engine (use pause for another client)",
     churn: 'replaces swarmlab peers',
   };
   const checkClientFault = (kind: string, group: string | undefined, path: (string | number)[]) => {
@@ -294,6 +304,11 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
     if (f.kind === 'partition') f.between.forEach((g, j) => checkGroup(g, [...at, 'between', j]));
     else if ('group' in f) checkGroup(f.group, [...at, 'group']);
     if ('until' in f) after(f.at, f.until, [...at, 'until'], 'at');
+    if (f.kind === 'web-seed-down' || f.kind === 'web-seed-corrupt') {
+      const seeds = file.webSeeds?.length ?? 0;
+      if (seeds === 0) issue(ctx, `fault ${f.kind} needs web seeds: add webSeeds: [{ upload: 1MiB/s }]`, [...at, 'kind']);
+      else if (f.seed !== undefined && f.seed >= seeds) issue(ctx, `no web seed ${f.seed}: there ${seeds === 1 ? 'is 1' : `are ${seeds}`} (numbered from 0)`, [...at, 'seed']);
+    }
   });
 
   checkLimits(file, ctx);

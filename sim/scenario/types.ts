@@ -57,6 +57,11 @@ export type FaultSpec =
   // Peers
   | { kind: 'crash'; at: number; group: string; count?: number; restartAfter?: number }
   | { kind: 'pause'; at: number; duration: number; group: string; count?: number }
+  /** The torrent is paused in the engine (announce stopped, connections closed), resumed after `duration`; `pause` freezes the process instead. */
+  | { kind: 'pause-torrent'; at: number; duration: number; group: string; count?: number }
+  // Web seeds — `seed` is an index into the scenario's `webSeeds` (all when absent).
+  | { kind: 'web-seed-down'; at: number; until?: number; seed?: number }
+  | { kind: 'web-seed-corrupt'; at: number; until?: number; seed?: number }
   // Storage
   | { kind: 'disk-full'; at: number; until?: number; group: string }
   | { kind: 'loss'; at: number; until?: number; group?: string; probability: number }
@@ -107,6 +112,8 @@ export interface Scenario {
   /** Tracker announce interval (ms). */
   trackerInterval: number;
   settings?: Partial<EngineSettings>;
+  /** Web seeds (BEP 19) in the torrent's url-list: modelled HTTP hosts (sim/web-seed-host.ts). */
+  webSeeds?: { upload: number; latency: number }[];
   expect: Expectations;
   /** Seeds always run by `swarmlab test`, before any extra ones. */
   seeds: string[];

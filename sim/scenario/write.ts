@@ -76,6 +76,7 @@ export function scenarioToData(s: Scenario, description?: string): Plain {
   if (s.timeLimit !== DEFAULTS.timeLimit) out.timeLimit = formatDuration(s.timeLimit);
   if (s.trackerInterval !== DEFAULTS.trackerInterval) out.trackerInterval = formatDuration(s.trackerInterval);
   if (s.settings && Object.keys(s.settings).length > 0) out.settings = settingsOf(s.settings);
+  if (s.webSeeds?.length) out.webSeeds = s.webSeeds.map((w) => ({ upload: formatRate(w.upload), latency: formatDuration(w.latency) }));
   const expect: Plain = {};
   for (const [key, v] of Object.entries(s.expect)) {
     if (v === undefined || (key === 'allComplete' && v === true)) continue;

@@ -45,6 +45,8 @@ export function tcpProblems(s: Scenario): string[] {
   const peers = s.groups.reduce((n, g) => n + g.count, 0);
   const capacity = tcpCapacity();
   if (peers > capacity.peers) problems.push(`${peers} peers, but this machine allows at most ${capacity.peers} on TCP (${capacity.reason})`);
+  if (s.webSeeds?.length) problems.push('web seeds are modelled on the memory transport only (live mode fetches real ones: swarmlab download)');
+  for (const f of s.faults) if (f.kind === 'web-seed-down' || f.kind === 'web-seed-corrupt') problems.push(`fault ${f.kind} needs the memory transport's web seeds`);
   return problems;
 }
 

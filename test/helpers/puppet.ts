@@ -5,7 +5,7 @@ import { Client } from '../../engine/client.ts';
 import { MemoryStorage } from '../../engine/memory-storage.ts';
 import { createTorrent, type Torrent } from '../../engine/metainfo.ts';
 import { MetadataFetcher } from '../../engine/metadata-fetcher.ts';
-import type { Connection, PeerAddress } from '../../engine/ports.ts';
+import type { Connection, PeerAddress, WebSeedPort } from '../../engine/ports.ts';
 import type { EngineSettings } from '../../engine/settings.ts';
 import type { TraceEvent } from '../../engine/trace.ts';
 import { encodeHandshake, encodeMessage, type Message, WireDecoder } from '../../engine/wire.ts';
@@ -23,6 +23,11 @@ export interface BenchOptions {
   initial?: 'empty' | 'complete';
   settings?: Partial<EngineSettings>;
   size?: number;
+  /** BEP 19: the torrent's `url-list`, and the port that fetches from it. */
+  urlList?: string[];
+  webSeeds?: WebSeedPort;
+  /** A multi-file torrent (three files of uneven size, one empty) instead of one file. */
+  multiFile?: boolean;
 }
 
 export class Bench {
@@ -43,7 +48,8 @@ export class Bench {
     const root = new SeedRoot('bench');
     const size = o.size ?? PIECE_LENGTH * PIECES;
     this.payload = root.stream('payload').bytes(size);
-    this.torrent = createTorrent({ name: 'bench.bin', pieceLength: PIECE_LENGTH, files: this.payload }).torrent;
+    const files = o.multiFile ? splitIntoFiles(this.payload) : this.payload;
+    this.torrent = createTorrent({ name: 'bench.bin', pieceLength: PIECE_LENGTH, files, urlList: o.urlList }).torrent;
     this.network = new SimNetwork(this.scheduler, () => 1);
     this.host = this.network.addHost({ label: 'A', address: { host: 'A', port: 6881 }, upload: Infinity, download: Infinity });
     this.gate = new ReadGateNetwork(this.host);
@@ -67,6 +73,7 @@ export class Bench {
           },
         },
         trace: { emit: (e) => this.events.push({ ...e }) },
+        webSeeds: o.webSeeds,
       },
     });
     this.client.start();
@@ -110,6 +117,16 @@ export class Bench {
     const at = index * PIECE_LENGTH + begin;
     return this.payload.subarray(at, at + length);
   }
+}
+
+/** The payload as `a/one` (a third and a byte), `a/empty` (empty), `b two` (the rest): files that cut pieces and blocks. */
+function splitIntoFiles(payload: Uint8Array): { path: string[]; data: Uint8Array }[] {
+  const cut = Math.floor(payload.length / 3) + 1;
+  return [
+    { path: ['a', 'one'], data: payload.subarray(0, cut) },
+    { path: ['a', 'empty'], data: new Uint8Array(0) },
+    { path: ['b two'], data: payload.subarray(cut) },
+  ];
 }
 
 /** Consecutive steps of each connection, as "from>to" keys. */
@@ -160,7 +177,7 @@ export class Puppet {
   handshaken = false;
   closedReason: string | undefined;
   opened = false;
-  private readonly decoder = new WireDecoder();
+  private decoder = new WireDecoder();
 
   constructor(
     private readonly bench: Bench,
@@ -173,6 +190,11 @@ export class Puppet {
   }
 
   attach(conn: Connection): void {
+    // A new connection (the client dialled again) starts a new stream.
+    if (this.conn) {
+      this.decoder = new WireDecoder();
+      this.handshaken = false;
+    }
     this.conn = conn;
     conn.setHandler({
       open: () => void (this.opened = true),

@@ -5,9 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { type Proc, ROOT, SWARMLAB } from './processes.ts';
 
 /** Makes a torrent with `swarmlab create`; returns its info-hash. */
-export function createTorrentFile(path: string, out: string, o: { trackers?: string[]; pieceLength?: number } = {}): string {
+export function createTorrentFile(path: string, out: string, o: { trackers?: string[]; pieceLength?: number; webSeeds?: string[] } = {}): string {
   const args = [SWARMLAB, 'create', path, '-o', out];
   for (const t of o.trackers ?? []) args.push('--tracker', t);
+  for (const w of o.webSeeds ?? []) args.push('--web-seed', w);
   if (o.pieceLength) args.push('--piece-length', String(o.pieceLength));
   const text = execFileSync(process.execPath, args, { cwd: ROOT, timeout: 60_000 }).toString();
   return /info-hash: ([0-9a-f]{40})/.exec(text)![1];
