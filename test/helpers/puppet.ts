@@ -5,7 +5,7 @@ import { Client } from '../../engine/client.ts';
 import { MemoryStorage } from '../../engine/memory-storage.ts';
 import { createTorrent, type Torrent } from '../../engine/metainfo.ts';
 import { MetadataFetcher } from '../../engine/metadata-fetcher.ts';
-import type { Connection, PeerAddress } from '../../engine/ports.ts';
+import type { Clock, Connection, PeerAddress } from '../../engine/ports.ts';
 import type { EngineSettings } from '../../engine/settings.ts';
 import type { TraceEvent } from '../../engine/trace.ts';
 import { encodeHandshake, encodeMessage, type Message, WireDecoder } from '../../engine/wire.ts';
@@ -23,6 +23,8 @@ export interface BenchOptions {
   initial?: 'empty' | 'complete';
   settings?: Partial<EngineSettings>;
   size?: number;
+  /** The client's clock, made from the bench's scheduler (default: the scheduler itself); e.g. one that counts timers. */
+  clock?: (scheduler: Scheduler) => Clock;
 }
 
 export class Bench {
@@ -56,7 +58,7 @@ export class Bench {
       settings: o.settings,
       labelOf: (a) => a.host,
       ports: {
-        clock: this.scheduler,
+        clock: o.clock?.(this.scheduler) ?? this.scheduler,
         random: root.stream('client'),
         network: this.gate,
         storage: this.storage,
