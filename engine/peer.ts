@@ -43,6 +43,13 @@ export interface PeerOwner {
 
 type Phase = 'handshake' | 'first-message' | 'loop' | 'closed';
 
+/**
+ * A deadline counts as reached this close before it (ms): a timer may fire a hair early (floating
+ * point in virtual time, Node rounding in live mode); without it the timer would be set again for
+ * a fraction of a millisecond.
+ */
+const DEADLINE_SLACK = 1;
+
 const blockKey = (index: number, begin: number) => index * 0x100000 + begin / BLOCK_SIZE;
 
 export class PeerProcess {
@@ -582,16 +589,16 @@ export class PeerProcess {
     const now = this.now();
     const s = this.owner.settings;
     if (!this.handshaken) {
-      if (now >= this.startedAt + s.handshakeTimeout) this.exit(this.selfConnection ? SELF_CONNECTION : 'handshake timed out');
+      if (now + DEADLINE_SLACK >= this.startedAt + s.handshakeTimeout) this.exit(this.selfConnection ? SELF_CONNECTION : 'handshake timed out');
       return;
     }
-    if (now >= this.lastReceivedAt + s.idleTimeout) {
+    if (now + DEADLINE_SLACK >= this.lastReceivedAt + s.idleTimeout) {
       this.step('tick');
       this.step('idleTimeout', { silentFor: now - this.lastReceivedAt });
       return this.exit('idle time-out');
     }
     const noRequest = this.noRequestDeadline();
-    if (now >= noRequest) {
+    if (now + DEADLINE_SLACK >= noRequest) {
       const idleFor = now - (noRequest - s.noRequestTimeout);
       this.step('tick');
       this.step('idleTimeout', { silentFor: now - this.lastReceivedAt, rule: 'no-request', idleFor });
