@@ -110,8 +110,8 @@ export class PeerProcess {
    */
   private deadlineTimer: TimerHandle | undefined;
   private deadlineAt = Infinity;
-  /** The handshake brought back our own peer id: the Peer Manager retires the address we dialled. */
-  selfConnection = false;
+  /** The handshake brought back our own peer id (`selfConnection`). */
+  private connectedToSelf = false;
   /** Since when our send queue has been at or above the watermark (undefined: below it). */
   private sendQueueFullSince: number | undefined;
   /** Wakes the process when the send queue has been full for `sendQueueStallTimeout`. */
@@ -157,6 +157,11 @@ export class PeerProcess {
     this.step('connect', { inbound: conn.inbound });
     // From the accept (or the dial) to a complete handshake: a deadline of its own, not the tick.
     this.armDeadline();
+  }
+
+  /** The handshake brought back our own peer id: the Peer Manager retires the address we dialled. */
+  get selfConnection(): boolean {
+    return this.connectedToSelf;
   }
 
   get closed(): boolean {
@@ -234,7 +239,7 @@ export class PeerProcess {
 
   private onHandshake(h: Handshake): void {
     const fault = this.wire.handshakeFault(h);
-    this.selfConnection = fault === SELF_CONNECTION;
+    this.connectedToSelf = fault === SELF_CONNECTION;
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
     if (this.selfConnection && this.conn.inbound) {
       // We dialled ourselves through another address. The dialling end must see its own peer id
