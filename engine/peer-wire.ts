@@ -10,10 +10,10 @@ import type { Clock, Connection } from './ports.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
 import { type DecodedItem, encodeHandshake, type Handshake, WireDecoder, WireError } from './wire.ts';
 
-/** Who we are on the wire: what a handshake carries, and where the trace goes. */
 /** The handshake fault of a connection whose other end is ourselves (our own peer id came back). */
 export const SELF_CONNECTION = 'connected to ourselves';
 
+/** Who we are on the wire: what a handshake carries, and where the trace goes. */
 export interface WireEndpoint {
   /** Our name in the trace. */
   readonly label: string;
