@@ -1,5 +1,7 @@
 // The Choke Manager: every rechoke, unchoke the peers that give us the most (or, once we seed,
-// take the most from us), plus one optimistic unchoke rotated on its own period.
+// take the most from us), plus one optimistic unchoke rotated on its own period among the rest,
+// longest-waiting first (libtorrent's `last_optimistically_unchoked`), so every choked interested
+// peer gets its turn.
 
 import type { Random } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
@@ -19,6 +21,11 @@ export interface ChokeCandidate<K = string> {
 export class ChokeManager<K = string> {
   private optimistic: K | undefined;
   private optimisticSince = -Infinity;
+  /**
+   * When each candidate's last optimistic turn began (absent: never). Only keys of the last
+   * rechoke's candidates are kept, so it is bounded by the connections.
+   */
+  private readonly lastOptimistic = new Map<K, number>();
 
   constructor(
     private readonly settings: EngineSettings,
@@ -47,12 +54,37 @@ export class ChokeManager<K = string> {
     if (!this.settings.optimisticUnchoke) {
       this.optimistic = undefined;
     } else if (!current || now - this.optimisticSince >= this.settings.optimisticInterval) {
-      const pick = rest.length > 0 ? rest[Math.floor(this.random.next() * rest.length)] : undefined;
+      const pick = this.longestWaiting(rest);
       this.optimistic = pick?.key;
       this.optimisticSince = now;
+      if (pick) this.lastOptimistic.set(pick.key, now);
     }
     if (this.optimistic !== undefined && rest.some((c) => c.key === this.optimistic)) unchoke.add(this.optimistic);
+    this.forgetGone(candidates);
     return unchoke;
+  }
+
+  /**
+   * The next optimistic unchoke: the candidate whose last turn is oldest (never beats any time);
+   * among equals (peers never unchoked yet) a seeded draw, as libtorrent shuffles its peers first.
+   */
+  private longestWaiting(rest: readonly ChokeCandidate<K>[]): ChokeCandidate<K> | undefined {
+    let oldest = Infinity;
+    let tied: ChokeCandidate<K>[] = [];
+    for (const c of rest) {
+      const last = this.lastOptimistic.get(c.key) ?? -Infinity;
+      if (last < oldest) [oldest, tied] = [last, [c]];
+      else if (last === oldest) tied.push(c);
+    }
+    if (tied.length <= 1) return tied[0];
+    return tied[Math.floor(this.random.next() * tied.length)];
+  }
+
+  /** Keeps turns only for keys still among the candidates (a closed connection's key never returns). */
+  private forgetGone(candidates: readonly ChokeCandidate<K>[]): void {
+    if (this.lastOptimistic.size === 0) return;
+    const present = new Set(candidates.map((c) => c.key));
+    for (const key of this.lastOptimistic.keys()) if (!present.has(key)) this.lastOptimistic.delete(key);
   }
 
   /** A peer became interested between rechokes: unchoke it at once if a slot is free. */

@@ -52,7 +52,7 @@ const FETCH_RETRY = 5_000;
 export class MetadataFetcher {
   private readonly peers = new Map<PeerKey, MetaPeer>();
   /** The peer list, bounded like the Client's (`maxPeerList`); retired addresses sent wrong metadata. */
-  private readonly known = new PeerList({ maxSize: defaultSettings.maxPeerList, backoff: () => FETCH_RETRY });
+  private readonly known = new PeerList({ maxSize: defaultSettings.maxPeerList, backoff: () => FETCH_RETRY, countFrom: 'dial-end' });
   private readonly tracker: TrackerClient;
   private info: Uint8Array | undefined;
   private ticker: TimerHandle | undefined;

@@ -13,8 +13,13 @@ export interface KnownPeer {
   notBefore: number;
   /** A dial to it finished the handshake once: worth more than an address never tried. */
   connected: boolean;
-  /** Never dialled again (the fetcher's peer that sent metadata that is not the torrent's). */
+  /**
+   * Never dialled again: the fetcher's peer that sent metadata that is not the torrent's, or an
+   * address that led back to ourselves (a self-connection through another address).
+   */
   retired: boolean;
+  /** When the last dial to it began (the dial loop sets it); -Infinity: never dialled. */
+  dialledAt: number;
 }
 
 export interface PeerListOptions {
@@ -22,6 +27,12 @@ export interface PeerListOptions {
   maxSize: number;
   /** How long to wait before dialling an address again, after `failures` failed dials in a row. */
   backoff: (failures: number) => number;
+  /**
+   * What the wait counts from: when the dial ended (the fetcher), or when it began (the Client, as
+   * libtorrent counts `min_reconnect_time` from `last_connected`: a connection that lasted longer
+   * than the wait may be redialled at once).
+   */
+  countFrom: 'dial-end' | 'dial-start';
 }
 
 export class PeerList {
@@ -56,7 +67,7 @@ export class PeerList {
 
   /** Adds an address not known yet; the caller has made room (`full`, `forgetOne`). */
   add(address: PeerAddress): void {
-    this.known.set(addressKey(address), { address: { host: address.host, port: address.port }, failures: 0, notBefore: 0, connected: false, retired: false });
+    this.known.set(addressKey(address), { address: { host: address.host, port: address.port }, failures: 0, notBefore: 0, connected: false, retired: false, dialledAt: -Infinity });
   }
 
   /**
@@ -89,7 +100,8 @@ export class PeerList {
     const known = this.get(address);
     if (!known) return;
     known.failures = handshaken ? 0 : known.failures + 1;
-    known.notBefore = now + this.o.backoff(known.failures);
+    const from = this.o.countFrom === 'dial-start' && known.dialledAt <= now ? known.dialledAt : now;
+    known.notBefore = from + this.o.backoff(known.failures);
   }
 
   /**

@@ -39,7 +39,8 @@ export class PeerManager {
 
   constructor(private readonly o: PeerManagerOptions) {
     const s = o.settings;
-    this.known = new PeerList({ maxSize: s.maxPeerList, backoff: (failures) => s.retryDelay * 2 ** Math.min(failures, 5) });
+    // libtorrent's reconnect rule: (failures + 1) × min_reconnect_time from the dial's start.
+    this.known = new PeerList({ maxSize: s.maxPeerList, backoff: (failures) => s.retryDelay * (Math.min(failures, 5) + 1), countFrom: 'dial-start' });
   }
 
   /** Established peers, in the order they connected. */
@@ -112,7 +113,9 @@ export class PeerManager {
 
   unregister(peer: PeerProcess): void {
     this.handshaking.delete(peer.key);
-    if (!peer.conn.inbound) this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
+    // An address that led back to ourselves (another of our addresses) is never dialled again.
+    if (!peer.conn.inbound && peer.selfConnection) this.known.retire(peer.conn.remote);
+    else if (!peer.conn.inbound) this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
     if (this.established.get(peer.key) !== peer) return;
     this.established.delete(peer.key);
     this.byPeerId.delete(toHex(peer.remotePeerId!));
@@ -274,6 +277,7 @@ export function dialFromList(list: PeerList, plan: DialPlan): void {
     if (known.notBefore > plan.now || known.retired || connectedLabels.has(label) || plan.isBanned(banKey) || ipCount >= plan.maxPerIp) continue;
     connectedLabels.add(label);
     perIp.set(banKey, ipCount + 1);
+    known.dialledAt = plan.now;
     plan.dial(known.address);
   }
 }

@@ -10,6 +10,9 @@ import type { Clock, Connection } from './ports.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
 import { type DecodedItem, encodeHandshake, type Handshake, WireDecoder, WireError } from './wire.ts';
 
+/** The handshake fault of a connection whose other end is ourselves (our own peer id came back). */
+export const SELF_CONNECTION = 'connected to ourselves';
+
 /** Who we are on the wire: what a handshake carries, and where the trace goes. */
 export interface WireEndpoint {
   /** Our name in the trace. */
@@ -67,9 +70,9 @@ export class PeerWire {
     }
   }
 
-  /** What every remote handshake must pass: our info-hash, and not our own peer id. */
+  /** What every remote handshake must pass: our info-hash, and not our own peer id (`SELF_CONNECTION`). */
   handshakeFault(h: Handshake): string | undefined {
-    return !bytesEqual(h.infoHash, this.local.infoHash) ? 'info-hash is not ours' : bytesEqual(h.peerId, this.local.peerId) ? 'connected to ourselves' : undefined;
+    return !bytesEqual(h.infoHash, this.local.infoHash) ? 'info-hash is not ours' : bytesEqual(h.peerId, this.local.peerId) ? SELF_CONNECTION : undefined;
   }
 
   /**

@@ -8,7 +8,7 @@ import { assertCounterEquals, assertCounterInRange, CounterError, countAndNot } 
 import { PeerExtensions } from './extensions.ts';
 import type { NodeId } from './flowchart.ts';
 import type { PeerKey } from './peer-key.ts';
-import { PeerWire } from './peer-wire.ts';
+import { PeerWire, SELF_CONNECTION } from './peer-wire.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import { isBlockInPiece } from './piece-shape.ts';
 import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
@@ -42,6 +42,13 @@ export interface PeerOwner {
 }
 
 type Phase = 'handshake' | 'first-message' | 'loop' | 'closed';
+
+/**
+ * A deadline counts as reached this close before it (ms): a timer may fire a hair early (floating
+ * point in virtual time, Node rounding in live mode); without it the timer would be set again for
+ * a fraction of a millisecond.
+ */
+const DEADLINE_SLACK = 1;
 
 const blockKey = (index: number, begin: number) => index * 0x100000 + begin / BLOCK_SIZE;
 
@@ -88,8 +95,23 @@ export class PeerProcess {
   private lastBlockAt: number;
   /** When it was last marked snubbed (its requests given back again each snub period). */
   private snubbedAt = -Infinity;
-  /** Closes the connection if the handshake is not done in time; cancelled once it is. */
-  private handshakeTimer: TimerHandle | undefined;
+  /** When the connection began (dialled or accepted): the handshake's deadline counts from it. */
+  private readonly startedAt: number;
+  /** When we last unchoked it, it last sent a REQUEST, we last sent it a block (the no-request deadline). */
+  private unchokedAt = -Infinity;
+  private lastRequestAt = -Infinity;
+  private lastUploadAt = -Infinity;
+  /**
+   * The connection's one time-out timer, set for the earliest of its deadlines (`nextDeadline`:
+   * handshake, idle, no request). Re-armed lazily: activity only moves a deadline later, so the
+   * timer stays as it is and, when it fires, the deadlines are checked again and it is set for
+   * the next; it is moved earlier only when a deadline comes sooner (an unchoke). At most one
+   * wake-up per connection per deadline period, whatever the traffic.
+   */
+  private deadlineTimer: TimerHandle | undefined;
+  private deadlineAt = Infinity;
+  /** The handshake brought back our own peer id (`selfConnection`). */
+  private connectedToSelf = false;
   /** Since when our send queue has been at or above the watermark (undefined: below it). */
   private sendQueueFullSince: number | undefined;
   /** Wakes the process when the send queue has been full for `sendQueueStallTimeout`. */
@@ -125,20 +147,21 @@ export class PeerProcess {
       maxMetadataRequests: owner.settings.maxMetadataRequests,
     });
     const now = owner.clock.now();
-    this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = now;
+    this.startedAt = this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = now;
     conn.setHandler({
       open: () => this.handle(() => this.onOpen()),
       data: (bytes) => this.onData(bytes),
       drain: () => this.handle(() => this.pump()),
-      close: (reason) => this.exit(reason ?? 'closed by remote'),
+      close: (reason) => this.exit(this.selfConnection ? SELF_CONNECTION : (reason ?? 'closed by remote')),
     });
     this.step('connect', { inbound: conn.inbound });
-    // From the accept (or the dial) to a complete handshake: a timer of its own, the tick is too coarse.
-    this.handshakeTimer = owner.clock.setTimer(owner.settings.handshakeTimeout, () =>
-      this.handle(() => {
-        if (!this.handshaken) this.exit('handshake timed out');
-      }),
-    );
+    // From the accept (or the dial) to a complete handshake: a deadline of its own, not the tick.
+    this.armDeadline();
+  }
+
+  /** The handshake brought back our own peer id: the Peer Manager retires the address we dialled. */
+  get selfConnection(): boolean {
+    return this.connectedToSelf;
   }
 
   get closed(): boolean {
@@ -196,13 +219,14 @@ export class PeerProcess {
       work();
       for (let next = this.mailbox.shift(); next; next = this.mailbox.shift()) if (!this.closed) next();
       this.boundSendQueue();
+      this.armDeadline();
     } finally {
       this.busy = false;
     }
   }
 
   private decodeAndDispatch(bytes: Uint8Array): void {
-    if (this.phase === 'closed') return;
+    if (this.phase === 'closed' || this.selfConnection) return;
     this.lastReceivedAt = this.owner.clock.now();
     const items = this.wire.decode(bytes, this.phase === 'handshake');
     if (typeof items === 'string') return this.exit(items);
@@ -215,9 +239,17 @@ export class PeerProcess {
 
   private onHandshake(h: Handshake): void {
     const fault = this.wire.handshakeFault(h);
+    this.connectedToSelf = fault === SELF_CONNECTION;
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
+    if (this.selfConnection && this.conn.inbound) {
+      // We dialled ourselves through another address. The dialling end must see its own peer id
+      // too, to retire that address: answer with our handshake (as libtorrent does, before it
+      // judges the peer id) and let that end close; we exit when it does, or at the handshake's
+      // deadline. What else arrives is ignored.
+      this.sendHandshake();
+      return;
+    }
     if (fault) return this.exit(fault);
-    this.handshakeTimer?.cancel();
     this.remotePeerId = h.peerId;
     this.ext.remoteHandshake(h.reserved);
     if (this.conn.inbound) this.sendHandshake();
@@ -325,6 +357,7 @@ export class PeerProcess {
 
   private onRequest(r: BlockRef): void {
     this.step('request', { piece: r.index, begin: r.begin, length: r.length });
+    this.lastRequestAt = this.now();
     this.step('requestChoked', { choked: this.amChoking });
     const reason = this.amChoking
       ? 'we choke the peer'
@@ -453,6 +486,7 @@ export class PeerProcess {
     this.step('casePMMsg');
     this.step('ounchoke');
     this.amChoking = false;
+    this.unchokedAt = this.now();
     this.send({ type: 'unchoke' });
     this.traceState();
     this.step('loop');
@@ -490,20 +524,15 @@ export class PeerProcess {
     this.fill();
   }
 
-  /** Timer: keep-alive, snubbing, idle time-out. Traced only when it acts. */
+  /** The client's tick: keep-alive and snubbing. Traced only when it acts. Time-outs are deadlines (`onDeadline`). */
   tick(): void {
     this.handle(() => this.onTick());
   }
 
   private onTick(): void {
-    if (this.closed || !this.handshaken) return; // the handshake has a timer of its own
+    if (this.closed || !this.handshaken) return;
     const now = this.now();
     const s = this.owner.settings;
-    if (now - this.lastReceivedAt > s.idleTimeout) {
-      this.step('tick');
-      this.step('idleTimeout', { silentFor: now - this.lastReceivedAt });
-      return this.exit('idle time-out');
-    }
     if (this.outstanding.size > 0 && now - this.lastBlockAt > s.snubTimeout && now - this.snubbedAt >= s.snubTimeout) {
       this.step('tick');
       this.snubbed = true;
@@ -521,6 +550,64 @@ export class PeerProcess {
       this.step('sendKeepAlive');
       this.send({ type: 'keep-alive' });
       this.step('loop');
+    }
+  }
+
+  // ---- Time-outs: deadlines of one timer per connection ------------------------------------------
+
+  /**
+   * The earliest deadline: the handshake's until it is done; then nothing received for
+   * `idleTimeout`, and — while the peer is interested, unchoked by us and has no request queued —
+   * no REQUEST (nor block from it) for `noRequestTimeout` since our unchoke, its last request or
+   * our last block to it.
+   */
+  private nextDeadline(): number {
+    const s = this.owner.settings;
+    if (!this.handshaken) return this.startedAt + s.handshakeTimeout;
+    const idle = this.lastReceivedAt + s.idleTimeout;
+    return Math.min(idle, this.noRequestDeadline());
+  }
+
+  private noRequestDeadline(): number {
+    if (!this.peerInterested || this.amChoking || this.requestQueue.length > 0) return Infinity;
+    return Math.max(this.unchokedAt, this.lastRequestAt, this.lastUploadAt, this.lastBlockAt) + this.owner.settings.noRequestTimeout;
+  }
+
+  /** Sets the timer for the earliest deadline unless it is already set for that or sooner. */
+  private armDeadline(): void {
+    if (this.closed) return;
+    const at = this.nextDeadline();
+    if (this.deadlineTimer && this.deadlineAt <= at) return; // it fires first and looks again
+    this.deadlineTimer?.cancel();
+    this.deadlineAt = at;
+    this.deadlineTimer = this.owner.clock.setTimer(at - this.now(), () =>
+      this.handle(() => {
+        this.deadlineTimer = undefined;
+        this.deadlineAt = Infinity;
+        this.onDeadline(); // handle() re-arms for the next deadline
+      }),
+    );
+  }
+
+  private onDeadline(): void {
+    if (this.closed) return;
+    const now = this.now();
+    const s = this.owner.settings;
+    if (!this.handshaken) {
+      if (now + DEADLINE_SLACK >= this.startedAt + s.handshakeTimeout) this.exit(this.selfConnection ? SELF_CONNECTION : 'handshake timed out');
+      return;
+    }
+    if (now + DEADLINE_SLACK >= this.lastReceivedAt + s.idleTimeout) {
+      this.step('tick');
+      this.step('idleTimeout', { silentFor: now - this.lastReceivedAt });
+      return this.exit('idle time-out');
+    }
+    const noRequest = this.noRequestDeadline();
+    if (now + DEADLINE_SLACK >= noRequest) {
+      const idleFor = now - (noRequest - s.noRequestTimeout);
+      this.step('tick');
+      this.step('idleTimeout', { silentFor: now - this.lastReceivedAt, rule: 'no-request', idleFor });
+      return this.exit(`no request for ${Math.round(idleFor / 1000)} s: interested and unchoked, but asks for nothing`);
     }
   }
 
@@ -550,6 +637,7 @@ export class PeerProcess {
       }
       this.uploaded += r.length;
       this.uploadedSinceRechoke += r.length;
+      this.lastUploadAt = this.now();
       this.owner.blockSent(this, r.length);
       this.send({ type: 'piece', index: r.index, begin: r.begin, block });
     }
@@ -656,7 +744,7 @@ export class PeerProcess {
     if (this.phase === 'closed') return;
     const wasRegistered = this.handshaken;
     this.phase = 'closed';
-    this.handshakeTimer?.cancel();
+    this.deadlineTimer?.cancel();
     this.stallTimer?.cancel();
     const release = () => {
       const given = this.outstanding.size;

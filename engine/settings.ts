@@ -27,9 +27,15 @@ export interface EngineSettings {
   optimisticInterval: number;
   /** A peer that sent no block for this long while we wait on it is snubbed (ms). */
   snubTimeout: number;
-  /** Send a keep-alive after this long without sending anything (ms). */
+  /**
+   * Send a keep-alive after this long without sending anything (ms). 60 s: libtorrent sends one
+   * after half its `peer_timeout`, so a quiet peer of ours never hits the other side's idle time-out.
+   */
   keepAliveInterval: number;
-  /** Drop a connection that sent nothing for this long (ms). */
+  /**
+   * Drop a connection that sent nothing for this long (ms): a deadline of the connection's own
+   * timer, not the tick. 120 s is libtorrent's `peer_timeout`.
+   */
   idleTimeout: number;
   /** Most connections (in and out) at once. */
   maxConnections: number;
@@ -49,7 +55,11 @@ export interface EngineSettings {
   fastExtension: boolean;
   /** Offer the BEP 10 extension protocol (and serve BEP 9 metadata) in the handshake. */
   extensionProtocol: boolean;
-  /** Wait before dialling an address again after it failed (ms); doubles with each failure. */
+  /**
+   * Wait before dialling an address again (ms), counted from when the last dial began, times one
+   * more than its failures in a row (capped at 5): libtorrent's reconnect rule, `(failcount + 1) ×
+   * min_reconnect_time` (60 s) since `last_connected`. A dead address is dialled at 0, 120 s, 300 s…
+   */
   retryDelay: number;
   /** A BITFIELD after the first message (LATE_BITFIELD_RULES): 'exit' (the diagram) or 'merge' it like HAVEs (live mode). */
   lateBitfield: LateBitfieldRule;
@@ -172,6 +182,15 @@ export interface EngineSettings {
    * a torrent listing thousands is hostile, each taking up to `webSeedPipeline` requests.
    */
   maxWebSeeds: number;
+  // ---- Time-outs (issue 11) ----
+  /**
+   * A peer that is interested and unchoked by us, but has sent no REQUEST (and no block) for this
+   * long since the later of our UNCHOKE, its last request and our last block to it, is dropped
+   * (ms): it holds an upload slot it does not use. libtorrent's fixed 60 s (`timed_out_no_request`
+   * in `peer_connection::second_tick`; libtorrent checks it only when seeding, we also while
+   * leeching unless the peer gives us blocks). A deadline of the connection's timer, as the idle one.
+   */
+  noRequestTimeout: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -181,8 +200,8 @@ export const defaultSettings: EngineSettings = {
   rechokeInterval: 10_000,
   optimisticInterval: 30_000,
   snubTimeout: 60_000,
-  keepAliveInterval: 120_000,
-  idleTimeout: 180_000,
+  keepAliveInterval: 60_000,
+  idleTimeout: 120_000,
   maxConnections: 50,
   numWant: 50,
   maxMessageLength: 1_048_576,
@@ -194,7 +213,7 @@ export const defaultSettings: EngineSettings = {
   // Off by default so that simulated swarms stay plain BEP 3; live mode turns both on.
   fastExtension: false,
   extensionProtocol: false,
-  retryDelay: 30_000,
+  retryDelay: 60_000,
   lateBitfield: 'exit',
   // Peer Manager under attack (issue 8): see the doc comments above.
   maxPeerList: 3000,
@@ -221,6 +240,8 @@ export const defaultSettings: EngineSettings = {
   webSeedMaxFailures: 3,
   webSeedMaxRedirects: 5,
   maxWebSeeds: 16,
+  // ---- Time-outs (issue 11) ----
+  noRequestTimeout: 60_000,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -255,7 +276,7 @@ export const SETTING_LIMITS = {
   optimisticInterval: { unit: 'ms', min: SECOND, max: HOUR, why: 'BEP 3 and libtorrent rotate every 30 s' },
   snubTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's peer_timeout is 120 s; below 1 s every peer is snubbed between two blocks" },
   keepAliveInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: 'BEP 3 suggests 2 min; below 1 s the wire is keep-alives' },
-  idleTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's inactivity_timeout is 600 s; below 1 s no connection survives a round trip" },
+  idleTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's peer_timeout is 120 s; below 1 s no connection survives a round trip" },
   maxConnections: { unit: 'count', min: 1, max: 10_000, why: "libtorrent's connections_limit defaults to 200; 10,000 is the simulator's peer limit" },
   numWant: { unit: 'count', min: 0, max: 10_000, why: "BEP 3's default is 50, libtorrent's num_want 200; more than the swarm holds is pointless" },
   maxMessageLength: {
@@ -270,7 +291,7 @@ export const SETTING_LIMITS = {
   piecePicker: { oneOf: PIECE_PICKERS },
   fastExtension: { unit: 'boolean' },
   extensionProtocol: { unit: 'boolean' },
-  retryDelay: { unit: 'ms', min: 100, max: 24 * HOUR, why: 'libtorrent waits at least a few seconds before a redial; 0 would redial a dead address in a loop' },
+  retryDelay: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's min_reconnect_time is 60 s; 0 would redial a dead address in a loop" },
   lateBitfield: { oneOf: LATE_BITFIELD_RULES },
   optimisticUnchoke: { unit: 'boolean' },
   maxPeerList: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent's max_peerlist_size is 3,000; the list's memory grows with it" },
@@ -292,6 +313,7 @@ export const SETTING_LIMITS = {
   webSeedMaxFailures: { unit: 'count', min: 1, max: 1_000, why: "libtorrent gives up on a peer after max_failcount (3) failures in a row" },
   webSeedMaxRedirects: { unit: 'count', min: 0, max: 20, why: 'browsers stop at about 20 redirects; more is a loop' },
   maxWebSeeds: { unit: 'count', min: 0, max: 1_000, why: 'each web seed holds up to webSeedPipeline requests; 0 turns web seeds off' },
+  noRequestTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent drops an unchoked interested peer after 60 s without a request; below 1 s no request survives a round trip" },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

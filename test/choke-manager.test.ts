@@ -61,4 +61,36 @@ describe('ChokeManager', () => {
     const u = cm.rechoke(0, [peer('x', 5), peer('y', 5)], false);
     expect(u.has('x')).toBe(true);
   });
+
+  it('rotates the optimistic unchoke oldest-waiting first: 20 choked peers, 1 slot, 30 min → each within ±1.5 s of the mean', () => {
+    // 4 regular slots held by fast peers; the other 20 are choked, interested, and give nothing.
+    const fast = ['f1', 'f2', 'f3', 'f4'].map((k) => peer(k, 1_000));
+    const choked = Array.from({ length: 20 }, (_, i) => peer(`c${i}`, 0));
+    const cm = new ChokeManager(defaultSettings, new SeededRandom('rotation'));
+    const optimisticTime = new Map(choked.map((c) => [c.key, 0]));
+    const step = defaultSettings.rechokeInterval;
+    const end = 30 * 60_000;
+    for (let t = 0; t < end; t += step) {
+      const u = cm.rechoke(t, [...fast, ...choked], false);
+      for (const f of fast) expect(u.has(f.key)).toBe(true);
+      const turn = choked.filter((c) => u.has(c.key));
+      expect(turn.length).toBe(1); // the one optimistic slot, always in use
+      optimisticTime.set(turn[0].key, optimisticTime.get(turn[0].key)! + step);
+    }
+    const mean = end / choked.length; // 90 s
+    for (const [key, ms] of optimisticTime) expect({ key, off: Math.abs(ms - mean) <= 1_500 }).toEqual({ key, off: true });
+  });
+
+  it('a newcomer, never unchoked yet, goes before the peers that had a turn', () => {
+    const cm = new ChokeManager({ ...defaultSettings, uploadSlots: 0 }, new SeededRandom('newcomer'));
+    const ab = [peer('a', 0), peer('b', 0)];
+    cm.rechoke(0, ab, false);
+    const first = cm.optimisticKey;
+    cm.rechoke(30_000, ab, false);
+    expect(cm.optimisticKey).not.toBe(first); // the other one, never unchoked yet
+    cm.rechoke(60_000, [...ab, peer('n', 0)], false);
+    expect(cm.optimisticKey).toBe('n'); // never unchoked: before both
+    cm.rechoke(90_000, [...ab, peer('n', 0)], false);
+    expect(cm.optimisticKey).toBe(first); // then the oldest turn
+  });
 });

@@ -61,13 +61,28 @@ describe('startup', () => {
     record(b);
   });
 
-  it('exits on a handshake from itself', () => {
+  it('exits on a handshake from itself: answers it first, so the dialling end (ourselves) sees it too', () => {
     const b = new Bench();
     const p = b.dialingPuppet();
     p.handshake({ peerId: peerIdOf('A') });
     b.run();
+    expect(p.handshaken).toBe(true); // our handshake, for the other end to judge
+    p.close(); // that end (ourselves, through another address) closes
+    b.run();
     const exit = b.events.find((e) => e.node === 'exit' && e.remote === p.label);
     expect(exit?.reason).toBe('connected to ourselves');
+    expectPath(b.steps(p.label), ['connect', 'handshake', 'exit', 'cleanup']);
+  });
+
+  it('a handshake from itself whose sender stays: exits at the handshake deadline', () => {
+    const b = new Bench();
+    const p = b.dialingPuppet();
+    p.handshake({ peerId: peerIdOf('A') });
+    p.send({ type: 'interested' }); // ignored
+    b.run(11_000);
+    const exit = b.events.find((e) => e.node === 'exit' && e.remote === p.label);
+    expect(exit?.reason).toBe('connected to ourselves');
+    expectPath(b.steps(p.label), ['connect', 'handshake', 'exit', 'cleanup']);
   });
 
   it('refuses a second connection from the same peer id (register -> exit)', () => {
@@ -305,7 +320,7 @@ describe('endgame and timers', () => {
     record(b);
   });
 
-  it('keep-alive after two quiet minutes; snubbed after a minute without blocks; idle time-out', () => {
+  it('keep-alive after a quiet minute (half the idle time-out); snubbed after a minute without blocks; idle time-out', () => {
     const { b, p } = (() => {
       const b = new Bench();
       const p = b.dialingPuppet();

@@ -7,7 +7,7 @@ const at = (port: number) => ({ host: '10.0.0.1', port });
 
 describe('PeerList', () => {
   it('when full, forgets the oldest that failed, else the oldest never connected, else the oldest; never one in use', () => {
-    const list = new PeerList({ maxSize: 3, backoff: () => 1000 });
+    const list = new PeerList({ maxSize: 3, backoff: () => 1000, countFrom: 'dial-end' });
     for (const p of [1, 2, 3]) list.add(at(p));
     list.connected(at(1));
     list.dialEnded(at(3), false, 0);
@@ -24,7 +24,7 @@ describe('PeerList', () => {
 
   it('backs off by failures in a row; a dial that got through its handshake resets them', () => {
     const waits: number[] = [];
-    const list = new PeerList({ maxSize: 10, backoff: (failures) => (waits.push(failures), failures * 100) });
+    const list = new PeerList({ maxSize: 10, backoff: (failures) => (waits.push(failures), failures * 100), countFrom: 'dial-end' });
     list.add(at(1));
     list.dialEnded(at(1), false, 1000);
     list.dialEnded(at(1), false, 2000);
@@ -36,7 +36,7 @@ describe('PeerList', () => {
 
   it('keeps a copy of the address it was given, and retires an address for good', () => {
     const address = at(7);
-    const list = new PeerList({ maxSize: 10, backoff: () => 0 });
+    const list = new PeerList({ maxSize: 10, backoff: () => 0, countFrom: 'dial-end' });
     list.add(address);
     address.port = 8;
     expect(list.has(at(7))).toBe(true);

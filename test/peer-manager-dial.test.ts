@@ -6,7 +6,7 @@ import { PeerList } from '../engine/peer-list.ts';
 import { addressKey, type PeerAddress } from '../engine/ports.ts';
 
 function listOf(addresses: PeerAddress[]): PeerList {
-  const list = new PeerList({ maxSize: 100, backoff: () => 1000 });
+  const list = new PeerList({ maxSize: 100, backoff: () => 1000, countFrom: 'dial-end' });
   for (const a of addresses) list.add(a);
   return list;
 }

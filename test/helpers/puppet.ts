@@ -5,7 +5,7 @@ import { Client } from '../../engine/client.ts';
 import { MemoryStorage } from '../../engine/memory-storage.ts';
 import { createTorrent, type Torrent } from '../../engine/metainfo.ts';
 import { MetadataFetcher } from '../../engine/metadata-fetcher.ts';
-import type { Connection, PeerAddress, WebSeedPort } from '../../engine/ports.ts';
+import type { Clock, Connection, PeerAddress, WebSeedPort } from '../../engine/ports.ts';
 import type { EngineSettings } from '../../engine/settings.ts';
 import type { TraceEvent } from '../../engine/trace.ts';
 import { encodeHandshake, encodeMessage, type Message, WireDecoder } from '../../engine/wire.ts';
@@ -28,6 +28,8 @@ export interface BenchOptions {
   webSeeds?: WebSeedPort;
   /** A multi-file torrent (three files of uneven size, one empty) instead of one file. */
   multiFile?: boolean;
+  /** The client's clock, made from the bench's scheduler (default: the scheduler itself); e.g. one that counts timers. */
+  clock?: (scheduler: Scheduler) => Clock;
 }
 
 export class Bench {
@@ -62,7 +64,7 @@ export class Bench {
       settings: o.settings,
       labelOf: (a) => a.host,
       ports: {
-        clock: this.scheduler,
+        clock: o.clock?.(this.scheduler) ?? this.scheduler,
         random: root.stream('client'),
         network: this.gate,
         storage: this.storage,
