@@ -19,7 +19,7 @@ export function allowedFastSet(ipv4: Uint8Array, infoHash: Uint8Array, pieceCoun
   const want = Math.min(k, pieceCount, MAX_ALLOWED_FAST);
   const set: number[] = [];
   if (want <= 0) return set;
-  let x = new Uint8Array(24);
+  let x: Uint8Array = new Uint8Array(24);
   x.set(ipv4.subarray(0, 3)); // & 0xFFFFFF00: the last byte stays 0
   x.set(infoHash, 4);
   while (set.length < want) {

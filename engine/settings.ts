@@ -1,6 +1,7 @@
 // Engine settings: every tunable of the client, with the defaults a user would expect.
 
 import { OFF_CHART_POLICIES, type OffChartPolicy } from './flowchart.ts';
+import { MAX_ALLOWED_FAST } from './allowed-fast.ts';
 
 // ---- the values of string settings ------------------------------------------------------------
 // One table each: the setting's type, its limit (`SETTING_LIMITS`) and scenario files' schema
@@ -132,6 +133,13 @@ export interface EngineSettings {
    * `violation` trace event and go on (live mode: a real peer is not dropped for our bookkeeping).
    */
   offChartSteps: OffChartPolicy;
+  // ---- BEP 6 Fast extension (issue 11) ----
+  /**
+   * Pieces in the allowed-fast set we send a peer we choke (BEP 6's algorithm on its IPv4 address
+   * and the info-hash), whose requests we serve while choking it; 0 sends none. Only with
+   * `fastExtension`. libtorrent's `allowed_fast_set_size` is 5 (BEP 6 suggests 10).
+   */
+  allowedFastSetSize: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -172,6 +180,8 @@ export const defaultSettings: EngineSettings = {
   minAnnounceInterval: 300_000,
   // ---- The flowchart as a contract (issue 9) ----
   offChartSteps: 'throw',
+  // ---- BEP 6 Fast extension (issue 11) ----
+  allowedFastSetSize: 5,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -236,6 +246,7 @@ export const SETTING_LIMITS = {
   maxMetadataRequests: { unit: 'count', min: 1, max: 1_024, why: 'a 16 MiB info dictionary has 1,024 pieces: more queued requests than pieces are a flood' },
   minAnnounceInterval: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a tracker answering `interval 1` must not be hammered" },
   offChartSteps: { oneOf: OFF_CHART_POLICIES },
+  allowedFastSetSize: { unit: 'count', min: 0, max: MAX_ALLOWED_FAST, why: "libtorrent's allowed_fast_set_size is 5, BEP 6 suggests 10; each piece is one a choked peer may fetch, and the set is kept per peer" },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

@@ -11,10 +11,13 @@ import type { MetadataFetcher } from '../engine/metadata-fetcher.ts';
 import { reservedBytes } from '../engine/reserved-bits.ts';
 import { encodeHandshake, type Message, BLOCK_SIZE } from '../engine/wire.ts';
 import { flowNodes } from '../engine/flowchart.ts';
+import { allowedFastAddress, allowedFastSet } from '../engine/allowed-fast.ts';
 import { EdgeCoverage, EXTENSION_STEPS, touchesExtension } from './helpers/flowchart-coverage.ts';
-import { Bench, benchFetcher, peerIdOf, Puppet } from './helpers/puppet.ts';
+import { Bench, benchFetcher, PIECE_LENGTH, peerIdOf, Puppet } from './helpers/puppet.ts';
 
-const FAST_EXT = { fastExtension: true, extensionProtocol: true };
+// No allowed-fast set here: on a 4-piece torrent it would hold every piece, and these tests are
+// about choked requests being refused (test/fast-extension.test.ts covers the set).
+const FAST_EXT = { fastExtension: true, extensionProtocol: true, allowedFastSetSize: 0 };
 
 function expectPath(steps: string[], expected: string[]): void {
   expect(`,${steps.join(',')},`, `steps were: ${steps.join(' ')}`).toContain(`,${expected.join(',')},`);
@@ -100,7 +103,7 @@ describe('extension paths', () => {
       const steps = b.steps(p.label);
       expectPath(steps, ['caseMsg', 'reject', 'sizeCheck']);
       expectPath(steps, ['caseMsg', 'reject', 'loop']);
-      expectPath(steps, ['caseMsg', 'allowedFast', 'loop']);
+      expectPath(steps, ['caseMsg', 'allowedFast', 'sizeCheck']);
       expectPath(steps, ['caseMsg', 'suggest', 'loop']);
       // The rejected block was given back: one request fewer outstanding (still above the low watermark).
       const peer = b.client.connections()[0];
@@ -168,6 +171,124 @@ describe('extension paths', () => {
       b.run(10_500);
       expectPath(b.steps(p.label), ['casePMMsg', 'ochoke', 'oreject', 'loop']);
       expect(p.received.slice(-2)).toEqual([{ type: 'choke' }, { type: 'reject', index: 0, begin: 0, length: BLOCK_SIZE }]);
+      record(b);
+    });
+  });
+
+  describe('BEP 6 in full: every request answered once, the allowed-fast set', () => {
+    /** 40 pieces, so that a set of 5 is not the whole torrent. */
+    const SIZE = 40 * PIECE_LENGTH;
+    const FAST_SET = { fastExtension: true, extensionProtocol: true, allowedFastSetSize: 5 };
+    const setFor = (b: Bench, label: string) => allowedFastSet(allowedFastAddress(label), b.torrent.infoHash, 40, 5);
+    const ofType = <T extends Message['type']>(p: Puppet, type: T) => p.received.filter((m): m is Extract<Message, { type: T }> => m.type === type);
+
+    it('sends a peer it chokes its allowed-fast set, serves those pieces while choking it, rejects the others', () => {
+      // Fast without BEP 10: the set is the last message of the startup.
+      const b = new Bench({ initial: 'complete', size: SIZE, settings: { ...FAST_SET, extensionProtocol: false } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b, { ext: false });
+      b.run();
+      const set = setFor(b, p.label);
+      expect(set).toHaveLength(5);
+      expectPath(b.steps(p.label), ['register', 'sendBitfield', 'oallowedFast', 'loop']);
+      expect(ofType(p, 'allowed-fast').map((m) => m.index)).toEqual(set);
+      const other = [...Array(40).keys()].find((i) => !set.includes(i))!;
+      p.send({ type: 'have-none' });
+      p.send({ type: 'request', index: set[0], begin: 0, length: BLOCK_SIZE }).send({ type: 'request', index: other, begin: 0, length: BLOCK_SIZE });
+      b.run();
+      expectPath(b.steps(p.label), ['request', 'requestChoked', 'queueRequest', 'loop']);
+      expect(b.events.some((e) => e.node === 'requestChoked' && e.allowedFast === true)).toBe(true);
+      expect(ofType(p, 'piece').map((m) => [m.index, m.begin])).toEqual([[set[0], 0]]);
+      expect(ofType(p, 'reject')).toEqual([{ type: 'reject', index: other, begin: 0, length: BLOCK_SIZE }]);
+      expect(p.has('unchoke')).toBe(false);
+      record(b);
+    });
+
+    it('on choking, keeps queued requests for allowed-fast pieces and rejects the rest', () => {
+      // maxSendQueue 0: requests wait in the queue until the choke prunes it.
+      const b = new Bench({ initial: 'complete', size: SIZE, settings: { ...FAST_SET, maxSendQueue: 0 } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      p.send({ type: 'have-none' }).send({ type: 'interested' });
+      b.run();
+      expect(p.has('unchoke')).toBe(true);
+      const set = setFor(b, p.label);
+      const other = [...Array(40).keys()].find((i) => !set.includes(i))!;
+      p.send({ type: 'request', index: other, begin: 0, length: BLOCK_SIZE }).send({ type: 'request', index: set[1], begin: 0, length: BLOCK_SIZE });
+      p.send({ type: 'not-interested' });
+      b.run(10_500);
+      const chokeAt = b.events.findIndex((e) => e.node === 'ochoke');
+      expect(b.events[chokeAt].pruned).toBe(1);
+      expect(ofType(p, 'reject')).toEqual([{ type: 'reject', index: other, begin: 0, length: BLOCK_SIZE }]);
+      expect(b.client.connections()[0].queuedRequests).toBe(1); // the allowed-fast one, still to be served
+      record(b);
+    });
+
+    it('answers a CANCEL of a queued request with a REJECT', () => {
+      const b = new Bench({ initial: 'complete', size: SIZE, settings: { ...FAST_SET, maxSendQueue: 0 } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      p.send({ type: 'have-none' }).send({ type: 'interested' });
+      b.run();
+      p.send({ type: 'request', index: 7, begin: 0, length: BLOCK_SIZE }).send({ type: 'cancel', index: 7, begin: 0, length: BLOCK_SIZE });
+      p.send({ type: 'cancel', index: 8, begin: 0, length: BLOCK_SIZE }); // nothing to cancel: no answer
+      b.run();
+      expectPath(b.steps(p.label), ['cancel', 'cancelForward', 'oreject', 'loop']);
+      expect(ofType(p, 'reject')).toEqual([{ type: 'reject', index: 7, begin: 0, length: BLOCK_SIZE }]);
+      record(b);
+    });
+
+    it('asks for allowed-fast pieces while choked; a CHOKE keeps its requests pending until PIECE or REJECT', () => {
+      const b = new Bench({ size: SIZE, settings: FAST_SET });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      p.send({ type: 'have-all' }).send({ type: 'allowed-fast', index: 3 }).send({ type: 'allowed-fast', index: 3 });
+      b.run();
+      // Choked, yet piece 3 (and only it) is asked for.
+      expectPath(b.steps(p.label), ['caseMsg', 'allowedFast', 'sizeCheck', 'grabBlocks', 'queueBlocks', 'loop']);
+      expectPath(b.steps(p.label), ['caseMsg', 'allowedFast', 'loop']); // the same piece again: nothing new
+      expect(new Set(p.requests().map((r) => r.index))).toEqual(new Set([3]));
+      p.send({ type: 'unchoke' });
+      b.run();
+      const peer = b.client.connections()[0];
+      const before = peer.outstandingCount;
+      expect(before).toBeGreaterThan(2);
+      p.send({ type: 'choke' });
+      b.run();
+      expectPath(b.steps(p.label), ['caseMsg', 'choke', 'keepRequests', 'sizeCheck']);
+      expect(peer.outstandingCount).toBe(before); // not dropped: each still gets an answer
+      const [a, c] = p.requests().filter((r) => r.index !== 3);
+      p.send({ type: 'reject', index: a.index, begin: a.begin, length: a.length });
+      p.send({ type: 'piece', index: c.index, begin: c.begin, block: b.block(c.index, c.begin, c.length) });
+      b.run();
+      expect(peer.outstandingCount).toBe(before - 2);
+      expect(b.events.some((e) => e.node === 'pieceStore' && e.piece === c.index && e.begin === c.begin)).toBe(true);
+      record(b);
+    });
+
+    it('ends the connection on a PIECE it never requested, but takes one it cancelled', () => {
+      const b = new Bench({ size: SIZE, settings: { ...FAST_SET, snubTimeout: 1_000, tickInterval: 500 } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      p.send({ type: 'have-all' }).send({ type: 'unchoke' });
+      b.run(3_000); // no block comes: the peer is snubbed, its requests cancelled
+      expect(p.has('cancel')).toBe(true);
+      const late = p.requests()[0];
+      const another = p.requests()[1];
+      p.send({ type: 'piece', index: late.index, begin: late.begin, block: b.block(late.index, late.begin, late.length) });
+      p.send({ type: 'reject', index: another.index, begin: another.begin, length: another.length });
+      b.run();
+      expect(b.events.some((e) => e.node === 'pieceOk' && e.cancelled === true)).toBe(true);
+      expect(p.closedReason).toBeUndefined();
+      const asked = new Set(p.requests().map((r) => r.index));
+      const never = [...Array(40).keys()].find((i) => !asked.has(i))!;
+      p.send({ type: 'piece', index: never, begin: 0, block: b.block(never, 0, BLOCK_SIZE) });
+      b.run();
+      expectPath(b.steps(p.label), ['piece', 'pieceOk', 'exit', 'cleanup']);
+      expect(String(b.events.find((e) => e.node === 'exit')?.reason)).toMatch(/never requested \(BEP 6\)/);
+      expect(p.closedReason).toBeDefined();
       record(b);
     });
   });
