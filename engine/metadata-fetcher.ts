@@ -1,5 +1,6 @@
 // The MetadataFetcher: resolves a magnet link's info-hash into the torrent's info dictionary by
-// asking peers for it over BEP 9 (ut_metadata), one MetaPeer per connection.
+// asking peers for it over BEP 9 (ut_metadata), one MetaPeer per connection — connections it dials
+// and connections it accepts (a seed that dials us, having found us on the tracker, can deliver it).
 //
 // Pure: driven through the engine's ports like the Client.
 
@@ -56,6 +57,7 @@ export class MetadataFetcher {
   private readonly tracker: TrackerClient;
   private info: Uint8Array | undefined;
   private ticker: TimerHandle | undefined;
+  private listener: { stop(): void } | undefined;
   private running = false;
   private nextKey = 0;
   /** @internal */
@@ -91,6 +93,7 @@ export class MetadataFetcher {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.listener = this.o.network.listen((conn) => this.accept(conn));
     this.tracker.start();
     const tick = () => {
       this.ticker = this.o.clock.setTimer(1_000, () => {
@@ -107,6 +110,8 @@ export class MetadataFetcher {
     if (!this.running) return;
     this.running = false;
     this.ticker?.cancel();
+    this.listener?.stop();
+    this.listener = undefined;
     for (const p of [...this.peers.values()]) p.close(reason);
     this.tracker.stop();
   }
@@ -136,14 +141,30 @@ export class MetadataFetcher {
 
   /** @internal The peer sent metadata that is not the torrent's: it is not dialled again. */
   spoiled(peer: MetaPeer): void {
-    this.known.retire(peer.conn.remote);
+    if (!peer.conn.inbound) this.known.retire(peer.conn.remote);
   }
 
   /** @internal */
   gone(peer: MetaPeer): void {
     this.peers.delete(peer.key);
-    this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
+    if (!peer.conn.inbound) this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
     this.dialMore();
+  }
+
+  /**
+   * An inbound connection: taken while fetching, within the connection limit (shared with our
+   * dials) and the per-IP limit, as the Peer Manager takes them; otherwise closed at once.
+   */
+  private accept(conn: Connection): void {
+    const banKey = this.banKeyOf(conn.remote);
+    let sameIp = 0;
+    for (const p of this.peers.values()) if (p.key.banKey === banKey) sameIp++;
+    if (!this.running || this.peers.size >= (this.o.maxConnections ?? 8) || sameIp >= defaultSettings.maxConnectionsPerIp) {
+      conn.close();
+      return;
+    }
+    const peer = new MetaPeer(this, conn, new PeerKey(this.labelOf(conn.remote), banKey, this.nextKey++));
+    if (!peer.closed) this.peers.set(peer.key, peer);
   }
 
   /** Addresses we are connected or connecting to: never forgotten. */
@@ -193,7 +214,7 @@ class MetaPeer {
     this.wire = new PeerWire(f.o, conn, key.label, f.o.maxMessageLength, f.o.offChartSteps ?? defaultSettings.offChartSteps, `metadata fetcher ${f.o.label}`);
     this.startedAt = f.o.clock.now();
     conn.setHandler({
-      open: () => this.write(this.wire.handshake(reservedBytes({ extensionProtocol: true, fast: false }))),
+      open: () => this.sendHandshake(),
       data: (bytes) => this.onData(bytes),
       drain: () => {},
       close: (reason) => this.exit(reason ?? 'closed by remote'),
@@ -203,6 +224,11 @@ class MetaPeer {
 
   get closed(): boolean {
     return this.phase === 'closed';
+  }
+
+  /** Ours: on open for a dial, after theirs for a connection we accepted. */
+  private sendHandshake(): void {
+    this.write(this.wire.handshake(reservedBytes({ extensionProtocol: true, fast: false })));
   }
 
   /** The BEP 3 handshake went through. */
@@ -241,6 +267,7 @@ class MetaPeer {
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
     if (fault) return this.exit(fault);
     this.phase = 'loop';
+    if (this.conn.inbound) this.sendHandshake();
     this.step('sendExtHandshake');
     this.send({ type: 'extended', id: 0, payload: encodeExtHandshake({ client: 'swarmlab', port: this.f.o.network.localAddress.port }) });
     this.step('loop');
@@ -284,6 +311,8 @@ class MetaPeer {
 
   private onMetadataMessage(payload: Uint8Array): void {
     const m = parseMetadataMessage(payload);
+    // BEP 9/10: a msg_type we do not know is ignored, not a reason to close.
+    if (m.kind === 'unknown') return this.step('loop');
     if (m.kind === 'request') {
       // We have nothing to give yet: a REJECT each, while the peer reads them, and a peer that
       // keeps asking is dropped — its requests must not grow our send queue (issue 8).

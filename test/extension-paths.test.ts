@@ -57,6 +57,7 @@ describe('extension paths', () => {
       p.send({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 0 }) });
       p.send({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 9 }) });
       p.send({ type: 'extended', id: 77, payload: new Uint8Array([1, 2, 3]) }); // an extension we never announced
+      p.send({ type: 'extended', id: UT_METADATA_ID, payload: bencodeValue({ msg_type: 9, piece: 0 }) }); // a msg_type BEP 9 does not define: ignored
       b.run();
       const steps = b.steps(p.label);
       expectPath(steps, ['caseMsg', 'extended', 'extHandshake', 'loop']);
@@ -68,6 +69,7 @@ describe('extension paths', () => {
       expect(data.kind).toBe('data');
       expect(data.kind === 'data' && Buffer.compare(data.data, b.torrent.infoBytes)).toBe(0);
       expect(parseMetadataMessage(replies[1].payload)).toEqual({ kind: 'reject', piece: 9 });
+      expect(p.closedReason).toBeUndefined();
 
       // A request while choked is rejected explicitly (Fast), not silently dropped.
       p.send({ type: 'request', index: 0, begin: 0, length: BLOCK_SIZE });
@@ -336,6 +338,41 @@ describe('extension paths', () => {
       p.send(dataMsg(0, info.subarray(0, 16384))).send(dataMsg(1, info.subarray(16384)));
       b.run();
       expectPath(fSteps(b, p), ['extended', 'metadataData', 'loop', 'caseMsg', 'extended', 'metadataData', 'metadataCheck', 'exit', 'cleanup']);
+      expect(got.length).toBe(1);
+      expect(Buffer.compare(got[0], info)).toBe(0);
+      record(b);
+    });
+
+    it('ignores a ut_metadata msg_type it does not know (BEP 9/10), and still completes', () => {
+      const { b, p, got } = fetchBench();
+      offer(p);
+      b.run();
+      p.send({ type: 'extended', id: UT_METADATA_ID, payload: bencodeValue({ msg_type: 9, piece: 0 }) });
+      p.send({ type: 'extended', id: 200, payload: new Uint8Array([1]) }); // an id it never announced
+      b.run();
+      expect(p.closedReason).toBeUndefined();
+      p.send(dataMsg(0, info.subarray(0, 16384))).send(dataMsg(1, info.subarray(16384)));
+      b.run();
+      expect(got.length).toBe(1);
+      record(b);
+    });
+
+    it('takes metadata from a seed that dials it (an inbound connection)', () => {
+      const b = new Bench();
+      const { got } = benchFetcher(b, infoHash);
+      const seedHost = b.network.addHost({ label: 'S', address: { host: 'S', port: 6881 }, upload: Infinity, download: Infinity });
+      const p = new Puppet(b, 'S', seedHost);
+      p.attach(seedHost.connect({ host: 'F', port: 6881 }));
+      offer(p);
+      b.run();
+      const steps = fSteps(b, p);
+      expectPath(steps, ['connect', 'handshake', 'sendExtHandshake', 'loop']);
+      expect(b.events.find((e) => e.peer === 'F' && e.node === 'connect')?.inbound).toBe(true);
+      expect(p.handshaken).toBe(true); // the fetcher answered our handshake with its own
+      const asked = extendedOf(p).filter((m) => m.id === 3).map((m) => parseMetadataMessage(m.payload));
+      expect(asked).toEqual([{ kind: 'request', piece: 0 }, { kind: 'request', piece: 1 }]);
+      p.send(dataMsg(0, info.subarray(0, 16384))).send(dataMsg(1, info.subarray(16384)));
+      b.run();
       expect(got.length).toBe(1);
       expect(Buffer.compare(got[0], info)).toBe(0);
       record(b);
