@@ -52,6 +52,11 @@ const FETCH_RETRY = 5_000;
  */
 export class MetadataFetcher {
   private readonly peers = new Map<PeerKey, MetaPeer>();
+  /**
+   * Where peers that dialled us listen (their address's host, the port of their BEP 10 handshake),
+   * so the download that follows can dial them back; bounded like one tracker reply (`maxPeersPerReply`).
+   */
+  private readonly listening = new Map<string, PeerAddress>();
   /** The peer list, bounded like the Client's (`maxPeerList`); retired addresses sent wrong metadata. */
   private readonly known = new PeerList({ maxSize: defaultSettings.maxPeerList, backoff: () => FETCH_RETRY });
   private readonly tracker: TrackerClient;
@@ -137,6 +142,16 @@ export class MetadataFetcher {
     this.info = info;
     this.stop('metadata complete');
     this.o.onMetadata(info);
+  }
+
+  /** Peers that dialled us and told their listening port: for the download to dial once the metadata is here. */
+  get inboundPeers(): PeerAddress[] {
+    return [...this.listening.values()];
+  }
+
+  /** @internal An inbound peer's listening address, from its extension handshake. */
+  heardOf(address: PeerAddress): void {
+    if (this.listening.size < defaultSettings.maxPeersPerReply) this.listening.set(addressKey(address), address);
   }
 
   /** @internal The peer sent metadata that is not the torrent's: it is not dialled again. */
@@ -300,6 +315,7 @@ class MetaPeer {
     }
     const fault = !h.utMetadata ? 'the peer does not offer ut_metadata' : h.metadataSize === undefined ? 'the peer gave no metadata_size' : undefined;
     this.step('extHandshake', { ok: !fault, ...(fault ? { reason: fault } : {}), metadataSize: h.metadataSize, client: h.client });
+    if (this.conn.inbound && h.port !== undefined) this.f.heardOf({ host: this.conn.remote.host, port: h.port });
     if (fault) return this.exit(fault);
     this.remoteId = h.utMetadata;
     this.assembler ??= new MetadataAssembler(h.metadataSize!, this.f.o.infoHash);
