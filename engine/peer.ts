@@ -2,7 +2,7 @@
 // Every step it takes is traced with the flowchart's node id, so a run can be replayed on the
 // diagram. Inbound bytes, Peer Manager messages and timer ticks drive it; it never blocks.
 
-import { allowedFastAddress, allowedFastSet } from './allowed-fast.ts';
+import { allowedFastInput, allowedFastSet } from './allowed-fast.ts';
 import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
 import { assertCounterEquals, assertCounterInRange, CounterError, countAndNot } from './counters.ts';
@@ -130,7 +130,10 @@ export class PeerProcess {
       served: () => void (this.unservedStreak = 0),
       maxMetadataRequests: owner.settings.maxMetadataRequests,
       // BEP 6's algorithm on the remote's IPv4 address (a stable stand-in for a simulator label).
-      allowedFastSet: () => allowedFastSet(allowedFastAddress(conn.remote.host), owner.infoHash, owner.pieces.layout.pieceCount, owner.settings.allowedFastSetSize),
+      allowedFastSet: () => {
+        const { ipv4, wholeAddress } = allowedFastInput(conn.remote.host);
+        return allowedFastSet(ipv4, owner.infoHash, owner.pieces.layout.pieceCount, owner.settings.allowedFastSetSize, wholeAddress);
+      },
     });
     const now = owner.clock.now();
     this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = now;

@@ -2,7 +2,7 @@
 // algorithm takes for a simulator host label or a real IP.
 
 import { describe, expect, it } from 'vitest';
-import { allowedFastAddress, allowedFastSet } from '../engine/allowed-fast.ts';
+import { allowedFastAddress, allowedFastInput, allowedFastSet } from '../engine/allowed-fast.ts';
 
 describe('allowed-fast set (BEP 6)', () => {
   const ip = Uint8Array.from([80, 4, 4, 200]);
@@ -28,5 +28,15 @@ describe('allowed-fast set (BEP 6)', () => {
     expect(allowedFastAddress('L3')).toEqual(allowedFastAddress('L3'));
     expect(allowedFastAddress('L3')).not.toEqual(allowedFastAddress('L4'));
     expect(allowedFastAddress('::1')).toHaveLength(4);
+  });
+
+  it('keeps the whole address of a loopback or private peer (as libtorrent does on 127.0.0.1), masks a public one', () => {
+    expect(allowedFastInput('127.0.0.1').wholeAddress).toBe(true);
+    expect(allowedFastInput('192.168.1.20').wholeAddress).toBe(true);
+    expect(allowedFastInput('80.4.4.200').wholeAddress).toBe(false);
+    expect(allowedFastInput('L3').wholeAddress).toBe(false);
+    const whole = allowedFastSet(Uint8Array.from([127, 0, 0, 1]), infoHash, 1313, 5, true);
+    expect(whole).not.toEqual(allowedFastSet(Uint8Array.from([127, 0, 0, 1]), infoHash, 1313, 5));
+    expect(whole).not.toEqual(allowedFastSet(Uint8Array.from([127, 0, 0, 2]), infoHash, 1313, 5, true));
   });
 });

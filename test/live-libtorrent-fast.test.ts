@@ -44,7 +44,7 @@ describe.skipIf(!!skip)(`BEP 6 and BEP 9 with libtorrent${skip ? ` (skipped: ${s
     addCleanup(() => session.stop('test over', 0));
     session.start();
     const leech = libtorrent(procs(), 'lt-leech', 'leech', single.torrent, join(dir, 'out'), await freePort(), [`127.0.0.1:${network.localAddress.port}`], 60);
-    const set = new Set(allowedFastSet(allowedFastAddress('127.0.0.1'), torrent.infoHash, torrent.pieceCount, 5));
+    const set = new Set(allowedFastSet(allowedFastAddress('127.0.0.1'), torrent.infoHash, torrent.pieceCount, 5, true));
     const served = () => events.filter((e) => e.node === 'requestChoked' && e.allowedFast === true).length;
     const deadline = Date.now() + 45_000;
     while (Date.now() < deadline && served() < 8 && leech.code === undefined) await sleep(200);
@@ -57,6 +57,26 @@ describe.skipIf(!!skip)(`BEP 6 and BEP 9 with libtorrent${skip ? ` (skipped: ${s
     expect(asked.every((p) => set.has(p))).toBe(true);
     expect(session.client.connections().reduce((n, c) => n + c.uploaded, 0)).toBeGreaterThan(0);
     expect(events.some((e) => e.node === 'ounchoke')).toBe(false);
+  }, 90_000);
+
+  it("a libtorrent seed grants swarmlab the allowed-fast set BEP 6's algorithm gives for 127.0.0.1 (unmasked, as for a local address)", async () => {
+    const dir = work('lt-fast-granted');
+    const [single] = makeCases(dir);
+    const torrent = parseTorrent(readFileSync(single.torrent));
+    const ltPort = await freePort();
+    const seed = libtorrent(procs(), 'lt-seed', 'seed', single.torrent, single.payloadDir, ltPort, [], 60);
+    await seed.waitFor(/listening \d+/, 20_000);
+    const network = await TcpNetwork.create({ host: '127.0.0.1' });
+    const events: TraceEvent[] = [];
+    const session = new LiveSession({ torrent, dir: join(dir, 'out'), network, initial: 'empty', trace: { emit: (e) => events.push({ ...e }) }, peers: [{ host: '127.0.0.1', port: ltPort }] });
+    addCleanup(() => session.stop('test over', 0));
+    session.start();
+    // libtorrent sends its set (allowed_fast_set_size 5) once it knows we have no pieces.
+    const allowed = () => events.filter((e) => e.node === 'allowedFast' && e.ignored === undefined).map((e) => e.piece as number);
+    const deadline = Date.now() + 45_000;
+    while (Date.now() < deadline && allowed().length < 5 && seed.code === undefined) await sleep(200);
+    expect(allowed(), `ALLOWED FAST from libtorrent: ${seed.stderr.slice(-1500)}`).toEqual(allowedFastSet(allowedFastAddress('127.0.0.1'), torrent.infoHash, torrent.pieceCount, 5, true));
+    // Requesting them while choked is tested with scripted peers (test/extension-paths.test.ts): libtorrent unchokes us at once.
   }, 90_000);
 
   it('resolves a magnet link from a libtorrent seed that dials swarmlab, then downloads it', async () => {
