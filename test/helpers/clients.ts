@@ -17,8 +17,8 @@ export function aria2Args(o: { port: number; dir: string; torrent: string; seed?
   return adapterAria2Args({ ...o, trackerInterval: 2 });
 }
 
-export function libtorrent(procs: Procs, name: string, mode: 'seed' | 'leech', source: string, save: string, port: number, peers: string[], seconds: number, uploadSlots?: number): Proc {
-  return procs.spawn(name, PYTHON, ltClientArgs({ mode, source, save, port, peers, uploadSlots }), { seconds });
+export function libtorrent(procs: Procs, name: string, mode: 'seed' | 'leech', source: string, save: string, port: number, peers: string[], seconds: number): Proc {
+  return procs.spawn(name, PYTHON, ltClientArgs({ mode, source, save, port, peers }), { seconds });
 }
 
 export interface Transmission {

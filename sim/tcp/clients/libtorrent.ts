@@ -28,8 +28,6 @@ export interface LtClientArgsOptions {
   parent?: number;
   /** Peers it dials itself (HOST:PORT). */
   peers?: string[];
-  /** libtorrent's `unchoke_slots_limit` (0: every peer stays choked; default libtorrent's). */
-  uploadSlots?: number;
 }
 
 /** lt_client.py's arguments (after the script's path), shared by the adapter and the interop tests. */
@@ -43,7 +41,6 @@ export function ltClientArgs(o: LtClientArgsOptions): string[] {
     ...(o.ip ? ['--ip', o.ip] : []),
     ...(o.stay ? ['--stay'] : []),
     ...(o.parent !== undefined ? ['--parent', String(o.parent)] : []),
-    ...(o.uploadSlots !== undefined ? ['--upload-slots', String(o.uploadSlots)] : []),
     ...(o.peers ?? []),
   ];
 }

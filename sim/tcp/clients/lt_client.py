@@ -6,14 +6,13 @@
 #   --ip IP       listen on IP:port and bind every outgoing connection to IP (default 127.0.0.1)
 #   --stay        a leech that completes stays, seeding (default: it exits 0)
 #   --parent PID  exit when process PID is gone (the adapter's own process)
-#   --upload-slots N  libtorrent's unchoke_slots_limit (default: libtorrent's, 8); 0 chokes every peer
 # The torrent's trackers are announced to (the min announce interval lifted to the tracker's own).
 # Prints "listening PORT" when ready, "done SECONDS" when a leech completes.
 import os, sys, time
 import libtorrent as lt
 
 args = sys.argv[1:]
-ip, stay, parent, slots, rest = '127.0.0.1', False, None, None, []
+ip, stay, parent, rest = '127.0.0.1', False, None, []
 i = 0
 while i < len(args):
     if args[i] == '--ip':
@@ -22,8 +21,6 @@ while i < len(args):
         stay = True; i += 1
     elif args[i] == '--parent':
         parent = int(args[i + 1]); i += 2
-    elif args[i] == '--upload-slots':
-        slots = int(args[i + 1]); i += 2
     else:
         rest.append(args[i]); i += 1
 mode, source, save, port = rest[0], rest[1], rest[2], int(rest[3])
@@ -43,8 +40,6 @@ ses = lt.session({
     'min_announce_interval': 1,
     'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification | lt.alert.category_t.status_notification,
 })
-if slots is not None:
-    ses.apply_settings({'unchoke_slots_limit': slots})
 if source.startswith('magnet:'):
     atp = lt.parse_magnet_uri(source)
 else:
