@@ -359,12 +359,15 @@ describe('extension paths', () => {
 
     it('takes metadata from a seed that dials it (an inbound connection)', () => {
       const b = new Bench();
-      const { got } = benchFetcher(b, infoHash);
+      const { fetcher, got } = benchFetcher(b, infoHash);
       const seedHost = b.network.addHost({ label: 'S', address: { host: 'S', port: 6881 }, upload: Infinity, download: Infinity });
       const p = new Puppet(b, 'S', seedHost);
       p.attach(seedHost.connect({ host: 'F', port: 6881 }));
-      offer(p);
+      p.raw(encodeHandshake({ infoHash, peerId: peerIdOf('seed'), reserved: reservedBytes({ fast: false, extensionProtocol: true }) }));
+      p.send(extHandshake({ m: { ut_metadata: 3 }, metadata_size: info.length, p: 7000 }));
       b.run();
+      // Where it listens (its BEP 10 `p`), for the download to dial once the fetch is over.
+      expect(fetcher.inboundPeers).toEqual([{ host: 'S', port: 7000 }]);
       const steps = fSteps(b, p);
       expectPath(steps, ['connect', 'handshake', 'sendExtHandshake', 'loop']);
       expect(b.events.find((e) => e.peer === 'F' && e.node === 'connect')?.inbound).toBe(true);
