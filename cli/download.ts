@@ -79,6 +79,8 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
         return 130;
       }
       torrent = { ...info, announce: magnet.trackers.map((t) => [t]), urlList: [], warnings: [] };
+      // Seeds that dialled the fetcher are dialled back by the download (their connection closed with the fetch).
+      for (const p of fetch.inboundPeers()) if (!peers.some((q) => q.host === p.host && q.port === p.port)) peers.push(p);
       progress.log(`metadata: ${torrent.name}, ${formatBytes(torrent.length)} in ${torrent.pieceCount} pieces`);
     } catch (err) {
       stopWaiting();

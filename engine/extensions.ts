@@ -3,6 +3,7 @@
 // dictionary). Kept apart from peer.ts, which hands this class the few hooks it needs. Every step
 // is traced with a node id of its own (engine/flowchart.ts).
 
+import { MAX_ALLOWED_FAST } from './allowed-fast.ts';
 import { Bitfield } from './bitfield.ts';
 import {
   encodeExtHandshake,
@@ -49,6 +50,8 @@ export interface ExtensionHost {
   served(): void;
   /** Most ut_metadata requests queued per peer (settings `maxMetadataRequests`). */
   readonly maxMetadataRequests: number;
+  /** BEP 6: the allowed-fast set we grant this peer (engine/allowed-fast.ts; empty for none). */
+  allowedFastSet(): readonly number[];
 }
 
 /** Rejects in a row, without a block in between, after which we stop re-asking at once. */
@@ -60,8 +63,10 @@ export class PeerExtensions {
   /** Both ends set the extension-protocol bit. */
   extended = false;
   remote: ExtHandshake | undefined;
-  /** Pieces the remote lets us request while it chokes us (recorded; we do not use them yet). */
+  /** Pieces the remote lets us request while it chokes us (at most MAX_ALLOWED_FAST remembered). */
   readonly allowedFast = new Set<number>();
+  /** Pieces we let the remote request while we choke it: the allowed-fast set we sent. */
+  granted: ReadonlySet<number> = new Set<number>();
   readonly suggested = new Set<number>();
   private rejectStreak = 0;
   /** ut_metadata pieces the remote asked for, waiting for the network to take our replies. */
@@ -86,6 +91,7 @@ export class PeerExtensions {
     this.host.step('sendBitfield', { pieces: have.count, ...(this.host.offer.fast ? { message } : {}) });
     if (message === 'bitfield') this.host.send({ type: 'bitfield', bits: have.bytes.slice() });
     else if (message === 'have-all' || message === 'have-none') this.host.send({ type: message });
+    this.sendAllowedFast();
     if (!this.extended) return;
     const metadata = this.host.metadata;
     this.host.step('sendExtHandshake', { metadataSize: metadata?.length });
@@ -94,6 +100,20 @@ export class PeerExtensions {
       id: 0,
       payload: encodeExtHandshake({ metadataSize: metadata?.length, port: this.host.listenPort, client: 'swarmlab', reqq: 250 }),
     });
+  }
+
+  /**
+   * BEP 6: every peer starts choked, so the allowed-fast set goes with our piece set. Like
+   * libtorrent, the whole set is sent, also pieces we do not have yet (their requests are rejected
+   * until we do); a seed could send only what it has, but it has everything.
+   */
+  private sendAllowedFast(): void {
+    if (!this.fast) return;
+    const set = this.host.allowedFastSet();
+    if (set.length === 0) return;
+    this.granted = new Set(set);
+    this.host.step('oallowedFast', { pieces: [...set] });
+    for (const index of set) this.host.send({ type: 'allowed-fast', index });
   }
 
   /** Handles a Fast or extended message; caseMsg has been traced. */
@@ -114,10 +134,14 @@ export class PeerExtensions {
         if (++this.rejectStreak > REJECT_STREAK_LIMIT) return h.step('loop');
         return h.fill();
       }
-      case 'allowed-fast':
-        h.step('allowedFast', { piece: m.index });
-        if (Number.isInteger(m.index) && m.index >= 0 && m.index < h.pieceCount) this.allowedFast.add(m.index);
-        return h.step('loop');
+      case 'allowed-fast': {
+        // A new piece we may request while choked: fill (the Peer process asks only for pieces it has and we lack).
+        const fresh = Number.isInteger(m.index) && m.index >= 0 && m.index < h.pieceCount && !this.allowedFast.has(m.index) && this.allowedFast.size < MAX_ALLOWED_FAST;
+        h.step('allowedFast', { piece: m.index, ...(fresh ? {} : { ignored: true }) });
+        if (!fresh) return h.step('loop');
+        this.allowedFast.add(m.index);
+        return h.fill();
+      }
       case 'suggest':
         h.step('suggest', { piece: m.index });
         if (Number.isInteger(m.index) && m.index >= 0 && m.index < h.pieceCount && this.suggested.size < 1024) this.suggested.add(m.index);

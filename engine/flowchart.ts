@@ -94,6 +94,8 @@ const extensionNodes = [
   { id: 'allowedFast', label: 'ALLOWED FAST', kind: 'step' },
   { id: 'suggest', label: 'SUGGEST', kind: 'step' },
   { id: 'oreject', label: 'OREJECT (requests we will not serve)', kind: 'step' },
+  { id: 'oallowedFast', label: 'OALLOWED FAST (the set a choked peer may request)', kind: 'step' },
+  { id: 'keepRequests', label: 'Keep requests until PIECE or REJECT (Fast)', kind: 'step' },
   { id: 'extended', label: 'EXTENDED', kind: 'step' },
   { id: 'extHandshake', label: 'Extension handshake', kind: 'step' },
   { id: 'metadataRequest', label: 'Metadata request: send piece or reject', kind: 'step' },
@@ -174,7 +176,15 @@ const extensionEdges: FlowEdge[] = [
   c('caseMsg', 'haveNone'), c('haveNone', 'constructPieceSet'),
   // BEP 6: a REJECT gives the block back and refills; one for nothing we asked is ignored.
   c('caseMsg', 'reject'), c('reject', 'sizeCheck'), c('reject', 'loop', 'Not asked'), s('reject', 'pieceMgr'),
-  c('caseMsg', 'allowedFast'), c('allowedFast', 'loop'),
+  c('caseMsg', 'allowedFast'), c('allowedFast', 'loop'), c('allowedFast', 'sizeCheck'),
+  // BEP 6: our allowed-fast set follows our piece set; a CHOKE keeps our requests pending (each
+  // gets a PIECE or a REJECT), and allowed-fast pieces may still be requested; a PIECE we never
+  // asked for (nor cancelled) ends the connection.
+  c('sendBitfield', 'oallowedFast'), c('oallowedFast', 'sendExtHandshake'), c('oallowedFast', 'loop'), s('oallowedFast', 'outbound'),
+  c('choke', 'keepRequests'), c('keepRequests', 'sizeCheck'),
+  c('pieceOk', 'exit', 'Unrequested (Fast)'),
+  // BEP 6: a cancelled request still queued is answered with a REJECT.
+  c('cancelForward', 'oreject'),
   c('caseMsg', 'suggest'), c('suggest', 'loop'),
   // BEP 6: requests we ignore, or prune on choking, are rejected explicitly.
   c('requestIgnore', 'oreject'), c('ochoke', 'oreject'), c('oreject', 'loop'), s('oreject', 'outbound'),

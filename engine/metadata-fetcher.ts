@@ -1,5 +1,6 @@
 // The MetadataFetcher: resolves a magnet link's info-hash into the torrent's info dictionary by
-// asking peers for it over BEP 9 (ut_metadata), one MetaPeer per connection.
+// asking peers for it over BEP 9 (ut_metadata), one MetaPeer per connection — connections it dials
+// and connections it accepts (a seed that dials us, having found us on the tracker, can deliver it).
 //
 // Pure: driven through the engine's ports like the Client.
 
@@ -51,11 +52,17 @@ const FETCH_RETRY = 5_000;
  */
 export class MetadataFetcher {
   private readonly peers = new Map<PeerKey, MetaPeer>();
+  /**
+   * Where peers that dialled us listen (their address's host, the port of their BEP 10 handshake),
+   * so the download that follows can dial them back; bounded like one tracker reply (`maxPeersPerReply`).
+   */
+  private readonly listening = new Map<string, PeerAddress>();
   /** The peer list, bounded like the Client's (`maxPeerList`); retired addresses sent wrong metadata. */
   private readonly known = new PeerList({ maxSize: defaultSettings.maxPeerList, backoff: () => FETCH_RETRY, countFrom: 'dial-end' });
   private readonly tracker: TrackerClient;
   private info: Uint8Array | undefined;
   private ticker: TimerHandle | undefined;
+  private listener: { stop(): void } | undefined;
   private running = false;
   private nextKey = 0;
   /** @internal */
@@ -91,6 +98,7 @@ export class MetadataFetcher {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.listener = this.o.network.listen((conn) => this.accept(conn));
     this.tracker.start();
     const tick = () => {
       this.ticker = this.o.clock.setTimer(1_000, () => {
@@ -107,6 +115,8 @@ export class MetadataFetcher {
     if (!this.running) return;
     this.running = false;
     this.ticker?.cancel();
+    this.listener?.stop();
+    this.listener = undefined;
     for (const p of [...this.peers.values()]) p.close(reason);
     this.tracker.stop();
   }
@@ -134,16 +144,42 @@ export class MetadataFetcher {
     this.o.onMetadata(info);
   }
 
+  /** Peers that dialled us and told their listening port: for the download to dial once the metadata is here. */
+  get inboundPeers(): PeerAddress[] {
+    return [...this.listening.values()];
+  }
+
+  /** @internal An inbound peer's listening address, from its extension handshake. */
+  heardOf(address: PeerAddress): void {
+    if (this.listening.size < defaultSettings.maxPeersPerReply) this.listening.set(addressKey(address), address);
+  }
+
   /** @internal The peer sent metadata that is not the torrent's: it is not dialled again. */
   spoiled(peer: MetaPeer): void {
-    this.known.retire(peer.conn.remote);
+    if (!peer.conn.inbound) this.known.retire(peer.conn.remote);
   }
 
   /** @internal */
   gone(peer: MetaPeer): void {
     this.peers.delete(peer.key);
-    this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
+    if (!peer.conn.inbound) this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
     this.dialMore();
+  }
+
+  /**
+   * An inbound connection: taken while fetching, within the connection limit (shared with our
+   * dials) and the per-IP limit, as the Peer Manager takes them; otherwise closed at once.
+   */
+  private accept(conn: Connection): void {
+    const banKey = this.banKeyOf(conn.remote);
+    let sameIp = 0;
+    for (const p of this.peers.values()) if (p.key.banKey === banKey) sameIp++;
+    if (!this.running || this.peers.size >= (this.o.maxConnections ?? 8) || sameIp >= defaultSettings.maxConnectionsPerIp) {
+      conn.close();
+      return;
+    }
+    const peer = new MetaPeer(this, conn, new PeerKey(this.labelOf(conn.remote), banKey, this.nextKey++));
+    if (!peer.closed) this.peers.set(peer.key, peer);
   }
 
   /** Addresses we are connected or connecting to: never forgotten. */
@@ -193,7 +229,7 @@ class MetaPeer {
     this.wire = new PeerWire(f.o, conn, key.label, f.o.maxMessageLength, f.o.offChartSteps ?? defaultSettings.offChartSteps, `metadata fetcher ${f.o.label}`);
     this.startedAt = f.o.clock.now();
     conn.setHandler({
-      open: () => this.write(this.wire.handshake(reservedBytes({ extensionProtocol: true, fast: false }))),
+      open: () => this.sendHandshake(),
       data: (bytes) => this.onData(bytes),
       drain: () => {},
       close: (reason) => this.exit(reason ?? 'closed by remote'),
@@ -203,6 +239,11 @@ class MetaPeer {
 
   get closed(): boolean {
     return this.phase === 'closed';
+  }
+
+  /** Ours: on open for a dial, after theirs for a connection we accepted. */
+  private sendHandshake(): void {
+    this.write(this.wire.handshake(reservedBytes({ extensionProtocol: true, fast: false })));
   }
 
   /** The BEP 3 handshake went through. */
@@ -241,6 +282,7 @@ class MetaPeer {
     this.step('handshake', fault ? { ok: false, reason: fault } : { ok: true });
     if (fault) return this.exit(fault);
     this.phase = 'loop';
+    if (this.conn.inbound) this.sendHandshake();
     this.step('sendExtHandshake');
     this.send({ type: 'extended', id: 0, payload: encodeExtHandshake({ client: 'swarmlab', port: this.f.o.network.localAddress.port }) });
     this.step('loop');
@@ -273,6 +315,7 @@ class MetaPeer {
     }
     const fault = !h.utMetadata ? 'the peer does not offer ut_metadata' : h.metadataSize === undefined ? 'the peer gave no metadata_size' : undefined;
     this.step('extHandshake', { ok: !fault, ...(fault ? { reason: fault } : {}), metadataSize: h.metadataSize, client: h.client });
+    if (this.conn.inbound && h.port !== undefined) this.f.heardOf({ host: this.conn.remote.host, port: h.port });
     if (fault) return this.exit(fault);
     this.remoteId = h.utMetadata;
     this.assembler ??= new MetadataAssembler(h.metadataSize!, this.f.o.infoHash);
@@ -284,6 +327,8 @@ class MetaPeer {
 
   private onMetadataMessage(payload: Uint8Array): void {
     const m = parseMetadataMessage(payload);
+    // BEP 9/10: a msg_type we do not know is ignored, not a reason to close.
+    if (m.kind === 'unknown') return this.step('loop');
     if (m.kind === 'request') {
       // We have nothing to give yet: a REJECT each, while the peer reads them, and a peer that
       // keeps asking is dropped — its requests must not grow our send queue (issue 8).

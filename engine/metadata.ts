@@ -91,9 +91,17 @@ export function encodeMetadataMessage(m: MetadataMessage): Uint8Array {
   return out;
 }
 
-export function parseMetadataMessage(payload: Uint8Array): MetadataMessage {
+/** A ut_metadata message of a msg_type BEP 9 does not define: ignored, as the BEP's extensions must be. */
+export interface UnknownMetadataMessage {
+  kind: 'unknown';
+  msgType: number;
+}
+
+export function parseMetadataMessage(payload: Uint8Array): MetadataMessage | UnknownMetadataMessage {
   const { dict: d, end } = decodeDict(payload, 'ut_metadata message', true);
   const type = asInt(d.msg_type);
+  if (type === undefined) throw new ExtensionError('ut_metadata message: msg_type is missing or not an integer');
+  if (type !== 0 && type !== 1 && type !== 2) return { kind: 'unknown', msgType: type };
   const piece = asInt(d.piece);
   if (piece === undefined || piece < 0 || piece > MAX_METADATA_SIZE / METADATA_PIECE_SIZE) {
     throw new ExtensionError(`ut_metadata message: piece ${String(piece)} is missing or out of range`);
@@ -102,14 +110,11 @@ export function parseMetadataMessage(payload: Uint8Array): MetadataMessage {
     if (end !== payload.length) throw new ExtensionError('ut_metadata message: trailing bytes after a request or reject');
     return { kind: type === 0 ? 'request' : 'reject', piece };
   }
-  if (type === 1) {
-    const totalSize = asInt(d.total_size);
-    if (totalSize === undefined || totalSize <= 0 || totalSize > MAX_METADATA_SIZE) {
-      throw new ExtensionError(`ut_metadata data: total_size ${String(totalSize)} is missing or not in 1..${MAX_METADATA_SIZE}`);
-    }
-    return { kind: 'data', piece, totalSize, data: payload.subarray(end) };
+  const totalSize = asInt(d.total_size);
+  if (totalSize === undefined || totalSize <= 0 || totalSize > MAX_METADATA_SIZE) {
+    throw new ExtensionError(`ut_metadata data: total_size ${String(totalSize)} is missing or not in 1..${MAX_METADATA_SIZE}`);
   }
-  throw new ExtensionError(`ut_metadata message: unknown msg_type ${String(type)}`);
+  return { kind: 'data', piece, totalSize, data: payload.subarray(end) };
 }
 
 function decodeDict(payload: Uint8Array, what: string, prefix: boolean): { dict: BDict; end: number } {

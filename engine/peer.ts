@@ -2,6 +2,7 @@
 // Every step it takes is traced with the flowchart's node id, so a run can be replayed on the
 // diagram. Inbound bytes, Peer Manager messages and timer ticks drive it; it never blocks.
 
+import { allowedFastInput, allowedFastSet } from './allowed-fast.ts';
 import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
 import { assertCounterEquals, assertCounterInRange, CounterError, countAndNot } from './counters.ts';
@@ -86,6 +87,11 @@ export class PeerProcess {
   readonly ext: PeerExtensions;
   /** Requests we sent and still wait for. */
   private readonly outstanding = new Map<number, BlockRef>();
+  /**
+   * Fast: requests we cancelled (endgame, snubbing) whose PIECE or REJECT has not come yet; a PIECE
+   * for one is no fault. Oldest forgotten past twice `hiWatermark` (a peer that answers none of them).
+   */
+  private readonly cancelled = new Map<number, BlockRef>();
   /** Their requests to us, waiting for the network to take them (the Outbound queue). */
   private requestQueue: BlockRef[] = [];
   /** Pieces the remote has and we lack: we are interested while this is above zero. */
@@ -145,6 +151,11 @@ export class PeerProcess {
       unserved: () => this.noteUnserved(),
       served: () => void (this.unservedStreak = 0),
       maxMetadataRequests: owner.settings.maxMetadataRequests,
+      // BEP 6's algorithm on the remote's IPv4 address (a stable stand-in for a simulator label).
+      allowedFastSet: () => {
+        const { ipv4, wholeAddress } = allowedFastInput(conn.remote.host);
+        return allowedFastSet(ipv4, owner.infoHash, owner.pieces.layout.pieceCount, owner.settings.allowedFastSetSize, wholeAddress);
+      },
     });
     const now = owner.clock.now();
     this.startedAt = this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = now;
@@ -309,6 +320,11 @@ export class PeerProcess {
   private onChoke(): void {
     this.step('choke');
     this.setPeerChoking(true);
+    if (this.ext.fast) {
+      // BEP 6: a CHOKE no longer discards our requests; each still gets a PIECE or a REJECT.
+      this.step('keepRequests', { kept: this.outstanding.size });
+      return this.fill(); // allowed-fast pieces may still be asked for
+    }
     const given = this.outstanding.size;
     this.owner.pieces.giveBack(this.key, this.outstanding.values());
     this.outstanding.clear();
@@ -358,8 +374,10 @@ export class PeerProcess {
   private onRequest(r: BlockRef): void {
     this.step('request', { piece: r.index, begin: r.begin, length: r.length });
     this.lastRequestAt = this.now();
-    this.step('requestChoked', { choked: this.amChoking });
-    const reason = this.amChoking
+    // BEP 6: a piece of the allowed-fast set we sent is served while we choke the peer.
+    const fastAllowed = this.amChoking && this.ext.granted.has(r.index);
+    this.step('requestChoked', { choked: this.amChoking, ...(fastAllowed ? { allowedFast: true } : {}) });
+    const reason = this.amChoking && !fastAllowed
       ? 'we choke the peer'
       : !this.validRequest(r)
         ? 'invalid request'
@@ -392,8 +410,14 @@ export class PeerProcess {
     const key = blockKey(index, begin);
     const asked = this.outstanding.get(key);
     const ok = asked !== undefined && asked.length === block.length;
-    this.step('pieceOk', { ok });
-    if (!ok) return this.step('loop');
+    const wasCancelled = !ok && this.cancelled.get(key)?.length === block.length;
+    this.step('pieceOk', { ok, ...(wasCancelled ? { cancelled: true } : {}) });
+    if (!ok) {
+      if (wasCancelled) this.cancelled.delete(key);
+      // BEP 6: a PIECE that was never requested ends the connection (a cancelled one may still come).
+      if (this.ext.fast && !wasCancelled) return this.exit(`PIECE ${index}:${begin}+${block.length}, which we never requested (BEP 6)`);
+      return this.step('loop');
+    }
     this.outstanding.delete(key);
     const now = this.now();
     this.lastBlockAt = now;
@@ -410,6 +434,7 @@ export class PeerProcess {
   /** Fast: the remote rejected a request of ours; it goes back to the Piece Manager. */
   private onRejected(r: BlockRef): boolean {
     const key = blockKey(r.index, r.begin);
+    if (this.cancelled.get(key)?.length === r.length) this.cancelled.delete(key); // the answer to our CANCEL
     const asked = this.outstanding.get(key);
     if (!asked || asked.length !== r.length) return false;
     this.outstanding.delete(key);
@@ -420,8 +445,15 @@ export class PeerProcess {
   private onCancel(r: BlockRef): void {
     this.step('cancel', { piece: r.index, begin: r.begin });
     const before = this.requestQueue.length;
-    this.requestQueue = this.requestQueue.filter((q) => !(q.index === r.index && q.begin === r.begin && q.length === r.length));
-    this.step('cancelForward', { removed: before - this.requestQueue.length });
+    const removed: BlockRef[] = [];
+    this.requestQueue = this.requestQueue.filter((q) => {
+      const match = q.index === r.index && q.begin === r.begin && q.length === r.length;
+      if (match) removed.push(q);
+      return !match;
+    });
+    this.step('cancelForward', { removed: removed.length });
+    // BEP 6: every request gets exactly one answer; a cancelled one not yet sent gets a REJECT.
+    if (this.sendRoom) this.ext.rejectRequests(removed);
     this.step('loop');
   }
 
@@ -433,10 +465,12 @@ export class PeerProcess {
     const settings = this.owner.settings;
     const [loWatermark, hiWatermark] = this.snubbed ? [1, 1] : [Math.min(settings.loWatermark, allowed), Math.min(settings.hiWatermark, allowed)];
     const size = this.outstanding.size;
-    const yes = !this.peerChoking && this.amInterested && size < loWatermark;
-    this.step('sizeCheck', { outstanding: size, fill: yes });
+    // BEP 6: while the remote chokes us, only pieces of its allowed-fast set may be asked for.
+    const from = this.peerChoking ? this.allowedFastPieces() : this.remotePieces;
+    const yes = from !== undefined && this.amInterested && size < loWatermark;
+    this.step('sizeCheck', { outstanding: size, fill: yes, ...(this.peerChoking && from ? { allowedFast: true } : {}) });
     if (!yes) return this.step('loop');
-    const blocks = this.owner.pieces.grab(this.key, this.remotePieces, hiWatermark - size);
+    const blocks = this.owner.pieces.grab(this.key, from, hiWatermark - size);
     this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
     for (const b of blocks) {
       const key = blockKey(b.index, b.begin);
@@ -447,6 +481,27 @@ export class PeerProcess {
     assertCounterInRange('outstanding of', this.outstanding.size, 0, hiWatermark, this.remoteLabel);
     this.step('queueBlocks', { count: blocks.length });
     this.step('loop');
+  }
+
+  /** The remote's allowed-fast pieces that it has and we lack, as a piece set; undefined if none. */
+  private allowedFastPieces(): Bitfield | undefined {
+    const have = this.owner.pieces.have;
+    let set: Bitfield | undefined;
+    for (const index of this.ext.allowedFast) {
+      if (!this.remotePieces.has(index) || have.has(index)) continue;
+      set ??= new Bitfield(this.remotePieces.size);
+      set.set(index);
+    }
+    return set;
+  }
+
+  /** Fast: a request we withdrew, whose answer (PIECE or REJECT) may still come. */
+  private noteCancelled(b: BlockRef): void {
+    if (!this.ext.fast) return;
+    const key = blockKey(b.index, b.begin);
+    this.cancelled.delete(key);
+    this.cancelled.set(key, b);
+    if (this.cancelled.size > 2 * this.owner.settings.hiWatermark) this.cancelled.delete(this.cancelled.keys().next().value!);
   }
 
   // ---- Peer Manager messages -----------------------------------------------------------------------
@@ -465,12 +520,15 @@ export class PeerProcess {
   private chokeAndPrune(extra?: Record<string, unknown>): void {
     this.step('casePMMsg');
     // Outbound prunes the PIECE messages it has not sent yet (the dotted "Prune Queue" box).
-    this.step('ochoke', { pruned: this.requestQueue.length, ...extra });
+    // Fast: requests for pieces of the allowed-fast set we granted stay queued and are served.
+    const granted = this.ext.granted;
+    const pruned = this.requestQueue.filter((r) => !granted.has(r.index));
+    this.step('ochoke', { pruned: pruned.length, ...extra });
     this.amChoking = true;
     this.send({ type: 'choke' });
     // Fast: the pruned requests are rejected (oreject) — when the send queue has room for it.
-    if (this.sendRoom) this.ext.rejectRequests(this.requestQueue);
-    this.requestQueue = [];
+    if (this.sendRoom) this.ext.rejectRequests(pruned);
+    this.requestQueue = pruned.length === this.requestQueue.length ? [] : this.requestQueue.filter((r) => granted.has(r.index));
     this.traceState();
     this.step('loop');
   }
@@ -518,6 +576,7 @@ export class PeerProcess {
     if (!this.handshaken) return;
     const key = blockKey(block.index, block.begin);
     if (!this.outstanding.delete(key)) return;
+    this.noteCancelled(block);
     this.step('casePMMsg');
     this.step('ocancel', { piece: block.index, begin: block.begin });
     this.send({ type: 'cancel', index: block.index, begin: block.begin, length: block.length });
@@ -540,7 +599,10 @@ export class PeerProcess {
       // Give its requests back so other peers can fetch them; a late block is then dropped.
       const given = this.outstanding.size;
       this.owner.pieces.giveBack(this.key, this.outstanding.values());
-      for (const b of this.outstanding.values()) this.send({ type: 'cancel', index: b.index, begin: b.begin, length: b.length });
+      for (const b of this.outstanding.values()) {
+        this.noteCancelled(b);
+        this.send({ type: 'cancel', index: b.index, begin: b.begin, length: b.length });
+      }
       this.outstanding.clear();
       this.step('snubbed', { given });
       this.step('loop');
@@ -627,7 +689,8 @@ export class PeerProcess {
     const limit = Math.min(s.maxSendQueue * (BLOCK_SIZE + 13), s.sendQueueWatermark);
     if (this.closed) return;
     this.ext.sendQueuedMetadata(() => this.conn.bufferedBytes() < limit);
-    while (this.requestQueue.length > 0 && !this.amChoking && this.phase !== 'closed' && this.conn.bufferedBytes() < limit) {
+    // While we choke the peer only what is left is served: requests for allowed-fast pieces.
+    while (this.requestQueue.length > 0 && (!this.amChoking || this.ext.granted.has(this.requestQueue[0].index)) && this.phase !== 'closed' && this.conn.bufferedBytes() < limit) {
       const r = this.requestQueue.shift()!;
       let block: Uint8Array;
       try {
@@ -750,6 +813,7 @@ export class PeerProcess {
       const given = this.outstanding.size;
       this.owner.pieces.giveBack(this.key, this.outstanding.values());
       this.outstanding.clear();
+      this.cancelled.clear();
       this.requestQueue = [];
       if (wasRegistered) this.owner.pieces.removePeerPieces(this.remotePieces);
       return given;

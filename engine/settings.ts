@@ -1,6 +1,7 @@
 // Engine settings: every tunable of the client, with the defaults a user would expect.
 
 import { OFF_CHART_POLICIES, type OffChartPolicy } from './flowchart.ts';
+import { MAX_ALLOWED_FAST } from './allowed-fast.ts';
 
 // ---- the values of string settings ------------------------------------------------------------
 // One table each: the setting's type, its limit (`SETTING_LIMITS`) and scenario files' schema
@@ -191,6 +192,13 @@ export interface EngineSettings {
    * leeching unless the peer gives us blocks). A deadline of the connection's timer, as the idle one.
    */
   noRequestTimeout: number;
+  // ---- BEP 6 Fast extension (issue 11) ----
+  /**
+   * Pieces in the allowed-fast set we send a peer we choke (BEP 6's algorithm on its IPv4 address
+   * and the info-hash), whose requests we serve while choking it; 0 sends none. Only with
+   * `fastExtension`. libtorrent's `allowed_fast_set_size` is 5 (BEP 6 suggests 10).
+   */
+  allowedFastSetSize: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -242,6 +250,8 @@ export const defaultSettings: EngineSettings = {
   maxWebSeeds: 16,
   // ---- Time-outs (issue 11) ----
   noRequestTimeout: 60_000,
+  // ---- BEP 6 Fast extension (issue 11) ----
+  allowedFastSetSize: 5,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -314,6 +324,7 @@ export const SETTING_LIMITS = {
   webSeedMaxRedirects: { unit: 'count', min: 0, max: 20, why: 'browsers stop at about 20 redirects; more is a loop' },
   maxWebSeeds: { unit: 'count', min: 0, max: 1_000, why: 'each web seed holds up to webSeedPipeline requests; 0 turns web seeds off' },
   noRequestTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent drops an unchoked interested peer after 60 s without a request; below 1 s no request survives a round trip" },
+  allowedFastSetSize: { unit: 'count', min: 0, max: MAX_ALLOWED_FAST, why: "libtorrent's allowed_fast_set_size is 5, BEP 6 suggests 10; each piece is one a choked peer may fetch, and the set is kept per peer" },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

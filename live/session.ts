@@ -212,8 +212,12 @@ export interface FetchOptions {
   timeout?: number;
 }
 
-/** Resolves a magnet link's info dictionary over BEP 9; returns it parsed. */
-export function fetchMetadata(o: FetchOptions): { result: Promise<TorrentInfo>; cancel(): void } {
+/**
+ * Resolves a magnet link's info dictionary over BEP 9; returns it parsed. The fetcher dials the
+ * peers and the trackers' peers, and accepts connections on `network` (a seed that dials us);
+ * `inboundPeers()` are the listening addresses of those that dialled us, for the download to dial.
+ */
+export function fetchMetadata(o: FetchOptions): { result: Promise<TorrentInfo>; cancel(): void; inboundPeers(): PeerAddress[] } {
   let fetcher: MetadataFetcher | undefined;
   let timer: NodeJS.Timeout | undefined;
   const trackers = new Trackers(o.trackers.map((t) => [t]), { log: o.log });
@@ -255,6 +259,7 @@ export function fetchMetadata(o: FetchOptions): { result: Promise<TorrentInfo>; 
   });
   return {
     result,
+    inboundPeers: () => fetcher?.inboundPeers ?? [],
     cancel: () => {
       clearTimeout(timer);
       fetcher?.stop('cancelled');

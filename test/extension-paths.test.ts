@@ -11,10 +11,13 @@ import type { MetadataFetcher } from '../engine/metadata-fetcher.ts';
 import { reservedBytes } from '../engine/reserved-bits.ts';
 import { encodeHandshake, type Message, BLOCK_SIZE } from '../engine/wire.ts';
 import { flowNodes } from '../engine/flowchart.ts';
+import { allowedFastAddress, allowedFastSet } from '../engine/allowed-fast.ts';
 import { EdgeCoverage, EXTENSION_STEPS, touchesExtension } from './helpers/flowchart-coverage.ts';
-import { Bench, benchFetcher, peerIdOf, Puppet } from './helpers/puppet.ts';
+import { Bench, benchFetcher, PIECE_LENGTH, peerIdOf, Puppet } from './helpers/puppet.ts';
 
-const FAST_EXT = { fastExtension: true, extensionProtocol: true };
+// No allowed-fast set here: on a 4-piece torrent it would hold every piece, and these tests are
+// about choked requests being refused (test/fast-extension.test.ts covers the set).
+const FAST_EXT = { fastExtension: true, extensionProtocol: true, allowedFastSetSize: 0 };
 
 function expectPath(steps: string[], expected: string[]): void {
   expect(`,${steps.join(',')},`, `steps were: ${steps.join(' ')}`).toContain(`,${expected.join(',')},`);
@@ -54,6 +57,7 @@ describe('extension paths', () => {
       p.send({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 0 }) });
       p.send({ type: 'extended', id: UT_METADATA_ID, payload: encodeMetadataMessage({ kind: 'request', piece: 9 }) });
       p.send({ type: 'extended', id: 77, payload: new Uint8Array([1, 2, 3]) }); // an extension we never announced
+      p.send({ type: 'extended', id: UT_METADATA_ID, payload: bencodeValue({ msg_type: 9, piece: 0 }) }); // a msg_type BEP 9 does not define: ignored
       b.run();
       const steps = b.steps(p.label);
       expectPath(steps, ['caseMsg', 'extended', 'extHandshake', 'loop']);
@@ -65,6 +69,7 @@ describe('extension paths', () => {
       expect(data.kind).toBe('data');
       expect(data.kind === 'data' && Buffer.compare(data.data, b.torrent.infoBytes)).toBe(0);
       expect(parseMetadataMessage(replies[1].payload)).toEqual({ kind: 'reject', piece: 9 });
+      expect(p.closedReason).toBeUndefined();
 
       // A request while choked is rejected explicitly (Fast), not silently dropped.
       p.send({ type: 'request', index: 0, begin: 0, length: BLOCK_SIZE });
@@ -100,7 +105,7 @@ describe('extension paths', () => {
       const steps = b.steps(p.label);
       expectPath(steps, ['caseMsg', 'reject', 'sizeCheck']);
       expectPath(steps, ['caseMsg', 'reject', 'loop']);
-      expectPath(steps, ['caseMsg', 'allowedFast', 'loop']);
+      expectPath(steps, ['caseMsg', 'allowedFast', 'sizeCheck']);
       expectPath(steps, ['caseMsg', 'suggest', 'loop']);
       // The rejected block was given back: one request fewer outstanding (still above the low watermark).
       const peer = b.client.connections()[0];
@@ -172,6 +177,124 @@ describe('extension paths', () => {
     });
   });
 
+  describe('BEP 6 in full: every request answered once, the allowed-fast set', () => {
+    /** 40 pieces, so that a set of 5 is not the whole torrent. */
+    const SIZE = 40 * PIECE_LENGTH;
+    const FAST_SET = { fastExtension: true, extensionProtocol: true, allowedFastSetSize: 5 };
+    const setFor = (b: Bench, label: string) => allowedFastSet(allowedFastAddress(label), b.torrent.infoHash, 40, 5);
+    const ofType = <T extends Message['type']>(p: Puppet, type: T) => p.received.filter((m): m is Extract<Message, { type: T }> => m.type === type);
+
+    it('sends a peer it chokes its allowed-fast set, serves those pieces while choking it, rejects the others', () => {
+      // Fast without BEP 10: the set is the last message of the startup.
+      const b = new Bench({ initial: 'complete', size: SIZE, settings: { ...FAST_SET, extensionProtocol: false } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b, { ext: false });
+      b.run();
+      const set = setFor(b, p.label);
+      expect(set).toHaveLength(5);
+      expectPath(b.steps(p.label), ['register', 'sendBitfield', 'oallowedFast', 'loop']);
+      expect(ofType(p, 'allowed-fast').map((m) => m.index)).toEqual(set);
+      const other = [...Array(40).keys()].find((i) => !set.includes(i))!;
+      p.send({ type: 'have-none' });
+      p.send({ type: 'request', index: set[0], begin: 0, length: BLOCK_SIZE }).send({ type: 'request', index: other, begin: 0, length: BLOCK_SIZE });
+      b.run();
+      expectPath(b.steps(p.label), ['request', 'requestChoked', 'queueRequest', 'loop']);
+      expect(b.events.some((e) => e.node === 'requestChoked' && e.allowedFast === true)).toBe(true);
+      expect(ofType(p, 'piece').map((m) => [m.index, m.begin])).toEqual([[set[0], 0]]);
+      expect(ofType(p, 'reject')).toEqual([{ type: 'reject', index: other, begin: 0, length: BLOCK_SIZE }]);
+      expect(p.has('unchoke')).toBe(false);
+      record(b);
+    });
+
+    it('on choking, keeps queued requests for allowed-fast pieces and rejects the rest', () => {
+      // maxSendQueue 0: requests wait in the queue until the choke prunes it.
+      const b = new Bench({ initial: 'complete', size: SIZE, settings: { ...FAST_SET, maxSendQueue: 0 } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      p.send({ type: 'have-none' }).send({ type: 'interested' });
+      b.run();
+      expect(p.has('unchoke')).toBe(true);
+      const set = setFor(b, p.label);
+      const other = [...Array(40).keys()].find((i) => !set.includes(i))!;
+      p.send({ type: 'request', index: other, begin: 0, length: BLOCK_SIZE }).send({ type: 'request', index: set[1], begin: 0, length: BLOCK_SIZE });
+      p.send({ type: 'not-interested' });
+      b.run(10_500);
+      const chokeAt = b.events.findIndex((e) => e.node === 'ochoke');
+      expect(b.events[chokeAt].pruned).toBe(1);
+      expect(ofType(p, 'reject')).toEqual([{ type: 'reject', index: other, begin: 0, length: BLOCK_SIZE }]);
+      expect(b.client.connections()[0].queuedRequests).toBe(1); // the allowed-fast one, still to be served
+      record(b);
+    });
+
+    it('answers a CANCEL of a queued request with a REJECT', () => {
+      const b = new Bench({ initial: 'complete', size: SIZE, settings: { ...FAST_SET, maxSendQueue: 0 } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      p.send({ type: 'have-none' }).send({ type: 'interested' });
+      b.run();
+      p.send({ type: 'request', index: 7, begin: 0, length: BLOCK_SIZE }).send({ type: 'cancel', index: 7, begin: 0, length: BLOCK_SIZE });
+      p.send({ type: 'cancel', index: 8, begin: 0, length: BLOCK_SIZE }); // nothing to cancel: no answer
+      b.run();
+      expectPath(b.steps(p.label), ['cancel', 'cancelForward', 'oreject', 'loop']);
+      expect(ofType(p, 'reject')).toEqual([{ type: 'reject', index: 7, begin: 0, length: BLOCK_SIZE }]);
+      record(b);
+    });
+
+    it('asks for allowed-fast pieces while choked; a CHOKE keeps its requests pending until PIECE or REJECT', () => {
+      const b = new Bench({ size: SIZE, settings: FAST_SET });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      p.send({ type: 'have-all' }).send({ type: 'allowed-fast', index: 3 }).send({ type: 'allowed-fast', index: 3 });
+      b.run();
+      // Choked, yet piece 3 (and only it) is asked for.
+      expectPath(b.steps(p.label), ['caseMsg', 'allowedFast', 'sizeCheck', 'grabBlocks', 'queueBlocks', 'loop']);
+      expectPath(b.steps(p.label), ['caseMsg', 'allowedFast', 'loop']); // the same piece again: nothing new
+      expect(new Set(p.requests().map((r) => r.index))).toEqual(new Set([3]));
+      p.send({ type: 'unchoke' });
+      b.run();
+      const peer = b.client.connections()[0];
+      const before = peer.outstandingCount;
+      expect(before).toBeGreaterThan(2);
+      p.send({ type: 'choke' });
+      b.run();
+      expectPath(b.steps(p.label), ['caseMsg', 'choke', 'keepRequests', 'sizeCheck']);
+      expect(peer.outstandingCount).toBe(before); // not dropped: each still gets an answer
+      const [a, c] = p.requests().filter((r) => r.index !== 3);
+      p.send({ type: 'reject', index: a.index, begin: a.begin, length: a.length });
+      p.send({ type: 'piece', index: c.index, begin: c.begin, block: b.block(c.index, c.begin, c.length) });
+      b.run();
+      expect(peer.outstandingCount).toBe(before - 2);
+      expect(b.events.some((e) => e.node === 'pieceStore' && e.piece === c.index && e.begin === c.begin)).toBe(true);
+      record(b);
+    });
+
+    it('ends the connection on a PIECE it never requested, but takes one it cancelled', () => {
+      const b = new Bench({ size: SIZE, settings: { ...FAST_SET, snubTimeout: 1_000, tickInterval: 500 } });
+      const p = b.dialingPuppet();
+      handshakeWith(p, b);
+      b.run();
+      p.send({ type: 'have-all' }).send({ type: 'unchoke' });
+      b.run(3_000); // no block comes: the peer is snubbed, its requests cancelled
+      expect(p.has('cancel')).toBe(true);
+      const late = p.requests()[0];
+      const another = p.requests()[1];
+      p.send({ type: 'piece', index: late.index, begin: late.begin, block: b.block(late.index, late.begin, late.length) });
+      p.send({ type: 'reject', index: another.index, begin: another.begin, length: another.length });
+      b.run();
+      expect(b.events.some((e) => e.node === 'pieceOk' && e.cancelled === true)).toBe(true);
+      expect(p.closedReason).toBeUndefined();
+      const asked = new Set(p.requests().map((r) => r.index));
+      const never = [...Array(40).keys()].find((i) => !asked.has(i))!;
+      p.send({ type: 'piece', index: never, begin: 0, block: b.block(never, 0, BLOCK_SIZE) });
+      b.run();
+      expectPath(b.steps(p.label), ['piece', 'pieceOk', 'exit', 'cleanup']);
+      expect(String(b.events.find((e) => e.node === 'exit')?.reason)).toMatch(/never requested \(BEP 6\)/);
+      expect(p.closedReason).toBeDefined();
+      record(b);
+    });
+  });
+
   describe('the metadata fetcher (BEP 9, magnet links)', () => {
     /** A synthetic info dictionary of two metadata pieces; the fetcher only checks its SHA1. */
     const info = new Uint8Array(20_000).map((_, i) => (i * 7) & 0xff);
@@ -215,6 +338,44 @@ describe('extension paths', () => {
       p.send(dataMsg(0, info.subarray(0, 16384))).send(dataMsg(1, info.subarray(16384)));
       b.run();
       expectPath(fSteps(b, p), ['extended', 'metadataData', 'loop', 'caseMsg', 'extended', 'metadataData', 'metadataCheck', 'exit', 'cleanup']);
+      expect(got.length).toBe(1);
+      expect(Buffer.compare(got[0], info)).toBe(0);
+      record(b);
+    });
+
+    it('ignores a ut_metadata msg_type it does not know (BEP 9/10), and still completes', () => {
+      const { b, p, got } = fetchBench();
+      offer(p);
+      b.run();
+      p.send({ type: 'extended', id: UT_METADATA_ID, payload: bencodeValue({ msg_type: 9, piece: 0 }) });
+      p.send({ type: 'extended', id: 200, payload: new Uint8Array([1]) }); // an id it never announced
+      b.run();
+      expect(p.closedReason).toBeUndefined();
+      p.send(dataMsg(0, info.subarray(0, 16384))).send(dataMsg(1, info.subarray(16384)));
+      b.run();
+      expect(got.length).toBe(1);
+      record(b);
+    });
+
+    it('takes metadata from a seed that dials it (an inbound connection)', () => {
+      const b = new Bench();
+      const { fetcher, got } = benchFetcher(b, infoHash);
+      const seedHost = b.network.addHost({ label: 'S', address: { host: 'S', port: 6881 }, upload: Infinity, download: Infinity });
+      const p = new Puppet(b, 'S', seedHost);
+      p.attach(seedHost.connect({ host: 'F', port: 6881 }));
+      p.raw(encodeHandshake({ infoHash, peerId: peerIdOf('seed'), reserved: reservedBytes({ fast: false, extensionProtocol: true }) }));
+      p.send(extHandshake({ m: { ut_metadata: 3 }, metadata_size: info.length, p: 7000 }));
+      b.run();
+      // Where it listens (its BEP 10 `p`), for the download to dial once the fetch is over.
+      expect(fetcher.inboundPeers).toEqual([{ host: 'S', port: 7000 }]);
+      const steps = fSteps(b, p);
+      expectPath(steps, ['connect', 'handshake', 'sendExtHandshake', 'loop']);
+      expect(b.events.find((e) => e.peer === 'F' && e.node === 'connect')?.inbound).toBe(true);
+      expect(p.handshaken).toBe(true); // the fetcher answered our handshake with its own
+      const asked = extendedOf(p).filter((m) => m.id === 3).map((m) => parseMetadataMessage(m.payload));
+      expect(asked).toEqual([{ kind: 'request', piece: 0 }, { kind: 'request', piece: 1 }]);
+      p.send(dataMsg(0, info.subarray(0, 16384))).send(dataMsg(1, info.subarray(16384)));
+      b.run();
       expect(got.length).toBe(1);
       expect(Buffer.compare(got[0], info)).toBe(0);
       record(b);

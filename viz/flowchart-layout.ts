@@ -126,6 +126,9 @@ const POSITION: Record<NodeId, Point> = {
   metadataData: [1260, Y.fill],
   metadataCheck: [1380, Y.exit],
   metadataReject: [1230, Y.exit - 20],
+  // BEP 6 (issue 11): our allowed-fast set after the startup lane; Fast's CHOKE beside Clear Piece Queue.
+  oallowedFast: [820, Y.startup],
+  keepRequests: [600, Y.act],
 };
 
 /**

@@ -122,8 +122,14 @@ function checkCodecs({ handshake, message }: CodecInput): void {
   }
 
   const m = typedOutcome(() => parseMetadataMessage(message.bytes), [ExtensionError], 'parseMetadataMessage');
-  if ('value' in m) {
-    const v = m.value;
+  const parsed = 'value' in m ? m.value : undefined;
+  if (parsed?.kind === 'unknown') {
+    // BEP 9/10: a msg_type past 0..2 is ignored; one we encoded is never that.
+    const t = parsed.msgType;
+    expect(Number.isInteger(t) && (t < 0 || t > 2), `msg_type ${t} parsed as unknown`);
+    expect(message.mutated, 'a ut_metadata message we encoded parsed as an unknown msg_type');
+  } else if (parsed) {
+    const v = parsed;
     expect(Number.isInteger(v.piece) && v.piece >= 0 && v.piece <= MAX_METADATA_SIZE / METADATA_PIECE_SIZE, `piece ${v.piece} accepted`);
     if (v.kind === 'data') expect(v.totalSize > 0 && v.totalSize <= MAX_METADATA_SIZE, `total_size ${v.totalSize} accepted`);
     if (!message.mutated) {
@@ -133,7 +139,7 @@ function checkCodecs({ handshake, message }: CodecInput): void {
   } else if (!message.mutated) {
     const v = message.value;
     const bad = v.piece < 0 || v.piece > MAX_METADATA_SIZE / METADATA_PIECE_SIZE || (v.kind === 'data' && !(v.totalSize > 0 && v.totalSize <= MAX_METADATA_SIZE));
-    expect(bad, () => `a valid ut_metadata message was refused: ${m.error.message}`);
+    expect(bad, () => `a valid ut_metadata message was refused: ${'error' in m ? m.error.message : '?'}`);
   }
 }
 

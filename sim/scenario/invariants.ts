@@ -107,12 +107,14 @@ export class InvariantChecker {
     if (!process) return;
     const remote = process.remoteLabel;
     if (m.type === 'request') {
-      if (process.peerChoking) this.violate('request-while-choked', peer.label, `sent REQUEST ${m.index}:${m.begin} to ${remote}, which chokes it`);
+      // BEP 6: a piece of the remote's allowed-fast set may be requested while it chokes us.
+      if (process.peerChoking && !process.ext.allowedFast.has(m.index)) this.violate('request-while-choked', peer.label, `sent REQUEST ${m.index}:${m.begin} to ${remote}, which chokes it`);
       const hi = peer.client!.settings.hiWatermark;
       if (process.outstandingCount > hi) {
         this.violate('requests-in-flight', peer.label, `${process.outstandingCount} requests in flight to ${remote}, the setting allows ${hi}`);
       }
-    } else if (m.type === 'piece' && process.amChoking) {
+    } else if (m.type === 'piece' && process.amChoking && !process.ext.granted.has(m.index)) {
+      // (BEP 6: a piece of the allowed-fast set we sent is served while we choke the peer.)
       this.violate('piece-while-choking', peer.label, `sent PIECE ${m.index}:${m.begin} to ${remote}, which it chokes`);
     }
   }

@@ -23,10 +23,15 @@ export const EXTENSION_STEPS: ReadonlySet<string> = new Set([
   'metadataCheck',
   'metadataReject',
   'ignored',
+  'oallowedFast',
+  'keepRequests',
 ]);
 
+/** Edges between base-protocol steps that only BEP 6 takes: an unrequested PIECE ends the connection under Fast. */
+const FAST_ONLY_EDGES: ReadonlySet<string> = new Set(['pieceOk>exit']);
+
 export function touchesExtension(edge: FlowEdge): boolean {
-  return EXTENSION_STEPS.has(edge.from) || EXTENSION_STEPS.has(edge.to);
+  return EXTENSION_STEPS.has(edge.from) || EXTENSION_STEPS.has(edge.to) || FAST_ONLY_EDGES.has(`${edge.from}>${edge.to}`);
 }
 
 export class EdgeCoverage {
