@@ -5,6 +5,9 @@
 
 import { addressKey, type PeerAddress } from './ports.ts';
 
+/** Where an address came from: a tracker reply, the user (or driver), or a peer's PEX message (BEP 11). */
+export type PeerSource = 'tracker' | 'user' | 'pex';
+
 export interface KnownPeer {
   address: PeerAddress;
   /** Dials in a row that ended before a handshake. */
@@ -15,6 +18,8 @@ export interface KnownPeer {
   connected: boolean;
   /** Never dialled again (the fetcher's peer that sent metadata that is not the torrent's). */
   retired: boolean;
+  /** Where we first learnt it. */
+  source: PeerSource;
 }
 
 export interface PeerListOptions {
@@ -55,8 +60,8 @@ export class PeerList {
   }
 
   /** Adds an address not known yet; the caller has made room (`full`, `forgetOne`). */
-  add(address: PeerAddress): void {
-    this.known.set(addressKey(address), { address: { host: address.host, port: address.port }, failures: 0, notBefore: 0, connected: false, retired: false });
+  add(address: PeerAddress, source: PeerSource = 'tracker'): void {
+    this.known.set(addressKey(address), { address: { host: address.host, port: address.port }, failures: 0, notBefore: 0, connected: false, retired: false, source });
   }
 
   /**

@@ -20,6 +20,8 @@ export const TRACE_KINDS = {
   fault: 'a fault was injected by the simulator',
   violation: "a safety check failed (`check`, `detail`), or the wire checker found `peer` breaking a rule on its connection to `remote` (`check: 'wire:<rule>'`, `bytes`)",
   message: "a wire message another client sent to `remote` (TCP runs): `type` and its numbers, decoded by the relay's tap",
+  turnover: 'peer turnover: every slot taken, the `disconnected` least useful peers were dropped to dial others (`connections` left)',
+  starved: 'too few peers (`connections`) and none left to dial among the `known`: the peer announces again now',
 } as const;
 
 export type TraceKind = keyof typeof TRACE_KINDS;

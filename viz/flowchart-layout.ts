@@ -126,6 +126,9 @@ const POSITION: Record<NodeId, Point> = {
   metadataData: [1260, Y.fill],
   metadataCheck: [1380, Y.exit],
   metadataReject: [1230, Y.exit - 20],
+  // BEP 11 PEX: taken beside EXTENDED, sent beside the other Peer Manager messages.
+  pex: [1000, Y.exit + 45],
+  opex: [1375, Y.check],
 };
 
 /**

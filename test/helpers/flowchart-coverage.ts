@@ -23,6 +23,8 @@ export const EXTENSION_STEPS: ReadonlySet<string> = new Set([
   'metadataCheck',
   'metadataReject',
   'ignored',
+  'pex',
+  'opex',
 ]);
 
 export function touchesExtension(edge: FlowEdge): boolean {
