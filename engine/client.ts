@@ -2,13 +2,17 @@
 // ports. It composes the Peer Manager (engine/peer-manager.ts: dialing, accepting, slots, the peer
 // list), the Trust Manager (bans), the choke manager and the Piece Manager, keeps one Peer process
 // per connection and one WebSeed per BEP 19 URL, broadcasts HAVEs, routes endgame cancels, runs the
-// 10 s tick, and pauses and resumes the torrent.
+// 10 s tick (rechoke, BEP 11 PEX messages, peer turnover, a re-announce when starved of peers), and
+// pauses and resumes the torrent.
 
 import { Bitfield } from './bitfield.ts';
 import { toHex } from './bytes.ts';
 import { ChokeManager } from './choke-manager.ts';
 import { PeerProcess, type PeerOwner } from './peer.ts';
 import type { PeerKey } from './peer-key.ts';
+import type { PeerSource } from './peer-list.ts';
+import type { PexParsed, PexPeer } from './pex.ts';
+import { PEX_FLAGS } from './pex.ts';
 import { PeerManager } from './peer-manager.ts';
 import { type BlockResult, PieceManager, type PieceLayout } from './piece-manager.ts';
 import { addressKey, type Clock, type PeerAddress, type Ports, type Storage, type TimerHandle } from './ports.ts';
@@ -86,6 +90,9 @@ export class Client implements PeerOwner, WebSeedOwner {
   private pausedNow = false;
   private readonly seeds: WebSeed[] = [];
   private lastRechoke = -Infinity;
+  private lastTurnover = 0;
+  /** The last announce asked for because we were starved of peers (ms; the start counts as one). */
+  private lastStarvedAnnounce = 0;
   private readonly events: Partial<ClientEvents>;
 
   uploaded = 0;
@@ -187,9 +194,15 @@ export class Client implements PeerOwner, WebSeedOwner {
     return this.peerManager.knownPeers();
   }
 
+  /** The peer list with where each address came from (tracker, user, PEX), in the order learnt. */
+  knownSources(): { address: PeerAddress; source: PeerSource }[] {
+    return this.peerManager.knownSources();
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lastTurnover = this.lastStarvedAnnounce = this.clock.now();
     this.emit('join', { role: this.complete ? 'seed' : 'leecher', pieces: this.pieces.have.count });
     this.peerManager.start();
     this.tracker.start();
@@ -265,8 +278,8 @@ export class Client implements PeerOwner, WebSeedOwner {
   }
 
   /** Adds peer addresses to the peer list (bounded by `maxPeerList`), then dials what there is room for. */
-  addPeers(addresses: readonly PeerAddress[]): void {
-    this.peerManager.addPeers(addresses);
+  addPeers(addresses: readonly PeerAddress[], source: PeerSource = 'tracker'): void {
+    this.peerManager.addPeers(addresses, source);
   }
 
   // ---- PeerOwner ---------------------------------------------------------------------------------
@@ -281,6 +294,11 @@ export class Client implements PeerOwner, WebSeedOwner {
 
   blockSent(_peer: PeerProcess, bytes: number): void {
     this.uploaded += bytes;
+  }
+
+  /** A peer's PEX message: its added peers join the peer list (source `pex`) and are dialled. Dropped ones change nothing. */
+  pexLearned(_peer: PeerProcess, message: PexParsed): void {
+    if (message.added.length > 0) this.peerManager.addPeers(message.added.map((p) => p.address), 'pex');
   }
 
   interestChanged(peer: PeerProcess): void {
@@ -372,7 +390,57 @@ export class Client implements PeerOwner, WebSeedOwner {
     for (const seed of this.seeds) seed.pump();
     const now = this.clock.now();
     if (now - this.lastRechoke >= this.settings.rechokeInterval) this.rechoke(now);
+    if (now - this.lastTurnover >= this.settings.peerTurnoverInterval) {
+      this.lastTurnover = now;
+      const dropped = this.peerManager.turnover(this.pieces.complete);
+      if (dropped > 0) this.emit('turnover', { disconnected: dropped, connections: this.peerManager.peers.size });
+    }
     this.peerManager.dialMore();
+    this.sendPex(now);
+    this.announceIfStarved(now);
+  }
+
+  /**
+   * Starved (fewer than `starvedPeers` established, nothing left in the peer list to dial, not
+   * complete): ask the tracker for peers now rather than at its next interval, at most once per
+   * `starvedAnnounceInterval` (the tracker's `min interval` still holds: `TrackerClient.refresh`).
+   */
+  private announceIfStarved(now: number): void {
+    const s = this.settings;
+    if (this.pieces.complete || this.peerManager.peers.size >= s.starvedPeers || now - this.lastStarvedAnnounce < s.starvedAnnounceInterval) return;
+    if (this.peerManager.connectCandidates(1) > 0) return;
+    this.lastStarvedAnnounce = now;
+    this.emit('starved', { connections: this.peerManager.peers.size, known: this.peerManager.knownPeers().length });
+    this.tracker.refresh();
+  }
+
+  /**
+   * BEP 11: each peer that speaks ut_pex and has not heard from us for `pexInterval` is told the
+   * peers we connected to since our last message to it (added, with flags) and those we lost
+   * (dropped), at most `maxPexPeers` of each. A peer is never told of itself; nothing is sent when
+   * nothing changed. Only peers whose listening address we know are told of (dialled, or an
+   * inbound peer whose BEP 10 handshake gave its port).
+   */
+  private sendPex(now: number): void {
+    const s = this.settings;
+    if (!s.pex || !s.extensionProtocol) return;
+    const peers = [...this.peerManager.peers.values()].filter((p) => p.handshaken);
+    const current = new Map<string, PexPeer>();
+    for (const p of peers) {
+      const address = p.listenAddress;
+      if (!address) continue;
+      const flags = (p.remotePieces.complete ? PEX_FLAGS.seed : 0) | (p.conn.inbound ? 0 : PEX_FLAGS.reachable);
+      current.set(addressKey(address), { address, flags });
+    }
+    for (const p of peers) {
+      if (!p.ext.pex || now - p.pexSentAt < s.pexInterval) continue;
+      const own = p.listenAddress ? addressKey(p.listenAddress) : undefined;
+      const added: PexPeer[] = [];
+      for (const [key, peer] of current) if (added.length < s.maxPexPeers && key !== own && !p.pexTold.has(key)) added.push(peer);
+      const dropped: PeerAddress[] = [];
+      for (const [key, address] of p.pexTold) if (dropped.length < s.maxPexPeers && (!current.has(key) || key === own)) dropped.push(address);
+      if (added.length > 0 || dropped.length > 0) p.sendPex({ added, dropped });
+    }
   }
 
   private rechoke(now: number): void {

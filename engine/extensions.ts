@@ -1,6 +1,6 @@
 // The Peer process's extensions: BEP 6 Fast (have-all, have-none, reject, allowed-fast, suggest)
-// and BEP 10 (the extension handshake, and BEP 9 ut_metadata requests served from our info
-// dictionary). Kept apart from peer.ts, which hands this class the few hooks it needs. Every step
+// and BEP 10 (the extension handshake, BEP 9 ut_metadata requests served from our info
+// dictionary, and BEP 11 ut_pex messages, taken and sent). Kept apart from peer.ts, which hands this class the few hooks it needs. Every step
 // is traced with a node id of its own (engine/flowchart.ts).
 
 import { MAX_ALLOWED_FAST } from './allowed-fast.ts';
@@ -17,6 +17,7 @@ import {
   parseMetadataMessage,
   UT_METADATA_ID,
 } from './metadata.ts';
+import { encodePex, parsePex, PexError, type PexMessage, type PexParsed, UT_PEX_ID } from './pex.ts';
 import { reservedBytes, supportsExtensionProtocol, supportsFast } from './reserved-bits.ts';
 import type { NodeId } from './flowchart.ts';
 import type { BlockRef } from './piece-manager.ts';
@@ -25,7 +26,7 @@ import type { Message } from './wire.ts';
 /** What the extensions need from their Peer process. */
 export interface ExtensionHost {
   /** Which extensions we offer (engine settings). */
-  readonly offer: { fast: boolean; extensionProtocol: boolean };
+  readonly offer: { fast: boolean; extensionProtocol: boolean; pex: boolean };
   /** The info dictionary we can serve over ut_metadata, when we have it. */
   readonly metadata: Uint8Array | undefined;
   /** Our listening port, told in the extension handshake. */
@@ -52,7 +53,16 @@ export interface ExtensionHost {
   readonly maxMetadataRequests: number;
   /** BEP 6: the allowed-fast set we grant this peer (engine/allowed-fast.ts; empty for none). */
   allowedFastSet(): readonly number[];
+  /** PEX: the settings `pexInterval` and `maxPexPeers`. */
+  readonly pexInterval: number;
+  readonly maxPexPeers: number;
+  now(): number;
+  /** A PEX message from the remote, decoded and within its limits: the peers go to the peer list. */
+  pexLearned(message: PexParsed): void;
 }
+
+/** PEX messages a peer may send in one `pexInterval` before the next are ignored (libtorrent keeps 3 arrival times). */
+const PEX_BURST = 3;
 
 /** Rejects in a row, without a block in between, after which we stop re-asking at once. */
 const REJECT_STREAK_LIMIT = 64;
@@ -71,6 +81,8 @@ export class PeerExtensions {
   private rejectStreak = 0;
   /** ut_metadata pieces the remote asked for, waiting for the network to take our replies. */
   private metadataQueue: number[] = [];
+  /** When the remote's last `PEX_BURST` PEX messages arrived (ms), oldest first. */
+  private pexArrivals: number[] = [];
 
   constructor(private readonly host: ExtensionHost) {}
 
@@ -98,7 +110,7 @@ export class PeerExtensions {
     this.host.send({
       type: 'extended',
       id: 0,
-      payload: encodeExtHandshake({ metadataSize: metadata?.length, port: this.host.listenPort, client: 'swarmlab', reqq: 250 }),
+      payload: encodeExtHandshake({ metadataSize: metadata?.length, port: this.host.listenPort, client: 'swarmlab', reqq: 250, pex: this.host.offer.pex }),
     });
   }
 
@@ -174,7 +186,7 @@ export class PeerExtensions {
         h.step('extHandshake', { ok: false, reason: (err as Error).message });
         return h.exit((err as Error).message);
       }
-      h.step('extHandshake', { ok: true, client: this.remote.client, utMetadata: this.remote.utMetadata ?? 0, metadataSize: this.remote.metadataSize });
+      h.step('extHandshake', { ok: true, client: this.remote.client, utMetadata: this.remote.utMetadata ?? 0, metadataSize: this.remote.metadataSize, ...(this.remote.utPex ? { utPex: this.remote.utPex } : {}) });
       return h.step('loop');
     }
     if (id === UT_METADATA_ID) {
@@ -187,8 +199,50 @@ export class PeerExtensions {
       }
       if (m.kind === 'request') return this.serveMetadata(m.piece);
     }
+    if (id === UT_PEX_ID && h.offer.pex) return this.onPex(payload);
     // Metadata we did not ask for, or an extension we never announced: ignored.
     h.step('loop');
+  }
+
+  /** True when both ends offered ut_pex: we may send PEX messages. */
+  get pex(): boolean {
+    return this.host.offer.pex && this.remote?.utPex !== undefined;
+  }
+
+  /**
+   * A ut_pex message (BEP 11). Never ends the connection: a message sooner than the rate allows,
+   * one that is not a bencoded dictionary, or a malformed field is ignored with the reason traced;
+   * at most `maxPexPeers` added and dropped are taken, the rest counted as ignored.
+   */
+  private onPex(payload: Uint8Array): void {
+    const h = this.host;
+    const now = h.now();
+    if (this.pexArrivals.length >= PEX_BURST && now - this.pexArrivals[0] < h.pexInterval) {
+      h.step('pex', { ok: false, reason: `too frequent: ${PEX_BURST} PEX messages already within ${h.pexInterval} ms` });
+      return h.step('loop');
+    }
+    this.pexArrivals.push(now);
+    if (this.pexArrivals.length > PEX_BURST) this.pexArrivals.shift();
+    let parsed: PexParsed;
+    try {
+      parsed = parsePex(payload, h.maxPexPeers);
+    } catch (err) {
+      if (!(err instanceof PexError)) throw err;
+      h.step('pex', { ok: false, reason: err.message });
+      return h.step('loop');
+    }
+    const { added, dropped, ignored, problems } = parsed;
+    h.step('pex', { ok: true, added: added.length, dropped: dropped.length, ...(ignored > 0 ? { ignored } : {}), ...(problems.length > 0 ? { problems: problems.slice(0, 4) } : {}) });
+    h.pexLearned(parsed);
+    h.step('loop');
+  }
+
+  /** Sends a PEX message (the caller made sure both ends offered ut_pex and the interval passed). */
+  sendPex(m: PexMessage): void {
+    const theirId = this.remote?.utPex;
+    if (!theirId) return;
+    this.host.step('opex', { added: m.added.length, dropped: m.dropped.length });
+    this.host.send({ type: 'extended', id: theirId, payload: encodePex(m) });
   }
 
   /**

@@ -105,6 +105,9 @@ const extensionNodes = [
   { id: 'metadataCheck', label: 'SHA1 = info-hash?', kind: 'decision' },
   { id: 'metadataReject', label: 'Metadata rejected', kind: 'step' },
   { id: 'ignored', label: 'Ignore (fetching metadata)', kind: 'step' },
+  // BEP 11 Peer Exchange: peers learnt from a PEX message, and ours sent each interval.
+  { id: 'pex', label: 'PEX: add peers to the list', kind: 'step' },
+  { id: 'opex', label: 'OPEX (peers we are connected to)', kind: 'step' },
 ] as const satisfies readonly NodeSpec[];
 
 /** Every node id the engine may step to (original and added). */
@@ -199,6 +202,10 @@ const extensionEdges: FlowEdge[] = [
   c('metadataCheck', 'exit', 'Done / Bad hash'),
   c('extended', 'metadataReject'), c('metadataReject', 'exit'),
   c('caseMsg', 'ignored'), c('ignored', 'loop'),
+  // BEP 11: a PEX message (taken, or ignored with a reason) goes back to the loop; ours is sent
+  // when the Peer Manager says the interval has passed.
+  c('extended', 'pex'), c('pex', 'loop'), s('pex', 'peerMgr'),
+  c('casePMMsg', 'opex'), c('opex', 'loop'), s('opex', 'outbound'),
 ].map(added);
 
 export const flowEdges: readonly FlowEdge[] = [...originalEdges, ...addedEdges, ...extensionEdges];

@@ -8,6 +8,7 @@
 import { asBytes, asInt, asText, BdecodeError, type BDict, bdecodePrefix, bencodeValue, isDict } from './bdecode.ts';
 import { bytesEqual } from './bytes.ts';
 import { sha1 } from './metainfo.ts';
+import { UT_PEX_ID } from './pex.ts';
 
 /** Metadata travels in pieces of 16 KiB (BEP 9). */
 export const METADATA_PIECE_SIZE = 16384;
@@ -34,10 +35,12 @@ export interface ExtHandshake {
   reqq?: number;
   /** The remote's listening port. */
   port?: number;
+  /** The remote's id for ut_pex (BEP 11), when it speaks it. */
+  utPex?: number;
 }
 
-export function encodeExtHandshake(o: { metadataSize?: number; port?: number; client?: string; reqq?: number }): Uint8Array {
-  const d: BDict = { m: { ut_metadata: UT_METADATA_ID } };
+export function encodeExtHandshake(o: { metadataSize?: number; port?: number; client?: string; reqq?: number; pex?: boolean }): Uint8Array {
+  const d: BDict = { m: o.pex ? { ut_metadata: UT_METADATA_ID, ut_pex: UT_PEX_ID } : { ut_metadata: UT_METADATA_ID } };
   if (o.metadataSize !== undefined) d.metadata_size = o.metadataSize;
   if (o.port !== undefined && o.port > 0) d.p = o.port;
   if (o.client !== undefined) d.v = new TextEncoder().encode(o.client);
@@ -56,6 +59,9 @@ export function parseExtHandshake(payload: Uint8Array): ExtHandshake {
       if (!(id >= 0 && id <= 255)) throw new ExtensionError(`extension handshake: ut_metadata id ${id} is not in 0..255`);
       out.utMetadata = id;
     }
+    // ut_pex's id: one out of range is ignored (we just do not send PEX), as libtorrent does.
+    const pex = asInt(m.ut_pex);
+    if (pex !== undefined && pex > 0 && pex <= 255) out.utPex = pex;
   }
   const size = asInt(d.metadata_size);
   if (size !== undefined) {

@@ -5,6 +5,9 @@
 
 import { addressKey, type PeerAddress } from './ports.ts';
 
+/** Where an address came from: a tracker reply, the user (or driver), or a peer's PEX message (BEP 11). */
+export type PeerSource = 'tracker' | 'user' | 'pex';
+
 export interface KnownPeer {
   address: PeerAddress;
   /** Dials in a row that ended before a handshake. */
@@ -20,6 +23,8 @@ export interface KnownPeer {
   retired: boolean;
   /** When the last dial to it began (the dial loop sets it); -Infinity: never dialled. */
   dialledAt: number;
+  /** Where we first learnt it. */
+  source: PeerSource;
 }
 
 export interface PeerListOptions {
@@ -66,8 +71,8 @@ export class PeerList {
   }
 
   /** Adds an address not known yet; the caller has made room (`full`, `forgetOne`). */
-  add(address: PeerAddress): void {
-    this.known.set(addressKey(address), { address: { host: address.host, port: address.port }, failures: 0, notBefore: 0, connected: false, retired: false, dialledAt: -Infinity });
+  add(address: PeerAddress, source: PeerSource = 'tracker'): void {
+    this.known.set(addressKey(address), { address: { host: address.host, port: address.port }, failures: 0, notBefore: 0, connected: false, retired: false, dialledAt: -Infinity, source });
   }
 
   /**

@@ -6,7 +6,7 @@
 import { toHex } from './bytes.ts';
 import type { PeerProcess } from './peer.ts';
 import { PeerKey } from './peer-key.ts';
-import { PeerList } from './peer-list.ts';
+import { PeerList, type PeerSource } from './peer-list.ts';
 import { addressKey, type Clock, type Connection, type Network, type PeerAddress } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 
@@ -36,6 +36,8 @@ export class PeerManager {
   private listener: { stop(): void } | undefined;
   private nextSerial = 0;
   private running = false;
+  /** When each established peer finished its handshake (ms): turnover rates bytes over it. */
+  private readonly connectedAt = new Map<PeerKey, number>();
 
   constructor(private readonly o: PeerManagerOptions) {
     const s = o.settings;
@@ -82,8 +84,17 @@ export class PeerManager {
     this.listener?.stop();
   }
 
-  /** Adds peer addresses to the peer list (bounded by `maxPeerList`), then dials what there is room for. */
-  addPeers(addresses: readonly PeerAddress[]): void {
+  /** Where each address in the peer list came from, in the order learnt. */
+  knownSources(): { address: PeerAddress; source: PeerSource }[] {
+    return [...this.known.values()].map((k) => ({ address: k.address, source: k.source }));
+  }
+
+  /**
+   * Adds peer addresses to the peer list (bounded by `maxPeerList`), then dials what there is room
+   * for. Returns how many were new to the list.
+   */
+  addPeers(addresses: readonly PeerAddress[], source: PeerSource = 'tracker'): number {
+    let added = 0;
     const self = addressKey(this.o.network.localAddress);
     let inUse: Set<string> | undefined;
     for (const address of addresses) {
@@ -93,9 +104,50 @@ export class PeerManager {
         inUse ??= this.dialledAddresses();
         if (!this.known.forgetOne(inUse)) continue;
       }
-      this.known.add(address);
+      this.known.add(address, source);
+      added++;
     }
     this.dialMore();
+    return added;
+  }
+
+  /**
+   * Addresses the dial loop would dial now if there were room, counted up to `atMost`: known, not
+   * connected or connecting, out of their backoff, not banned, within the per-IP limit.
+   */
+  connectCandidates(atMost: number): number {
+    let n = 0;
+    dialFromList(this.known, { ...this.dialPlan(), room: () => n < atMost, dial: () => void n++ });
+    return n;
+  }
+
+  /**
+   * Peer turnover (libtorrent's `peer_turnover`): with established peers at `peerTurnoverCutoff` %
+   * of `maxConnections` or more and addresses left to dial, the `peerTurnover` % least useful
+   * peers (at least one; no more than there are addresses to dial) are disconnected, and the
+   * freed slots dialled. Least useful: for a leecher, one we are not interested in before one we
+   * are, then the lowest download rate over the connection's life; for a seed, the lowest upload
+   * rate; ties to the one connected first. Peers connected for less than a minute are spared:
+   * they have not had time to show what they give. Returns the peers disconnected.
+   */
+  turnover(seeding: boolean): number {
+    const s = this.o.settings;
+    const count = this.established.size;
+    if (s.peerTurnover === 0 || count * 100 < s.peerTurnoverCutoff * s.maxConnections) return 0;
+    const now = this.o.clock.now();
+    const want = Math.min(Math.max(1, Math.floor((count * s.peerTurnover) / 100)), this.connectCandidates(count));
+    if (want === 0) return 0;
+    const ranked = [...this.established.values()]
+      .filter((p) => p.handshaken && now - (this.connectedAt.get(p.key) ?? now) >= TURNOVER_GRACE)
+      .map((p, order) => {
+        const age = Math.max(1, now - this.connectedAt.get(p.key)!);
+        return { p, order, idle: seeding ? 0 : p.amInterested ? 1 : 0, rate: (seeding ? p.uploaded : p.downloaded) / age };
+      })
+      .sort((a, b) => a.idle - b.idle || a.rate - b.rate || a.order - b.order)
+      .slice(0, want);
+    for (const { p } of ranked) p.close('peer turnover: among the least useful peers while every slot was taken');
+    this.dialMore();
+    return ranked.length;
   }
 
   /** Admits the handshaken peer, or returns why not (banned, duplicate, full). */
@@ -108,6 +160,7 @@ export class PeerManager {
     if (!peer.conn.inbound) this.known.connected(peer.conn.remote);
     this.byPeerId.set(id, peer);
     this.established.set(peer.key, peer);
+    this.connectedAt.set(peer.key, this.o.clock.now());
     return undefined;
   }
 
@@ -118,6 +171,7 @@ export class PeerManager {
     else if (!peer.conn.inbound) this.known.dialEnded(peer.conn.remote, peer.handshaken, this.o.clock.now());
     if (this.established.get(peer.key) !== peer) return;
     this.established.delete(peer.key);
+    this.connectedAt.delete(peer.key);
     this.byPeerId.delete(toHex(peer.remotePeerId!));
   }
 
@@ -193,6 +247,18 @@ export class PeerManager {
     return out;
   }
 
+  /** The dial loop's view of our connections (without `room` and `dial`). */
+  private dialPlan(): Omit<DialPlan, 'room' | 'dial'> {
+    return {
+      now: this.o.clock.now(),
+      connections: [...this.established.values(), ...this.handshaking.values()].map((p) => ({ label: p.remoteLabel, banKey: p.key.banKey })),
+      maxPerIp: this.o.settings.maxConnectionsPerIp,
+      labelOf: this.o.labelOf,
+      banKeyOf: this.o.banKeyOf,
+      isBanned: this.o.isBanned,
+    };
+  }
+
   /**
    * One connection per remote at a time. When two peers dial each other at once, both apply the
    * same rule — the dial of the peer with the smaller label wins — so exactly one survives.
@@ -226,12 +292,7 @@ export class PeerManager {
     const room = () => this.established.size + dialling < s.maxConnections && dialling < s.maxPendingHandshakes;
     if (!room()) return;
     dialFromList(this.known, {
-      now: this.o.clock.now(),
-      connections: [...this.established.values(), ...this.handshaking.values()].map((p) => ({ label: p.remoteLabel, banKey: p.key.banKey })),
-      maxPerIp: s.maxConnectionsPerIp,
-      labelOf: this.o.labelOf,
-      banKeyOf: this.o.banKeyOf,
-      isBanned: this.o.isBanned,
+      ...this.dialPlan(),
       room,
       dial: (address) => {
         const before = this.handshaking.size;
@@ -241,6 +302,9 @@ export class PeerManager {
     });
   }
 }
+
+/** A peer connected for less than this (ms) is never turned over. */
+const TURNOVER_GRACE = 60_000;
 
 /** What the dial loop needs from its owner (the Peer Manager, the metadata fetcher). */
 export interface DialPlan {

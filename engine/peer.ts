@@ -12,7 +12,8 @@ import type { PeerKey } from './peer-key.ts';
 import { PeerWire, SELF_CONNECTION } from './peer-wire.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import { isBlockInPiece } from './piece-shape.ts';
-import type { Clock, Connection, Storage, TimerHandle } from './ports.ts';
+import type { PexMessage, PexParsed } from './pex.ts';
+import { addressKey, type Clock, type Connection, type PeerAddress, type Storage, type TimerHandle } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 import type { TraceSink } from './trace.ts';
 import { BLOCK_SIZE, encodeMessage, type Handshake, type Message } from './wire.ts';
@@ -40,6 +41,8 @@ export interface PeerOwner {
   blockStored(peer: PeerProcess, result: BlockResult<PeerKey>): void;
   /** A block went out to `peer`. */
   blockSent(peer: PeerProcess, bytes: number): void;
+  /** `peer` sent a PEX message (BEP 11): its peers go to the peer list. */
+  pexLearned?(peer: PeerProcess, message: PexParsed): void;
 }
 
 type Phase = 'handshake' | 'first-message' | 'loop' | 'closed';
@@ -124,6 +127,10 @@ export class PeerProcess {
   private stallTimer: TimerHandle | undefined;
   /** Requests in a row we could not serve (REQUEST or ut_metadata): a flood past it drops the peer. */
   private unservedStreak = 0;
+  /** PEX: the peers our messages to this remote have said we are connected to, by address key (at most our connections). */
+  readonly pexTold = new Map<string, PeerAddress>();
+  /** When we last sent this remote a PEX message (ms). */
+  pexSentAt = -Infinity;
   constructor(
     private readonly owner: PeerOwner,
     readonly conn: Connection,
@@ -134,7 +141,7 @@ export class PeerProcess {
     this.remotePieces = new Bitfield(owner.pieces.layout.pieceCount);
     this.wire = new PeerWire(owner, conn, key.label, owner.settings.maxMessageLength, owner.settings.offChartSteps, `peer ${owner.label}`);
     this.ext = new PeerExtensions({
-      offer: { fast: owner.settings.fastExtension, extensionProtocol: owner.settings.extensionProtocol },
+      offer: { fast: owner.settings.fastExtension, extensionProtocol: owner.settings.extensionProtocol, pex: owner.settings.pex && owner.settings.extensionProtocol },
       get metadata() {
         return owner.metadata;
       },
@@ -156,6 +163,10 @@ export class PeerProcess {
         const { ipv4, wholeAddress } = allowedFastInput(conn.remote.host);
         return allowedFastSet(ipv4, owner.infoHash, owner.pieces.layout.pieceCount, owner.settings.allowedFastSetSize, wholeAddress);
       },
+      pexInterval: owner.settings.pexInterval,
+      maxPexPeers: owner.settings.maxPexPeers,
+      now: () => this.now(),
+      pexLearned: (message) => owner.pexLearned?.(this, message),
     });
     const now = owner.clock.now();
     this.startedAt = this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = now;
@@ -185,6 +196,16 @@ export class PeerProcess {
 
   get outstandingCount(): number {
     return this.outstanding.size;
+  }
+
+  /**
+   * Where the remote accepts connections: the address we dialled, or for an inbound peer its IP
+   * and the port its BEP 10 handshake gave (undefined when it gave none): what PEX tells others.
+   */
+  get listenAddress(): PeerAddress | undefined {
+    if (!this.conn.inbound) return this.conn.remote;
+    const port = this.ext.remote?.port;
+    return port === undefined ? undefined : { host: this.conn.remote.host, port };
   }
 
   get queuedRequests(): number {
@@ -565,6 +586,19 @@ export class PeerProcess {
       this.updateInterest();
     }
     this.step('loop');
+  }
+
+  /** Peer Manager: send this PEX message (BEP 11) and remember what it told the remote. */
+  sendPex(m: PexMessage): void {
+    this.handle(() => {
+      if (!this.handshaken || !this.ext.pex) return;
+      this.pexSentAt = this.now();
+      for (const p of m.added) this.pexTold.set(addressKey(p.address), p.address);
+      for (const a of m.dropped) this.pexTold.delete(addressKey(a));
+      this.step('casePMMsg');
+      this.ext.sendPex(m);
+      this.step('loop');
+    });
   }
 
   /** Endgame: the block arrived from another peer; withdraw our request. */

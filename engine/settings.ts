@@ -199,6 +199,42 @@ export interface EngineSettings {
    * `fastExtension`. libtorrent's `allowed_fast_set_size` is 5 (BEP 6 suggests 10).
    */
   allowedFastSetSize: number;
+  // ---- PEX, peer turnover, re-announce when starved (issue 11) ----
+  /**
+   * BEP 11 Peer Exchange (`ut_pex` over BEP 10): tell connected peers whom we are connected to,
+   * and dial the peers they tell us of. On by default, as in libtorrent, Transmission, qBittorrent
+   * and µTorrent; it takes effect only with `extensionProtocol` (on in live mode; off in the
+   * simulator by default, whose swarms stay plain BEP 3 unless a scenario turns BEP 10 on).
+   */
+  pex: boolean;
+  /**
+   * Our PEX messages to one peer at most this often (ms), and a peer's to us: BEP 11 says at most
+   * once a minute; libtorrent sends every 60 s. A peer's messages past 3 in one interval (libtorrent
+   * keeps the last 3 arrival times) are ignored, traced.
+   */
+  pexInterval: number;
+  /** Most added and most dropped peers in one PEX message, sent or taken (BEP 11: 50; the rest ignored). */
+  maxPexPeers: number;
+  /**
+   * Peer turnover (libtorrent's `peer_turnover`, 4 %): at or above `peerTurnoverCutoff` % of
+   * `maxConnections`, every `peerTurnoverInterval` this % of the established peers (at least one)
+   * — the least useful — is disconnected to make room for addresses not tried yet, so a swarm whose
+   * connection slots filled up at once does not stay split in cliques. 0 turns it off.
+   */
+  peerTurnover: number;
+  /** Turnover starts at this % of `maxConnections` established (libtorrent's `peer_turnover_cutoff`, 90 %). */
+  peerTurnoverCutoff: number;
+  /** How often turnover runs (ms; libtorrent's `peer_turnover_interval`, 300 s). */
+  peerTurnoverInterval: number;
+  /**
+   * Starved: fewer than this many established peers and no address in the peer list left to dial.
+   * A starved client announces again at once (the tracker's `min interval` permitting) instead of
+   * waiting out the tracker's interval, as libtorrent asks its trackers when it runs out of
+   * connect candidates. 0 turns it off.
+   */
+  starvedPeers: number;
+  /** A starved client announces at most this often (ms; libtorrent's `min_announce_interval`, 300 s). */
+  starvedAnnounceInterval: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -252,6 +288,15 @@ export const defaultSettings: EngineSettings = {
   noRequestTimeout: 60_000,
   // ---- BEP 6 Fast extension (issue 11) ----
   allowedFastSetSize: 5,
+  // ---- PEX, peer turnover, re-announce when starved (issue 11): see the interface ----
+  pex: true,
+  pexInterval: 60_000,
+  maxPexPeers: 50,
+  peerTurnover: 4,
+  peerTurnoverCutoff: 90,
+  peerTurnoverInterval: 300_000,
+  starvedPeers: 10,
+  starvedAnnounceInterval: 300_000,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -325,6 +370,14 @@ export const SETTING_LIMITS = {
   maxWebSeeds: { unit: 'count', min: 0, max: 1_000, why: 'each web seed holds up to webSeedPipeline requests; 0 turns web seeds off' },
   noRequestTimeout: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent drops an unchoked interested peer after 60 s without a request; below 1 s no request survives a round trip" },
   allowedFastSetSize: { unit: 'count', min: 0, max: MAX_ALLOWED_FAST, why: "libtorrent's allowed_fast_set_size is 5, BEP 6 suggests 10; each piece is one a choked peer may fetch, and the set is kept per peer" },
+  pex: { unit: 'boolean' },
+  pexInterval: { unit: 'ms', min: SECOND, max: HOUR, why: 'BEP 11: at most one PEX message a minute; below 1 s a peer could flood us with them' },
+  maxPexPeers: { unit: 'count', min: 1, max: 1_000, why: 'BEP 11 sends at most 50 added and 50 dropped a message; more only churns the peer list' },
+  peerTurnover: { unit: 'count', min: 0, max: 50, why: "libtorrent's peer_turnover is 4 %; above half, turnover would empty our connections every interval" },
+  peerTurnoverCutoff: { unit: 'count', min: 1, max: 100, why: "libtorrent's peer_turnover_cutoff is 90 %: a % of maxConnections" },
+  peerTurnoverInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's peer_turnover_interval is 300 s; below 1 s no peer would keep a connection" },
+  starvedPeers: { unit: 'count', min: 0, max: 10_000, why: 'a client with fewer established peers than this and none left to dial asks the tracker again; 0 never; above maxConnections, whenever none is left to dial' },
+  starvedAnnounceInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a starved swarm must not hammer its tracker" },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

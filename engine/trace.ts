@@ -23,6 +23,8 @@ export const TRACE_KINDS = {
   pause: 'the torrent was paused: tracker told `stopped`, connections closed; `pieces` verified are kept',
   resume: 'a paused torrent resumed without a re-check (`pieces` held)',
   message: "a wire message another client sent to `remote` (TCP runs): `type` and its numbers, decoded by the relay's tap",
+  turnover: 'peer turnover: every slot taken, the `disconnected` least useful peers were dropped to dial others (`connections` left)',
+  starved: 'too few peers (`connections`) and none left to dial among the `known`: the peer announces again now',
 } as const;
 
 export type TraceKind = keyof typeof TRACE_KINDS;

@@ -28,6 +28,8 @@ export const LIVE_SETTINGS: Partial<EngineSettings> = {
   lateBitfield: 'merge',
   // A step off the flowchart is a `violation` event in the trace, not a dropped real peer.
   offChartSteps: 'record',
+  // BEP 11 PEX over BEP 10 (the default, said here for the reader): real swarms exchange peers.
+  pex: true,
 };
 
 /**

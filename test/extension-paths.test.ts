@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bdecodePrefix, bencodeValue, type BDict } from '../engine/bdecode.ts';
 import { sha1 } from '../engine/metainfo.ts';
 import { encodeMetadataMessage, parseMetadataMessage, UT_METADATA_ID } from '../engine/metadata.ts';
+import { encodePex, UT_PEX_ID } from '../engine/pex.ts';
 import type { MetadataFetcher } from '../engine/metadata-fetcher.ts';
 import { reservedBytes } from '../engine/reserved-bits.ts';
 import { encodeHandshake, type Message, BLOCK_SIZE } from '../engine/wire.ts';
@@ -41,6 +42,25 @@ const record = coverage.record;
 
 describe('extension paths', () => {
   describe('BEP 6 Fast and BEP 10 in the Peer process', () => {
+    it('BEP 11: a PEX message is taken (or ignored) and back to the loop; ours goes out on the Peer Manager\'s word', () => {
+      const b = new Bench({ settings: FAST_EXT });
+      const listener = b.listeningPuppet(); // dialled by us: what our PEX message tells the other
+      const p = b.dialingPuppet();
+      b.run();
+      for (const q of [listener, p]) {
+        handshakeWith(q, b);
+        q.send(extHandshake({ m: { ut_pex: 9 }, p: 6881 }));
+      }
+      p.send({ type: 'extended', id: UT_PEX_ID, payload: encodePex({ added: [{ address: { host: 'X', port: 1 }, flags: 0 }], dropped: [] }) });
+      p.send({ type: 'extended', id: UT_PEX_ID, payload: new TextEncoder().encode('d5:added') });
+      b.run(10_000);
+      expectPath(b.steps(p.label), ['caseMsg', 'extended', 'pex', 'loop']);
+      expectPath(b.steps(p.label), ['loop', 'casePMMsg', 'opex', 'loop']);
+      expect(extendedOf(p).filter((m) => m.id === 9)).toHaveLength(1);
+      expect(p.closedReason).toBeUndefined();
+      record(b);
+    });
+
     it('a seed answers with HAVE ALL and its extension handshake, and serves its info dictionary', () => {
       const b = new Bench({ initial: 'complete', settings: FAST_EXT });
       const p = b.dialingPuppet();

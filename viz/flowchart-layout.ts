@@ -129,6 +129,9 @@ const POSITION: Record<NodeId, Point> = {
   // BEP 6 (issue 11): our allowed-fast set after the startup lane; Fast's CHOKE beside Clear Piece Queue.
   oallowedFast: [820, Y.startup],
   keepRequests: [600, Y.act],
+  // BEP 11 PEX: taken beside EXTENDED, sent beside the other Peer Manager messages.
+  pex: [1000, Y.exit + 45],
+  opex: [1375, Y.check],
 };
 
 /**

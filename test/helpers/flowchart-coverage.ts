@@ -25,6 +25,8 @@ export const EXTENSION_STEPS: ReadonlySet<string> = new Set([
   'ignored',
   'oallowedFast',
   'keepRequests',
+  'pex',
+  'opex',
 ]);
 
 /** Edges between base-protocol steps that only BEP 6 takes: an unrequested PIECE ends the connection under Fast. */

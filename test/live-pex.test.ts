@@ -1,0 +1,46 @@
+// BEP 11 PEX live, against libtorrent-rasterbar (python3-libtorrent speaks ut_pex) on 127.0.0.1:
+// two libtorrent leechers, the first connected to the second; swarmlab downloads, given only the
+// first's address. The first's PEX message tells swarmlab of the second, which swarmlab dials. Nobody
+// holds the payload (so nothing completes and drops a connection meanwhile): the test is about
+// finding peers, and stops swarmlab once it has two.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { libtorrent } from './helpers/clients.ts';
+import { missing } from './helpers/installed.ts';
+import { makeCases } from './helpers/interop-cases.ts';
+import { useLiveWorkspace } from './helpers/live-workspace.ts';
+import { freePort } from './helpers/processes.ts';
+
+const skip = missing('libtorrent');
+if (skip) console.warn(`live-pex: skipped — ${skip}`);
+
+describe.skipIf(!!skip)(`PEX with libtorrent${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const { procs, work } = useLiveWorkspace();
+
+  it('swarmlab, given only the first libtorrent peer, learns the second from its PEX message and dials it', async () => {
+    const dir = work('lt-pex');
+    const [single] = makeCases(dir);
+    const secondPort = await freePort();
+    const second = libtorrent(procs(), 'lt-pex-second', 'leech', single.torrent, join(dir, 'second'), secondPort, [], 110);
+    await second.waitFor(/listening \d+/, 20_000);
+    const firstPort = await freePort();
+    const first = libtorrent(procs(), 'lt-pex-first', 'leech', single.torrent, join(dir, 'first'), firstPort, [`127.0.0.1:${secondPort}`], 110);
+    await first.waitFor(/listening \d+/, 20_000);
+    await first.waitFor(/peers [1-9]/, 30_000); // the first is connected to the second
+    const trace = join(dir, 'download.trace');
+    const dl = procs().swarmlab('swarmlab', ['download', single.torrent, '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${firstPort}`, '--json', '--trace', trace], 110);
+    // libtorrent sends its first PEX message soon after the extension handshake, then every minute.
+    const two = await dl.waitFor(/"peers":2/, 80_000).catch((err: Error) => err);
+    process.kill(dl.pid, 'SIGTERM');
+    await dl.exit(20_000);
+    const events = readFileSync(trace, 'utf8').trim().split('\n').slice(1).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const seen = events.filter((e) => ['pex', 'connect', 'extHandshake', 'exit'].includes(String(e.node)) || e.kind === 'connect').map((e) => JSON.stringify(e));
+    expect(two instanceof Error ? two.message : '', seen.join('\n')).toBe('');
+    const fromFirst = events.filter((e) => e.node === 'pex' && e.remote === `127.0.0.1:${firstPort}`);
+    expect(fromFirst.some((e) => e.ok === true && Number(e.added) >= 1), seen.join('\n')).toBe(true);
+    // Nothing but the first's PEX message gave swarmlab the second's address: it dialled it.
+    expect(events.some((e) => e.node === 'connect' && e.remote === `127.0.0.1:${secondPort}` && e.inbound === false), seen.join('\n')).toBe(true);
+  }, 150_000);
+});
