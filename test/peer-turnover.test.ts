@@ -28,7 +28,8 @@ describe('peer turnover', () => {
     const { b, givers, useless, waiting } = fullBench();
     b.run(299_000);
     expect(waiting.conn).toBeUndefined(); // not before the interval (300 s)
-    b.run(1_100);
+    // The turnover tick, then the dial's connect across the simulated link (well before the next tick).
+    b.run(3_000);
     expect(useless.closedReason).toBeDefined();
     expect(givers.map((p) => p.closedReason)).toEqual([undefined, undefined]);
     expect(String(b.events.find((e) => e.kind === 'disconnect' && e.remote === 'U')?.reason)).toMatch(/peer turnover/);
