@@ -12,6 +12,7 @@ import { PeerManager } from './peer-manager.ts';
 import { type BlockResult, PieceManager, type PieceLayout } from './piece-manager.ts';
 import { addressKey, type Clock, type PeerAddress, type Ports, type Storage, type TimerHandle } from './ports.ts';
 import { type EngineSettings, resolveSettings } from './settings.ts';
+import { SuperSeeder } from './super-seed.ts';
 import type { TestHooks } from './test-hooks.ts';
 import { TrackerClient } from './tracker-client.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
@@ -70,6 +71,8 @@ export class Client implements PeerOwner {
   private readonly peerManager: PeerManager;
   private readonly trust = new TrustManager();
   private readonly choker: ChokeManager<PeerKey>;
+  /** BEP 16: which piece each super-seeded connection has been shown. */
+  private readonly superSeeder: SuperSeeder<PeerKey>;
   private readonly tracker: TrackerClient;
   private ticker: TimerHandle | undefined;
   private running = false;
@@ -78,6 +81,8 @@ export class Client implements PeerOwner {
 
   uploaded = 0;
   downloaded = 0;
+  /** Bytes of blocks received that we held already (endgame's second copies, late answers). */
+  duplicateBytes = 0;
 
   constructor(private readonly o: ClientOptions) {
     this.label = o.label;
@@ -99,9 +104,10 @@ export class Client implements PeerOwner {
       spawn: (conn, key) => new PeerProcess(this, conn, key),
     });
     const initial = o.initial === 'complete' ? Bitfield.full(o.torrent.pieceCount) : undefined;
-    this.pieces = new PieceManager<PeerKey>(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, o.testHooks?.plantedBug);
+    this.pieces = new PieceManager<PeerKey>(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, o.testHooks?.plantedBug, { copies: this.settings.endgameCopies, after: this.settings.endgameAfter });
     if (o.initial === 'check') this.pieces.recheck();
     this.choker = new ChokeManager<PeerKey>(this.settings, o.ports.random);
+    this.superSeeder = new SuperSeeder<PeerKey>(o.torrent.pieceCount, o.ports.random);
     this.tracker = new TrackerClient({
       port: o.ports.tracker,
       clock: this.clock,
@@ -210,11 +216,44 @@ export class Client implements PeerOwner {
   }
 
   unregister(peer: PeerProcess): void {
+    this.superSeeder.forget(peer.key);
     this.peerManager.unregister(peer);
   }
 
   blockSent(_peer: PeerProcess, bytes: number): void {
     this.uploaded += bytes;
+  }
+
+  duplicateReceived(_peer: PeerProcess, bytes: number): void {
+    this.duplicateBytes += bytes;
+  }
+
+  get superSeeding(): boolean {
+    return this.settings.superSeed && this.pieces.complete;
+  }
+
+  superSeedReady(peer: PeerProcess): void {
+    this.revealNext(peer);
+  }
+
+  /**
+   * BEP 16: a peer's piece set grew. Every super-seeded peer whose revealed piece is now held by it
+   * and by another peer has spread it: it is shown the next one.
+   */
+  remotePieceAdded(_peer: PeerProcess, index: number): void {
+    if (!this.settings.superSeed) return;
+    const superSeeded = [...this.peerManager.peers.values()].filter((p) => p.superSeeding && p.handshaken);
+    if (superSeeded.length === 0) return;
+    const spread = this.superSeeder.spread(index, superSeeded.map((p) => ({ key: p.key, pieces: p.remotePieces })), this.pieces.availabilityOf(index));
+    for (const key of spread) {
+      const p = this.peerManager.peers.get(key);
+      if (p) this.revealNext(p);
+    }
+  }
+
+  private revealNext(peer: PeerProcess): void {
+    const index = this.superSeeder.reveal({ key: peer.key, pieces: peer.remotePieces }, (i) => this.pieces.availabilityOf(i));
+    if (index !== undefined) peer.revealPiece(index);
   }
 
   interestChanged(peer: PeerProcess): void {

@@ -39,6 +39,14 @@ export interface PeerOwner {
   blockStored(peer: PeerProcess, result: BlockResult<PeerKey>): void;
   /** A block went out to `peer`. */
   blockSent(peer: PeerProcess, bytes: number): void;
+  /** A block arrived from `peer` that we held already (endgame's second copy, a late answer to a CANCEL). */
+  duplicateReceived(peer: PeerProcess, bytes: number): void;
+  /** BEP 16: we super-seed on connections made now (settings' `superSeed`, and we are complete). */
+  readonly superSeeding: boolean;
+  /** Super-seeding: the remote's first message is in, so its pieces are known; reveal it a piece. */
+  superSeedReady(peer: PeerProcess): void;
+  /** The remote's piece set grew by `index` (HAVE, BITFIELD): a super-seed may reveal the next piece. */
+  remotePieceAdded(peer: PeerProcess, index: number): void;
 }
 
 type Phase = 'handshake' | 'first-message' | 'loop' | 'closed';
@@ -64,6 +72,10 @@ export class PeerProcess {
   uploaded = 0;
   downloadedSinceRechoke = 0;
   uploadedSinceRechoke = 0;
+  /** Bytes of blocks from this peer that we held already (counted in `downloaded` too). */
+  duplicateBytes = 0;
+  /** BEP 16: this connection hides our pieces and reveals one at a time (fixed at the handshake). */
+  superSeeding = false;
 
   private phase: Phase = 'handshake';
   /**
@@ -226,7 +238,9 @@ export class PeerProcess {
     if (refused) return this.exit(refused);
     this.phase = 'first-message';
     this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'connect', inbound: this.conn.inbound });
-    const have = this.owner.pieces.have;
+    // A super-seed masquerades as a peer with nothing (BEP 16) and reveals pieces with HAVE.
+    this.superSeeding = this.owner.superSeeding;
+    const have = this.superSeeding ? new Bitfield(this.remotePieces.size) : this.owner.pieces.have;
     this.ext.sendPieces(have); // sendBitfield (BITFIELD, HAVE ALL or HAVE NONE), then sendExtHandshake
     this.step('loop');
   }
@@ -235,6 +249,12 @@ export class PeerProcess {
     const first = this.phase === 'first-message';
     // BEP 10's handshake may come before the BITFIELD, which stays the first "real" message.
     if (m.type !== 'keep-alive' && m.type !== 'extended') this.phase = 'loop';
+    this.dispatch(m, first);
+    // Its piece set (or the lack of one) is known now: the super-seed reveals its first piece.
+    if (first && this.phase === 'loop' && this.superSeeding) this.owner.superSeedReady(this);
+  }
+
+  private dispatch(m: Message, first: boolean): void {
     this.step('caseMsg');
     switch (m.type) {
       case 'keep-alive':
@@ -294,6 +314,7 @@ export class PeerProcess {
       this.owner.pieces.addPeerPiece(index);
       if (!this.owner.pieces.have.has(index)) this.changeWanted(1);
       this.updateInterest();
+      this.owner.remotePieceAdded(this, index);
     }
     this.fill();
   }
@@ -318,6 +339,7 @@ export class PeerProcess {
       this.remotePieces.set(i);
       this.owner.pieces.addPeerPiece(i);
       if (!have.has(i)) this.changeWanted(1);
+      this.owner.remotePieceAdded(this, i);
     }
     this.updateInterest();
     this.fill();
@@ -360,7 +382,12 @@ export class PeerProcess {
     const asked = this.outstanding.get(key);
     const ok = asked !== undefined && asked.length === block.length;
     this.step('pieceOk', { ok });
-    if (!ok) return this.step('loop');
+    if (!ok) {
+      // A block we no longer wait for (cancelled, given back on a snub) that we hold already is
+      // a duplicate too: bytes the link carried for nothing.
+      if (this.owner.pieces.holdsBlock({ index, begin })) this.noteDuplicate(block.length);
+      return this.step('loop');
+    }
     this.outstanding.delete(key);
     const now = this.now();
     this.lastBlockAt = now;
@@ -370,6 +397,7 @@ export class PeerProcess {
     this.downloadedSinceRechoke += block.length;
     const result = this.owner.pieces.blockReceived(this.key, index, begin, block);
     this.step('pieceStore', { piece: index, begin, length: block.length, result: result.status });
+    if (result.status === 'duplicate') this.noteDuplicate(block.length);
     this.owner.blockStored(this, result);
     if (this.phase !== 'closed') this.fill();
   }
@@ -403,7 +431,7 @@ export class PeerProcess {
     const yes = !this.peerChoking && this.amInterested && size < loWatermark;
     this.step('sizeCheck', { outstanding: size, fill: yes });
     if (!yes) return this.step('loop');
-    const blocks = this.owner.pieces.grab(this.key, this.remotePieces, hiWatermark - size);
+    const blocks = this.owner.pieces.grab(this.key, this.remotePieces, hiWatermark - size, { outstanding: size, now: this.now() });
     this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
     for (const b of blocks) {
       const key = blockKey(b.index, b.begin);
@@ -473,6 +501,24 @@ export class PeerProcess {
       this.updateInterest();
     }
     this.step('loop');
+  }
+
+  /** BEP 16: tell the remote of one more piece of ours (a super-seed's HAVE). */
+  revealPiece(index: number): void {
+    this.handle(() => this.onPMReveal(index));
+  }
+
+  private onPMReveal(index: number): void {
+    if (!this.handshaken) return;
+    this.step('casePMMsg');
+    this.step('ohave', { piece: index, superSeed: true });
+    this.send({ type: 'have', index });
+    this.step('loop');
+  }
+
+  private noteDuplicate(bytes: number): void {
+    this.duplicateBytes += bytes;
+    this.owner.duplicateReceived(this, bytes);
   }
 
   /** Endgame: the block arrived from another peer; withdraw our request. */

@@ -132,6 +132,30 @@ export interface EngineSettings {
    * `violation` trace event and go on (live mode: a real peer is not dropped for our bookkeeping).
    */
   offChartSteps: OffChartPolicy;
+  // ---- Super-seeding, endgame, incentives (issue 11) ----
+  /**
+   * BEP 16 super-seeding, for a seed with little upload: it advertises no pieces (an empty
+   * bitfield, HAVE NONE with Fast), reveals one piece at a time to each peer with HAVE, and a new
+   * one only once the piece it gave that peer is seen on another peer too. Off by default, as in
+   * libtorrent (`super_seeding`) and every mainstream client: it slows a swarm with seeds to spare.
+   * Only a complete client super-seeds, and only on connections made while it is complete.
+   */
+  superSeed: boolean;
+  /**
+   * Endgame: the most requests of one block in flight at once, to different peers (the first
+   * request included). Transmission sends at most two; libtorrent's endgame also adds one more
+   * requester at a time. Each copy past the first is a block downloaded twice when both answer.
+   */
+  endgameCopies: number;
+  /**
+   * Endgame: a block is asked of a second peer only once its request has waited this long (ms),
+   * and only by a peer with no other request in flight (libtorrent: "if we already have at least
+   * one outstanding request, we shouldn't pick any busy pieces"). A block asked a moment ago is
+   * about to arrive: its copy would only be a duplicate (both are sent before the CANCEL lands).
+   * 5 s is past what a healthy pipeline of `hiWatermark` blocks takes, and far below
+   * `snubTimeout` (60 s), after which a silent peer's blocks are given back anyway.
+   */
+  endgameAfter: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -172,6 +196,10 @@ export const defaultSettings: EngineSettings = {
   minAnnounceInterval: 300_000,
   // ---- The flowchart as a contract (issue 9) ----
   offChartSteps: 'throw',
+  // ---- Super-seeding, endgame, incentives (issue 11) ----
+  superSeed: false,
+  endgameCopies: 2,
+  endgameAfter: 5_000,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -236,6 +264,9 @@ export const SETTING_LIMITS = {
   maxMetadataRequests: { unit: 'count', min: 1, max: 1_024, why: 'a 16 MiB info dictionary has 1,024 pieces: more queued requests than pieces are a flood' },
   minAnnounceInterval: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a tracker answering `interval 1` must not be hammered" },
   offChartSteps: { oneOf: OFF_CHART_POLICIES },
+  superSeed: { unit: 'boolean' },
+  endgameAfter: { unit: 'ms', min: 0, max: HOUR, why: '0 duplicates a block the moment endgame starts; past snubTimeout a slow peer is given up on first' },
+  endgameCopies: { unit: 'count', min: 1, max: 50, why: 'Transmission sends a block to at most 2 peers in endgame; 1 turns endgame off, and more than a few copies only buys duplicate bytes' },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */
