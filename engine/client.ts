@@ -5,7 +5,7 @@
 
 import { Bitfield } from './bitfield.ts';
 import { toHex } from './bytes.ts';
-import { ChokeManager } from './choke-manager.ts';
+import { type ChokeCandidate, ChokeManager } from './choke-manager.ts';
 import { PeerProcess, type PeerOwner } from './peer.ts';
 import type { PeerKey } from './peer-key.ts';
 import { PeerManager } from './peer-manager.ts';
@@ -233,7 +233,8 @@ export class Client implements PeerOwner {
   }
 
   superSeedReady(peer: PeerProcess): void {
-    this.revealNext(peer);
+    const revealed = this.superSeeder.revealedTo(peer.key);
+    if (revealed === undefined || peer.remotePieces.has(revealed)) this.revealNext(peer);
   }
 
   /**
@@ -249,6 +250,10 @@ export class Client implements PeerOwner {
       const p = this.peerManager.peers.get(key);
       if (p) this.revealNext(p);
     }
+    // A piece now held by a peer may be shown to those that were left waiting with none.
+    if (this.pieces.availabilityOf(index) === 1) {
+      for (const p of superSeeded) if (this.superSeeder.revealedTo(p.key) === undefined && !p.remotePieces.complete) this.revealNext(p);
+    }
   }
 
   private revealNext(peer: PeerProcess): void {
@@ -257,10 +262,42 @@ export class Client implements PeerOwner {
   }
 
   interestChanged(peer: PeerProcess): void {
-    if (!peer.peerInterested || !peer.amChoking) return;
+    if (!peer.peerInterested) {
+      // A peer that lost interest takes no upload but holds its slot: libtorrent chokes it and
+      // unchokes another. The slot goes by the rechoke's ranking, not to whoever asks first, so
+      // a free rider (who never gave us a byte) cannot pick up every slot that frees.
+      if (peer.amChoking) return;
+      peer.choke();
+      const seeding = this.pieces.complete;
+      const next = this.choker.bestChoked(this.chokeCandidates(seeding), seeding);
+      if (next) this.peerManager.peers.get(next)?.unchoke();
+      return;
+    }
+    if (!peer.amChoking) return;
     let unchoked = 0;
     for (const p of this.peerManager.peers.values()) if (!p.amChoking) unchoked++;
     if (this.choker.hasFreeSlot(unchoked)) peer.unchoke();
+  }
+
+  /**
+   * Every handshaken connection as the choke manager sees it. Leeching, tit-for-tat: the peers
+   * that gave us most since the last rechoke first (then most over the connection). Seeding,
+   * round robin, libtorrent's default `seed_choking_algorithm`: the peers we have sent least
+   * first, so the seed's upload is shared evenly ("it minimizes the ability for a peer to download
+   * everything without redistributing it") — ranking by the rate we send at would keep whoever
+   * downloads fastest unchoked, free riders too.
+   */
+  private chokeCandidates(seeding: boolean): ChokeCandidate<PeerKey>[] {
+    return [...this.peerManager.peers.values()]
+      .filter((p) => p.handshaken)
+      .map((p) => ({
+        key: p.key,
+        interested: p.peerInterested,
+        snubbed: p.snubbed,
+        rate: seeding ? -p.uploaded : p.downloadedSinceRechoke,
+        total: seeding ? 0 : p.downloaded,
+        choked: p.amChoking,
+      }));
   }
 
   blockStored(_from: PeerProcess, result: BlockResult<PeerKey>): void {
@@ -318,18 +355,7 @@ export class Client implements PeerOwner {
     this.lastRechoke = now;
     const seeding = this.pieces.complete;
     const peers = [...this.peerManager.peers.values()].filter((p) => p.handshaken);
-    const unchoke = this.choker.rechoke(
-      now,
-      peers.map((p) => ({
-        key: p.key,
-        interested: p.peerInterested,
-        snubbed: p.snubbed,
-        rate: seeding ? p.uploadedSinceRechoke : p.downloadedSinceRechoke,
-        total: seeding ? p.uploaded : p.downloaded,
-        choked: p.amChoking,
-      })),
-      seeding,
-    );
+    const unchoke = this.choker.rechoke(now, this.chokeCandidates(seeding), seeding);
     for (const p of peers) {
       if (unchoke.has(p.key)) p.unchoke();
       else p.choke();

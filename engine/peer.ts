@@ -43,7 +43,7 @@ export interface PeerOwner {
   duplicateReceived(peer: PeerProcess, bytes: number): void;
   /** BEP 16: we super-seed on connections made now (settings' `superSeed`, and we are complete). */
   readonly superSeeding: boolean;
-  /** Super-seeding: the remote's first message is in, so its pieces are known; reveal it a piece. */
+  /** Super-seeding: handshake done, or the remote's first message is in: reveal a piece unless the one revealed is still wanted. */
   superSeedReady(peer: PeerProcess): void;
   /** The remote's piece set grew by `index` (HAVE, BITFIELD): a super-seed may reveal the next piece. */
   remotePieceAdded(peer: PeerProcess, index: number): void;
@@ -243,6 +243,8 @@ export class PeerProcess {
     const have = this.superSeeding ? new Bitfield(this.remotePieces.size) : this.owner.pieces.have;
     this.ext.sendPieces(have); // sendBitfield (BITFIELD, HAVE ALL or HAVE NONE), then sendExtHandshake
     this.step('loop');
+    // A peer with nothing may send no BITFIELD at all (BEP 3): reveal a first piece now.
+    if (this.superSeeding) this.owner.superSeedReady(this);
   }
 
   private onMessage(m: Message): void {
@@ -250,7 +252,7 @@ export class PeerProcess {
     // BEP 10's handshake may come before the BITFIELD, which stays the first "real" message.
     if (m.type !== 'keep-alive' && m.type !== 'extended') this.phase = 'loop';
     this.dispatch(m, first);
-    // Its piece set (or the lack of one) is known now: the super-seed reveals its first piece.
+    // Its piece set is known now: if it holds the piece revealed at the handshake, reveal another.
     if (first && this.phase === 'loop' && this.superSeeding) this.owner.superSeedReady(this);
   }
 

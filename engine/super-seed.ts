@@ -32,9 +32,10 @@ export class SuperSeeder<K> {
   }
 
   /**
-   * Chooses the piece to reveal to `peer` next and records it: one it lacks, held by the fewest
-   * peers and promised to the fewest (BEP 16: "a piece that was never sent, or if all pieces were
-   * already sent, is very rare"); ties drawn from the seeded stream. Undefined when it lacks none.
+   * Chooses the piece to reveal to `peer` next and records it: one it lacks, promised to the fewest
+   * peers, then held by the fewest (BEP 16: "a piece that was never sent, or if all pieces were
+   * already sent, is very rare"); never one only we hold and have promised already. Ties drawn
+   * from the seeded stream. Undefined when there is none (yet).
    */
   reveal(peer: SuperSeedPeer<K>, availability: (index: number) => number): number | undefined {
     this.forget(peer.key);
@@ -43,7 +44,11 @@ export class SuperSeeder<K> {
     let ties = 0;
     for (let i = 0; i < this.promised.length; i++) {
       if (peer.pieces.has(i)) continue;
-      const score = availability(i) + this.promised[i];
+      // A piece promised to another peer and held by none has us as its only source: shown again
+      // it would cost a second upload. The peer waits (`waiting`) until a piece spreads.
+      const held = availability(i);
+      if (this.promised[i] > 0 && held === 0) continue;
+      const score = this.promised[i] * (this.promised.length + 1) + held;
       if (score < bestScore) {
         [best, bestScore, ties] = [i, score, 1];
       } else if (score === bestScore && this.random.next() * ++ties < 1) best = i; // reservoir sampling
