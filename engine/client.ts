@@ -77,6 +77,8 @@ export class Client implements PeerOwner {
   private ticker: TimerHandle | undefined;
   private running = false;
   private lastRechoke = -Infinity;
+  /** Choked since the last rechoke because they lost interest (see `interestChanged`). */
+  private readonly choseOut = new Set<PeerKey>();
   private readonly events: Partial<ClientEvents>;
 
   uploaded = 0;
@@ -217,6 +219,7 @@ export class Client implements PeerOwner {
 
   unregister(peer: PeerProcess): void {
     this.superSeeder.forget(peer.key);
+    this.choseOut.delete(peer.key);
     this.peerManager.unregister(peer);
   }
 
@@ -268,12 +271,16 @@ export class Client implements PeerOwner {
       // a free rider (who never gave us a byte) cannot pick up every slot that frees.
       if (peer.amChoking) return;
       peer.choke();
+      this.choseOut.add(peer.key);
       const seeding = this.pieces.complete;
       const next = this.choker.bestChoked(this.chokeCandidates(seeding), seeding);
-      if (next) this.peerManager.peers.get(next)?.unchoke();
+      if (next !== undefined) this.peerManager.peers.get(next)?.unchoke();
       return;
     }
-    if (!peer.amChoking) return;
+    // One choked for losing interest waits for the next rechoke: unchoked again at once, it would
+    // ask for its blocks again while its first requests are still on their way (BEP 3 has no
+    // REJECT), and get every block twice.
+    if (!peer.amChoking || this.choseOut.has(peer.key)) return;
     let unchoked = 0;
     for (const p of this.peerManager.peers.values()) if (!p.amChoking) unchoked++;
     if (this.choker.hasFreeSlot(unchoked)) peer.unchoke();
@@ -353,6 +360,7 @@ export class Client implements PeerOwner {
 
   private rechoke(now: number): void {
     this.lastRechoke = now;
+    this.choseOut.clear();
     const seeding = this.pieces.complete;
     const peers = [...this.peerManager.peers.values()].filter((p) => p.handshaken);
     const unchoke = this.choker.rechoke(now, this.chokeCandidates(seeding), seeding);
