@@ -433,7 +433,7 @@ export class PeerProcess {
     const yes = !this.peerChoking && this.amInterested && size < loWatermark;
     this.step('sizeCheck', { outstanding: size, fill: yes });
     if (!yes) return this.step('loop');
-    const blocks = this.owner.pieces.grab(this.key, this.remotePieces, hiWatermark - size, { outstanding: size, now: this.now() });
+    const blocks = this.owner.pieces.grab(this.key, this.remotePieces, hiWatermark - size, { outstanding: size, now: this.now(), unproven: this.snubbed || this.downloaded === 0 });
     this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
     for (const b of blocks) {
       const key = blockKey(b.index, b.begin);
@@ -569,6 +569,12 @@ export class PeerProcess {
       this.step('sendKeepAlive');
       this.send({ type: 'keep-alive' });
       this.step('loop');
+    }
+    // Endgame: an idle connection hears nothing that would make it ask again, yet a block in
+    // flight elsewhere may have become old enough (`endgameAfter`) to be asked of it.
+    if (this.outstanding.size === 0 && this.amInterested && !this.peerChoking && this.owner.pieces.endgame) {
+      this.step('tick');
+      this.fill();
     }
   }
 

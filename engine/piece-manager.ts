@@ -165,9 +165,10 @@ export class PieceManager<K = string> {
    * flight to another peer: only when `peer` has no request in flight (`endgame.outstanding`, as
    * libtorrent's picker: "if we already have at least one outstanding request, we shouldn't pick
    * any busy pieces"), only a block asked at least `endgameAfter` ms before `endgame.now` (a
-   * straggler, not one about to arrive), and each block to at most `endgameCopies` peers at once.
+   * straggler, not one about to arrive), never for an `unproven` peer, and each block to at most
+   * `endgameCopies` peers at once.
    */
-  grab(peer: K, peerPieces: Bitfield, max: number, endgame: { outstanding: number; now: number } = { outstanding: 0, now: Infinity }): BlockRef[] {
+  grab(peer: K, peerPieces: Bitfield, max: number, endgame: { outstanding: number; now: number; unproven?: boolean } = { outstanding: 0, now: Infinity }): BlockRef[] {
     const picked: BlockRef[] = [];
     if (max <= 0 || this.have.complete) return picked;
     for (const p of this.partial.values()) {
@@ -179,7 +180,9 @@ export class PieceManager<K = string> {
       if (index < 0) break;
       this.takeFree(this.startPiece(index), peer, picked, max, endgame.now);
     }
-    if (picked.length === 0 && endgame.outstanding === 0 && this.unrequested === 0) this.takeEndgame(peer, peerPieces, picked, endgame.now - this.endgameBounds.after);
+    // An unproven peer (snubbed, or it never sent us a block) would only take a copy slot from a
+    // better one: two requests of a block at two peers that never answer stall it for good.
+    if (picked.length === 0 && endgame.outstanding === 0 && !endgame.unproven && this.unrequested === 0) this.takeEndgame(peer, peerPieces, picked, endgame.now - this.endgameBounds.after);
     return picked;
   }
 
