@@ -102,6 +102,7 @@ function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: s
   console.log('');
   const tcp = (r as Partial<TcpScenarioResult>).transport === 'tcp';
   console.log(`swarm: ${done}/${leechers.length} honest leechers complete; stopped at ${secs(r.simTime)} of ${tcp ? 'real time on TCP' : 'virtual time'}`);
+  console.log(`duplicate bytes: ${duplicateSummary(r.peers, t.size)}${r.firstCopy ? `; first full copy outside ${s.expect.firstCopy?.by} at ${secs(r.firstCopy.t)}, after it uploaded ${(r.firstCopy.uploaded / t.size).toFixed(2)}× the payload` : ''}`);
   console.log(`checks: ${r.hashFailures} hash failure${r.hashFailures === 1 ? '' : 's'}; banned: ${banned.length ? banned.join(', ') : 'none'}; wire violations: ${wireSummary(r)}`);
   if (r.failures.length) {
     console.log(`failures (${r.failures.length}):`);
@@ -112,6 +113,14 @@ function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: s
   if (tcp && (r as TcpScenarioResult).workDir) console.log(`peers' data and other clients' logs: ${(r as TcpScenarioResult).workDir}`);
   console.log(`reproduce: ${command}`);
   console.log(r.ok ? 'result: OK' : `result: FAILED`);
+}
+
+/** Duplicate bytes received, in all and as a share of the payload: `0`, or `49152 (0.29 % of the payload; L3 32768, L7 16384)`. */
+export function duplicateSummary(peers: readonly { label: string; duplicateBytes: number }[], payload: number): string {
+  const total = peers.reduce((sum, p) => sum + p.duplicateBytes, 0);
+  if (total === 0) return '0';
+  const most = peers.filter((p) => p.duplicateBytes > 0).sort((a, b) => b.duplicateBytes - a.duplicateBytes).slice(0, 3);
+  return `${total} (${((100 * total) / payload).toFixed(2)} % of the payload; ${most.map((p) => `${p.label} ${p.duplicateBytes}`).join(', ')})`;
 }
 
 /** `none`, or how many and by whom: `312 (X0 290, X1 22)`. */
@@ -138,6 +147,8 @@ function toJson(r: ScenarioResult, path: string, tracePath: string, command: str
     bans: r.bans,
     violations: r.violations,
     violationCount: r.violationCount,
+    duplicateBytes: r.duplicateBytes,
+    ...(r.firstCopy !== undefined ? { firstCopy: r.firstCopy } : {}),
     peers: r.peers.map((p) => ({ ...p, completedAt: p.completedAt ?? null })),
     transport: (r as Partial<TcpScenarioResult>).transport ?? 'memory',
     replayable: (r as Partial<TcpScenarioResult>).replayable ?? true,

@@ -11,6 +11,7 @@ import { runScenarioFile } from './run-scenario.ts';
 import { plantedBugOption } from './scenario-args.ts';
 import { TraceFile } from './trace-file.ts';
 import { writeReport } from './viz.ts';
+import { duplicateSummary } from './run-scenario.ts';
 
 export interface RunFlags {
   seed: string;
@@ -91,6 +92,7 @@ function printSummary(r: SwarmResult, wire: WireViolationLog, tracePath: string,
   console.log('');
   console.log(`swarm: ${done}/${leechers.length} leechers complete, ${r.complete ? `all by ${secs(r.simTime)}` : `stopped at ${secs(r.simTime)}`} of virtual time`);
   console.log(`events: ${r.events} scheduled, ${r.traceEvents} traced; ${wallMs.toFixed(0)} ms of wall time`);
+  console.log(`duplicate bytes: ${duplicateSummary(r.peers, t.length)}`);
   console.log(`wire violations: ${wire.count === 0 ? 'none' : `${wire.count} (from ${[...wire.byPeer.keys()].join(', ')}; --json lists them)`}`);
   console.log(`trace: ${tracePath}`);
   console.log(`trace sha256: ${r.traceHash}`);
@@ -113,6 +115,7 @@ function toJson(r: SwarmResult, wire: WireViolationLog, tracePath: string, comma
     torrent: r.torrent,
     violations: wire.list,
     violationCount: wire.count,
+    duplicateBytes: r.peers.reduce((sum, p) => sum + p.duplicateBytes, 0),
     peers: r.peers.map((p) => ({ ...p, completedAt: p.completedAt ?? null })),
   };
 }

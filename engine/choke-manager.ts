@@ -11,11 +11,23 @@ export interface ChokeCandidate<K = string> {
   key: K;
   interested: boolean;
   snubbed: boolean;
-  /** Bytes received from (leeching) or sent to (seeding) this peer since the last rechoke. */
+  /**
+   * Higher first. Leeching: bytes received from this peer since the last rechoke. Seeding (round
+   * robin, engine/client.ts): minus the bytes sent to it over the connection.
+   */
   rate: number;
   /** The same over the whole connection: breaks ties between equal rates (often all zero). */
   total: number;
   choked: boolean;
+}
+
+/** The interested candidates (not snubbed, unless we seed), best first: by rate, then total, then connection order. */
+function rank<K>(candidates: readonly ChokeCandidate<K>[], seeding: boolean): ChokeCandidate<K>[] {
+  return candidates
+    .filter((c) => c.interested && (seeding || !c.snubbed))
+    .map((c, order) => ({ c, order }))
+    .sort((a, b) => b.c.rate - a.c.rate || b.c.total - a.c.total || a.order - b.order)
+    .map((x) => x.c);
 }
 
 export class ChokeManager<K = string> {
@@ -43,11 +55,7 @@ export class ChokeManager<K = string> {
    * order).
    */
   rechoke(now: number, candidates: readonly ChokeCandidate<K>[], seeding: boolean): Set<K> {
-    const eligible = candidates.filter((c) => c.interested && (seeding || !c.snubbed));
-    const ranked = eligible
-      .map((c, order) => ({ c, order }))
-      .sort((a, b) => b.c.rate - a.c.rate || b.c.total - a.c.total || a.order - b.order)
-      .map((x) => x.c);
+    const ranked = rank(candidates, seeding);
     const unchoke = new Set(ranked.slice(0, this.settings.uploadSlots).map((c) => c.key));
     const rest = ranked.filter((c) => !unchoke.has(c.key));
     const current = rest.find((c) => c.key === this.optimistic);
@@ -85,6 +93,11 @@ export class ChokeManager<K = string> {
     if (this.lastOptimistic.size === 0) return;
     const present = new Set(candidates.map((c) => c.key));
     for (const key of this.lastOptimistic.keys()) if (!present.has(key)) this.lastOptimistic.delete(key);
+  }
+
+  /** A slot freed between rechokes (its peer lost interest): the best choked candidate for it, by the rechoke's ranking. */
+  bestChoked(candidates: readonly ChokeCandidate<K>[], seeding: boolean): K | undefined {
+    return rank(candidates, seeding).find((c) => c.choked)?.key;
   }
 
   /** A peer became interested between rechokes: unchoke it at once if a slot is free. */

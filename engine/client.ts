@@ -7,7 +7,7 @@
 
 import { Bitfield } from './bitfield.ts';
 import { toHex } from './bytes.ts';
-import { ChokeManager } from './choke-manager.ts';
+import { type ChokeCandidate, ChokeManager } from './choke-manager.ts';
 import { PeerProcess, type PeerOwner } from './peer.ts';
 import type { PeerKey } from './peer-key.ts';
 import type { PeerSource } from './peer-list.ts';
@@ -17,6 +17,7 @@ import { PeerManager } from './peer-manager.ts';
 import { type BlockResult, PieceManager, type PieceLayout } from './piece-manager.ts';
 import { addressKey, type Clock, type PeerAddress, type Ports, type Storage, type TimerHandle } from './ports.ts';
 import { type EngineSettings, resolveSettings } from './settings.ts';
+import { SuperSeeder } from './super-seed.ts';
 import type { TestHooks } from './test-hooks.ts';
 import { TrackerClient } from './tracker-client.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
@@ -84,6 +85,8 @@ export class Client implements PeerOwner, WebSeedOwner {
   private readonly peerManager: PeerManager;
   private readonly trust = new TrustManager();
   private readonly choker: ChokeManager<PeerKey>;
+  /** BEP 16: which piece each super-seeded connection has been shown. */
+  private readonly superSeeder: SuperSeeder<PeerKey>;
   private readonly tracker: TrackerClient;
   private ticker: TimerHandle | undefined;
   private running = false;
@@ -93,10 +96,14 @@ export class Client implements PeerOwner, WebSeedOwner {
   private lastTurnover = 0;
   /** The last announce asked for because we were starved of peers (ms; the start counts as one). */
   private lastStarvedAnnounce = 0;
+  /** Choked since the last rechoke because they lost interest (see `interestChanged`). */
+  private readonly choseOut = new Set<PeerKey>();
   private readonly events: Partial<ClientEvents>;
 
   uploaded = 0;
   downloaded = 0;
+  /** Bytes of blocks received that we held already (endgame's second copies, late answers). */
+  duplicateBytes = 0;
 
   constructor(private readonly o: ClientOptions) {
     this.label = o.label;
@@ -118,9 +125,10 @@ export class Client implements PeerOwner, WebSeedOwner {
       spawn: (conn, key) => new PeerProcess(this, conn, key),
     });
     const initial = o.initial === 'complete' ? Bitfield.full(o.torrent.pieceCount) : undefined;
-    this.pieces = new PieceManager<PeerKey>(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, o.testHooks?.plantedBug);
+    this.pieces = new PieceManager<PeerKey>(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, o.testHooks?.plantedBug, { copies: this.settings.endgameCopies, after: this.settings.endgameAfter });
     if (o.initial === 'check') this.pieces.recheck();
     this.choker = new ChokeManager<PeerKey>(this.settings, o.ports.random);
+    this.superSeeder = new SuperSeeder<PeerKey>(o.torrent.pieceCount, o.ports.random);
     this.tracker = new TrackerClient({
       port: o.ports.tracker,
       clock: this.clock,
@@ -289,6 +297,8 @@ export class Client implements PeerOwner, WebSeedOwner {
   }
 
   unregister(peer: PeerProcess): void {
+    this.superSeeder.forget(peer.key);
+    this.choseOut.delete(peer.key);
     this.peerManager.unregister(peer);
   }
 
@@ -301,11 +311,84 @@ export class Client implements PeerOwner, WebSeedOwner {
     if (message.added.length > 0) this.peerManager.addPeers(message.added.map((p) => p.address), 'pex');
   }
 
+  duplicateReceived(_peer: PeerProcess, bytes: number): void {
+    this.duplicateBytes += bytes;
+  }
+
+  get superSeeding(): boolean {
+    return this.settings.superSeed && this.pieces.complete;
+  }
+
+  superSeedReady(peer: PeerProcess): void {
+    const revealed = this.superSeeder.revealedTo(peer.key);
+    if (revealed === undefined || peer.remotePieces.has(revealed)) this.revealNext(peer);
+  }
+
+  /**
+   * BEP 16: a peer's piece set grew. Every super-seeded peer whose revealed piece is now held by it
+   * and by another peer has spread it: it is shown the next one.
+   */
+  remotePieceAdded(_peer: PeerProcess, index: number): void {
+    if (!this.settings.superSeed) return;
+    const superSeeded = [...this.peerManager.peers.values()].filter((p) => p.superSeeding && p.handshaken);
+    if (superSeeded.length === 0) return;
+    const spread = this.superSeeder.spread(index, superSeeded.map((p) => ({ key: p.key, pieces: p.remotePieces })), this.pieces.availabilityOf(index));
+    for (const key of spread) {
+      const p = this.peerManager.peers.get(key);
+      if (p) this.revealNext(p);
+    }
+    // A piece now held by a peer may be shown to those that were left waiting with none.
+    if (this.pieces.availabilityOf(index) === 1) {
+      for (const p of superSeeded) if (this.superSeeder.revealedTo(p.key) === undefined && !p.remotePieces.complete) this.revealNext(p);
+    }
+  }
+
+  private revealNext(peer: PeerProcess): void {
+    const index = this.superSeeder.reveal({ key: peer.key, pieces: peer.remotePieces }, (i) => this.pieces.availabilityOf(i));
+    if (index !== undefined) peer.revealPiece(index);
+  }
+
   interestChanged(peer: PeerProcess): void {
-    if (!peer.peerInterested || !peer.amChoking) return;
+    if (!peer.peerInterested) {
+      // A peer that lost interest takes no upload but holds its slot: libtorrent chokes it and
+      // unchokes another. The slot goes by the rechoke's ranking, not to whoever asks first, so
+      // a free rider (who never gave us a byte) cannot pick up every slot that frees.
+      if (peer.amChoking) return;
+      peer.choke();
+      this.choseOut.add(peer.key);
+      const seeding = this.pieces.complete;
+      const next = this.choker.bestChoked(this.chokeCandidates(seeding), seeding);
+      if (next !== undefined) this.peerManager.peers.get(next)?.unchoke();
+      return;
+    }
+    // One choked for losing interest waits for the next rechoke: unchoked again at once, it would
+    // ask for its blocks again while its first requests are still on their way (BEP 3 has no
+    // REJECT), and get every block twice.
+    if (!peer.amChoking || this.choseOut.has(peer.key)) return;
     let unchoked = 0;
     for (const p of this.peerManager.peers.values()) if (!p.amChoking) unchoked++;
     if (this.choker.hasFreeSlot(unchoked)) peer.unchoke();
+  }
+
+  /**
+   * Every handshaken connection as the choke manager sees it. Leeching, tit-for-tat: the peers
+   * that gave us most since the last rechoke first (then most over the connection). Seeding,
+   * round robin, libtorrent's default `seed_choking_algorithm`: the peers we have sent least
+   * first, so the seed's upload is shared evenly ("it minimizes the ability for a peer to download
+   * everything without redistributing it") — ranking by the rate we send at would keep whoever
+   * downloads fastest unchoked, free riders too.
+   */
+  private chokeCandidates(seeding: boolean): ChokeCandidate<PeerKey>[] {
+    return [...this.peerManager.peers.values()]
+      .filter((p) => p.handshaken)
+      .map((p) => ({
+        key: p.key,
+        interested: p.peerInterested,
+        snubbed: p.snubbed,
+        rate: seeding ? -p.uploaded : p.downloadedSinceRechoke,
+        total: seeding ? 0 : p.downloaded,
+        choked: p.amChoking,
+      }));
   }
 
   blockStored(_from: PeerProcess, result: BlockResult<PeerKey>): void {
@@ -445,20 +528,10 @@ export class Client implements PeerOwner, WebSeedOwner {
 
   private rechoke(now: number): void {
     this.lastRechoke = now;
+    this.choseOut.clear();
     const seeding = this.pieces.complete;
     const peers = [...this.peerManager.peers.values()].filter((p) => p.handshaken);
-    const unchoke = this.choker.rechoke(
-      now,
-      peers.map((p) => ({
-        key: p.key,
-        interested: p.peerInterested,
-        snubbed: p.snubbed,
-        rate: seeding ? p.uploadedSinceRechoke : p.downloadedSinceRechoke,
-        total: seeding ? p.uploaded : p.downloaded,
-        choked: p.amChoking,
-      })),
-      seeding,
-    );
+    const unchoke = this.choker.rechoke(now, this.chokeCandidates(seeding), seeding);
     for (const p of peers) {
       if (unchoke.has(p.key)) p.unchoke();
       else p.choke();

@@ -165,7 +165,7 @@ const addedEdges: FlowEdge[] = [
   c('casePMMsg', 'ocancel'), c('ocancel', 'sizeCheck'), s('ocancel', 'outbound'),
   // Timers: keep-alive, snubbing, idle time-out.
   c('loop', 'tick'), c('tick', 'sendKeepAlive'), c('sendKeepAlive', 'loop'), s('sendKeepAlive', 'outbound'),
-  c('tick', 'snubbed'), c('snubbed', 'loop'), c('tick', 'idleTimeout'), c('idleTimeout', 'exit'),
+  c('tick', 'snubbed'), c('snubbed', 'loop'), c('tick', 'sizeCheck', 'Endgame, idle'), c('tick', 'idleTimeout'), c('idleTimeout', 'exit'),
   // Disconnect from anywhere in the loop, then clean up.
   c('loop', 'exit', 'Closed'), c('exit', 'cleanup'),
   s('cleanup', 'pieceMgr'), s('cleanup', 'peerMgr'),

@@ -43,6 +43,14 @@ export interface PeerOwner {
   blockSent(peer: PeerProcess, bytes: number): void;
   /** `peer` sent a PEX message (BEP 11): its peers go to the peer list. */
   pexLearned?(peer: PeerProcess, message: PexParsed): void;
+  /** A block arrived from `peer` that we held already (endgame's second copy, a late answer to a CANCEL). */
+  duplicateReceived(peer: PeerProcess, bytes: number): void;
+  /** BEP 16: we super-seed on connections made now (settings' `superSeed`, and we are complete). */
+  readonly superSeeding: boolean;
+  /** Super-seeding: handshake done, or the remote's first message is in: reveal a piece unless the one revealed is still wanted. */
+  superSeedReady(peer: PeerProcess): void;
+  /** The remote's piece set grew by `index` (HAVE, BITFIELD): a super-seed may reveal the next piece. */
+  remotePieceAdded(peer: PeerProcess, index: number): void;
 }
 
 type Phase = 'handshake' | 'first-message' | 'loop' | 'closed';
@@ -75,6 +83,10 @@ export class PeerProcess {
   uploaded = 0;
   downloadedSinceRechoke = 0;
   uploadedSinceRechoke = 0;
+  /** Bytes of blocks from this peer that we held already (counted in `downloaded` too). */
+  duplicateBytes = 0;
+  /** BEP 16: this connection hides our pieces and reveals one at a time (fixed at the handshake). */
+  superSeeding = false;
 
   private phase: Phase = 'handshake';
   /**
@@ -290,15 +302,25 @@ export class PeerProcess {
     if (refused) return this.exit(refused);
     this.phase = 'first-message';
     this.owner.trace.emit({ t: this.now(), peer: this.owner.label, remote: this.remoteLabel, kind: 'connect', inbound: this.conn.inbound });
-    const have = this.owner.pieces.have;
+    // A super-seed masquerades as a peer with nothing (BEP 16) and reveals pieces with HAVE.
+    this.superSeeding = this.owner.superSeeding;
+    const have = this.superSeeding ? new Bitfield(this.remotePieces.size) : this.owner.pieces.have;
     this.ext.sendPieces(have); // sendBitfield (BITFIELD, HAVE ALL or HAVE NONE), then sendExtHandshake
     this.step('loop');
+    // A peer with nothing may send no BITFIELD at all (BEP 3): reveal a first piece now.
+    if (this.superSeeding) this.owner.superSeedReady(this);
   }
 
   private onMessage(m: Message): void {
     const first = this.phase === 'first-message';
     // BEP 10's handshake may come before the BITFIELD, which stays the first "real" message.
     if (m.type !== 'keep-alive' && m.type !== 'extended') this.phase = 'loop';
+    this.dispatch(m, first);
+    // Its piece set is known now: if it holds the piece revealed at the handshake, reveal another.
+    if (first && this.phase === 'loop' && this.superSeeding) this.owner.superSeedReady(this);
+  }
+
+  private dispatch(m: Message, first: boolean): void {
     this.step('caseMsg');
     switch (m.type) {
       case 'keep-alive':
@@ -363,6 +385,7 @@ export class PeerProcess {
       this.owner.pieces.addPeerPiece(index);
       if (!this.owner.pieces.have.has(index)) this.changeWanted(1);
       this.updateInterest();
+      this.owner.remotePieceAdded(this, index);
     }
     this.fill();
   }
@@ -387,6 +410,7 @@ export class PeerProcess {
       this.remotePieces.set(i);
       this.owner.pieces.addPeerPiece(i);
       if (!have.has(i)) this.changeWanted(1);
+      this.owner.remotePieceAdded(this, i);
     }
     this.updateInterest();
     this.fill();
@@ -437,6 +461,9 @@ export class PeerProcess {
       if (wasCancelled) this.cancelled.delete(key);
       // BEP 6: a PIECE that was never requested ends the connection (a cancelled one may still come).
       if (this.ext.fast && !wasCancelled) return this.exit(`PIECE ${index}:${begin}+${block.length}, which we never requested (BEP 6)`);
+      // A block we no longer wait for (cancelled, given back on a snub) that we hold already is
+      // a duplicate too: bytes the link carried for nothing.
+      if (this.owner.pieces.holdsBlock({ index, begin })) this.noteDuplicate(block.length);
       return this.step('loop');
     }
     this.outstanding.delete(key);
@@ -448,6 +475,7 @@ export class PeerProcess {
     this.downloadedSinceRechoke += block.length;
     const result = this.owner.pieces.blockReceived(this.key, index, begin, block);
     this.step('pieceStore', { piece: index, begin, length: block.length, result: result.status });
+    if (result.status === 'duplicate') this.noteDuplicate(block.length);
     this.owner.blockStored(this, result);
     if (this.phase !== 'closed') this.fill();
   }
@@ -491,7 +519,7 @@ export class PeerProcess {
     const yes = from !== undefined && this.amInterested && size < loWatermark;
     this.step('sizeCheck', { outstanding: size, fill: yes, ...(this.peerChoking && from ? { allowedFast: true } : {}) });
     if (!yes) return this.step('loop');
-    const blocks = this.owner.pieces.grab(this.key, from, hiWatermark - size);
+    const blocks = this.owner.pieces.grab(this.key, from, hiWatermark - size, { outstanding: size, now: this.now(), unproven: this.snubbed || this.downloaded === 0 });
     this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
     for (const b of blocks) {
       const key = blockKey(b.index, b.begin);
@@ -601,6 +629,24 @@ export class PeerProcess {
     });
   }
 
+  /** BEP 16: tell the remote of one more piece of ours (a super-seed's HAVE). */
+  revealPiece(index: number): void {
+    this.handle(() => this.onPMReveal(index));
+  }
+
+  private onPMReveal(index: number): void {
+    if (!this.handshaken) return;
+    this.step('casePMMsg');
+    this.step('ohave', { piece: index, superSeed: true });
+    this.send({ type: 'have', index });
+    this.step('loop');
+  }
+
+  private noteDuplicate(bytes: number): void {
+    this.duplicateBytes += bytes;
+    this.owner.duplicateReceived(this, bytes);
+  }
+
   /** Endgame: the block arrived from another peer; withdraw our request. */
   cancelRequest(block: BlockRef): void {
     this.handle(() => this.onPMCancel(block));
@@ -646,6 +692,12 @@ export class PeerProcess {
       this.step('sendKeepAlive');
       this.send({ type: 'keep-alive' });
       this.step('loop');
+    }
+    // Endgame: an idle connection hears nothing that would make it ask again, yet a block in
+    // flight elsewhere may have become old enough (`endgameAfter`) to be asked of it.
+    if (this.outstanding.size === 0 && this.amInterested && !this.peerChoking && this.owner.pieces.endgame) {
+      this.step('tick');
+      this.fill();
     }
   }
 

@@ -33,6 +33,8 @@ interface PartialPiece<K> {
   receivedCount: number;
   /** Per block: who it is requested from (more than one only in endgame). */
   requesters: K[][];
+  /** Per block: when it was last asked of a peer that had none of it in flight (endgame's age). */
+  requestedAt: Float64Array;
   contributors: Set<K>;
   /** Who sent each block that arrived. */
   sentBy: (K | undefined)[];
@@ -97,6 +99,8 @@ export class PieceManager<K = string> {
     initial?: Bitfield,
     /** TEST ONLY: engine/test-hooks.ts. */
     private readonly plantedBug?: PlantedBug,
+    /** Endgame's bounds (settings' `endgameCopies`, `endgameAfter`). */
+    private readonly endgameBounds: { copies: number; after: number } = { copies: 2, after: 0 },
   ) {
     this.have = initial ?? new Bitfield(layout.pieceCount);
     this.availability = new Uint32Array(layout.pieceCount);
@@ -157,22 +161,28 @@ export class PieceManager<K = string> {
 
   /**
    * Picks up to `max` blocks for `peer` among the pieces it has: blocks of partial pieces first,
-   * then new pieces (rarest first, seeded random tie-breaks), then in endgame blocks already in
-   * flight to other peers.
+   * then new pieces (rarest first, seeded random tie-breaks), then in endgame one block already in
+   * flight to another peer: only when `peer` has no request in flight (`endgame.outstanding`, as
+   * libtorrent's picker: "if we already have at least one outstanding request, we shouldn't pick
+   * any busy pieces"), only a block asked at least `endgameAfter` ms before `endgame.now` (a
+   * straggler, not one about to arrive), never for an `unproven` peer, and each block to at most
+   * `endgameCopies` peers at once.
    */
-  grab(peer: K, peerPieces: Bitfield, max: number): BlockRef[] {
+  grab(peer: K, peerPieces: Bitfield, max: number, endgame: { outstanding: number; now: number; unproven?: boolean } = { outstanding: 0, now: Infinity }): BlockRef[] {
     const picked: BlockRef[] = [];
     if (max <= 0 || this.have.complete) return picked;
     for (const p of this.partial.values()) {
       if (picked.length >= max) return picked;
-      if (peerPieces.has(p.index)) this.takeFree(p, peer, picked, max);
+      if (peerPieces.has(p.index)) this.takeFree(p, peer, picked, max, endgame.now);
     }
     while (picked.length < max) {
       const index = this.pickNewPiece(peerPieces);
       if (index < 0) break;
-      this.takeFree(this.startPiece(index), peer, picked, max);
+      this.takeFree(this.startPiece(index), peer, picked, max, endgame.now);
     }
-    if (picked.length < max && this.unrequested === 0) this.takeEndgame(peer, peerPieces, picked, max);
+    // An unproven peer (snubbed, or it never sent us a block) would only take a copy slot from a
+    // better one: two requests of a block at two peers that never answer stall it for good.
+    if (picked.length === 0 && endgame.outstanding === 0 && !endgame.unproven && this.unrequested === 0) this.takeEndgame(peer, peerPieces, picked, endgame.now - this.endgameBounds.after);
     return picked;
   }
 
@@ -180,15 +190,16 @@ export class PieceManager<K = string> {
    * For a web seed (BEP 19), which asks for byte ranges: one contiguous run of blocks in one piece
    * that nobody else is fetching. A whole new piece first (rarest first, as `grab`), else the first
    * run of free blocks in a partial piece the seed has; never endgame duplicates (an HTTP request
-   * cannot be cancelled cheaply). Empty when there is nothing to fetch.
+   * cannot be cancelled cheaply). Empty when there is nothing to fetch. `now`: the request's time,
+   * for endgame's `endgameAfter`.
    */
-  grabRun(peer: K, peerPieces: Bitfield): BlockRef[] {
+  grabRun(peer: K, peerPieces: Bitfield, now: number): BlockRef[] {
     const picked: BlockRef[] = [];
     if (this.have.complete) return picked;
     const index = this.pickNewPiece(peerPieces);
     if (index >= 0) {
       const p = this.startPiece(index);
-      this.takeFree(p, peer, picked, p.blockCount);
+      this.takeFree(p, peer, picked, p.blockCount, now);
       return picked;
     }
     for (const p of this.partial.values()) {
@@ -197,6 +208,7 @@ export class PieceManager<K = string> {
         const free = !p.received[j] && p.requesters[j].length === 0;
         if (free) {
           p.requesters[j].push(peer);
+          p.requestedAt[j] = now;
           this.changeUnrequested(-1);
           picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
         } else if (picked.length > 0) return picked;
@@ -298,6 +310,7 @@ export class PieceManager<K = string> {
       for (let j = 0; j < p.blockCount; j++) {
         if (p.received[j]) received++;
         else if (p.requesters[j].length === 0) unrequested++;
+        assertCounterInRange(`requests in flight of block ${j} of piece`, p.requesters[j].length, 0, this.endgameBounds.copies, i);
         for (const peer of p.requesters[j]) requested.set(peer, (requested.get(peer) ?? 0) + 1);
       }
       assertCounterEquals(`received blocks of piece ${i}`, p.receivedCount, received);
@@ -312,6 +325,13 @@ export class PieceManager<K = string> {
     }
     for (let i = 0; i < this.layout.pieceCount; i++) assertCounterEquals(`availability of piece ${i}`, this.availability[i], holders[i]);
     return requested;
+  }
+
+  /** True when we hold `block` already: its piece is verified, or the block arrived (a second copy is a duplicate). */
+  holdsBlock(block: Pick<BlockRef, 'index' | 'begin'>): boolean {
+    if (block.index < 0 || block.index >= this.layout.pieceCount) return false;
+    if (this.have.has(block.index)) return true;
+    return this.partial.get(block.index)?.received[block.begin / BLOCK_SIZE] === 1;
   }
 
   /** True when `block` is in flight to `peer`. */
@@ -391,6 +411,7 @@ export class PieceManager<K = string> {
       received: new Uint8Array(blockCount),
       receivedCount: 0,
       requesters: Array.from({ length: blockCount }, () => []),
+      requestedAt: new Float64Array(blockCount),
       contributors: new Set(),
       sentBy: new Array(blockCount),
     };
@@ -398,25 +419,31 @@ export class PieceManager<K = string> {
     return p;
   }
 
-  private takeFree(p: PartialPiece<K>, peer: K, picked: BlockRef[], max: number): void {
+  private takeFree(p: PartialPiece<K>, peer: K, picked: BlockRef[], max: number, now: number): void {
     for (let j = 0; j < p.blockCount && picked.length < max; j++) {
       if (p.received[j] || p.requesters[j].length > 0) continue;
       p.requesters[j].push(peer);
+      p.requestedAt[j] = now;
       this.changeUnrequested(-1);
       picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
     }
   }
 
-  private takeEndgame(peer: K, peerPieces: Bitfield, picked: BlockRef[], max: number): void {
-    for (const p of this.partial.values()) {
+  /**
+   * The last requested blocks first (the newest partial piece, its last block): they wait at the
+   * back of their requester's queue, so the CANCEL for the copy that loses reaches it before it is
+   * sent. The first requested would be on the wire already: both copies would arrive.
+   */
+  private takeEndgame(peer: K, peerPieces: Bitfield, picked: BlockRef[], askedBy: number): void {
+    for (const p of [...this.partial.values()].reverse()) {
       if (!peerPieces.has(p.index)) continue;
-      for (let j = 0; j < p.blockCount && picked.length < max; j++) {
+      for (let j = p.blockCount - 1; j >= 0; j--) {
         const who = p.requesters[j];
-        if (p.received[j] || who.includes(peer)) continue;
+        if (p.received[j] || who.length >= this.endgameBounds.copies || who.includes(peer) || p.requestedAt[j] > askedBy) continue;
         who.push(peer);
         picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
+        return;
       }
-      if (picked.length >= max) return;
     }
   }
 

@@ -235,6 +235,31 @@ export interface EngineSettings {
   starvedPeers: number;
   /** A starved client announces at most this often (ms; libtorrent's `min_announce_interval`, 300 s). */
   starvedAnnounceInterval: number;
+  // ---- Super-seeding, endgame, incentives (issue 11) ----
+  /**
+   * BEP 16 super-seeding, for a seed with little upload: it advertises no pieces (an empty
+   * bitfield, HAVE NONE with Fast), reveals one piece at a time to each peer with HAVE, and a new
+   * one only once the piece it gave that peer is seen on another peer too. Off by default, as in
+   * libtorrent (`super_seeding`) and every mainstream client: it slows a swarm with seeds to spare.
+   * Only a complete client super-seeds, and only on connections made while it is complete.
+   */
+  superSeed: boolean;
+  /**
+   * Endgame: the most requests of one block in flight at once, to different peers (the first
+   * request included). Transmission sends at most two; libtorrent's endgame also adds one more
+   * requester at a time. Each copy past the first is a block downloaded twice when both answer.
+   */
+  endgameCopies: number;
+  /**
+   * Endgame: a block is asked of a second peer only once its request has waited this long (ms),
+   * and only by a peer with no other request in flight (libtorrent: "if we already have at least
+   * one outstanding request, we shouldn't pick any busy pieces"). A block asked a moment ago is
+   * about to arrive: its copy would only be a duplicate (both are sent before the CANCEL lands).
+   * 20 s is libtorrent's `piece_timeout` (a request unanswered that long has timed out); a
+   * pipeline of `hiWatermark` blocks on a 256 KiB/s uplink shared by 5 peers takes 8 s, so 5 s
+   * still duplicated 13 % of the payload in scenarios/free-rider.yaml. Far below `snubTimeout`.
+   */
+  endgameAfter: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -297,6 +322,10 @@ export const defaultSettings: EngineSettings = {
   peerTurnoverInterval: 300_000,
   starvedPeers: 10,
   starvedAnnounceInterval: 300_000,
+  // ---- Super-seeding, endgame, incentives (issue 11) ----
+  superSeed: false,
+  endgameCopies: 2,
+  endgameAfter: 20_000,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -378,6 +407,9 @@ export const SETTING_LIMITS = {
   peerTurnoverInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's peer_turnover_interval is 300 s; below 1 s no peer would keep a connection" },
   starvedPeers: { unit: 'count', min: 0, max: 10_000, why: 'a client with fewer established peers than this and none left to dial asks the tracker again; 0 never; above maxConnections, whenever none is left to dial' },
   starvedAnnounceInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a starved swarm must not hammer its tracker" },
+  superSeed: { unit: 'boolean' },
+  endgameAfter: { unit: 'ms', min: 0, max: HOUR, why: '0 duplicates a block the moment endgame starts; past snubTimeout a slow peer is given up on first' },
+  endgameCopies: { unit: 'count', min: 1, max: 50, why: 'Transmission sends a block to at most 2 peers in endgame; 1 turns endgame off, and more than a few copies only buys duplicate bytes' },
 } as const satisfies SettingLimits;
 
 /** A setting outside its limit, naming the setting, the value and the bound it breaks. */

@@ -150,7 +150,7 @@ export class WebSeed {
   }
 
   private takeJob(): boolean {
-    const blocks = this.owner.pieces.grabRun(this.key, this.allPieces);
+    const blocks = this.owner.pieces.grabRun(this.key, this.allPieces, this.owner.clock.now());
     if (blocks.length === 0) return false;
     const first = blocks[0];
     const last = blocks[blocks.length - 1];

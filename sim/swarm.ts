@@ -110,6 +110,8 @@ export interface PeerReport {
   completedAt?: number;
   uploaded: number;
   downloaded: number;
+  /** Bytes of blocks it received that it held already (endgame copies, late answers to a CANCEL); 0 for another client. */
+  duplicateBytes: number;
   /** Its storage, read back, equals the payload byte for byte. */
   payloadMatches: boolean;
 }
@@ -365,6 +367,7 @@ export class Swarm {
       completedAt: p.completedAt,
       uploaded: p.client?.uploaded ?? 0,
       downloaded: p.client?.downloaded ?? 0,
+      duplicateBytes: p.client?.duplicateBytes ?? 0,
       payloadMatches: Buffer.compare(p.storage.read(0, this.payload.length), this.payload) === 0,
     }));
     const t = this.torrent;

@@ -295,8 +295,9 @@ describe('wire messages', () => {
 });
 
 describe('endgame and timers', () => {
-  it('endgame: the last blocks go to two peers; the first answer cancels the other (OCANCEL)', () => {
-    const b = new Bench({ size: PIECE_LENGTH }); // one piece, two blocks
+  it('endgame: an idle peer gets one block in flight elsewhere; the first answer cancels the other (OCANCEL); a late copy is a duplicate', () => {
+    // endgameAfter 0: any block in flight may be asked again (its age rule is piece-manager.test.ts's).
+    const b = new Bench({ size: PIECE_LENGTH, settings: { endgameAfter: 0 } }); // one piece, two blocks
     const p1 = b.dialingPuppet('P1');
     const p2 = b.dialingPuppet('P2');
     p1.handshake();
@@ -307,16 +308,40 @@ describe('endgame and timers', () => {
     p2.send({ type: 'bitfield', bits: new Uint8Array([0x80]) }).send({ type: 'unchoke' });
     b.run();
     expect(p1.requests().length).toBe(2);
-    expect(p2.requests().length).toBe(2); // the same two blocks: endgame
+    // Endgame: one busy block for the idle peer, the last asked (at the back of P1's queue).
+    expect(p2.requests()).toEqual([{ type: 'request', index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
     expect(b.events.some((e) => e.node === 'grabBlocks' && e.endgame === true)).toBe(true);
-    p1.send({ type: 'piece', index: 0, begin: 0, block: b.block(0, 0, BLOCK_SIZE) });
+    p1.send({ type: 'piece', index: 0, begin: BLOCK_SIZE, block: b.block(0, BLOCK_SIZE, BLOCK_SIZE) });
     b.run();
     expectPath(b.steps('P2'), ['loop', 'casePMMsg', 'ocancel', 'sizeCheck']);
-    expect(p2.received).toContainEqual({ type: 'cancel', index: 0, begin: 0, length: BLOCK_SIZE });
-    // P2's late copy of the same block was no longer asked for: dropped.
-    p2.send({ type: 'piece', index: 0, begin: 0, block: b.block(0, 0, BLOCK_SIZE) });
+    expect(p2.received).toContainEqual({ type: 'cancel', index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE });
+    // P2's late copy of the same block was no longer asked for: dropped, and counted as a duplicate.
+    expect(b.client.duplicateBytes).toBe(0);
+    p2.send({ type: 'piece', index: 0, begin: BLOCK_SIZE, block: b.block(0, BLOCK_SIZE, BLOCK_SIZE) });
     b.run();
     expectPath(b.steps('P2'), ['piece', 'pieceOk', 'loop']);
+    expect(b.client.duplicateBytes).toBe(BLOCK_SIZE);
+    record(b);
+  });
+
+  it('endgame on the tick: an idle connection asks for a block once its request elsewhere is endgameAfter old', () => {
+    const b = new Bench({ size: PIECE_LENGTH }); // endgameAfter: the default 20 s
+    const p1 = b.dialingPuppet('P1');
+    const p2 = b.dialingPuppet('P2');
+    p1.handshake();
+    p2.handshake();
+    b.run();
+    p1.send({ type: 'bitfield', bits: new Uint8Array([0x80]) }).send({ type: 'unchoke' });
+    b.run();
+    p2.send({ type: 'bitfield', bits: new Uint8Array([0x80]) }).send({ type: 'unchoke' });
+    b.run();
+    expect(p1.requests()).toHaveLength(2);
+    expect(p2.requests()).toEqual([]); // P1's requests are young: nothing asked twice
+    b.run(15_000);
+    expect(p2.requests()).toEqual([]);
+    b.run(15_000); // the tick at 30 s: past 20 s
+    expect(p2.requests()).toHaveLength(1);
+    expectPath(b.steps('P2'), ['loop', 'tick', 'sizeCheck', 'grabBlocks', 'queueBlocks', 'loop']);
     record(b);
   });
 

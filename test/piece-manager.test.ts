@@ -121,16 +121,39 @@ describe('PieceManager', () => {
     expect(pm.blockReceived('a', 0, 0, block(0, 0, 100)).status).toBe('unexpected');
   });
 
-  it('endgame: in-flight blocks go to a second peer, and the first arrival cancels the other', () => {
+  it('endgame: an idle peer gets one in-flight block, and the first arrival cancels the other', () => {
     const { pm, block } = setup(1);
     expect(pm.grab('a', all(1), 10)).toHaveLength(2);
     expect(pm.endgame).toBe(true);
+    const last = BLOCK_SIZE - 1000; // the short last block
     const dup = pm.grab('b', all(1), 10);
-    expect(dup).toHaveLength(2);
-    const r = pm.blockReceived('b', 0, 0, block(0, 0));
-    expect(r).toEqual({ status: 'stored', cancels: [{ peer: 'a', block: { index: 0, begin: 0, length: BLOCK_SIZE } }] });
-    // The late copy from 'a' is no longer expected.
-    expect(pm.blockReceived('a', 0, 0, block(0, 0)).status).toBe('unexpected');
+    expect(dup).toEqual([{ index: 0, begin: BLOCK_SIZE, length: last }]); // the last asked
+    const r = pm.blockReceived('b', 0, BLOCK_SIZE, block(0, BLOCK_SIZE, last));
+    expect(r).toEqual({ status: 'stored', cancels: [{ peer: 'a', block: { index: 0, begin: BLOCK_SIZE, length: last } }] });
+    // The late copy from 'a' is no longer expected; we hold it (a duplicate if it comes).
+    expect(pm.blockReceived('a', 0, BLOCK_SIZE, block(0, BLOCK_SIZE, last)).status).toBe('unexpected');
+    expect(pm.holdsBlock({ index: 0, begin: BLOCK_SIZE })).toBe(true);
+    expect(pm.holdsBlock({ index: 0, begin: 0 })).toBe(false);
+  });
+
+  it('endgame bound: never more than endgameCopies requests of a block in flight; only for a peer with none in flight; only blocks asked endgameAfter ago', () => {
+    const payload = new SeededRandom('payload').bytes(4 * PIECE);
+    const { torrent } = createTorrent({ name: 'x', pieceLength: PIECE, files: payload });
+    const copies = 2;
+    const pm = new PieceManager<string>(torrent, new MemoryStorage(payload.length), new SeededRandom('s'), 'rarest-first', undefined, undefined, { copies, after: 20_000 });
+    expect(pm.grab('a', all(4), 100, { outstanding: 0, now: 0 })).toHaveLength(8); // every block, at t = 0
+    // Too young: nothing is asked twice before 20 s.
+    expect(pm.grab('b', all(4), 100, { outstanding: 0, now: 19_999 })).toEqual([]);
+    // A peer with a request in flight takes no busy block.
+    expect(pm.grab('b', all(4), 100, { outstanding: 1, now: 30_000 })).toEqual([]);
+    // Eleven idle peers, one after another, each asking again and again: at most `copies` per block.
+    const peers = ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
+    let granted = 0;
+    for (let round = 0; round < 3; round++) for (const p of peers) granted += pm.grab(p, all(4), 100, { outstanding: 0, now: 30_000 }).length;
+    expect(granted).toBe(8 * (copies - 1)); // each of the 8 blocks once more, then no more
+    // The debug recount checks the bound block by block (`requests in flight of block`).
+    const requested = pm.recountCounters([]);
+    expect([...requested.values()].reduce((x, y) => x + y, 0)).toBe(8 * copies);
   });
 
   it('blocks given back are handed out again', () => {

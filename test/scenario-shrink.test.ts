@@ -39,7 +39,7 @@ function fakeRun(broken: (s: Scenario) => boolean, check = 'verified-bytes', at 
   const run = (s: Scenario, seed: string): ScenarioResult => {
     calls.push(s);
     const failures: Failure[] = broken(s) ? [{ check, message: 'made up', t: at, peer: 'L0' }] : [{ check: 'other', message: 'noise', t: 1 }];
-    return { name: s.name, seed, ok: false, failures, traceHash: JSON.stringify(s).length.toString(16), traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [], violations: [], violationCount: 0 };
+    return { name: s.name, seed, ok: false, failures, traceHash: JSON.stringify(s).length.toString(16), traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [], violations: [], violationCount: 0, duplicateBytes: 0 };
   };
   return { run, calls };
 }

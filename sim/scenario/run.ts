@@ -6,7 +6,8 @@ import { type Behaviour, isHonest, type Role } from '../behaviours.ts';
 import { type PeerGroup, Swarm, type SwarmOptions } from '../swarm.ts';
 import { FaultInjector } from './faults.ts';
 import { InvariantChecker } from './invariants.ts';
-import type { Failure, Scenario, ScenarioResult } from './types.ts';
+import { amountBytes, type Failure, type Scenario, type ScenarioResult } from './types.ts';
+import { FirstCopyWatch } from './first-copy.ts';
 import type { AdversaryStarter } from '../swarm.ts';
 import { swarmAdversaries } from '../adversary.ts';
 import { memoryProblems, TransportError } from './transport.ts';
@@ -64,6 +65,7 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
   faults.schedule(scenario.faults);
   const checker = new InvariantChecker(swarm, swarm.network);
   const wire = new SwarmWireChecks(swarm);
+  const firstCopy = scenario.expect.firstCopy ? new FirstCopyWatch(swarm, scenario.expect.firstCopy.by) : undefined;
   // Run on past the last fault's heal even when everyone is done, so late faults are exercised.
   const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
   const result = swarm.run(stopWhen);
@@ -72,7 +74,7 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
   if (checker.violationCount > checker.violations.length) {
     failures.push({ check: 'safety', message: `${checker.violationCount - checker.violations.length} more violations not listed` });
   }
-  failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log));
+  failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log), ...judgeFirstCopy(scenario, firstCopy));
   const peers = swarm.peers.map((p, i) => ({ ...result.peers[i], group: p.group.prefix, behaviour: p.behaviour }));
   return {
     name: scenario.name,
@@ -87,7 +89,28 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
     bans: checker.bans,
     violations: wire.log.list,
     violationCount: wire.log.count,
+    duplicateBytes: peers.reduce((sum, p) => sum + p.duplicateBytes, 0),
+    ...(firstCopy ? { firstCopy: firstCopy.reached ?? null } : {}),
   };
+}
+
+/** `expect.firstCopy`: the others held a full copy, and the group had uploaded at most the bound by then. */
+export function judgeFirstCopy(s: Scenario, watch: FirstCopyWatch | undefined): Failure[] {
+  const e = s.expect.firstCopy;
+  if (!e || !watch) return [];
+  const bound = amountBytes(e.maxUpload, s.torrent.size);
+  const share = (bytes: number) => `${((100 * bytes) / s.torrent.size).toFixed(1)} % of the payload`;
+  if (!watch.reached) {
+    return [{ check: 'first-copy', message: `the peers outside ${e.by} never held a full copy between them (${e.by} uploaded ${share(watch.uploaded())})` }];
+  }
+  if (watch.reached.uploaded <= bound) return [];
+  return [
+    {
+      check: 'first-copy',
+      t: watch.reached.t,
+      message: `${e.by} had uploaded ${share(watch.reached.uploaded)} when the others first held a full copy, expected at most ${share(bound)}`,
+    },
+  ];
 }
 
 /** `expect.noViolations`: each peer it names (or each peer of a group it names) broke no wire rule. */
@@ -120,9 +143,10 @@ export interface JudgedPeer {
   readonly group: { readonly prefix: string };
   readonly down: boolean;
   readonly leftAt?: number;
+  readonly joinedAt: number;
   readonly completedAt?: number;
   /** The engine, for a swarmlab peer; absent for another client. */
-  readonly client?: { readonly pieces: { readonly have: { has(i: number): boolean; readonly size: number } } };
+  readonly client?: { readonly pieces: { readonly have: { has(i: number): boolean; readonly size: number } }; readonly duplicateBytes: number };
 }
 
 /** Liveness and the scenario's own expectations (both transports). */
@@ -165,7 +189,57 @@ export function judge(s: Scenario, swarm: { readonly peers: readonly JudgedPeer[
   if (e.maxHashFailures !== undefined && checker.hashFailures > e.maxHashFailures) {
     failures.push({ check: 'hash-failures', message: `${checker.hashFailures} pieces failed their hash check, expected at most ${e.maxHashFailures}` });
   }
+  failures.push(...judgeDuplicates(s, swarm.peers), ...judgeFaster(s, swarm.peers));
   return failures;
+}
+
+/** `expect.maxDuplicateBytes`: the swarm's duplicate bytes, every swarmlab peer's together. */
+export function judgeDuplicates(s: Scenario, peers: readonly JudgedPeer[]): Failure[] {
+  const bound = s.expect.maxDuplicateBytes;
+  if (!bound) return [];
+  const total = peers.reduce((sum, p) => sum + (p.client?.duplicateBytes ?? 0), 0);
+  const max = amountBytes(bound, s.torrent.size);
+  if (total <= max) return [];
+  const worst = [...peers].sort((a, b) => (b.client?.duplicateBytes ?? 0) - (a.client?.duplicateBytes ?? 0)).slice(0, 3);
+  const share = (bytes: number) => `${((100 * bytes) / s.torrent.size).toFixed(2)} %`;
+  return [
+    {
+      check: 'duplicate-bytes',
+      message: `${total} duplicate bytes (${share(total)} of the payload), expected at most ${Math.floor(max)} (${share(max)}); most: ${worst.map((p) => `${p.label} ${p.client?.duplicateBytes ?? 0}`).join(', ')}`,
+    },
+  ];
+}
+
+/**
+ * `expect.faster`: group A's median download time (join to completion; never completed counts as
+ * endless) at least `by` shorter than group B's.
+ */
+export function judgeFaster(s: Scenario, peers: readonly JudgedPeer[]): Failure[] {
+  const failures: Failure[] = [];
+  for (const f of s.expect.faster ?? []) {
+    const [a, b] = [medianDownloadTime(peers, f.group), medianDownloadTime(peers, f.than)];
+    if (a === undefined || b === undefined) {
+      failures.push({ check: 'faster', message: `expect.faster names group '${a === undefined ? f.group : f.than}', which has no peers` });
+      continue;
+    }
+    const limit = (1 - f.by) * b;
+    if (a <= limit && a !== Infinity) continue;
+    const show = (ms: number) => (ms === Infinity ? 'never (the median peer did not complete)' : fmt(ms));
+    failures.push({
+      check: 'faster',
+      message: `group ${f.group}'s median download took ${show(a)}, group ${f.than}'s ${show(b)}: expected ${f.group} at least ${Math.round(f.by * 100)} % sooner (at most ${show(limit)})`,
+    });
+  }
+  return failures;
+}
+
+/** The median of the group's download times (the lower middle one for an even count); undefined for no peers. */
+export function medianDownloadTime(peers: readonly JudgedPeer[], group: string): number | undefined {
+  const times = peers
+    .filter((p) => p.group.prefix === group)
+    .map((p) => (p.completedAt === undefined ? Infinity : p.completedAt - p.joinedAt))
+    .sort((x, y) => x - y);
+  return times.length === 0 ? undefined : times[Math.floor((times.length - 1) / 2)];
 }
 
 /** Pieces held by some honest peer that is up now (another client's seed holds them all). */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { defaultSettings, type EngineSettings, type NumberLimit, SETTING_LIMITS, settingProblem } from '../../engine/settings.ts';
 import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 import { BEHAVIOUR_NAMES, ROLES } from '../behaviours.ts';
-import { CLIENT_NAMES, TRANSPORTS } from './types.ts';
+import { type Amount, CLIENT_NAMES, TRANSPORTS } from './types.ts';
 import { bounds, EXAMPLES, formatDuration, formatSize, KiB, MINUTE, MiB, parseQuantity, parseVarying, type Quantity, Range, show, UnitError, type Varying } from './units.ts';
 
 /** Defaults for what a file leaves out. Bandwidths are those of `swarmlab run`'s default swarm. */
@@ -203,6 +203,29 @@ const fault = z.discriminatedUnion(
 
 // ---- expectations and the whole file -----------------------------------------------------------
 
+const PERCENT = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*%\s*$/;
+
+/** A share: `20%`, or a number from 0 to 1 (`0.2`). */
+const share = z.unknown().transform((value, ctx): number => {
+  const what = 'a share such as 20% or 0.2';
+  const m = typeof value === 'string' ? PERCENT.exec(value) : null;
+  const n = m ? Number(m[1]) / 100 : typeof value === 'number' ? value : NaN;
+  if (!(n >= 0 && n <= 1)) return issue(ctx, `expected ${what} (from 0% to 100%), got ${show(value)}`);
+  return n;
+});
+
+/** A bound relative to the payload (`1%`, above 100% allowed: `110%`) or a size (`64KiB`). */
+const amount = z.unknown().transform((value, ctx): Amount => {
+  const m = typeof value === 'string' ? PERCENT.exec(value) : null;
+  if (m) return { fraction: Number(m[1]) / 100 };
+  try {
+    return { bytes: parseQuantity('size', value) };
+  } catch (e) {
+    if (e instanceof UnitError) return issue(ctx, `expected a share of the payload such as 1% or 110%, or a size such as 64KiB, got ${show(value)}`);
+    throw e;
+  }
+});
+
 const expectations = strict({
   /** Every honest leecher that stays must complete (default true). */
   allComplete: z.boolean().default(true),
@@ -214,6 +237,12 @@ const expectations = strict({
   settleWithin: fixed('duration').optional(),
   /** Groups or peers that must break no rule of the wire checker. */
   noViolations: z.array(z.string()).optional(),
+  /** Swarm-wide duplicate bytes at most this: `1%` of the payload, or a size. */
+  maxDuplicateBytes: amount.optional(),
+  /** Group `group`'s median completion at least `by` sooner than group `than`'s. */
+  faster: z.array(strict({ group: groupName, than: groupName, by: share }), { error: 'expected a list such as [{ group: L, than: F, by: 20% }]' }).optional(),
+  /** The peers outside group `by` hold a full copy between them while `by` has uploaded at most `maxUpload`. */
+  firstCopy: strict({ by: groupName, maxUpload: amount }).optional(),
 });
 
 /** A web seed (BEP 19): an HTTP host with an upload rate and a one-way latency. */
@@ -328,6 +357,12 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
       if (!names.has(m[1])) issue(ctx, `expected a group or a peer of a group (${known} or e.g. ${[...names][0]}0), got "${label}"`, ['expect', key, i]);
     });
   }
+  (e.faster ?? []).forEach((f, i) => {
+    checkGroup(f.group, ['expect', 'faster', i, 'group']);
+    checkGroup(f.than, ['expect', 'faster', i, 'than']);
+    if (f.group === f.than) issue(ctx, `expected two different groups, got "${f.group}" twice`, ['expect', 'faster', i, 'than']);
+  });
+  if (e.firstCopy) checkGroup(e.firstCopy.by, ['expect', 'firstCopy', 'by']);
   if (e.completeBy !== undefined && e.completeBy > bounds(file.timeLimit)[0]) {
     issue(ctx, `expected a time within the time limit (${showTime(file.timeLimit)}) for every draw, got ${showTime(e.completeBy)}`, ['expect', 'completeBy']);
   }

@@ -154,6 +154,9 @@ function feasible(s: Scenario, original: Scenario, check: string): boolean {
   if (COMPLETION_CHECKS.has(check) && seedPeers(s) < Math.min(1, seedPeers(original))) return false;
   if (check === 'min-complete' && honestLeechers(s) < (s.expect.minComplete ?? 0)) return false;
   for (const name of [...(s.expect.banned ?? []), ...(s.expect.noViolations ?? [])]) if (!peerExists(s, name)) return false;
+  // A group compared (expect.faster) or measured (expect.firstCopy) must stay.
+  const measured = [...(s.expect.faster ?? []).flatMap((f) => [f.group, f.than]), ...(s.expect.firstCopy ? [s.expect.firstCopy.by] : [])];
+  for (const name of measured) if (!s.groups.some((g) => g.name === name && g.count > 0)) return false;
   return s.groups.length > 0;
 }
 
@@ -305,6 +308,9 @@ const JUDGED_BY: Record<string, (keyof Expectations)[]> = {
   banned: ['banned'],
   'no-violations': ['noViolations'],
   'hash-failures': ['maxHashFailures'],
+  'duplicate-bytes': ['maxDuplicateBytes'],
+  faster: ['faster'],
+  'first-copy': ['firstCopy'],
 };
 
 /** Only the expectations the failing check judges (none for a safety check). */

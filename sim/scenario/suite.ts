@@ -150,7 +150,7 @@ function crashedRun(e: unknown, name: string, seed: string): ScenarioResult {
       : err instanceof TransportError
         ? { check: TRANSPORT, message: err.message }
         : { check: CRASH, message: `${err.message}${at ? ` (${at})` : ''}` };
-  return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [], violations: [], violationCount: 0 };
+  return { name, seed, ok: false, failures: [failure], traceHash: '', traceEvents: 0, simTime: 0, peers: [], hashFailures: 0, bans: [], violations: [], violationCount: 0, duplicateBytes: 0 };
 }
 
 const short = (hash: string | undefined) => (hash ? hash.slice(0, 12) : 'none (it crashed)');

@@ -96,6 +96,23 @@ export interface Expectations {
   settleWithin?: number;
   /** These peers or groups must break no rule of the wire checker (sim/wire-checker.ts). */
   noViolations?: string[];
+  /** Swarm-wide duplicate bytes (blocks received that the receiver held already) at most this. */
+  maxDuplicateBytes?: Amount;
+  /** Group `group`'s median completion at least `by` (a fraction) sooner than group `than`'s. */
+  faster?: { group: string; than: string; by: number }[];
+  /**
+   * The peers outside group `by` hold one full copy of the payload between them, and group `by`
+   * had uploaded at most `maxUpload` when they first did (BEP 16's measure of a super-seed).
+   */
+  firstCopy?: { by: string; maxUpload: Amount };
+}
+
+/** A bound relative to the payload (`1%`: `{ fraction: 0.01 }`) or absolute (`64KiB`: `{ bytes: 65536 }`). */
+export type Amount = { fraction: number } | { bytes: number };
+
+/** An Amount in bytes, for a payload of `payload` bytes. */
+export function amountBytes(a: Amount, payload: number): number {
+  return 'bytes' in a ? a.bytes : a.fraction * payload;
 }
 
 export interface Scenario {
@@ -145,4 +162,8 @@ export interface ScenarioResult {
   violations: WireViolation[];
   /** All of them, listed or not. */
   violationCount: number;
+  /** Every peer's `duplicateBytes` together: blocks received that the receiver held already. */
+  duplicateBytes: number;
+  /** With `expect.firstCopy`: when the others first held a full copy and what its group had uploaded then (null: never). */
+  firstCopy?: { t: number; uploaded: number } | null;
 }

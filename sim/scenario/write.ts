@@ -3,7 +3,7 @@
 
 import { Document, isMap, isSeq, visit } from 'yaml';
 import { DEFAULTS, settingQuantity } from './schema.ts';
-import type { FaultSpec, GroupSpec, Scenario } from './types.ts';
+import type { Amount, FaultSpec, GroupSpec, Scenario } from './types.ts';
 import { formatDuration, formatFrequency, formatRate, formatSize } from './units.ts';
 
 type Plain = { [key: string]: unknown };
@@ -61,6 +61,17 @@ function faultOf(f: FaultSpec | Plain): Plain {
   return out;
 }
 
+/** A share as a file writes it: the shortest `20%` that parses back to the same number. */
+function percentOf(fraction: number): string {
+  for (let digits = 1; digits <= 17; digits++) {
+    const percent = Number((fraction * 100).toPrecision(digits));
+    if (percent / 100 === fraction) return `${percent}%`;
+  }
+  return `${fraction * 100}%`;
+}
+
+const amountOf = (a: Amount) => ('bytes' in a ? formatSize(a.bytes) : percentOf(a.fraction));
+
 /** The scenario as the plain data of a file. */
 export function scenarioToData(s: Scenario, description?: string): Plain {
   const out: Plain = { name: s.name };
@@ -80,7 +91,10 @@ export function scenarioToData(s: Scenario, description?: string): Plain {
   const expect: Plain = {};
   for (const [key, v] of Object.entries(s.expect)) {
     if (v === undefined || (key === 'allComplete' && v === true)) continue;
-    expect[key] = typeof v === 'number' && (key === 'completeBy' || key === 'settleWithin') ? formatDuration(v) : v;
+    if (key === 'maxDuplicateBytes') expect[key] = amountOf(v as Amount);
+    else if (key === 'firstCopy') expect[key] = { by: (v as { by: string }).by, maxUpload: amountOf((v as { maxUpload: Amount }).maxUpload) };
+    else if (key === 'faster') expect[key] = (v as { group: string; than: string; by: number }[]).map((f) => ({ ...f, by: percentOf(f.by) }));
+    else expect[key] = typeof v === 'number' && (key === 'completeBy' || key === 'settleWithin') ? formatDuration(v) : v;
   }
   if (Object.keys(expect).length > 0) out.expect = expect;
   out.seeds = s.seeds.map((seed) => (/^(0|[1-9]\d{0,14})$/.test(seed) ? Number(seed) : seed));

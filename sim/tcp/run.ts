@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultInjector } from '../scenario/faults.ts';
 import { InvariantChecker } from '../scenario/invariants.ts';
-import { judge, judgeWire, type RunOptions, swarmOptionsOf } from '../scenario/run.ts';
+import { judge, judgeFirstCopy, judgeWire, type RunOptions, swarmOptionsOf } from '../scenario/run.ts';
+import { FirstCopyWatch } from '../scenario/first-copy.ts';
 import { RelayWireChecks } from './wire-checks.ts';
 import { TransportError } from '../scenario/transport.ts';
 import type { ExternalClient, Failure, Scenario, ScenarioResult } from '../scenario/types.ts';
@@ -64,6 +65,7 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     faults.schedule(scenario.faults);
     const checker = new InvariantChecker(swarm);
     const wire = new RelayWireChecks(swarm, swarm.network);
+    const firstCopy = scenario.expect.firstCopy ? new FirstCopyWatch(swarm, scenario.expect.firstCopy.by) : undefined;
     const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
     const interrupted = () => o.signal?.aborted === true;
     const run = await swarm.run(() => interrupted() || stopWhen());
@@ -71,7 +73,7 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     const failures: Failure[] = [...checker.violations];
     if (interrupted()) failures.push({ check: 'interrupted', t: run.simTime, message: 'the run was interrupted; everything it started was stopped' });
     for (const c of swarm.crashes) failures.push({ check: 'crash', message: c.message, ...(c.peer ? { peer: c.peer } : {}) });
-    failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log));
+    failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log), ...judgeFirstCopy(scenario, firstCopy));
     const peers = await Promise.all(
       swarm.peers.map(async (p) => ({
         label: p.label,
@@ -80,6 +82,7 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
         completedAt: p.completedAt,
         uploaded: p.client?.uploaded ?? p.sentBytes,
         downloaded: p.client?.downloaded ?? p.receivedBytes,
+        duplicateBytes: p.client?.duplicateBytes ?? 0,
         // Another client's bytes are its files, hashed against the torrent once it has stopped.
         payloadMatches: p.storage ? Buffer.compare(p.storage.read(0, swarm.payload.length), swarm.payload) === 0 : p.running ? (await verifyFiles(p.dir, swarm.torrent)).complete : false,
         group: p.group.prefix,
@@ -111,6 +114,8 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
       bans: checker.bans,
       violations: wire.log.list,
       violationCount: wire.log.count,
+      duplicateBytes: peers.reduce((sum, p) => sum + p.duplicateBytes, 0),
+      ...(firstCopy ? { firstCopy: firstCopy.reached ?? null } : {}),
       transport: 'tcp',
       replayable: false,
       block: swarm.block,
