@@ -295,52 +295,58 @@ describe('wire messages', () => {
 });
 
 describe('endgame and timers', () => {
-  it('endgame: an idle peer gets one block in flight elsewhere; the first answer cancels the other (OCANCEL); a late copy is a duplicate', () => {
-    // endgameAfter 0: any block in flight may be asked again (its age rule is piece-manager.test.ts's).
-    const b = new Bench({ size: PIECE_LENGTH, settings: { endgameAfter: 0 } }); // one piece, two blocks
+  /**
+   * Two pieces, two requests at a time: P1 is asked for one piece, P2 for the other; P2 answers
+   * both (a proven peer: endgame never gives a duplicate to one that never sent a block) and is
+   * idle while P1's two requests are in flight — endgame's case.
+   */
+  function endgameBench(settings: Record<string, unknown> = {}) {
+    const b = new Bench({ size: 2 * PIECE_LENGTH, settings: { hiWatermark: 2, loWatermark: 1, ...settings } });
     const p1 = b.dialingPuppet('P1');
     const p2 = b.dialingPuppet('P2');
     p1.handshake();
     p2.handshake();
     b.run();
-    p1.send({ type: 'bitfield', bits: new Uint8Array([0x80]) }).send({ type: 'unchoke' });
+    p1.send({ type: 'bitfield', bits: new Uint8Array([0xc0]) }).send({ type: 'unchoke' });
     b.run();
-    p2.send({ type: 'bitfield', bits: new Uint8Array([0x80]) }).send({ type: 'unchoke' });
+    p2.send({ type: 'bitfield', bits: new Uint8Array([0xc0]) }).send({ type: 'unchoke' });
     b.run();
-    expect(p1.requests().length).toBe(2);
+    const atP1 = p1.requests();
+    expect(atP1).toHaveLength(2);
+    const atP2 = p2.requests();
+    expect(atP2).toHaveLength(2);
+    for (const r of atP2) p2.send({ type: 'piece', index: r.index, begin: r.begin, block: b.block(r.index, r.begin, r.length) });
+    b.run();
+    return { b, p1, p2, atP1 };
+  }
+
+  it('endgame: an idle peer gets one block in flight elsewhere; the first answer cancels the other (OCANCEL); a late copy is a duplicate', () => {
+    // endgameAfter 0: any block in flight may be asked again (its age rule is piece-manager.test.ts's).
+    const { b, p1, p2, atP1 } = endgameBench({ endgameAfter: 0 });
     // Endgame: one busy block for the idle peer, the last asked (at the back of P1's queue).
-    expect(p2.requests()).toEqual([{ type: 'request', index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+    const last = atP1[1];
+    expect(p2.requests().slice(2)).toEqual([last]);
     expect(b.events.some((e) => e.node === 'grabBlocks' && e.endgame === true)).toBe(true);
-    p1.send({ type: 'piece', index: 0, begin: BLOCK_SIZE, block: b.block(0, BLOCK_SIZE, BLOCK_SIZE) });
+    p1.send({ type: 'piece', index: last.index, begin: last.begin, block: b.block(last.index, last.begin, last.length) });
     b.run();
     expectPath(b.steps('P2'), ['loop', 'casePMMsg', 'ocancel', 'sizeCheck']);
-    expect(p2.received).toContainEqual({ type: 'cancel', index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE });
+    expect(p2.received).toContainEqual({ type: 'cancel', index: last.index, begin: last.begin, length: last.length });
     // P2's late copy of the same block was no longer asked for: dropped, and counted as a duplicate.
     expect(b.client.duplicateBytes).toBe(0);
-    p2.send({ type: 'piece', index: 0, begin: BLOCK_SIZE, block: b.block(0, BLOCK_SIZE, BLOCK_SIZE) });
+    p2.send({ type: 'piece', index: last.index, begin: last.begin, block: b.block(last.index, last.begin, last.length) });
     b.run();
     expectPath(b.steps('P2'), ['piece', 'pieceOk', 'loop']);
-    expect(b.client.duplicateBytes).toBe(BLOCK_SIZE);
+    expect(b.client.duplicateBytes).toBe(last.length);
     record(b);
   });
 
   it('endgame on the tick: an idle connection asks for a block once its request elsewhere is endgameAfter old', () => {
-    const b = new Bench({ size: PIECE_LENGTH }); // endgameAfter: the default 20 s
-    const p1 = b.dialingPuppet('P1');
-    const p2 = b.dialingPuppet('P2');
-    p1.handshake();
-    p2.handshake();
-    b.run();
-    p1.send({ type: 'bitfield', bits: new Uint8Array([0x80]) }).send({ type: 'unchoke' });
-    b.run();
-    p2.send({ type: 'bitfield', bits: new Uint8Array([0x80]) }).send({ type: 'unchoke' });
-    b.run();
-    expect(p1.requests()).toHaveLength(2);
-    expect(p2.requests()).toEqual([]); // P1's requests are young: nothing asked twice
+    const { b, p2 } = endgameBench(); // endgameAfter: the default 20 s
+    expect(p2.requests()).toHaveLength(2); // P1's requests are young: nothing asked twice
     b.run(15_000);
-    expect(p2.requests()).toEqual([]);
-    b.run(15_000); // the tick at 30 s: past 20 s
-    expect(p2.requests()).toHaveLength(1);
+    expect(p2.requests()).toHaveLength(2);
+    b.run(15_000); // a tick past 20 s
+    expect(p2.requests()).toHaveLength(3);
     expectPath(b.steps('P2'), ['loop', 'tick', 'sizeCheck', 'grabBlocks', 'queueBlocks', 'loop']);
     record(b);
   });
