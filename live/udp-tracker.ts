@@ -13,6 +13,17 @@ export interface UdpTrackerOptions {
   timeout?: number;
   /** Tries per step before giving up (default 3). */
   attempts?: number;
+  /**
+   * Starts one try's time-out: calls `expire` after `ms` unless the returned function cancels it
+   * first. Default: a real timer. The fuzzer passes one that also expires as soon as the reply it
+   * sent has been read and ignored, instead of waiting out the time.
+   */
+  timer?: (ms: number, expire: () => void) => () => void;
+}
+
+function realTimer(ms: number, expire: () => void): () => void {
+  const timer = setTimeout(expire, ms);
+  return () => clearTimeout(timer);
 }
 
 const PROTOCOL_ID = 0x41727101980n;
@@ -110,18 +121,18 @@ export class UdpTracker {
     return new Promise((resolve, reject) => {
       if (this.closed) return resolve(undefined);
       const socket = this.ensureSocket();
-      const timer = setTimeout(() => {
+      const cancelTimer = (this.options.timer ?? realTimer)(timeout, () => {
         this.waiting.delete(tid);
         resolve(undefined);
-      }, timeout);
+      });
       this.waiting.set(tid, (msg) => {
-        clearTimeout(timer);
+        cancelTimer();
         this.waiting.delete(tid);
         resolve(msg);
       });
       socket.send(packet, this.port, this.host, (err) => {
         if (!err) return;
-        clearTimeout(timer);
+        cancelTimer();
         this.waiting.delete(tid);
         reject(err);
       });

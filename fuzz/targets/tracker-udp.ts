@@ -46,7 +46,15 @@ const inputArbitrary: fc.Arbitrary<UdpInput> = fc.record({
 /** The fake tracker, shared by all inputs of a run (they run one at a time); unref'd. */
 let server: Promise<{ socket: Socket; port: number }> | undefined;
 /** The input being run; `client` is the port its UdpTracker sends from (learnt from its first packet). */
-let current: { input: UdpInput; faults: string[]; client?: number } | undefined;
+let current: InputState | undefined;
+
+interface InputState {
+  input: UdpInput;
+  faults: string[];
+  client?: number;
+  /** The try waiting for a reply the tracker must ignore, while there is one: its step, and what ends it. */
+  ignoredTry?: { step: 'connect' | 'announce'; expire: () => void };
+}
 
 function fakeTracker(): Promise<{ socket: Socket; port: number }> {
   server ??= new Promise((resolve, reject) => {
@@ -77,7 +85,13 @@ function fakeTracker(): Promise<{ socket: Socket; port: number }> {
         head.writeUInt32BE(a.seeders >>> 0, 16);
       }
       const full = Buffer.concat([head, isConnect ? Buffer.alloc(0) : Buffer.from(spec.body), Buffer.alloc(spec.extra)]);
-      socket.send(full.subarray(0, Math.max(0, full.length - spec.cut)), from.port, from.address);
+      const state = current;
+      const step = isConnect ? 'connect' : 'announce';
+      socket.send(full.subarray(0, Math.max(0, full.length - spec.cut)), from.port, from.address, () => {
+        // Sent on loopback, the datagram waits in the client's socket: the loop's next turn reads
+        // it. One turn more, and a reply the tracker did not take has been ignored.
+        setImmediate(() => setImmediate(() => state.ignoredTry?.step === step && state.ignoredTry.expire()));
+      });
     });
     socket.bind(0, '127.0.0.1', () => {
       socket.unref();
@@ -97,16 +111,34 @@ const REQUEST = { infoHash: new Uint8Array(20).fill(1), peerId: new Uint8Array(2
 
 async function checkUdp(input: UdpInput): Promise<void> {
   const { port } = await fakeTracker();
-  const state = { input, faults: [] as string[] };
+  const state: InputState = { input, faults: [] };
   current = state;
   const url = `udp://127.0.0.1:${port}`;
   // An error packet is shown whatever its length.
   const connectOk = accepted(input.connect, 0, 16);
   const announceOk = connectOk && accepted(input.announce, 1, 20);
-  // An exchange that must fail waits out a short time-out (fast runs); one that must succeed gets
-  // seconds, so a loaded machine's slow loopback is not taken for a lost reply.
+  // A step whose reply must be taken gets seconds, so a loaded machine's slow loopback is not
+  // taken for a lost reply. A step whose reply must be ignored (a foreign transaction id, or under
+  // 8 bytes) ends once that reply has been read, or after 25 ms if it never comes.
   const timeout = announceOk ? 10_000 : 25;
-  const tracker = new UdpTracker(url, 7, { timeout, attempts: 1 });
+  // One try per step: the first time-out is the connect's, the second the announce's.
+  const steps = [{ step: 'connect' as const, taken: connectOk }, { step: 'announce' as const, taken: announceOk }];
+  let tries = 0;
+  const timer = (ms: number, expire: () => void): (() => void) => {
+    const { step, taken } = steps[tries++] ?? { step: 'announce', taken: false };
+    const cancel = () => {
+      clearTimeout(real);
+      if (state.ignoredTry?.expire === end) state.ignoredTry = undefined;
+    };
+    const end = () => {
+      cancel();
+      expire();
+    };
+    const real = setTimeout(end, ms);
+    if (!taken) state.ignoredTry = { step, expire: end };
+    return cancel;
+  };
+  const tracker = new UdpTracker(url, 7, { timeout, attempts: 1, timer });
   let result;
   try {
     let guard: NodeJS.Timeout | undefined;
