@@ -101,9 +101,11 @@ const serveAction = fc.record({ kind: fc.constant('serve' as const), peer, max: 
  * A flood's length: up to 4,000 messages, 3 times what the largest per-peer bound lets through
  * (1,024 queued ut_metadata requests, then 300 unserved ones), 13 times `maxUnservedRequests`,
  * 15 times `maxPeerRequests`, 31 times the blocks the send queue's hard limit holds (2 MiB).
+ * Half the floods stay around those bounds (up to 400: just under and over 256 and 300).
  */
 const FLOOD_MAX = 4_000;
-const floodAction = fc.record({ kind: fc.constant('flood' as const), peer, what: fc.constantFrom('request' as const, 'metadata-request' as const, 'have' as const, 'interested' as const), count: fc.integer({ min: 1, max: FLOOD_MAX }) });
+const floodCount = fc.oneof(fc.integer({ min: 1, max: 400 }), fc.integer({ min: 400, max: FLOOD_MAX }));
+const floodAction = fc.record({ kind: fc.constant('flood' as const), peer, what: fc.constantFrom('request' as const, 'metadata-request' as const, 'have' as const, 'interested' as const), count: floodCount });
 // Past the keep-alive (120 s) and the idle time-out (180 s); an hour passes the tracker's interval
 // (1800 s) twice. An hour is one jump in ten: with a long peer list it dials thousands.
 const timeAction = fc.record({
