@@ -56,11 +56,45 @@ interface InputState {
   ignoredTry?: { step: 'connect' | 'announce'; expire: () => void };
 }
 
+/** Barriers in flight, by token: each resolves when the fake tracker reads it. */
+const barriers = new Map<string, () => void>();
+let barrierCount = 0;
+
+/**
+ * Sends the fake tracker a packet from itself and waits until it reads it. Loopback datagrams are
+ * queued as they are sent, so whatever an earlier input's socket sent is read (and dropped: no
+ * input is current) before this: it cannot be taken for the next input's connect.
+ */
+async function drainEarlierInputs(): Promise<void> {
+  const { socket, port } = await fakeTracker();
+  const token = `barrier ${barrierCount++}`;
+  await new Promise<void>((resolve) => {
+    // A lost barrier (a full receive buffer) must not stop the run: after a second, go on.
+    const fallback = setTimeout(resolve, 1_000);
+    barriers.set(token, () => {
+      clearTimeout(fallback);
+      resolve();
+    });
+    socket.send(Buffer.from(token, 'latin1'), port, '127.0.0.1');
+  });
+  barriers.delete(token);
+}
+
+/** The fake tracker's port (for test/fuzz.test.ts, which sends it a stray packet). */
+export async function fakeTrackerPort(): Promise<number> {
+  return (await fakeTracker()).port;
+}
+
 function fakeTracker(): Promise<{ socket: Socket; port: number }> {
   server ??= new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
     socket.on('error', reject);
     socket.on('message', (msg, from) => {
+      if (from.port === socket.address().port) {
+        // Our own barrier: every packet sent before it has been read.
+        barriers.get(msg.toString('latin1'))?.();
+        return;
+      }
       if (!current) return;
       const isConnect = msg.length >= 16 && msg.readUInt32BE(8) === 0;
       // Each input has a UdpTracker (and socket) of its own, whose first packet is a connect: the
@@ -111,6 +145,7 @@ const REQUEST = { infoHash: new Uint8Array(20).fill(1), peerId: new Uint8Array(2
 
 async function checkUdp(input: UdpInput): Promise<void> {
   const { port } = await fakeTracker();
+  await drainEarlierInputs();
   const state: InputState = { input, faults: [] };
   current = state;
   const url = `udp://127.0.0.1:${port}`;
