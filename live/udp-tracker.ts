@@ -17,7 +17,8 @@ export interface UdpTrackerOptions {
   attempts?: number;
   /**
    * Runs `fire` after `ms` and returns a cancel (default setTimeout): tests pass one that records
-   * the schedule and fires at once, so two hours of BEP 15 waits take milliseconds.
+   * the schedule and fires at once, so two hours of BEP 15 waits take milliseconds; the fuzzer one
+   * that also fires as soon as the reply it sent has been read and ignored.
    */
   setTimer?: (ms: number, fire: () => void) => () => void;
   /** The time (ms; default Date.now), for connection-id lifetimes: a test's fake clock goes with its timer. */

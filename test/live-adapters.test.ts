@@ -241,6 +241,25 @@ describe('UDP tracker (BEP 15)', () => {
     const silent = await udpServer(() => undefined);
     expect(await new UdpTracker(silent, 1, { timeout: 100, attempts: 2 }).announce(request())).toMatchObject({ ok: false, error: expect.stringMatching(/no reply after 2 tries/) });
   });
+
+  it('runs each try\'s time-out on the timer it is given: cancelled by the reply, or expired by it', async () => {
+    const url = await udpServer((msg) => (msg.readUInt32BE(8) === 0 ? connectReply(msg) : undefined));
+    const tries: { ms: number; cancelled: boolean }[] = [];
+    // The connect's try waits for its reply (no time passes for it); every later one expires at once.
+    const timer = (ms: number, expire: () => void) => {
+      const t = { ms, cancelled: false };
+      if (tries.push(t) > 1) setImmediate(() => t.cancelled || expire());
+      return () => void (t.cancelled = true);
+    };
+    const r = await new UdpTracker(url, 1, { timeout: 30_000, attempts: 2, setTimer: timer }).announce(request());
+    expect(r).toMatchObject({ ok: false, error: expect.stringMatching(/no reply after 2 tries/) });
+    // The connect's try, answered; then the announce's, expired, and its retry at twice the time.
+    expect(tries).toEqual([
+      { ms: 30_000, cancelled: true },
+      { ms: 30_000, cancelled: false },
+      { ms: 60_000, cancelled: false },
+    ]);
+  });
 });
 
 describe('tiers of trackers (BEP 12)', () => {

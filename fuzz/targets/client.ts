@@ -5,9 +5,10 @@
 // peers, connections closed, and clock jumps of up to an hour. The client runs with the simulator's
 // defaults or live mode's settings (BEP 6 and BEP 10 on), empty or seeding, in memory.
 // Properties, after every action: no throw escapes a handler or timer; every piece the client
-// holds as verified hashes right in storage (no false "complete"); what the client writes to each
-// peer is a well-formed wire stream; the bytes queued to a peer that does not read stay under a
-// bound; the connection limit holds.
+// holds as verified hashes right in storage (no false "complete"; hashed when it becomes verified
+// and again whenever storage for it is written); what the client writes to each peer is a
+// well-formed wire stream (decoded as it is written); the bytes queued to a peer that does not
+// read stay under a bound; the connection limit holds.
 
 import * as fc from 'fast-check';
 import { Client } from '../../engine/client.ts';
@@ -15,7 +16,7 @@ import { MemoryStorage } from '../../engine/memory-storage.ts';
 import { encodeExtHandshake, encodeMetadataMessage, UT_METADATA_ID } from '../../engine/metadata.ts';
 import { reservedBytes } from '../../engine/reserved-bits.ts';
 import { createTorrent, sha1 } from '../../engine/metainfo.ts';
-import type { AnnounceResult, Clock, Connection, ConnectionHandler, Network, PeerAddress, TimerHandle } from '../../engine/ports.ts';
+import type { AnnounceResult, Clock, Connection, ConnectionHandler, Network, PeerAddress, Storage, TimerHandle } from '../../engine/ports.ts';
 import type { EngineSettings } from '../../engine/settings.ts';
 import { encodeHandshake, encodeMessageBytes, type Message, WireDecoder } from '../../engine/wire.ts';
 import { LIVE_SETTINGS } from '../../live/session.ts';
@@ -96,9 +97,25 @@ const joinAction = fc.record({
   interested: fc.boolean(),
 });
 const serveAction = fc.record({ kind: fc.constant('serve' as const), peer, max: fc.integer({ min: 1, max: 30 }), corruptEvery: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }) });
-const floodAction = fc.record({ kind: fc.constant('flood' as const), peer, what: fc.constantFrom('request' as const, 'metadata-request' as const, 'have' as const, 'interested' as const), count: fc.integer({ min: 1, max: 40_000 }) });
-const timeAction = fc.record({ kind: fc.constant('time' as const), ms: fc.oneof(fc.integer({ min: 0, max: 20_000 }), fc.constantFrom(120_000, 180_001, 3_600_000)) });
-const trackerAction = fc.record({ kind: fc.constant('tracker' as const), peers: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.constant(5000)), interval: fc.constantFrom(0, 1, 1800) });
+/**
+ * A flood's length: up to 4,000 messages, 3 times what the largest per-peer bound lets through
+ * (1,024 queued ut_metadata requests, then 300 unserved ones), 13 times `maxUnservedRequests`,
+ * 15 times `maxPeerRequests`, 31 times the blocks the send queue's hard limit holds (2 MiB).
+ * Half the floods stay around those bounds (up to 400: just under and over 256 and 300).
+ */
+const FLOOD_MAX = 4_000;
+const floodCount = fc.oneof(fc.integer({ min: 1, max: 400 }), fc.integer({ min: 400, max: FLOOD_MAX }));
+const floodAction = fc.record({ kind: fc.constant('flood' as const), peer, what: fc.constantFrom('request' as const, 'metadata-request' as const, 'have' as const, 'interested' as const), count: floodCount });
+// Past the keep-alive (120 s) and the idle time-out (180 s); an hour passes the tracker's interval
+// (1800 s) twice. An hour is one jump in ten: with a long peer list it dials thousands.
+const timeAction = fc.record({
+  kind: fc.constant('time' as const),
+  ms: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 20_000 }) }, { weight: 3, arbitrary: fc.constantFrom(120_000, 180_001) }, { weight: 1, arbitrary: fc.constant(3_600_000) }),
+});
+// 5,000 peers: ten times `maxPeersPerReply`; six such replies fill the peer list (`maxPeerList`).
+// One reply in eight: a long list dials thousands of dead addresses in an hour (18,000 in live
+// mode: `maxPendingHandshakes` every `handshakeTimeout`), which is most of the bench's time.
+const trackerAction = fc.record({ kind: fc.constant('tracker' as const), peers: fc.oneof({ weight: 7, arbitrary: fc.integer({ min: 0, max: 20 }) }, { weight: 1, arbitrary: fc.constant(5000) }), interval: fc.constantFrom(0, 1, 1800) });
 const simple = (kind: 'connect' | 'drain' | 'close') => fc.record({ kind: fc.constant(kind), peer });
 
 /** Peers that mostly behave (so downloads happen), with some corrupt blocks and floods. */
@@ -143,18 +160,26 @@ export const clientTarget: FuzzTarget<ClientInput> = {
 
 // ---- the bench: a clock, a network of fake connections, the client --------------------------
 
+interface FakeTimer {
+  at: number;
+  seq: number;
+  fn: () => void;
+  cancelled: boolean;
+}
+
 class FakeClock implements Clock {
   private time = 0;
   private seq = 0;
-  private timers: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
+  /** A binary heap, earliest (then first set) on top; a cancelled timer is dropped when it surfaces. */
+  private readonly timers: FakeTimer[] = [];
 
   now(): number {
     return this.time;
   }
 
   setTimer(delay: number, fn: () => void): TimerHandle {
-    const timer = { at: this.time + Math.max(0, delay), seq: this.seq++, fn, cancelled: false };
-    this.timers.push(timer);
+    const timer: FakeTimer = { at: this.time + Math.max(0, delay), seq: this.seq++, fn, cancelled: false };
+    this.push(timer);
     return { cancel: () => void (timer.cancelled = true) };
   }
 
@@ -164,16 +189,67 @@ class FakeClock implements Clock {
     for (let fired = 0; ; fired++) {
       // A timer that re-arms itself at delay 0 would spin here for ever: that is a bug too.
       expect(fired < 100_000, 'more than 100,000 timers fired in one clock jump (a timer spins at one instant)');
-      this.timers = this.timers.filter((t) => !t.cancelled);
-      let next: (typeof this.timers)[number] | undefined;
-      for (const t of this.timers) if (t.at <= end && (!next || t.at < next.at || (t.at === next.at && t.seq < next.seq))) next = t;
-      if (!next) break;
-      this.timers.splice(this.timers.indexOf(next), 1);
+      while (this.timers.length > 0 && this.timers[0].cancelled) this.pop();
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.pop();
       this.time = Math.max(this.time, next.at);
       guard('a timer', next.fn);
     }
     this.time = end;
   }
+
+  private static before(a: FakeTimer, b: FakeTimer): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(timer: FakeTimer): void {
+    const heap = this.timers;
+    let i = heap.push(timer) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!FakeClock.before(heap[i], heap[parent])) break;
+      [heap[i], heap[parent]] = [heap[parent], heap[i]];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const heap = this.timers;
+    const last = heap.pop()!;
+    if (heap.length === 0) return;
+    heap[0] = last;
+    for (let i = 0; ; ) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let least = i;
+      if (left < heap.length && FakeClock.before(heap[left], heap[least])) least = left;
+      if (right < heap.length && FakeClock.before(heap[right], heap[least])) least = right;
+      if (least === i) return;
+      [heap[i], heap[least]] = [heap[least], heap[i]];
+      i = least;
+    }
+  }
+}
+
+/** Memory storage that notes which pieces were written, and hands out copies (no other way in). */
+class TrackedStorage implements Storage {
+  /** Pieces written since the bench last cleared this. */
+  readonly written = new Set<number>();
+
+  constructor(private readonly memory: MemoryStorage) {}
+
+  read(offset: number, length: number): Uint8Array {
+    return this.memory.read(offset, length).slice();
+  }
+
+  write(offset: number, bytes: Uint8Array): void {
+    this.memory.write(offset, bytes);
+    const last = Math.min(PIECES - 1, Math.floor((offset + Math.max(bytes.length, 1) - 1) / PIECE_LENGTH));
+    for (let i = Math.floor(offset / PIECE_LENGTH); i <= last; i++) this.written.add(i);
+  }
+
+  flush(): void {}
 }
 
 class FakeConnection implements Connection {
@@ -182,16 +258,23 @@ class FakeConnection implements Connection {
   closedByClient = false;
   closedByPeer = false;
   opened: boolean;
-  /** Decodes what the client writes: it must be a well-formed wire stream. */
-  readonly output = new WireDecoder({ maxMessageLength: 0xffff_ffff });
+  /**
+   * Decodes what the client writes: it must be a well-formed wire stream. Made at the first
+   * write (most dials of a long peer list never open, and never write).
+   */
+  private output: WireDecoder | undefined;
   outputError: unknown;
   written = 0;
+  /** Told when the client closes the connection. */
+  onClosedByClient: (() => void) | undefined;
   /** Requests the client sent and did not cancel, oldest first: what a serving peer answers. */
   readonly requests: { index: number; begin: number; length: number }[] = [];
 
   constructor(
     readonly remote: PeerAddress,
     readonly inbound: boolean,
+    /** How many connections the bench made before this one: its peer id follows from it. */
+    readonly number: number,
   ) {
     this.opened = inbound;
   }
@@ -212,6 +295,7 @@ class FakeConnection implements Connection {
       this.written += c.length;
       if (this.outputError === undefined) {
         try {
+          this.output ??= new WireDecoder({ maxMessageLength: 0xffff_ffff });
           for (const item of this.output.push(c)) {
             if (item.kind !== 'message') continue;
             const m = item.message;
@@ -234,16 +318,26 @@ class FakeConnection implements Connection {
 
   close(): void {
     this.closedByClient = true;
+    this.onClosedByClient?.();
   }
 }
 
 export class ClientBench {
   private readonly clock = new FakeClock();
-  private readonly storage: MemoryStorage;
+  private readonly storage: TrackedStorage;
+  /** Held pieces that hashed right when last checked. */
+  private readonly hashedRight = new Set<number>();
   private readonly client: Client;
   /** Every connection, by the peer slot it belongs to (the latest one of that peer). */
   private readonly bySlot = new Map<number, FakeConnection>();
-  private readonly all: FakeConnection[] = [];
+  /**
+   * The connections not closed yet, in the order made. A closed one writes nothing more, so it is
+   * let go — at once when the client closed it, after one last check when the peer did: an hour
+   * with a long peer list dials thousands, whose processes would otherwise stay alive.
+   */
+  private readonly all = new Set<FakeConnection>();
+  /** Connections made so far. */
+  private made = 0;
   private accept: ((conn: Connection) => void) | undefined;
   private readonly announces: ((r: AnnounceResult) => void)[] = [];
   private readonly settings: Partial<EngineSettings>;
@@ -252,12 +346,12 @@ export class ClientBench {
 
   constructor(private readonly input: ClientInput) {
     this.settings = input.live ? { ...LIVE_SETTINGS } : {};
-    this.storage = new MemoryStorage(PAYLOAD.length, input.seeding ? PAYLOAD.slice() : undefined);
+    this.storage = new TrackedStorage(new MemoryStorage(PAYLOAD.length, input.seeding ? PAYLOAD.slice() : undefined));
     const network: Network = {
       localAddress: { host: '10.0.0.254', port: 6881 },
       connect: (address) => {
-        const conn = new FakeConnection(address, false);
-        this.all.push(conn);
+        const conn = new FakeConnection(address, false, this.made++);
+        this.keep(conn);
         const slot = Number(address.host.split('.')[3]);
         if (address.host.startsWith('10.0.0.') && slot < PEERS) this.bySlot.set(slot, conn);
         return conn;
@@ -279,7 +373,9 @@ export class ClientBench {
         network,
         storage: this.storage,
         tracker: { announce: (_request, done) => void this.announces.push(done) },
-        trace: { emit: () => {} },
+        // Drops every event, and says so: the engine then builds no step events (the flowchart
+        // check of each step still runs), a fifth of the time a message flood takes.
+        trace: { emit: () => {}, steps: false },
       },
     });
   }
@@ -317,8 +413,8 @@ export class ClientBench {
     switch (a.kind) {
       case 'connect': {
         if (!this.accept) return;
-        const conn = new FakeConnection({ host: `10.0.0.${a.peer}`, port: 40_000 + this.all.length }, true);
-        this.all.push(conn);
+        const conn = new FakeConnection({ host: `10.0.0.${a.peer}`, port: 40_000 + this.made }, true, this.made++);
+        this.keep(conn);
         this.bySlot.set(a.peer, conn);
         const accept = this.accept;
         this.guard('listen callback', () => accept(conn));
@@ -350,7 +446,7 @@ export class ClientBench {
       case 'send': {
         const conn = this.live(a.peer);
         if (!conn) return;
-        const bytes = encodeSend(a.send, this.all.indexOf(conn));
+        const bytes = encodeSend(a.send, conn.number);
         const cut = bytes.length === 0 ? 0 : a.cut % (bytes.length + 1);
         for (const part of [bytes.subarray(0, cut), bytes.subarray(cut)]) {
           if (part.length > 0 && !conn.closed) this.guard('handler.data', () => conn.handler?.data(part));
@@ -401,6 +497,11 @@ export class ClientBench {
     }
   }
 
+  private keep(conn: FakeConnection): void {
+    this.all.add(conn);
+    conn.onClosedByClient = () => this.all.delete(conn);
+  }
+
   private live(slot: number): FakeConnection | undefined {
     const conn = this.bySlot.get(slot);
     return conn && !conn.closed && conn.handler ? conn : undefined;
@@ -409,13 +510,22 @@ export class ClientBench {
   private checkInvariants(when: string): void {
     const have = this.client.pieces.have;
     for (let i = 0; i < PIECES; i++) {
-      if (!have.has(i)) continue;
+      if (!have.has(i)) {
+        this.hashedRight.delete(i);
+        continue;
+      }
+      // Storage changes only through write (reads hand out copies): a piece that hashed right and
+      // was not written since still does.
+      if (this.hashedRight.has(i) && !this.storage.written.has(i)) continue;
       const bytes = this.storage.read(i * PIECE_LENGTH, PIECE_LENGTH);
       expect(bytesEqual(sha1(bytes), TORRENT.pieceHashes[i]), `${when}: piece ${i} is held as verified but its bytes do not hash right`);
+      this.hashedRight.add(i);
     }
+    this.storage.written.clear();
     const max = this.client.settings.maxConnections;
     expect(this.client.connectionCount <= max, `${when}: ${this.client.connectionCount} connections, the limit is ${max}`);
     for (const c of this.all) {
+      if (c.closedByPeer) this.all.delete(c);
       if (c.closedByClient) continue;
       this.maxQueued = Math.max(this.maxQueued, c.queued);
       expect(c.queued <= QUEUE_BOUND, () => `${when}: ${c.queued} bytes queued to ${c.remote.host}:${c.remote.port}, which does not read (bound ${QUEUE_BOUND})`);

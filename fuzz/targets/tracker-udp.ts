@@ -46,13 +46,55 @@ const inputArbitrary: fc.Arbitrary<UdpInput> = fc.record({
 /** The fake tracker, shared by all inputs of a run (they run one at a time); unref'd. */
 let server: Promise<{ socket: Socket; port: number }> | undefined;
 /** The input being run; `client` is the port its UdpTracker sends from (learnt from its first packet). */
-let current: { input: UdpInput; faults: string[]; client?: number } | undefined;
+let current: InputState | undefined;
+
+interface InputState {
+  input: UdpInput;
+  faults: string[];
+  client?: number;
+  /** The try waiting for a reply the tracker must ignore, while there is one: its step, and what ends it. */
+  ignoredTry?: { step: 'connect' | 'announce'; expire: () => void };
+}
+
+/** Barriers in flight, by token: each resolves when the fake tracker reads it. */
+const barriers = new Map<string, () => void>();
+let barrierCount = 0;
+
+/**
+ * Sends the fake tracker a packet from itself and waits until it reads it. Loopback datagrams are
+ * queued as they are sent, so whatever an earlier input's socket sent is read (and dropped: no
+ * input is current) before this: it cannot be taken for the next input's connect.
+ */
+async function drainEarlierInputs(): Promise<void> {
+  const { socket, port } = await fakeTracker();
+  const token = `barrier ${barrierCount++}`;
+  await new Promise<void>((resolve) => {
+    // A lost barrier (a full receive buffer) must not stop the run: after a second, go on.
+    const fallback = setTimeout(resolve, 1_000);
+    barriers.set(token, () => {
+      clearTimeout(fallback);
+      resolve();
+    });
+    socket.send(Buffer.from(token, 'latin1'), port, '127.0.0.1');
+  });
+  barriers.delete(token);
+}
+
+/** The fake tracker's port (for test/fuzz.test.ts, which sends it a stray packet). */
+export async function fakeTrackerPort(): Promise<number> {
+  return (await fakeTracker()).port;
+}
 
 function fakeTracker(): Promise<{ socket: Socket; port: number }> {
   server ??= new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
     socket.on('error', reject);
     socket.on('message', (msg, from) => {
+      if (from.port === socket.address().port) {
+        // Our own barrier: every packet sent before it has been read.
+        barriers.get(msg.toString('latin1'))?.();
+        return;
+      }
       if (!current) return;
       const isConnect = msg.length >= 16 && msg.readUInt32BE(8) === 0;
       // Each input has a UdpTracker (and socket) of its own, whose first packet is a connect: the
@@ -77,7 +119,13 @@ function fakeTracker(): Promise<{ socket: Socket; port: number }> {
         head.writeUInt32BE(a.seeders >>> 0, 16);
       }
       const full = Buffer.concat([head, isConnect ? Buffer.alloc(0) : Buffer.from(spec.body), Buffer.alloc(spec.extra)]);
-      socket.send(full.subarray(0, Math.max(0, full.length - spec.cut)), from.port, from.address);
+      const state = current;
+      const step = isConnect ? 'connect' : 'announce';
+      socket.send(full.subarray(0, Math.max(0, full.length - spec.cut)), from.port, from.address, () => {
+        // Sent on loopback, the datagram waits in the client's socket: the loop's next turn reads
+        // it. One turn more, and a reply the tracker did not take has been ignored.
+        setImmediate(() => setImmediate(() => state.ignoredTry?.step === step && state.ignoredTry.expire()));
+      });
     });
     socket.bind(0, '127.0.0.1', () => {
       socket.unref();
@@ -97,16 +145,35 @@ const REQUEST = { infoHash: new Uint8Array(20).fill(1), peerId: new Uint8Array(2
 
 async function checkUdp(input: UdpInput): Promise<void> {
   const { port } = await fakeTracker();
-  const state = { input, faults: [] as string[] };
+  await drainEarlierInputs();
+  const state: InputState = { input, faults: [] };
   current = state;
   const url = `udp://127.0.0.1:${port}`;
   // An error packet is shown whatever its length.
   const connectOk = accepted(input.connect, 0, 16);
   const announceOk = connectOk && accepted(input.announce, 1, 20);
-  // An exchange that must fail waits out a short time-out (fast runs); one that must succeed gets
-  // seconds, so a loaded machine's slow loopback is not taken for a lost reply.
+  // A step whose reply must be taken gets seconds, so a loaded machine's slow loopback is not
+  // taken for a lost reply. A step whose reply must be ignored (a foreign transaction id, or under
+  // 8 bytes) ends once that reply has been read, or after 25 ms if it never comes.
   const timeout = announceOk ? 10_000 : 25;
-  const tracker = new UdpTracker(url, 7, { timeout, attempts: 1 });
+  // One try per step: the first time-out is the connect's, the second the announce's.
+  const steps = [{ step: 'connect' as const, taken: connectOk }, { step: 'announce' as const, taken: announceOk }];
+  let tries = 0;
+  const timer = (ms: number, expire: () => void): (() => void) => {
+    const { step, taken } = steps[tries++] ?? { step: 'announce', taken: false };
+    const cancel = () => {
+      clearTimeout(real);
+      if (state.ignoredTry?.expire === end) state.ignoredTry = undefined;
+    };
+    const end = () => {
+      cancel();
+      expire();
+    };
+    const real = setTimeout(end, ms);
+    if (!taken) state.ignoredTry = { step, expire: end };
+    return cancel;
+  };
+  const tracker = new UdpTracker(url, 7, { timeout, attempts: 1, setTimer: timer });
   let result;
   try {
     let guard: NodeJS.Timeout | undefined;
