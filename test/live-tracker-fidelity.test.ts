@@ -14,10 +14,11 @@ import { createServer as createHttpServer, type ServerResponse } from 'node:http
 import { afterEach, describe, expect, it } from 'vitest';
 import { type BInput, bdecode, bencodeValue } from '../engine/bdecode.ts';
 import { createTorrent } from '../engine/metainfo.ts';
-import type { AnnounceRequest, AnnounceResult } from '../engine/ports.ts';
+import type { AnnounceResult } from '../engine/ports.ts';
 import { HttpTracker } from '../live/http-tracker.ts';
 import { Trackers } from '../live/trackers.ts';
 import { BEP15_ATTEMPTS, BEP15_FIRST_TIMEOUT, UdpTracker } from '../live/udp-tracker.ts';
+import { announceRequest } from './helpers/announce-request.ts';
 import { Proc, ROOT, SWARMLAB } from './helpers/processes.ts';
 
 const closers: (() => Promise<void> | void)[] = [];
@@ -25,17 +26,7 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-const request = (o: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
-  infoHash: new Uint8Array(20).fill(0xab),
-  peerId: new TextEncoder().encode('-SL0100-abcdefghijkl'),
-  port: 6881,
-  uploaded: 0,
-  downloaded: 0,
-  left: 3,
-  event: 'started',
-  numWant: 50,
-  ...o,
-});
+const request = announceRequest;
 
 /** An HTTP tracker on 127.0.0.1: `reply(n)` is the n-th reply's dictionary; every request's query is kept, parsed and raw. */
 async function httpTracker(reply: (n: number) => { [key: string]: BInput }): Promise<{ url: string; queries: URLSearchParams[]; raw: string[] }> {

@@ -9,7 +9,7 @@ import { createServer as createTcpServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bencodeValue } from '../engine/bdecode.ts';
-import type { AnnounceRequest, AnnounceResult, Connection } from '../engine/ports.ts';
+import type { AnnounceResult, Connection } from '../engine/ports.ts';
 import { RealClock } from '../live/clock.ts';
 import { TcpNetwork } from '../live/tcp-network.ts';
 import { parseAnnounceReply } from '../live/tracker-reply.ts';
@@ -17,6 +17,7 @@ import { Trackers } from '../live/trackers.ts';
 import { useLiveWorkspace } from './helpers/live-workspace.ts';
 import { singlePayload } from './helpers/payloads.ts';
 import { Proc, ROOT, sleep, SWARMLAB } from './helpers/processes.ts';
+import { announceRequest } from './helpers/announce-request.ts';
 import { createTorrentFile } from './helpers/swarmlab-cli.ts';
 
 const closers: (() => Promise<void> | void)[] = [];
@@ -24,17 +25,7 @@ afterEach(async () => {
   for (const c of closers.splice(0).reverse()) await c();
 });
 
-const request = (o: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
-  infoHash: new Uint8Array(20).fill(0xab),
-  peerId: new TextEncoder().encode('-SL0100-abcdefghijkl'),
-  port: 6881,
-  uploaded: 0,
-  downloaded: 0,
-  left: 3,
-  event: 'started',
-  numWant: 50,
-  ...o,
-});
+const request = announceRequest;
 
 /** An HTTP tracker on 127.0.0.1 that answers every request with `handler`. */
 async function httpTracker(handler: (res: ServerResponse) => void): Promise<string> {
