@@ -171,7 +171,9 @@ export class PeerProcess {
       served: () => void (this.unservedStreak = 0),
       maxMetadataRequests: owner.settings.maxMetadataRequests,
       // BEP 6's algorithm on the remote's IPv4 address (a stable stand-in for a simulator label).
+      // BEP 16: a super-seed grants none; its pieces are revealed one at a time.
       allowedFastSet: () => {
+        if (this.superSeeding) return [];
         const { ipv4, wholeAddress } = allowedFastInput(conn.remote.host);
         return allowedFastSet(ipv4, owner.infoHash, owner.pieces.layout.pieceCount, owner.settings.allowedFastSetSize, wholeAddress);
       },
