@@ -203,18 +203,20 @@ describe.skipIf(!hasChromium)('the replay page in chromium', () => {
 
       // Readable at 1280×720: no main panel wider than its box or the window; the failures panel in view.
       await page.screenshot({ path: join(dir, 'viz-failing-1280x720.png') });
-      const overflow = await page.evaluate(() => {
-        const out: string[] = [];
-        if (document.documentElement.scrollWidth > window.innerWidth) out.push(`page ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
-        for (const id of ['controls', 'failures', 'flowchart', 'events', 'swarm', 'pieces', 'rates']) {
-          const e = document.getElementById(id);
-          if (!e) out.push(`${id} missing`);
-          else if (e.scrollWidth > e.clientWidth + 1) out.push(`${id} scrolls: ${e.scrollWidth} > ${e.clientWidth}`);
-          else if (e.getBoundingClientRect().right > window.innerWidth) out.push(`${id} ends at ${e.getBoundingClientRect().right}`);
-        }
-        return out;
-      });
-      expect(overflow).toEqual([]);
+      const overflow = (ids: string[]) =>
+        page.evaluate((panels) => {
+          const out: string[] = [];
+          if (document.documentElement.scrollWidth > window.innerWidth) out.push(`page ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+          for (const id of panels) {
+            const e = document.getElementById(id);
+            if (!e) out.push(`${id} missing`);
+            else if (e.scrollWidth > e.clientWidth + 1) out.push(`${id} scrolls: ${e.scrollWidth} > ${e.clientWidth}`);
+            else if (e.getBoundingClientRect().right > window.innerWidth) out.push(`${id} ends at ${e.getBoundingClientRect().right}`);
+          }
+          return out;
+        }, ids);
+      const panels = ['controls', 'failures', 'flowchart', 'events', 'glossary', 'swarm', 'pieces', 'rates'];
+      expect(await overflow(panels)).toEqual([]);
       const box = (await page.locator('#failures').boundingBox())!;
       expect(box.y).toBeGreaterThanOrEqual(0);
       expect(box.y + box.height).toBeLessThanOrEqual(720);
@@ -232,6 +234,7 @@ describe.skipIf(!hasChromium)('the replay page in chromium', () => {
       await page.locator('#glossary summary').click();
       expect(await page.locator('#glossary dt[data-term="watermarks"] + dd').textContent()).toBe(TERMS.watermarks);
       expect(await page.locator('#glossary dt[data-node="ohave"]').isVisible()).toBe(true);
+      expect(await overflow(panels)).toEqual([]); // the glossary open too
 
       // The hostile swarm: the adversary marked with its behaviour; banned from the first ban on, by as many as banned it.
       await page.goto(pathToFileURL(hostilePath).href);
