@@ -39,20 +39,20 @@ describe('the failures of a run, for the replay', () => {
       { t: 6, peer: 'L0', remote: 'S0', kind: 'violation', check: 'request-while-choked', detail: 'sent REQUEST 1:0 to S0, which chokes it' },
       { t: 9, peer: 'L0', kind: 'failure', check: 'request-while-choked', message: 'sent REQUEST 1:0 to S0, which chokes it', at: 6 },
       { t: 9, peer: 'L0', kind: 'failure', check: 'verified-bytes', message: 'piece 2 …', at: 5 },
-      { t: 9, peer: 'L1', kind: 'failure', check: 'liveness', message: 'L1 never completed', at: 4 },
+      { t: 9, peer: 'L1', kind: 'failure', check: 'liveness', message: 'L1 never completed', at: 4.5 },
       { t: 9, peer: 'sim', kind: 'failure', check: 'hash-failures', message: '3 pieces failed' },
     ]);
     const conn = (remote: string) => m.connectionBetween('L0', remote);
-    const shown = findFailures(m).map((f) => ({ check: f.check, peer: f.peer < 0 ? '-' : m.label(f.peer), at: f.at, conn: f.conn, position: f.position }));
+    const shown = findFailures(m).map((f) => ({ check: f.check, peer: f.peer < 0 ? '-' : m.label(f.peer), at: f.at, conn: f.conn, position: f.position, time: f.time }));
     expect(shown).toEqual([
-      { check: 'request-while-choked', peer: 'L0', at: 6, conn: conn('S0'), position: 11 }, // just after its violation (event 10)
-      { check: 'verified-bytes', peer: 'L0', at: 5, conn: conn('L1'), position: 10 }, // L1 stored the last block; S0's was a duplicate
-      { check: 'liveness', peer: 'L1', at: 4, conn: -1, position: 8 }, // every event at or before 4 ms
-      { check: 'hash-failures', peer: '-', at: undefined, conn: -1, position: 15 }, // no time: its own event, the last
+      { check: 'request-while-choked', peer: 'L0', at: 6, conn: conn('S0'), position: 11, time: 6 }, // just after its violation (event 10)
+      { check: 'verified-bytes', peer: 'L0', at: 5, conn: conn('L1'), position: 10, time: 5 }, // L1 stored the last block; S0's was a duplicate
+      { check: 'liveness', peer: 'L1', at: 4.5, conn: -1, position: 8, time: 4.5 }, // every event at or before 4.5 ms
+      { check: 'hash-failures', peer: '-', at: undefined, conn: -1, position: 15, time: 9 }, // no time: its own event, the last
     ]);
     expect(conn('L1')).not.toBe(conn('S0'));
     // The first to fail, not the first listed.
-    expect(firstFailure(findFailures(m))).toMatchObject({ check: 'liveness', at: 4 });
+    expect(firstFailure(findFailures(m))).toMatchObject({ check: 'liveness', at: 4.5 });
     expect(firstFailure([])).toBeUndefined();
   });
 

@@ -19,6 +19,8 @@ export interface FailureEntry {
   event: number;
   /** Where the replay goes: just after `event`, or, for a failure without one, every event at or before `at`. */
   position: number;
+  /** The time to show there: `event`'s, or `at`. */
+  time: number;
   /** The connection to select, -1 when the trace names none. */
   conn: number;
 }
@@ -62,7 +64,8 @@ function entry(m: ReplayModel, failureEvent: number, check: string, message: str
   const peer = m.peers.includes(t.peer[failureEvent]) ? t.peer[failureEvent] : -1;
   const event = shown ?? failureEvent;
   const position = shown !== undefined ? shown + 1 : at !== undefined ? m.positionAt(at) : failureEvent + 1;
-  return { check, message, peer, ...(at !== undefined ? { at } : {}), event, position, conn: peer < 0 ? -1 : connectionOf(m, event, peer, position) };
+  const time = shown === undefined && at !== undefined ? at : t.time[event];
+  return { check, message, peer, ...(at !== undefined ? { at } : {}), event, position, time, conn: peer < 0 ? -1 : connectionOf(m, event, peer, position) };
 }
 
 /**

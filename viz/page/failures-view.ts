@@ -12,7 +12,7 @@ import { formatTime } from './format.ts';
 export function showFailure(app: App, f: FailureEntry): void {
   if (f.conn >= 0) app.selectConnection(f.conn);
   else app.selectPeer(f.peer);
-  app.seekPosition(f.position);
+  app.seekPosition(f.position, f.time);
 }
 
 export class FailuresView {
