@@ -24,6 +24,7 @@ export const TRACE_KINDS = {
   resume: 'a paused torrent resumed without a re-check (`pieces` held)',
   message: "a wire message another client sent to `remote` (TCP runs): `type` and its numbers, decoded by the relay's tap",
   turnover: 'peer turnover: every slot taken, the `disconnected` least useful peers were dropped to dial others (`connections` left)',
+  failure: "a check of the run failed (`check`, `message`; `at`: when, if the check names a time): the run's verdict, traced when it is judged, after every other event",
   starved: 'too few peers (`connections`) and none left to dial among the `known`: the peer announces again now',
 } as const;
 

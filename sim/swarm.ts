@@ -347,8 +347,12 @@ export class Swarm {
     return this.peers.filter((p) => p.role === 'leecher' && isHonest(p.behaviour) && p.leftAt === undefined);
   }
 
-  /** Runs until every active leecher completes (and `until` allows), or the time limit. */
-  run(stopWhen?: () => boolean): SwarmResult {
+  /**
+   * Runs until every active leecher completes (and `until` allows), or the time limit.
+   * `beforeTraceEnds` runs once the peers have stopped, while the trace still takes events (the
+   * scenario runner traces its verdict there, so the hash covers it).
+   */
+  run(stopWhen?: () => boolean, beforeTraceEnds?: () => void): SwarmResult {
     this.running = true;
     for (const p of this.peers) this.scheduler.at(p.joinedAt, () => this.start(p));
     const allDone = stopWhen ?? (() => this.allLeechersDone());
@@ -360,6 +364,7 @@ export class Swarm {
       p.client?.stop('run ended');
       p.stopAdversary?.();
     }
+    beforeTraceEnds?.();
     const peers = this.peers.map((p) => ({
       label: p.label,
       role: p.role,

@@ -2,8 +2,10 @@
 // opens a report from disk, checks the 30 original flowchart nodes are drawn with their labels,
 // moves to a set time and checks the lit node, the edge counts and a peer's progress against a
 // naive replay of the trace; it also opens a trace through the file picker, and a hand-written TCP
-// trace with another client (marked in the swarm, its messages decoded in the event list). The
-// screenshot it saves (out/viz-screenshot.png) is a CI artifact.
+// trace with another client (marked in the swarm, its messages decoded in the event list); and at
+// 1280×720 a failing scenario run, opened at its first failure with its failures panel, and a swarm
+// with a corrupt peer (the adversary and its bans marked). The screenshots it saves (out/viz-*.png)
+// are CI artifacts.
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,11 @@ import { runSwarm, swarmOf } from '../sim/swarm.ts';
 import { memoryTrace } from '../engine/trace-writer.ts';
 import { reportHtml } from '../viz/report.ts';
 import { parseLines, referenceStateAt } from './viz-reference.ts';
+import type { PlantedBug } from '../engine/test-hooks.ts';
+import { loadScenarioFile } from '../sim/scenario/load.ts';
+import { resolveScenario } from '../sim/scenario/resolve.ts';
+import { runResolvedScenario } from '../sim/scenario/run.ts';
+import { NODE_MEANINGS, TERMS } from '../viz/glossary.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -41,6 +48,14 @@ async function launch(): Promise<{ context: BrowserContext; profile: string }> {
 /** Waits until the page has drawn what the last input changed (it draws on animation frames). */
 async function drawn(page: Page): Promise<void> {
   await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
+/** A scenario's run and its trace, in memory. */
+function scenarioTrace(file: string, seed: string, plantedBug?: PlantedBug) {
+  const trace = memoryTrace();
+  const result = runResolvedScenario(resolveScenario(loadScenarioFile(file), seed), seed, { traceOut: trace.out, ...(plantedBug ? { plantedBug } : {}) });
+  const text = trace.lines.join('\n') + '\n';
+  return { result, text, events: parseLines(text).events };
 }
 
 async function ready(page: Page): Promise<void> {
@@ -131,6 +146,120 @@ describe.skipIf(!hasChromium)('the replay page in chromium', () => {
       expect(availability).toEqual(ref.availability);
 
       await page.screenshot({ path: join(dir, 'viz-screenshot.png') });
+      expect(errors).toEqual([]);
+    } finally {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  it('opens a failing run at its first failure, lists every failed check, marks adversaries and bans; readable at 1280×720', async () => {
+    // flaky-disk with the planted bug fails on seed 2: two peers mark a bad piece verified.
+    const failing = scenarioTrace('test/fixtures/scenarios/flaky-disk.yaml', '2', 'trust-single-source');
+    expect(failing.result.ok).toBe(false);
+    expect(failing.result.failures.length).toBeGreaterThanOrEqual(2);
+    // The culprit connection, read naively: the last remote that stored a block of the piece for the peer before the failure.
+    const culprit = (f: { peer?: string; t?: number; message: string }) => {
+      const piece = Number(/piece (\d+)/.exec(f.message)![1]);
+      const stores = failing.events.filter((e) => e.kind === 'step' && e.node === 'pieceStore' && e.result === 'stored' && e.peer === f.peer && e.piece === piece && e.t <= f.t!);
+      return stores.at(-1)!.remote!;
+    };
+    const byTime = [...failing.result.failures].sort((x, y) => x.t! - y.t!);
+    const [first, second] = byTime;
+    // A swarm with a corrupt peer: it is banned by the honest ones as the run goes.
+    const hostile = scenarioTrace('scenarios/corrupt-peer.yaml', '1');
+    const bans = hostile.events.filter((e) => e.kind === 'ban');
+    expect(bans.length).toBeGreaterThan(2);
+
+    const dir = resolve('out');
+    mkdirSync(dir, { recursive: true });
+    const failingPath = join(dir, 'viz-failing-report.html');
+    writeFileSync(failingPath, await reportHtml(new TextEncoder().encode(failing.text), { name: 'flaky-disk.jsonl' }));
+    const hostilePath = join(dir, 'viz-hostile-report.html');
+    writeFileSync(hostilePath, await reportHtml(new TextEncoder().encode(hostile.text), { name: 'corrupt-peer.jsonl' }));
+
+    const { context, profile } = await launch();
+    try {
+      const page = await context.newPage();
+      await page.setViewportSize({ width: 1280, height: 720 });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(failingPath).href);
+      await ready(page);
+
+      // Opened at the first failure: its peer and the connection that brought the bad piece, at its time.
+      const at = async () => ({
+        peer: await page.locator('#peer-select option:checked').textContent(),
+        conn: await page.locator('#connection-select').inputValue(),
+        time: Number(await page.locator('#time-input').inputValue()),
+      });
+      expect(await at()).toEqual({ peer: first.peer, conn: culprit(first), time: Math.round(first.t!) / 1000 });
+
+      // The failures panel lists each failed check, in the run's order; the first is the current one.
+      const rows = page.locator('#failure-list .failure-row');
+      const listed = await rows.evaluateAll((els) => els.map((e) => [e.querySelector('.failure-check')!.textContent, e.querySelector('.failure-where')!.textContent, e.querySelector('.failure-message')!.textContent]));
+      expect(listed).toEqual(failing.result.failures.map((f) => [f.check, expect.stringContaining(f.peer!), f.message]));
+      expect(await page.locator('#failure-list .failure-row.current .failure-message').allTextContents()).toEqual([first.message]);
+
+      // Readable at 1280×720: no main panel wider than its box or the window; the failures panel in view.
+      await page.screenshot({ path: join(dir, 'viz-failing-1280x720.png') });
+      const overflow = (ids: string[]) =>
+        page.evaluate((panels) => {
+          const out: string[] = [];
+          if (document.documentElement.scrollWidth > window.innerWidth) out.push(`page ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+          for (const id of panels) {
+            const e = document.getElementById(id);
+            if (!e) out.push(`${id} missing`);
+            else if (e.scrollWidth > e.clientWidth + 1) out.push(`${id} scrolls: ${e.scrollWidth} > ${e.clientWidth}`);
+            else if (e.getBoundingClientRect().right > window.innerWidth) out.push(`${id} ends at ${e.getBoundingClientRect().right}`);
+          }
+          return out;
+        }, ids);
+      const panels = ['controls', 'failures', 'flowchart', 'events', 'glossary', 'swarm', 'pieces', 'rates'];
+      expect(await overflow(panels)).toEqual([]);
+      const box = (await page.locator('#failures').boundingBox())!;
+      expect(box.y).toBeGreaterThanOrEqual(0);
+      expect(box.y + box.height).toBeLessThanOrEqual(720);
+      expect(await page.locator('#failures').isVisible()).toBe(true);
+
+      // Jump to the second failure: its peer and connection, its moment.
+      await page.locator(`#failure-list .failure-row[data-failure="${failing.result.failures.indexOf(second)}"]`).click();
+      await drawn(page);
+      expect(await at()).toEqual({ peer: second.peer, conn: culprit(second), time: Math.round(second.t!) / 1000 });
+
+      // Tooltips from the glossary: on the flowchart's nodes and the event list's steps; the glossary panel lists them.
+      expect(await page.locator('svg.flowchart [data-node="casePMMsg"] > title').textContent()).toContain(NODE_MEANINGS.casePMMsg);
+      const step = page.locator('#event-list .event-row .ev-what', { hasText: /^pieceStore$/ }).first();
+      expect(await step.getAttribute('title')).toBe(NODE_MEANINGS.pieceStore);
+      await page.locator('#glossary summary').click();
+      expect(await page.locator('#glossary dt[data-term="watermarks"] + dd').textContent()).toBe(TERMS.watermarks);
+      expect(await page.locator('#glossary dt[data-node="ohave"]').isVisible()).toBe(true);
+      expect(await overflow(panels)).toEqual([]); // the glossary open too
+
+      // The hostile swarm: the adversary marked with its behaviour; banned from the first ban on, by as many as banned it.
+      await page.goto(pathToFileURL(hostilePath).href);
+      await ready(page);
+      expect(await page.locator('#failures').count()).toBe(0); // it passed
+      const x0 = page.locator('[data-peer="X0"]');
+      expect(await x0.getAttribute('class')).toContain('adversary');
+      expect(await x0.getAttribute('data-behaviour')).toBe('corrupt');
+      expect(await x0.locator('.peer-behaviour').textContent()).toBe('corrupt');
+      const seek = async (ms: number) => {
+        await page.locator('#time-input').fill(String(ms / 1000));
+        await page.locator('#time-input').press('Enter');
+        await drawn(page);
+      };
+      await seek(bans[0].t - 0.01);
+      expect(await x0.getAttribute('class')).not.toContain('banned');
+      await seek(bans[1].t);
+      expect(await x0.getAttribute('class')).toContain('banned');
+      expect(await x0.getAttribute('data-banned-by')).toBe('2');
+      expect(await x0.locator('.ban-mark').isVisible()).toBe(true);
+      await seek(1e9);
+      expect(await x0.getAttribute('data-banned-by')).toBe(String(bans.length));
+      expect(await x0.locator('title').textContent()).toContain(`X0 (adversary: corrupt): claims`);
+      expect(await x0.locator('title').textContent()).toContain(`banned by ${bans.length} peers`);
+      await page.screenshot({ path: join(dir, 'viz-hostile-1280x720.png') });
       expect(errors).toEqual([]);
     } finally {
       await context.close();

@@ -7,7 +7,7 @@ import { type EdgeIndex, indexEdges } from './edges.ts';
 import { countAtOrBelow, countBelow, type EventLists, eventsOf, groupEvents } from './event-lists.ts';
 import { computeRates, type RateSeries } from './rates.ts';
 import { PHASE, SwarmState } from './swarm-state.ts';
-import { KIND, parseTrace, type TraceTable } from './trace-table.ts';
+import { eventObject, KIND, parseTrace, type TraceTable } from './trace-table.ts';
 
 /** Kinds of event the replay controls can jump to. */
 export const JUMP_KINDS = ['hashfail', 'choke', 'disconnect', 'fault', 'violation'] as const;
@@ -41,10 +41,13 @@ export class ReplayModel {
    */
   readonly peers: number[];
   readonly snapshotEvery: number;
+  /** How many `ban` events the trace has. */
+  readonly banCount: number;
   private readonly snapshots: SwarmState[] = [];
   private readonly cursor: SwarmState;
   private readonly labelIndex: Map<string, number>;
   private readonly connectionsByPeer: number[][];
+  private readonly behaviours = new Map<number, string>();
 
   constructor(
     readonly table: TraceTable,
@@ -64,6 +67,12 @@ export class ReplayModel {
     t.roles.forEach((r, i) => r && (isPeer[i] = 1));
     this.peers = t.labels.map((_, i) => i).filter((i) => isPeer[i]);
     this.marks = findMarks(t);
+    let bans = 0;
+    for (let i = 0; i < t.count; i++) {
+      if (t.kind[i] === KIND.ban) bans++;
+      else if (t.kind[i] === KIND.join && t.roles[t.peer[i]] === 'adversary') this.behaviours.set(t.peer[i], String(eventObject(t, i).behaviour ?? 'adversary'));
+    }
+    this.banCount = bans;
     this.rates = computeRates(t, this.endTime, options.rateBins);
 
     this.cursor = new SwarmState(t.labels.length, this.pieces, t.connections.length, this.edges.keys.length);
@@ -94,6 +103,11 @@ export class ReplayModel {
   /** The other BitTorrent client playing a peer (`join`'s `client`, TCP runs), or undefined for swarmlab's own. */
   clientOf(peer: number): string | undefined {
     return this.table.clients[peer];
+  }
+
+  /** A malicious peer's behaviour (its `join`'s `behaviour`: `corrupt`, `liar`, …), or undefined for an honest one. */
+  behaviourOf(peer: number): string | undefined {
+    return this.behaviours.get(peer);
   }
 
   /** True when the trace is of a TCP run (`swarmlab run --transport tcp`): real time, not replayable. */
@@ -277,7 +291,7 @@ function inferPieceCount(t: TraceTable): number {
 }
 
 function stateBytes(s: SwarmState): number {
-  return s.haves.length + 4 * (s.progress.length + s.availability.length + s.hashfails.length + s.edgeCounts.length) + 4 * s.connPhase.length;
+  return s.haves.length + 4 * (s.progress.length + s.availability.length + s.hashfails.length + s.bannedBy.length + s.edgeCounts.length) + 4 * s.connPhase.length;
 }
 
 function chooseSnapshotInterval(events: number, bytesPerSnapshot: number): number {

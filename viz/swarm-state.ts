@@ -32,6 +32,8 @@ export class SwarmState {
   readonly availability: Int32Array;
   /** Per piece: hash failures so far. */
   readonly hashfails: Int32Array;
+  /** Per label: how many peers have banned it so far (`ban` events naming it as the remote). */
+  readonly bannedBy: Int32Array;
   readonly connPhase: Uint8Array;
   /** FLAG bits of each connection (its last `state` event). */
   readonly connFlags: Uint8Array;
@@ -52,6 +54,7 @@ export class SwarmState {
     this.progress = new Int32Array(peers);
     this.availability = new Int32Array(pieces);
     this.hashfails = new Int32Array(pieces);
+    this.bannedBy = new Int32Array(peers);
     this.connPhase = new Uint8Array(connections);
     this.connFlags = new Uint8Array(connections).fill(INITIAL_FLAGS);
     this.connNode = new Int16Array(connections).fill(-1);
@@ -72,6 +75,7 @@ export class SwarmState {
     this.progress.set(o.progress);
     this.availability.set(o.availability);
     this.hashfails.set(o.hashfails);
+    this.bannedBy.set(o.bannedBy);
     this.connPhase.set(o.connPhase);
     this.connFlags.set(o.connFlags);
     this.connNode.set(o.connNode);
@@ -106,6 +110,9 @@ export class SwarmState {
         return;
       case KIND.state:
         if (c >= 0) this.connFlags[c] = table.arg[i];
+        return;
+      case KIND.ban:
+        if (c >= 0) this.bannedBy[table.connections[c].remote]++;
         return;
       case KIND.join:
         return this.join(peer, table.roles[peer] === 'seed', table.arg[i]);

@@ -22,6 +22,10 @@ export const INITIAL_FLAGS = FLAG.amChoking | FLAG.peerChoking;
 /** A trace's header as this reader takes it: format and version checked, the rest as written (a live trace has no seed). */
 export type TraceHeader = { format: string; version: number } & Partial<Omit<WrittenHeader, 'format' | 'version'>>;
 
+/** A peer's `join` role: `adversary` for a malicious peer of the simulator (sim/adversary.ts). */
+export type PeerRole = 'seed' | 'leecher' | 'adversary';
+const ROLES: readonly PeerRole[] = ['seed', 'leecher', 'adversary'];
+
 /** One connection, as seen from the peer that emitted its events. */
 export interface Connection {
   peer: number;
@@ -58,7 +62,7 @@ export interface TraceTable {
   /** Node ids: the flowchart's first, in its order, then any the flowchart does not know. */
   nodeIds: string[];
   /** Role of each label from its `join` (undefined for remotes that never joined). */
-  roles: ('seed' | 'leecher' | undefined)[];
+  roles: (PeerRole | undefined)[];
   /** Of each label: the other BitTorrent client playing it, from its `join`'s `client` (TCP runs), else undefined. */
   clients: (string | undefined)[];
   connections: Connection[];
@@ -142,7 +146,7 @@ class TableBuilder {
   private readonly storedBytes: Int32Array;
   private readonly lineStart: Float64Array;
   private readonly labels = new Interner();
-  private readonly roles: ('seed' | 'leecher' | undefined)[] = [];
+  private readonly roles: (PeerRole | undefined)[] = [];
   private readonly clients: (string | undefined)[] = [];
   private readonly nodes = new Interner(flowNodes.map((n) => n.id));
   private readonly kinds = new Interner(EVENT_KINDS);
@@ -187,7 +191,7 @@ class TableBuilder {
     f.piece = r.piece;
     f.pieces = r.pieces;
     f.stored = r.resultStart >= 0 && bytesEqual(b, r.resultStart, r.resultEnd, 'stored') ? r.length : 0;
-    f.role = r.roleStart < 0 ? undefined : bytesEqual(b, r.roleStart, r.roleEnd, 'seed') ? 'seed' : bytesEqual(b, r.roleStart, r.roleEnd, 'leecher') ? 'leecher' : undefined;
+    f.role = r.roleStart < 0 ? undefined : ROLES.find((role) => bytesEqual(b, r.roleStart, r.roleEnd, role));
     f.client = r.clientStart < 0 ? undefined : new TextDecoder().decode(b.subarray(r.clientStart, r.clientEnd));
     f.inbound = r.inbound;
     f.flags = (r.amChoking ? FLAG.amChoking : 0) | (r.amInterested ? FLAG.amInterested : 0) | (r.peerChoking ? FLAG.peerChoking : 0) | (r.peerInterested ? FLAG.peerInterested : 0);
@@ -213,7 +217,7 @@ class TableBuilder {
     f.piece = typeof e.piece === 'number' ? e.piece : NaN;
     f.pieces = typeof e.pieces === 'number' ? e.pieces : NaN;
     f.stored = e.result === 'stored' ? Number(e.length) || 0 : 0;
-    f.role = e.role === 'seed' || e.role === 'leecher' ? e.role : undefined;
+    f.role = ROLES.find((role) => role === e.role);
     f.client = typeof e.client === 'string' ? e.client : undefined;
     f.inbound = e.inbound === true;
     f.flags = (e.amChoking ? FLAG.amChoking : 0) | (e.amInterested ? FLAG.amInterested : 0) | (e.peerChoking ? FLAG.peerChoking : 0) | (e.peerInterested ? FLAG.peerInterested : 0);
@@ -314,7 +318,7 @@ class EventFields {
   pieces = NaN;
   /** Bytes stored by a `pieceStore` of result `stored`, else 0. */
   stored = 0;
-  role: 'seed' | 'leecher' | undefined = undefined;
+  role: PeerRole | undefined = undefined;
   client: string | undefined = undefined;
   inbound = false;
   flags = 0;

@@ -74,7 +74,7 @@ export class InvariantChecker {
     const length = Math.min(t.pieceLength, t.length - start);
     const held = peer.storage.read(start, length);
     if (Buffer.compare(held, this.swarm.payload.subarray(start, start + length)) !== 0) {
-      this.violate('verified-bytes', peer.label, `piece ${index} was marked verified but its bytes differ from the payload`);
+      this.violate('verified-bytes', peer.label, `piece ${index} was marked verified but its bytes differ from the payload`, { piece: index });
     }
   }
 
@@ -98,7 +98,7 @@ export class InvariantChecker {
     const settings = peer.client.settings;
     const bound = (settings.maxSendQueue + 1) * (BLOCK_SIZE + 13) + 64 * 1024;
     if (from.bufferedBytes() > bound) {
-      this.violate('send-buffer', peer.label, `${from.bufferedBytes()} bytes buffered to ${from.peer?.host.label}, bound ${bound}`);
+      this.violate('send-buffer', peer.label, `${from.bufferedBytes()} bytes buffered to ${from.peer?.host.label}, bound ${bound}`, { remote: from.peer?.host.label });
     }
   }
 
@@ -108,14 +108,14 @@ export class InvariantChecker {
     const remote = process.remoteLabel;
     if (m.type === 'request') {
       // BEP 6: a piece of the remote's allowed-fast set may be requested while it chokes us.
-      if (process.peerChoking && !process.ext.allowedFast.has(m.index)) this.violate('request-while-choked', peer.label, `sent REQUEST ${m.index}:${m.begin} to ${remote}, which chokes it`);
+      if (process.peerChoking && !process.ext.allowedFast.has(m.index)) this.violate('request-while-choked', peer.label, `sent REQUEST ${m.index}:${m.begin} to ${remote}, which chokes it`, { remote });
       const hi = peer.client!.settings.hiWatermark;
       if (process.outstandingCount > hi) {
-        this.violate('requests-in-flight', peer.label, `${process.outstandingCount} requests in flight to ${remote}, the setting allows ${hi}`);
+        this.violate('requests-in-flight', peer.label, `${process.outstandingCount} requests in flight to ${remote}, the setting allows ${hi}`, { remote });
       }
     } else if (m.type === 'piece' && process.amChoking && !process.ext.granted.has(m.index)) {
       // (BEP 6: a piece of the allowed-fast set we sent is served while we choke the peer.)
-      this.violate('piece-while-choking', peer.label, `sent PIECE ${m.index}:${m.begin} to ${remote}, which it chokes`);
+      this.violate('piece-while-choking', peer.label, `sent PIECE ${m.index}:${m.begin} to ${remote}, which it chokes`, { remote });
     }
   }
 
@@ -138,12 +138,13 @@ export class InvariantChecker {
     return p;
   }
 
-  private violate(check: string, peer: string, message: string): void {
+  /** `where`: the connection's remote, or the piece, when the check knows it (traced, for the replay). */
+  private violate(check: string, peer: string, message: string, where: { remote?: string; piece?: number } = {}): void {
     this.violationCount++;
     if (this.violations.length < MAX_RECORDED) {
       const failure = { check, message, t: this.swarm.scheduler.now(), peer };
       this.violations.push(failure);
-      this.swarm.traceSink.emit({ t: failure.t, peer, kind: 'violation', check, detail: message });
+      this.swarm.traceSink.emit({ t: failure.t, peer, ...(where.remote !== undefined ? { remote: where.remote } : {}), kind: 'violation', check, detail: message, ...(where.piece !== undefined ? { piece: where.piece } : {}) });
     }
   }
 }

@@ -8,6 +8,7 @@ import { FaultInjector } from './faults.ts';
 import { InvariantChecker } from './invariants.ts';
 import { amountBytes, type Failure, type Scenario, type ScenarioResult } from './types.ts';
 import { FirstCopyWatch } from './first-copy.ts';
+import { traceFailures } from './failure-trace.ts';
 import type { AdversaryStarter } from '../swarm.ts';
 import { swarmAdversaries } from '../adversary.ts';
 import { memoryProblems, TransportError } from './transport.ts';
@@ -68,13 +69,16 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
   const firstCopy = scenario.expect.firstCopy ? new FirstCopyWatch(swarm, scenario.expect.firstCopy.by) : undefined;
   // Run on past the last fault's heal even when everyone is done, so late faults are exercised.
   const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
-  const result = swarm.run(stopWhen);
-
-  const failures: Failure[] = [...checker.violations];
-  if (checker.violationCount > checker.violations.length) {
-    failures.push({ check: 'safety', message: `${checker.violationCount - checker.violations.length} more violations not listed` });
-  }
-  failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log), ...judgeFirstCopy(scenario, firstCopy));
+  const failures: Failure[] = [];
+  // The verdict is judged once the peers have stopped and traced as the trace's last lines.
+  const result = swarm.run(stopWhen, () => {
+    failures.push(...checker.violations);
+    if (checker.violationCount > checker.violations.length) {
+      failures.push({ check: 'safety', message: `${checker.violationCount - checker.violations.length} more violations not listed` });
+    }
+    failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log), ...judgeFirstCopy(scenario, firstCopy));
+    traceFailures(swarm.traceSink, swarm.scheduler.now(), failures);
+  });
   const peers = swarm.peers.map((p, i) => ({ ...result.peers[i], group: p.group.prefix, behaviour: p.behaviour }));
   return {
     name: scenario.name,

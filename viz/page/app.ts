@@ -40,10 +40,13 @@ export class App {
     this.changed();
   }
 
-  /** Moves to a position (events applied); the time becomes that of its last event. */
-  seekPosition(position: number): void {
+  /**
+   * Moves to a position (events applied); the time becomes that of its last event, or `time` when
+   * given and not before it (a moment between two events).
+   */
+  seekPosition(position: number, time?: number): void {
     this.position = Math.max(0, Math.min(position, this.model.eventCount));
-    this.time = this.model.timeAt(this.position);
+    this.time = Math.max(this.model.timeAt(this.position), Math.min(time ?? 0, this.model.endTime));
     this.changed();
   }
 

@@ -5,6 +5,7 @@ import { JUMP_KINDS, type JumpKind } from '../model.ts';
 import type { App } from './app.ts';
 import { el } from './dom.ts';
 import { formatTime } from './format.ts';
+import { meaningOf } from '../glossary.ts';
 
 const SPEEDS: [string, number][] = [
   ['×0.01', 0.01],
@@ -63,7 +64,8 @@ export class Controls {
     for (const kind of JUMP_KINDS) {
       const n = m.marks[kind].length;
       if (kind === 'violation' && n === 0) continue;
-      const b = button(`${JUMP_LABELS[kind]} (${n})`, `The next ${JUMP_LABELS[kind]} after the current time`, `jump-${kind}`, () => {
+      const meaning = meaningOf(JUMP_LABELS[kind]);
+      const b = button(`${JUMP_LABELS[kind]} (${n})`, `The next ${JUMP_LABELS[kind]} after the current time${meaning ? ` — ${meaning}` : ''}`, `jump-${kind}`, () => {
         const p = m.nextMark(kind, app.position);
         if (p !== undefined) app.seekPosition(p);
       });

@@ -5,6 +5,7 @@ import type { App } from './app.ts';
 import { el } from './dom.ts';
 import { countBelow } from '../event-lists.ts';
 import { describeEvent } from './format.ts';
+import { meaningOf } from '../glossary.ts';
 import { KIND } from '../trace-table.ts';
 
 const BEFORE = 12;
@@ -48,7 +49,7 @@ export class EventList {
         { class: `event-row kind-${kindClass}${k === applied - 1 ? ' current' : ''}${k >= applied ? ' future' : ''}`, 'data-event': String(i) },
         el('span', { class: 'ev-time' }, (m.table.time[i] / 1000).toFixed(3)),
         el('span', { class: 'ev-who' }, d.who),
-        el('span', { class: 'ev-what' }, d.what),
+        el('span', { class: 'ev-what', title: meaningOf(d.what) ?? '' }, d.what),
         el('span', { class: 'ev-detail' }, d.detail),
       );
       rows.push(row);

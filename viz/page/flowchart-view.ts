@@ -6,6 +6,7 @@
 import { curveCatmullRom, line, select, type Selection, zoom, zoomIdentity, type ZoomBehavior } from 'd3';
 import { flowEdges, flowNodes } from '../../engine/flowchart.ts';
 import { FLOW_LINE_HEIGHT, type FlowLayout, layoutFlowchart, type PlacedNode, type RoutedEdge } from '../flowchart-layout.ts';
+import { NODE_MEANINGS } from '../glossary.ts';
 import { KIND } from '../trace-table.ts';
 import type { App } from './app.ts';
 import { el } from './dom.ts';
@@ -326,7 +327,7 @@ export class FlowchartView {
       g.append('text').attr('class', 'added-plus').attr('x', hw - 2).attr('y', -hh + 2).attr('dy', '0.35em').attr('text-anchor', 'middle').text('+');
     }
     const badge = g.append('text').attr('class', 'occupancy').attr('x', -hw - 4).attr('y', -hh).attr('text-anchor', 'end');
-    g.append('title').text(`${n.label} (${n.id})${n.added ? ' — added by swarmlab, not in the original diagram' : ''}`);
+    g.append('title').text(`${n.label} (${n.id})${n.added ? ' — added by swarmlab, not in the original diagram' : ''}\n${NODE_MEANINGS[n.id]}`);
     g.on('click', () => this.nodeClicked(n.id));
     this.nodes.set(n.id, { placed: p, g: g.node()!, badge: badge.node()! });
   }

@@ -58,12 +58,19 @@ export function noEngineNote(m: ReplayModel, peer: number): string | undefined {
   return client === undefined ? undefined : `${client} runs no swarmlab engine: its messages are listed, no flowchart steps`;
 }
 
-/** A peer for its tooltip: "C0 (other client: libtorrent): progress unknown", "L1: 3/16 pieces". */
+/**
+ * A peer for its tooltip: "C0 (other client: libtorrent): progress unknown", "L1: 3/16 pieces",
+ * "X0 (adversary: corrupt): claims 16/16 pieces · banned by 3 peers".
+ */
 export function describePeer(m: ReplayModel, s: SwarmState, peer: number): string {
   const client = m.clientOf(peer);
-  const name = client === undefined ? m.label(peer) : `${m.label(peer)} (other client: ${client})`;
-  const progress = m.progressKnown(s, peer) ? `${s.progress[peer]}/${m.pieces} pieces` : 'progress unknown until it completes';
-  return `${name}: ${progress}${s.alive[peer] ? '' : ' (not in the swarm)'}`;
+  const behaviour = m.behaviourOf(peer);
+  const name = client !== undefined ? `${m.label(peer)} (other client: ${client})` : behaviour !== undefined ? `${m.label(peer)} (adversary: ${behaviour})` : m.label(peer);
+  const pieces = `${s.progress[peer]}/${m.pieces} pieces`;
+  const progress = !m.progressKnown(s, peer) ? 'progress unknown until it completes' : behaviour !== undefined ? `claims ${pieces}` : pieces;
+  const bans = s.bannedBy[peer];
+  const banned = bans > 0 ? ` · banned by ${bans} peer${bans === 1 ? '' : 's'}` : '';
+  return `${name}: ${progress}${s.alive[peer] ? '' : ' (not in the swarm)'}${banned}`;
 }
 
 /** The page's info line about a trace: its seed and engine, size, torrent; a TCP run and its other clients. */

@@ -1,6 +1,7 @@
 // The page's entry point: load the inlined trace (or wait for one to be picked or dropped), build
 // the replay model without freezing the page, and lay out the views.
 
+import { firstFailure } from '../failures.ts';
 import { ReplayModel } from '../model.ts';
 import { parseTraceInSteps, type TraceTable } from '../trace-table.ts';
 import { App } from './app.ts';
@@ -8,7 +9,9 @@ import { Controls } from './controls.ts';
 import { el } from './dom.ts';
 import { EventList } from './event-list.ts';
 import { describeTrace } from './format.ts';
+import { FailuresView, showFailure } from './failures-view.ts';
 import { FlowchartView } from './flowchart-view.ts';
+import { GlossaryView } from './glossary-view.ts';
 import { fileTrace, inlineTrace, type LoadedTrace } from './load.ts';
 import { PiecesView } from './pieces-view.ts';
 import { RatesView } from './rates-view.ts';
@@ -92,15 +95,21 @@ function show(name: string, model: ReplayModel, loadMs: number): void {
   const pieces = new PiecesView(app);
   const rates = new RatesView(app);
   const events = new EventList(app);
+  const failures = new FailuresView(app);
+  const glossary = new GlossaryView();
+  const right = [...(failures.failures.length ? [failures.element] : []), swarm.element, pieces.element, rates.element];
   body.replaceChildren(
     controls.element,
-    el('div', { class: 'grid' }, el('div', { class: 'left' }, flow.element, events.element), el('div', { class: 'right' }, swarm.element, pieces.element, rates.element)),
+    el('div', { class: 'grid' }, el('div', { class: 'left' }, flow.element, events.element, glossary.element), el('div', { class: 'right' }, ...right)),
   );
   flow.draw();
-  for (const v of [controls, flow, swarm, pieces, rates, events]) app.onChange(() => v.update());
-  // Start where something happens: the first step of the first connection, with its peer selected.
+  for (const v of [controls, flow, swarm, pieces, rates, events, failures]) app.onChange(() => v.update());
+  // A failing run opens at its first failure; any other where something happens: the first step
+  // of the first connection, with its peer selected.
+  const failure = firstFailure(failures.failures);
   const first = model.table.connections[0];
-  if (first) {
+  if (failure) showFailure(app, failure);
+  else if (first) {
     app.selectConnection(0);
     app.seekPosition(model.stepFrom({ kind: 'connection', conn: 0 }, 0, 1));
   } else app.changed();

@@ -9,8 +9,14 @@ import { flagsOf, PHASE } from '../swarm-state.ts';
 import type { App } from './app.ts';
 import { el } from './dom.ts';
 import { describePeer } from './format.ts';
+import { meaningOf } from '../glossary.ts';
 
 const SIZE = 440;
+
+/** A legend entry whose tooltip is the term's meaning (viz/glossary.ts). */
+function term(word: string, ...children: (Node | string)[]): HTMLElement {
+  return el('span', { class: 'term', title: `${word}: ${meaningOf(word) ?? ''}` }, ...children);
+}
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 interface PeerMark {
@@ -46,10 +52,13 @@ export class SwarmView {
     const legend = el(
       'div',
       { class: 'swarm-legend' },
-      el('span', { class: 'key unchoked' }, ''), ' unchokes ',
-      el('span', { class: 'key choked' }, ''), ' chokes (half-line from each end; strong: interested) ',
+      term('unchoke', el('span', { class: 'key unchoked' }, ''), ' unchokes '),
+      term('choke', el('span', { class: 'key choked' }, ''), ' chokes'),
+      term('interested', ' (half-line from each end; strong: interested) '),
       el('span', { class: 'key ring' }, ''), ' progress',
       ...(m.peers.some((p) => m.clientOf(p) !== undefined) ? [' ', el('span', { class: 'key other-client' }, ''), ' other client (progress unknown until it completes)'] : []),
+      ...(m.peers.some((p) => m.behaviourOf(p) !== undefined) ? [' ', term('adversary', el('span', { class: 'key adversary' }, ''), ' adversary (its behaviour under it)')] : []),
+      ...(m.banCount > 0 ? [' ', term('ban', el('span', { class: 'key banned' }, '✕'), ' banned (by how many: hover)')] : []),
     );
     this.element = el(
       'section',
@@ -74,12 +83,14 @@ export class SwarmView {
       const x = SIZE / 2 + ringR * Math.cos(a);
       const y = SIZE / 2 + ringR * Math.sin(a);
       const client = m.clientOf(label);
+      const behaviour = m.behaviourOf(label);
       const g = select(this.svg)
         .append('g')
         .attr('class', `peer ${m.table.roles[label] ?? 'remote'}${client === undefined ? '' : ' other-client'}`)
         .attr('data-peer', m.label(label))
         .attr('transform', `translate(${x},${y})`);
       if (client !== undefined) g.attr('data-client', client);
+      if (behaviour !== undefined) g.attr('data-behaviour', behaviour);
       const ring = g.append('path').attr('class', 'progress-ring');
       const r = this.radius;
       const dot =
@@ -98,11 +109,15 @@ export class SwarmView {
             .text(m.label(label))
             .node()
         : null;
-      // Another client's name, centred under its square (under the label when that is below).
-      if (showLabels && client !== undefined) {
+      // Another client's name or an adversary's behaviour, centred under it (under the label when that is below).
+      const note = client ?? behaviour;
+      if (showLabels && note !== undefined) {
         const below = Math.sin(a) > 0.3 ? labelY + 12 : this.radius + 10;
-        g.append('text').attr('class', 'peer-label peer-client').attr('y', below).attr('dy', '0.35em').attr('text-anchor', 'middle').text(client);
+        g.append('text').attr('class', `peer-label ${client !== undefined ? 'peer-client' : 'peer-behaviour'}`).attr('y', below).attr('dy', '0.35em').attr('text-anchor', 'middle').text(note);
       }
+      // A cross over a peer someone has banned (shown from the first ban on).
+      const arm = r * 0.8;
+      g.append('path').attr('class', 'ban-mark').attr('d', `M${-arm},${-arm} L${arm},${arm} M${arm},${-arm} L${-arm},${arm}`);
       g.append('title').text(m.label(label));
       g.on('click', (ev: MouseEvent) => {
         ev.stopPropagation();
@@ -130,6 +145,8 @@ export class SwarmView {
       mk.g.classList.toggle('gone', !s.alive[mk.label]);
       mk.g.classList.toggle('complete', f >= 1);
       mk.g.classList.toggle('selected', mk.label === app.peer);
+      mk.g.classList.toggle('banned', s.bannedBy[mk.label] > 0);
+      mk.g.dataset.bannedBy = String(s.bannedBy[mk.label]);
       if (mk.text) mk.text.classList.toggle('shown', true);
       mk.g.querySelector('title')!.textContent = describePeer(m, s, mk.label);
     }
