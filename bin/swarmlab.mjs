@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `swarmlab` works straight from a clone.
-import { register } from 'tsx/esm/api';
+// The `swarmlab` command. An installed package runs the compiled CLI in dist/ (`npm run build`,
+// which `prepack` runs). A clone — the TypeScript sources beside this file — runs them through
+// tsx, a dev dependency, so an edit needs no build and `npm start` works right after `npm install`.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli/main.ts');
+const source = new URL('../cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}
