@@ -4,11 +4,10 @@
 // tsx, a dev dependency, so an edit needs no build and `npm start` works right after `npm install`.
 import { existsSync } from 'node:fs';
 
-const source = new URL('../cli/main.ts', import.meta.url);
-if (existsSync(source)) {
+if (existsSync(new URL('../cli/main.ts', import.meta.url))) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(source.href);
+  await import('../cli/main.ts');
 } else {
   await import('../dist/cli/main.js');
 }
