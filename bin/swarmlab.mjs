@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so `swarmlab` works straight from a clone.
-import { register } from 'tsx/esm/api';
+// The `swarmlab` command. An installed package runs the compiled CLI in dist/ (`npm run build`,
+// which `prepack` runs). A clone — the TypeScript sources beside this file — runs them through
+// tsx, a dev dependency, so an edit needs no build and `npm start` works right after `npm install`.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../cli/main.ts');
+if (existsSync(new URL('../cli/main.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../cli/main.ts');
+} else {
+  await import('../dist/cli/main.js');
+}

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { runFileStem } from '../sim/scenario/file-names.ts';
 import { limitNote, SCENARIO_LIMITS } from '../sim/scenario/limits.ts';
+import { swarmlabCommand } from '../sim/scenario/report.ts';
 import { Swarm, type SwarmResult, swarmOf } from '../sim/swarm.ts';
 import { SwarmWireChecks } from '../sim/wire-checks.ts';
 import type { WireViolationLog } from '../sim/wire-checker.ts';
@@ -68,7 +69,7 @@ export function registerRun(program: Command): void {
 }
 
 export function reproduceCommand(f: RunFlags): string {
-  const parts = ['node bin/swarmlab.mjs run', `--seed ${f.seed}`];
+  const parts = [`${swarmlabCommand()} run`, `--seed ${f.seed}`];
   if (f.seeds !== 1) parts.push(`--seeds ${f.seeds}`);
   if (f.peers !== 20) parts.push(`--peers ${f.peers}`);
   return parts.join(' ');

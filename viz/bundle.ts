@@ -1,35 +1,28 @@
-// Builds the page's code and styles (viz/page/main.ts and what it imports, d3 included) into one
-// script and one stylesheet with esbuild, in memory. Built once per process.
+// The replay page's script and stylesheet, once per process. An installed package has them
+// prebuilt beside this module (dist/viz/page/, written by `npm run build`), so it needs neither
+// esbuild nor d3 at run time; a clone has only the sources and bundles them now (viz/page-build.ts).
 
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { existsSync, readFileSync } from 'node:fs';
+import type { PageAssets } from './page-build.ts';
 
-export interface PageAssets {
-  js: string;
-  css: string;
-}
+export type { PageAssets };
 
-const entry = fileURLToPath(new URL('./page/main.ts', import.meta.url));
+/** Where `npm run build` puts the bundled page, relative to this module in dist/. */
+export const BUILT_PAGE_DIR = 'page';
+export const BUILT_PAGE_JS = 'page.js';
+export const BUILT_PAGE_CSS = 'page.css';
+
 let built: Promise<PageAssets> | undefined;
 
 export function pageAssets(): Promise<PageAssets> {
-  built ??= buildPage();
+  built ??= loadPage();
   return built;
 }
 
-async function buildPage(): Promise<PageAssets> {
-  const result = await build({
-    entryPoints: [entry],
-    bundle: true,
-    format: 'iife',
-    platform: 'browser',
-    target: 'es2022',
-    minify: process.env.SWARMLAB_VIZ_MINIFY !== '0',
-    legalComments: 'none',
-    write: false,
-    outdir: 'viz-bundle',
-    logLevel: 'silent',
-  });
-  const text = (ext: string) => result.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? '';
-  return { js: text('.js'), css: text('.css') };
+async function loadPage(): Promise<PageAssets> {
+  const js = new URL(`./${BUILT_PAGE_DIR}/${BUILT_PAGE_JS}`, import.meta.url);
+  const css = new URL(`./${BUILT_PAGE_DIR}/${BUILT_PAGE_CSS}`, import.meta.url);
+  if (existsSync(js) && existsSync(css)) return { js: readFileSync(js, 'utf8'), css: readFileSync(css, 'utf8') };
+  const { buildPage } = await import('./page-build.ts');
+  return buildPage();
 }

@@ -9,10 +9,19 @@ export function shellWord(word: string): string {
   return /^[\w.,/:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The exact one-line command that replays `file` under `seed`, from the project folder. */
+/**
+ * How the user starts swarmlab, for the commands we print: `npx swarmlab` from an installed
+ * package (the compiled code in dist/), `node bin/swarmlab.mjs` from a clone (the sources, which
+ * only a clone has).
+ */
+export function swarmlabCommand(): string {
+  return import.meta.url.endsWith('.ts') ? 'node bin/swarmlab.mjs' : 'npx swarmlab';
+}
+
+/** The exact one-line command that replays `file` under `seed`, from the current folder. */
 export function reproduceCommand(file: string, seed: string, plantedBug?: string, transport?: 'memory' | 'tcp'): string {
   const path = relative(process.cwd(), file) || file;
-  const parts = ['node bin/swarmlab.mjs run', shellWord(path.startsWith('..') ? file : path), '--seed', shellWord(seed)];
+  const parts = [`${swarmlabCommand()} run`, shellWord(path.startsWith('..') ? file : path), '--seed', shellWord(seed)];
   if (plantedBug) parts.push('--planted-bug', shellWord(plantedBug));
   if (transport === 'tcp') parts.push('--transport', 'tcp');
   return parts.join(' ');

@@ -1,6 +1,7 @@
-// Scenarios in a user's own vitest files.
+// Scenarios in a user's own vitest files: the package's `swarmlab/vitest` entry (vitest is its
+// peer dependency, so these register tests with the user's own vitest).
 //
-//   import { expectScenario, scenarioTests } from 'swarmlab/sim/scenario/vitest.ts';
+//   import { expectScenario, scenarioTests } from 'swarmlab/vitest';
 //
 //   it('survives a partition', () => {
 //     const [result] = expectScenario('scenarios/partition-heals.yaml', { seeds: ['3'] });
@@ -8,6 +9,7 @@
 //   });
 //
 //   scenarioTests('scenarios/flash-crowd.yaml', { seeds: 5 });   // one test per seed
+//   scenarioTests(['scenarios/churn.yaml', 'scenarios/free-rider.yaml']);   // …per file and seed
 //
 // A failing run fails the test with every failure and the one command that reproduces it.
 
@@ -70,14 +72,21 @@ export function expectScenario(source: string | ScenarioFile, options: ExpectSce
   return results;
 }
 
-/** Registers a `describe` for the scenario file with one test per seed. */
-export function scenarioTests(path: string, options: ScenarioSeeds & ScenarioRunOptions & { timeout?: number } = {}): void {
-  const file = loadScenarioFile(path);
-  describe(`scenario ${file.name}`, () => {
-    for (const seed of seedsOf(file, options.seeds)) {
-      it(`seed ${seed}`, { timeout: options.timeout ?? 60_000 }, () => {
-        expectScenario(path, { seeds: [seed], plantedBug: options.plantedBug });
-      });
-    }
-  });
+export interface ScenarioTestsOptions extends ScenarioSeeds, ScenarioRunOptions {
+  /** Each test's time-out in ms (default 60 s). */
+  timeout?: number;
+}
+
+/** Registers a `describe` for each scenario file with one test per seed. */
+export function scenarioTests(paths: string | readonly string[], options: ScenarioTestsOptions = {}): void {
+  for (const path of typeof paths === 'string' ? [paths] : paths) {
+    const file = loadScenarioFile(path);
+    describe(`scenario ${file.name}`, () => {
+      for (const seed of seedsOf(file, options.seeds)) {
+        it(`seed ${seed}`, { timeout: options.timeout ?? 60_000 }, () => {
+          expectScenario(path, { seeds: [seed], plantedBug: options.plantedBug, traceOut: options.traceOut });
+        });
+      }
+    });
+  }
 }

@@ -55,10 +55,15 @@ export type ImportTarget = { file: string } | { package: string };
 
 const BUILTINS = new Set(builtinModules);
 
-/** Resolves `specifier`, imported by repository file `from` (both with forward slashes). */
+/**
+ * Resolves `specifier`, imported by repository file `from` (both with forward slashes). A file of
+ * the build's output (`dist/cli/main.js`, `npm run build`) stands for its source (`cli/main.ts`).
+ */
 export function resolveImport(from: string, specifier: string): ImportTarget {
   if (specifier.startsWith('.')) {
-    return { file: posix.normalize(posix.join(posix.dirname(from), specifier)) };
+    const file = posix.normalize(posix.join(posix.dirname(from), specifier));
+    const built = /^dist\/(.+)\.js$/.exec(file);
+    return { file: built ? `${built[1]}.ts` : file };
   }
   if (specifier.startsWith('node:')) return { package: specifier };
   const parts = specifier.split('/');
