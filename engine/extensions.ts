@@ -64,6 +64,9 @@ export interface ExtensionHost {
 /** PEX messages a peer may send in one `pexInterval` before the next are ignored (libtorrent keeps 3 arrival times). */
 const PEX_BURST = 3;
 
+/** SUGGESTs remembered per peer; more are ignored (a piece suggested twice counts once). */
+const MAX_SUGGESTED = 1024;
+
 /** Rejects in a row, without a block in between, after which we stop re-asking at once. */
 const REJECT_STREAK_LIMIT = 64;
 
@@ -156,7 +159,7 @@ export class PeerExtensions {
       }
       case 'suggest':
         h.step('suggest', { piece: m.index });
-        if (Number.isInteger(m.index) && m.index >= 0 && m.index < h.pieceCount && this.suggested.size < 1024) this.suggested.add(m.index);
+        if (Number.isInteger(m.index) && m.index >= 0 && m.index < h.pieceCount && this.suggested.size < MAX_SUGGESTED) this.suggested.add(m.index);
         return h.step('loop');
       default:
         return h.exit(`unexpected ${m.type} message`);

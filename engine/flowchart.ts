@@ -95,6 +95,7 @@ const extensionNodes = [
   { id: 'suggest', label: 'SUGGEST', kind: 'step' },
   { id: 'oreject', label: 'OREJECT (requests we will not serve)', kind: 'step' },
   { id: 'oallowedFast', label: 'OALLOWED FAST (the set a choked peer may request)', kind: 'step' },
+  { id: 'osuggest', label: 'OSUGGEST (pieces a seed suggests)', kind: 'step' },
   { id: 'keepRequests', label: 'Keep requests until PIECE or REJECT (Fast)', kind: 'step' },
   { id: 'extended', label: 'EXTENDED', kind: 'step' },
   { id: 'extHandshake', label: 'Extension handshake', kind: 'step' },
@@ -189,6 +190,8 @@ const extensionEdges: FlowEdge[] = [
   // BEP 6: a cancelled request still queued is answered with a REJECT.
   c('cancelForward', 'oreject'),
   c('caseMsg', 'suggest'), c('suggest', 'loop'),
+  // BEP 6: a seed's SUGGEST of the rarest pieces the peer lacks, as it unchokes it (suggestPieces).
+  c('ounchoke', 'osuggest'), c('osuggest', 'loop'), s('osuggest', 'outbound'),
   // BEP 6: requests we ignore, or prune on choking, are rejected explicitly.
   c('requestIgnore', 'oreject'), c('ochoke', 'oreject'), c('oreject', 'loop'), s('oreject', 'outbound'),
   // BEP 10 and BEP 9 (serving our info dictionary).

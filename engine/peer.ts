@@ -521,7 +521,7 @@ export class PeerProcess {
     const yes = from !== undefined && this.amInterested && size < loWatermark;
     this.step('sizeCheck', { outstanding: size, fill: yes, ...(this.peerChoking && from ? { allowedFast: true } : {}) });
     if (!yes) return this.step('loop');
-    const blocks = this.owner.pieces.grab(this.key, from, hiWatermark - size, { outstanding: size, now: this.now(), unproven: this.snubbed || this.downloaded === 0 });
+    const blocks = this.owner.pieces.grab(this.key, from, hiWatermark - size, { outstanding: size, now: this.now(), unproven: this.snubbed || this.downloaded === 0 }, this.peerChoking ? [] : this.ext.suggested);
     this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
     for (const b of blocks) {
       const key = blockKey(b.index, b.begin);
@@ -598,7 +598,22 @@ export class PeerProcess {
     this.unchokedAt = this.now();
     this.send({ type: 'unchoke' });
     this.traceState();
+    this.suggestPieces();
     this.step('loop');
+  }
+
+  /**
+   * BEP 6 SUGGEST, from a seed that unchokes a peer (settings' `suggestPieces`): the pieces it
+   * lacks that the fewest of our peers hold, so that what we upload spreads before what others
+   * can serve. Never while super-seeding: that reveals one piece at a time on purpose.
+   */
+  private suggestPieces(): void {
+    const count = this.owner.settings.suggestPieces;
+    if (count === 0 || !this.ext.fast || this.superSeeding || !this.owner.pieces.have.complete) return;
+    const pieces = rarestLacking(this.remotePieces, count, (i) => this.owner.pieces.availabilityOf(i));
+    if (pieces.length === 0) return;
+    this.step('osuggest', { pieces });
+    for (const index of pieces) this.send({ type: 'suggest', index });
   }
 
   /** We verified a piece: tell the remote (HAVE broadcast) and revisit our interest. */
@@ -916,4 +931,12 @@ export class PeerProcess {
   private now(): number {
     return this.owner.clock.now();
   }
+}
+
+/** Up to `count` pieces `remote` lacks, lowest `availability` first (ties by index). */
+function rarestLacking(remote: Bitfield, count: number, availability: (index: number) => number): number[] {
+  const lacking: number[] = [];
+  for (let i = 0; i < remote.size; i++) if (!remote.has(i)) lacking.push(i);
+  lacking.sort((a, b) => availability(a) - availability(b) || a - b);
+  return lacking.slice(0, count);
 }

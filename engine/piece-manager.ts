@@ -166,14 +166,19 @@ export class PieceManager<K = string> {
    * libtorrent's picker: "if we already have at least one outstanding request, we shouldn't pick
    * any busy pieces"), only a block asked at least `endgameAfter` ms before `endgame.now` (a
    * straggler, not one about to arrive), never for an `unproven` peer, and each block to at most
-   * `endgameCopies` peers at once.
+   * `endgameCopies` peers at once. Pieces the peer suggested (BEP 6 SUGGEST, oldest first) come
+   * before rarest first among the new ones, as in libtorrent's picker.
    */
-  grab(peer: K, peerPieces: Bitfield, max: number, endgame: { outstanding: number; now: number; unproven?: boolean } = { outstanding: 0, now: Infinity }): BlockRef[] {
+  grab(peer: K, peerPieces: Bitfield, max: number, endgame: { outstanding: number; now: number; unproven?: boolean } = { outstanding: 0, now: Infinity }, suggested: Iterable<number> = []): BlockRef[] {
     const picked: BlockRef[] = [];
     if (max <= 0 || this.have.complete) return picked;
     for (const p of this.partial.values()) {
       if (picked.length >= max) return picked;
       if (peerPieces.has(p.index)) this.takeFree(p, peer, picked, max, endgame.now);
+    }
+    for (const index of suggested) {
+      if (picked.length >= max) return picked;
+      if (this.isNewFor(index, peerPieces)) this.takeFree(this.startPiece(index), peer, picked, max, endgame.now);
     }
     while (picked.length < max) {
       const index = this.pickNewPiece(peerPieces);
@@ -447,13 +452,18 @@ export class PieceManager<K = string> {
     }
   }
 
+  /** The peer has piece `index`, we lack it, and nobody is fetching it yet. */
+  private isNewFor(index: number, peerPieces: Bitfield): boolean {
+    return !this.have.has(index) && !this.partial.has(index) && peerPieces.has(index);
+  }
+
   /** A piece the peer has, we lack, and nobody is fetching yet; -1 when there is none. */
   private pickNewPiece(peerPieces: Bitfield): number {
     let best = -1;
     let bestAvailability = Infinity;
     let ties = 0;
     for (let i = 0; i < this.layout.pieceCount; i++) {
-      if (this.have.has(i) || this.partial.has(i) || !peerPieces.has(i)) continue;
+      if (!this.isNewFor(i, peerPieces)) continue;
       if (this.picker === 'sequential') return i;
       const a = this.availability[i];
       if (a < bestAvailability) {

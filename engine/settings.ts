@@ -244,6 +244,13 @@ export interface EngineSettings {
    */
   superSeed: boolean;
   /**
+   * BEP 6 SUGGEST: a seed that unchokes a peer suggests this many pieces the peer lacks, those the
+   * fewest of its peers hold; 0 sends none. Off by default, as libtorrent's `suggest_mode`
+   * (whose one policy suggests pieces in its read cache). Suggestions received are always taken:
+   * suggested pieces come first among new pieces, as in libtorrent.
+   */
+  suggestPieces: number;
+  /**
    * Endgame: the most requests of one block in flight at once, to different peers (the first
    * request included). Transmission sends at most two; libtorrent's endgame also adds one more
    * requester at a time. Each copy past the first is a block downloaded twice when both answer.
@@ -326,6 +333,7 @@ export const defaultSettings: EngineSettings = {
   starvedAnnounceInterval: 300_000,
   // ---- Super-seeding, endgame, incentives (issue 11) ----
   superSeed: false,
+  suggestPieces: 0,
   endgameCopies: 2,
   endgameAfter: 20_000,
 };
@@ -410,6 +418,7 @@ export const SETTING_LIMITS = {
   starvedPeers: { unit: 'count', min: 0, max: 10_000, why: 'a client with fewer established peers than this and none left to dial asks the tracker again; 0 never; above maxConnections, whenever none is left to dial' },
   starvedAnnounceInterval: { unit: 'ms', min: SECOND, max: 24 * HOUR, why: "libtorrent's min_announce_interval is 300 s; a starved swarm must not hammer its tracker" },
   superSeed: { unit: 'boolean' },
+  suggestPieces: { unit: 'count', min: 0, max: 64, why: 'each is a 9-byte message per unchoke; past a few the receiver cannot fetch them before the next' },
   endgameAfter: { unit: 'ms', min: 0, max: HOUR, why: '0 duplicates a block the moment endgame starts; past snubTimeout a slow peer is given up on first' },
   endgameCopies: { unit: 'count', min: 1, max: 50, why: 'Transmission sends a block to at most 2 peers in endgame; 1 turns endgame off, and more than a few copies only buys duplicate bytes' },
 } as const satisfies SettingLimits;

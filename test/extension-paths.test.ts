@@ -134,6 +134,43 @@ describe('extension paths', () => {
       record(b);
     });
 
+    it('SUGGEST: a suggested piece is fetched before the rarest; a seed with suggestPieces suggests the rarest a peer lacks as it unchokes it', () => {
+      // Piece 3 is the most common here (both puppets have it), so rarest first alone never starts with it.
+      const size = PIECE_LENGTH * 8;
+      const leecher = new Bench({ size, settings: FAST_EXT });
+      const common = leecher.dialingPuppet();
+      const seed = leecher.dialingPuppet();
+      for (const q of [common, seed]) handshakeWith(q, leecher);
+      common.bitfield([3]);
+      seed.send({ type: 'have-all' }).send({ type: 'suggest', index: 3 }).send({ type: 'unchoke' });
+      leecher.run();
+      expect(seed.requests()[0].index).toBe(3);
+      expect(new Set(seed.requests().map((r) => r.index)).size).toBeGreaterThan(1); // then on to the others
+
+      const serving = new Bench({ size, initial: 'complete', settings: { ...FAST_EXT, suggestPieces: 2 } });
+      const a = serving.dialingPuppet();
+      const b2 = serving.dialingPuppet();
+      for (const q of [a, b2]) handshakeWith(q, serving);
+      a.bitfield([0, 1]);
+      b2.bitfield([0, 2]);
+      serving.run(); // both piece sets counted before anyone is unchoked
+      for (const q of [a, b2]) q.send({ type: 'interested' });
+      serving.run(11_000); // past the first rechoke
+      // a lacks 2..7: piece 2 is held by b2, the rest by nobody, so 3 and 4 come first (ties by index).
+      expect(a.received.filter((m) => m.type === 'suggest')).toEqual([{ type: 'suggest', index: 3 }, { type: 'suggest', index: 4 }]);
+      expectPath(serving.steps(a.label), ['casePMMsg', 'ounchoke', 'osuggest', 'loop']);
+      record(serving);
+
+      // Off by default, and never without Fast.
+      const plain = new Bench({ size, initial: 'complete', settings: { fastExtension: false, extensionProtocol: false, suggestPieces: 2 } });
+      const c = plain.dialingPuppet();
+      handshakeWith(c, plain, { fast: false, ext: false });
+      c.bitfield([0]).send({ type: 'interested' });
+      plain.run(11_000);
+      expect(c.has('unchoke')).toBe(true);
+      expect(c.has('suggest')).toBe(false);
+    });
+
     it('HAVE NONE stands for an empty BITFIELD', () => {
       const b = new Bench({ initial: 'complete', settings: FAST_EXT });
       const p = b.dialingPuppet();

@@ -95,6 +95,7 @@ const POSITION: Record<NodeId, Point> = {
   queueRequest: [860, Y.act],
   // Peer Manager messages.
   ounchoke: [985, Y.message],
+  osuggest: [985, Y.check],
   ochoke: [1095, Y.message],
   chokePrune: [1095, Y.check],
   ohave: [1225, Y.message],

@@ -59,6 +59,7 @@ export const NODE_MEANINGS = {
   suggest: 'SUGGEST received (BEP 6): the remote peer suggests a piece to download.',
   oreject: 'OREJECT (BEP 6): tell the remote peer we will not serve its requests (choked, pruned or cancelled).',
   oallowedFast: 'OALLOWED FAST (BEP 6): send the set of pieces a choked peer may still request from us.',
+  osuggest: 'OSUGGEST (BEP 6): as a seed unchokes a peer, suggest the pieces it lacks that the fewest of our peers hold.',
   keepRequests: 'With the Fast extension a CHOKE keeps our requests: each still gets a PIECE or a REJECT.',
   extended: 'EXTENDED received (BEP 10): a message of an extension, by its id.',
   extHandshake: 'The remote peer\'s extension handshake (BEP 10): its client, extensions and metadata size.',

@@ -27,6 +27,7 @@ export const EXTENSION_STEPS: ReadonlySet<string> = new Set([
   'keepRequests',
   'pex',
   'opex',
+  'osuggest',
 ]);
 
 /** Edges between base-protocol steps that only BEP 6 takes: an unrequested PIECE ends the connection under Fast. */
