@@ -6,6 +6,7 @@ import { basename, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createTorrent, METAINFO_LIMITS } from '../engine/metainfo.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
+import { InputError } from './input-error.ts';
 
 interface CreateFlags {
   output: string;
@@ -61,7 +62,7 @@ export function registerCreate(program: Command): void {
       let total: number;
       if (st.isDirectory()) {
         const list = listFiles(abs);
-        if (list.length === 0) throw new Error(`${path}: the folder has no files`);
+        if (list.length === 0) throw new InputError(`${path}: the folder has no files; a torrent needs at least one`);
         files = list.map((f) => ({ path: f.path, data: new Uint8Array(readFileSync(f.abs)) }));
         total = files.reduce((n, f) => n + f.data.length, 0);
       } else {

@@ -9,9 +9,8 @@ import { RealClock } from '../live/clock.ts';
 import { parseMagnet } from '../live/magnet.ts';
 import { livePeerId } from '../live/random.ts';
 import { fetchMetadata, LiveSession } from '../live/session.ts';
-import { TcpNetwork } from '../live/tcp-network.ts';
 import { InputError } from './input-error.ts';
-import { collectPeer, exitWhenStuck, onInterrupt, openSession, openTrace, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
+import { collectPeer, listen, exitWhenStuck, onInterrupt, openSession, openTrace, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
 import { portNumber } from './option-parsers.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
@@ -50,7 +49,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   const progress = new Progress(progressMode(flags.json), torrent?.name ?? magnet?.name ?? 'magnet');
   // What the parser ignored (a wrong-typed announce-list or url-list), one line each.
   for (const w of torrent?.warnings ?? []) progress.log(`${source}: warning: ${w}`);
-  const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
+  const network = await listen({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const clock = new RealClock();
   const peerId = livePeerId();
   const trace = openTrace(flags.trace, `download ${source}`, torrent, magnet?.infoHashHex);

@@ -10,9 +10,9 @@ import { ENGINE_VERSION } from '../engine/version.ts';
 import { parsePeerAddress } from '../live/magnet.ts';
 import { prepareOutputFolder, StorageError } from '../live/file-storage.ts';
 import type { LiveSession } from '../live/session.ts';
-import type { TcpNetwork } from '../live/tcp-network.ts';
+import { TcpNetwork, type TcpNetworkOptions } from '../live/tcp-network.ts';
 import { TraceWriter } from '../engine/trace-writer.ts';
-import { InputError } from './input-error.ts';
+import { InputError, listenError } from './input-error.ts';
 import type { Progress } from './progress.ts';
 import { TraceFile } from './trace-file.ts';
 
@@ -154,6 +154,15 @@ export function exitWhenStuck(): void {
     const hard = setTimeout(() => process.exit(), EXIT_BACKSTOP);
     process.stdout.write('', () => process.stderr.write('', () => (clearTimeout(hard), process.exit())));
   }, EXIT_BACKSTOP).unref();
+}
+
+/** Listens on `--bind`:`--port`; a port in use or an address not this machine's is one line, exit 2. */
+export async function listen(options: TcpNetworkOptions & { host: string; port: number }): Promise<TcpNetwork> {
+  try {
+    return await TcpNetwork.create(options);
+  } catch (err) {
+    throw listenError(err, options.host, options.port);
+  }
 }
 
 /** Reads and parses a .torrent file; any fault comes back as one line naming the file. */

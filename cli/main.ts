@@ -6,9 +6,9 @@
 // one-line summaries stand in for each command's full description (`swarmlab <command> --help`).
 // `npm run bench:startup` measures it.
 
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ENGINE_VERSION } from '../engine/version.ts';
-import { EXIT_BAD_INPUT, InputError } from './input-error.ts';
+import { EXIT_BAD_INPUT, EXIT_FAILED, InputError } from './input-error.ts';
 
 type Register = (program: Command) => void;
 
@@ -29,15 +29,26 @@ function commandNamed(args: readonly string[]): string | undefined {
   return name !== undefined && Object.hasOwn(COMMANDS, name) ? name : undefined;
 }
 
+// Commander's own errors (an unknown option, a missing argument, a bad value) are usage errors:
+// exit 2, not commander's 1, which means a failed check here (docs/cli.md). exitOverride makes
+// commander throw instead of exiting; the commands registered below inherit it.
 const program = new Command('swarmlab')
   .description('Deterministic simulation and testing of BitTorrent peers')
-  .version(ENGINE_VERSION);
+  .version(ENGINE_VERSION)
+  .exitOverride();
 try {
   const name = commandNamed(process.argv.slice(2));
   if (name) (await COMMANDS[name].load())(program);
   else for (const [command, { summary }] of Object.entries(COMMANDS)) program.command(command).summary(summary);
   await program.parseAsync(process.argv);
 } catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander has printed its message already; help and --version are exit code 0.
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  } else reportError(err);
+}
+
+function reportError(err: unknown): void {
   // Bad input (including a file that is not there) is one clear line; anything else is a bug,
   // reported with its stack.
   const file = err as NodeJS.ErrnoException;
@@ -45,5 +56,5 @@ try {
   if (err instanceof InputError) console.error(`swarmlab: ${err.message}`);
   else if (badInput) console.error(`swarmlab: ${file.path}: ${file.code === 'ENOENT' ? 'no such file or folder' : file.code}`);
   else console.error(`swarmlab: unexpected error: ${(err as Error)?.stack ?? String(err)}`);
-  process.exitCode = badInput ? EXIT_BAD_INPUT : 1;
+  process.exitCode = badInput ? EXIT_BAD_INPUT : EXIT_FAILED;
 }

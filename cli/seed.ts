@@ -4,8 +4,7 @@
 import type { Command } from 'commander';
 import type { PeerAddress } from '../engine/ports.ts';
 import { LiveSession } from '../live/session.ts';
-import { TcpNetwork } from '../live/tcp-network.ts';
-import { collectPeer, openSession, openTrace, readTorrent, runUntilDone } from './live-common.ts';
+import { collectPeer, listen, openSession, openTrace, readTorrent, runUntilDone } from './live-common.ts';
 import { portNumber } from './option-parsers.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
@@ -38,7 +37,7 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
   const t = readTorrent(torrentPath);
   const progress = new Progress(progressMode(flags.json), t.name);
   for (const w of t.warnings) progress.log(`${torrentPath}: warning: ${w}`);
-  const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
+  const network = await listen({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const trace = openTrace(flags.trace, `seed ${torrentPath} ${dir}`, t);
   const session = await openSession(() => new LiveSession({ torrent: t, dir, network, peers: flags.peer, initial: 'check', trace: trace.sink, log: (l) => progress.log(l) }), { dir, network, trace });
 

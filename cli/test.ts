@@ -3,7 +3,7 @@
 // failed and the one command that reproduces it. Exit 0 when all pass, 1 on any failure, 2 when a
 // file is not a valid scenario (then nothing runs).
 
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { runFileStem } from '../sim/scenario/file-names.ts';
@@ -18,6 +18,7 @@ import { transportOf } from '../sim/scenario/transport.ts';
 import type { Transport } from '../sim/scenario/types.ts';
 import { runScenarioOnTcp } from '../sim/tcp/run.ts';
 import { runResolved } from '../sim/scenario/load.ts';
+import { InputError } from './input-error.ts';
 import { EXIT_BAD_FILE, loadAll, type PlantedBug, plantedBugOption } from './scenario-args.ts';
 
 interface TestFlags {
@@ -90,7 +91,18 @@ export function scenarioFiles(paths: string[]): string[] | undefined {
   return files;
 }
 
+/** Fails at once, before any run, if the JUnit report could not be written at the end. */
+export function checkWritable(path: string, option: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    closeSync(openSync(path, 'a'));
+  } catch (err) {
+    throw new InputError(`${option} ${path}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 async function test(paths: string[], flags: TestFlags): Promise<void> {
+  if (flags.junit) checkWritable(flags.junit, '--junit');
   const files = scenarioFiles(paths);
   if (!files) {
     process.exitCode = EXIT_BAD_FILE;

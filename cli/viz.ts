@@ -3,7 +3,9 @@
 
 import { createServer } from 'node:http';
 import type { Command } from 'commander';
-import { reportHtml, writeReport, type TraceSource } from '../viz/report.ts';
+import { reportHtml, traceBytes, writeReport, type TraceSource } from '../viz/report.ts';
+import { parseTrace } from '../viz/trace-table.ts';
+import { InputError, listenError } from './input-error.ts';
 import { portNumber } from './option-parsers.ts';
 
 export { writeReport, type TraceSource };
@@ -23,6 +25,7 @@ export function registerViz(program: Command): void {
     .option('--serve', 'serve the report on 127.0.0.1 instead of writing it')
     .option('--port <n>', 'port for --serve (0: any free port)', portNumber, 8765)
     .action(async (trace: string, flags: VizFlags) => {
+      checkTrace(trace);
       if (flags.serve) {
         await serveReport(trace, flags.port);
         return;
@@ -31,6 +34,26 @@ export function registerViz(program: Command): void {
       await writeReport(trace, out);
       console.log(`report: ${out}`);
     });
+}
+
+/**
+ * Reads the trace as the page will, so that a file that is not a trace is one line and exit 2
+ * here, not a page that fails in the browser. A missing file is left to the caller's ENOENT line.
+ */
+export function checkTrace(path: string): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = traceBytes(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).path) throw err;
+    throw new InputError(`${path}: not a swarmlab trace: cannot decompress it (${(err as Error).message})`);
+  }
+  try {
+    parseTrace(bytes);
+  } catch (err) {
+    const message = (err as Error).message;
+    throw new InputError(`${path}: ${message.startsWith('not a swarmlab trace') ? message : `not a swarmlab trace: ${message}`}`);
+  }
 }
 
 export function defaultReportPath(trace: string): string {
@@ -48,7 +71,7 @@ export async function serveReport(trace: string, port: number): Promise<{ url: s
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenError(err, '127.0.0.1', port)));
     server.listen(port, '127.0.0.1', resolve);
   });
   const address = server.address();

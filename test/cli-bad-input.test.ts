@@ -1,7 +1,8 @@
 // The live commands turn bad input into one clear line and exit code 2, never a stack trace.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,63 @@ describe('bad input on the command line', () => {
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    }
+  });
+
+  it("commander's own errors are usage errors, exit 2; help and --version exit 0", () => {
+    const cases: [string[], RegExp][] = [
+      [['run', '--bogus'], /unknown option '--bogus'/],
+      [['viz'], /missing required argument 'trace'/],
+      [['run', '--peers', 'many'], /expected a non-negative integer, got "many"/],
+      [['no-such-command'], /unknown command 'no-such-command'/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(run(['--help']).status).toBe(0);
+    expect(run(['run', '--help']).status).toBe(0);
+    expect(run(['--version']).status).toBe(0);
+  });
+
+  it('an empty folder to create, a file that is not a trace, an unwritable JUnit path: one line, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badinput-'));
+    mkdirSync(join(dir, 'empty'));
+    writeFileSync(join(dir, 'notes.jsonl'), 'hello\n');
+    writeFileSync(join(dir, 'a-file'), '');
+    const cases: [string[], RegExp][] = [
+      [['create', join(dir, 'empty'), '-o', join(dir, 'x.torrent')], /empty: the folder has no files/],
+      [['viz', join(dir, 'notes.jsonl'), '-o', join(dir, 'r.html')], /notes\.jsonl: not a swarmlab trace: the first line is not JSON/],
+      // Checked before the runs: the scenario (which would take a while) never starts.
+      [['test', 'scenarios/default.yaml', '--junit', join(dir, 'a-file', 'junit.xml')], /--junit .*a-file\/junit\.xml: cannot write it/],
+    ];
+    for (const [args, message] of cases) {
+      const r = run(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it('a port in use and an address not this machine\'s are one line, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badinput-'));
+    writeFileSync(join(dir, 'payload.bin'), 'some bytes');
+    expect(run(['create', join(dir, 'payload.bin'), '-o', join(dir, 'p.torrent')]).status).toBe(0);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const inUse = run(['seed', join(dir, 'p.torrent'), dir, '--bind', '127.0.0.1', '--port', String(port)]);
+      expect(inUse.status).toBe(2);
+      expect(inUse.stderr).toBe(`swarmlab: cannot listen on 127.0.0.1:${port}: the port is in use (EADDRINUSE)\n`);
+      // 192.0.2.0/24 is TEST-NET-1: never an address of this machine.
+      const notOurs = run(['download', join(dir, 'p.torrent'), '-o', join(dir, 'out'), '--bind', '192.0.2.1']);
+      expect(notOurs.status).toBe(2);
+      expect(notOurs.stderr).toMatch(/^swarmlab: cannot listen on 192\.0\.2\.1:0: the address is not one of this machine's \(EADDRNOTAVAIL\)\n$/);
+    } finally {
+      server.close();
     }
   });
 });
