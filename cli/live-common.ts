@@ -56,6 +56,13 @@ export function openTrace(path: string | undefined, command: string, torrent?: T
   };
 }
 
+/** A flag the first Ctrl-C (SIGINT/SIGTERM) sets; a second one exits at once, 130. */
+export function interruptFlag(): { interrupted: () => boolean; stop: () => void } {
+  let interrupted = false;
+  const stop = onInterrupt(() => (interrupted = true));
+  return { interrupted: () => interrupted, stop };
+}
+
 /** Runs `onStop` on the first SIGINT/SIGTERM; a second one exits at once. */
 export function onInterrupt(onStop: (signal: string) => void): () => void {
   let seen = false;

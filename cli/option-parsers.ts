@@ -12,6 +12,12 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** `--seed`: what a scenario file's `seeds` may hold — a whole number, or a word (no spaces). */
+export function seedArg(value: string): string {
+  if (!/^[\w.-]+$/.test(value)) throw new InvalidArgumentError(`expected a seed: a whole number or a word of letters, digits, '.', '_' or '-', got "${value}"`);
+  return value;
+}
+
 export function portNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new InvalidArgumentError(`expected a port in 0..65535, got "${value}"`);

@@ -2,22 +2,26 @@
 // the trace file, and the command that reproduces the run. Exit 0 when every check holds, 1 if
 // not, 2 if the file is not a valid scenario.
 
-import { loadScenario, runResolved } from '../sim/scenario/load.ts';
+import { loadScenario, runResolvedInSlices } from '../sim/scenario/load.ts';
 import { TransportError, transportOf } from '../sim/scenario/transport.ts';
 import type { Transport } from '../sim/scenario/types.ts';
 import { runScenarioOnTcp, type TcpScenarioResult } from '../sim/tcp/run.ts';
-import { runFileStem } from '../sim/scenario/file-names.ts';
+import { traceFileStem } from '../sim/scenario/file-names.ts';
+import { INTERRUPTED } from '../sim/scenario/run.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
 import type { Scenario, ScenarioResult } from '../sim/scenario/types.ts';
 import { ClockStoppedError } from '../sim/scheduler.ts';
 import { loadAll, type PlantedBug } from './scenario-args.ts';
 import { TraceFile } from './trace-file.ts';
-import { onInterrupt } from './live-common.ts';
+import { EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './input-error.ts';
+import { interruptFlag, onInterrupt } from './live-common.ts';
+import { RunProgress } from './run-progress.ts';
 
 export interface ScenarioRunFlags {
   /** Undefined: the scenario's first listed seed. */
   seed?: string;
-  trace?: string;
+  /** A path, undefined for the default path, or false (--no-trace). */
+  trace?: string | false;
   json?: boolean;
   plantedBug?: string;
   /** Overrides the file's `transport`. */
@@ -26,7 +30,8 @@ export interface ScenarioRunFlags {
 
 export interface ScenarioRun {
   result: ScenarioResult;
-  tracePath: string;
+  /** Undefined with --no-trace. */
+  tracePath: string | undefined;
 }
 
 /** Runs the file and prints the outcome; undefined if the file is not valid (exit code set). */
@@ -36,8 +41,10 @@ export async function runScenarioFile(path: string, flags: ScenarioRunFlags): Pr
   const file = loaded[0].file;
   const seed = flags.seed !== undefined ? String(flags.seed) : file.seeds[0];
   const scenario = loadScenario(file, seed);
-  const tracePath = flags.trace ?? `out/${runFileStem(scenario.name, seed)}.jsonl`;
-  const trace = new TraceFile(tracePath);
+  const peers = scenario.groups.reduce((n, g) => n + g.count, 0);
+  const stem = `out/${traceFileStem(scenario.name, peers, seed)}`;
+  const tracePath = flags.trace === false ? undefined : (flags.trace ?? `${stem}.jsonl`);
+  const trace = tracePath ? new TraceFile(tracePath) : undefined;
   const started = performance.now();
   const transport = transportOf(scenario, flags.transport);
   let result: ScenarioResult;
@@ -50,36 +57,47 @@ export async function runScenarioFile(path: string, flags: ScenarioRunFlags): Pr
       const abort = new AbortController();
       const stopListening = onInterrupt(() => abort.abort());
       try {
-        result = await runScenarioOnTcp(scenario, seed, { traceOut: trace.write, workDir: tracePath.replace(/\.jsonl$/, '') + '.tcp', signal: abort.signal });
+        result = await runScenarioOnTcp(scenario, seed, { traceOut: trace?.write, workDir: (tracePath?.replace(/\.jsonl(\.gz)?$/i, '') ?? stem) + '.tcp', signal: abort.signal });
       } finally {
         stopListening();
       }
-    } else result = runResolved(scenario, seed, { traceOut: trace.write, plantedBug: flags.plantedBug as PlantedBug });
+    } else {
+      // Ctrl-C ends the run where it is: it fails with check `interrupted`, its trace's last event.
+      const interrupt = interruptFlag();
+      const progress = new RunProgress(!flags.json && process.stderr.isTTY === true);
+      try {
+        result = await runResolvedInSlices(scenario, seed, { traceOut: trace?.write, plantedBug: flags.plantedBug as PlantedBug }, { interrupted: interrupt.interrupted, onSlice: progress.update });
+      } finally {
+        interrupt.stop();
+        progress.end();
+      }
+    }
   } catch (e) {
     if (e instanceof TransportError) {
       console.error(`swarmlab run: ${scenario.name}: ${e.message}`);
-      process.exitCode = 2;
+      process.exitCode = EXIT_BAD_INPUT;
       return undefined;
     }
     if (!(e instanceof ClockStoppedError)) throw e;
     console.error(`swarmlab run: ${scenario.name}, seed ${seed}: ${e.message}`);
-    process.exitCode = 1;
+    process.exitCode = EXIT_FAILED;
     return undefined;
   } finally {
-    trace.close();
+    trace?.close();
   }
   const wallMs = performance.now() - started;
   const command = reproduceCommand(path, seed, flags.plantedBug, transport);
   if (flags.json) console.log(JSON.stringify(toJson(result, path, tracePath, command, wallMs)));
   else printSummary(scenario, path, result, tracePath, command, wallMs);
-  process.exitCode = result.ok ? 0 : 1;
+  const interrupted = result.failures.some((f) => f.check === INTERRUPTED);
+  process.exitCode = interrupted ? EXIT_INTERRUPTED : result.ok ? EXIT_OK : EXIT_FAILED;
   return { result, tracePath };
 }
 
 const secs = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(2)} s`);
 const mib = (b: number) => (b / 1048576).toFixed(2);
 
-function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: string, command: string, wallMs: number): void {
+function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: string | undefined, command: string, wallMs: number): void {
   const t = s.torrent;
   const pieces = Math.ceil(t.size / t.pieceLength);
   console.log(
@@ -108,11 +126,11 @@ function printSummary(s: Scenario, path: string, r: ScenarioResult, tracePath: s
     console.log(`failures (${r.failures.length}):`);
     for (const f of r.failures) console.log(`  ${describeFailure(f)}`);
   }
-  console.log(`trace: ${tracePath} (${r.traceEvents} events; ${wallMs.toFixed(0)} ms of wall time)`);
+  console.log(`trace: ${tracePath ?? 'not written (--no-trace)'} (${r.traceEvents} events; ${wallMs.toFixed(0)} ms of wall time)`);
   console.log(`trace sha256: ${r.traceHash}${tcp ? ' (a TCP run is not byte-replayable: the seed fixes the schedule and every choice of swarmlab, not the kernel\'s timing)' : ''}`);
   if (tcp && (r as TcpScenarioResult).workDir) console.log(`peers' data and other clients' logs: ${(r as TcpScenarioResult).workDir}`);
   console.log(`reproduce: ${command}`);
-  console.log(r.ok ? 'result: OK' : `result: FAILED`);
+  console.log(r.ok ? 'result: OK' : r.failures.some((f) => f.check === INTERRUPTED) ? 'result: INTERRUPTED (the run and its trace are partial)' : 'result: FAILED');
 }
 
 /** Duplicate bytes received, in all and as a share of the payload: `0`, or `49152 (0.29 % of the payload; L3 32768, L7 16384)`. */
@@ -130,7 +148,7 @@ function wireSummary(r: ScenarioResult): string {
   return `${r.violationCount} (${r.violations.length < r.violationCount ? `the first ${r.violations.length}, ` : ''}from ${peers.join(', ')}, are in --json and the trace)`;
 }
 
-function toJson(r: ScenarioResult, path: string, tracePath: string, command: string, wallMs: number) {
+function toJson(r: ScenarioResult, path: string, tracePath: string | undefined, command: string, wallMs: number) {
   return {
     scenario: r.name,
     file: path,
@@ -138,7 +156,8 @@ function toJson(r: ScenarioResult, path: string, tracePath: string, command: str
     ok: r.ok,
     failures: r.failures,
     traceHash: r.traceHash,
-    trace: tracePath,
+    trace: tracePath ?? null,
+    interrupted: r.failures.some((f) => f.check === INTERRUPTED),
     reproduce: command,
     simTime: r.simTime,
     wallMs: Math.round(wallMs),

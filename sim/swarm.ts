@@ -353,10 +353,39 @@ export class Swarm {
    * scenario runner traces its verdict there, so the hash covers it).
    */
   run(stopWhen?: () => boolean, beforeTraceEnds?: () => void): SwarmResult {
+    const allDone = this.begin(stopWhen);
+    if (!allDone()) this.scheduler.run(this.options.timeLimit, allDone);
+    return this.end(beforeTraceEnds);
+  }
+
+  /**
+   * As run(), but gives the event loop a turn every `slice.events` events (calling `slice.onSlice`,
+   * a progress line), so that a Ctrl-C handler can set what `slice.interrupted` reads; the run then
+   * ends there as it would at its time limit. Stopping and resuming between events changes
+   * nothing: same seed, same trace.
+   */
+  async runInSlices(stopWhen: (() => boolean) | undefined, beforeTraceEnds: (() => void) | undefined, slice: RunSlices): Promise<SwarmResult> {
+    const allDone = this.begin(stopWhen);
+    const events = slice.events ?? DEFAULT_SLICE_EVENTS;
+    while (!allDone() && !slice.interrupted()) {
+      const end = this.scheduler.executed + events;
+      this.scheduler.run(this.options.timeLimit, () => allDone() || this.scheduler.executed >= end);
+      // Fewer events than the slice and not done: out of events, or at the time limit.
+      if (this.scheduler.executed < end) break;
+      slice.onSlice?.(this);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return this.end(beforeTraceEnds);
+  }
+
+  /** The peers' joins, scheduled once the caller has scheduled its own events; the stop test. */
+  private begin(stopWhen?: () => boolean): () => boolean {
     this.running = true;
     for (const p of this.peers) this.scheduler.at(p.joinedAt, () => this.start(p));
-    const allDone = stopWhen ?? (() => this.allLeechersDone());
-    if (!allDone()) this.scheduler.run(this.options.timeLimit, allDone);
+    return stopWhen ?? (() => this.allLeechersDone());
+  }
+
+  private end(beforeTraceEnds?: () => void): SwarmResult {
     const simTime = this.scheduler.now();
     // The run is over: every peer still up stops (this is not a departure, so leftAt stays).
     for (const p of this.peers) {
@@ -390,6 +419,19 @@ export class Swarm {
 }
 
 
+
+/** How Swarm.runInSlices hands the event loop a turn. */
+export interface RunSlices {
+  /** Read between slices: true ends the run there. */
+  interrupted: () => boolean;
+  /** Events per slice (default DEFAULT_SLICE_EVENTS). */
+  events?: number;
+  /** Between slices: the swarm as it stands (a progress line). */
+  onSlice?: (swarm: Swarm) => void;
+}
+
+/** About a tenth of a second of a large swarm's events. */
+export const DEFAULT_SLICE_EVENTS = 50_000;
 
 /**
  * The run's trace (both transports): the header (`settings` as given), and the sink every

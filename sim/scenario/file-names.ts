@@ -16,6 +16,14 @@ export function fileNameOf(name: string): string {
   return safe || '_';
 }
 
+/**
+ * `<name>-<peers>peers-seed<seed>`, the stem of a run's default trace: two runs of one scenario
+ * (or of the default swarm) with swarms of different sizes do not overwrite each other's.
+ */
+export function traceFileStem(name: string, peers: number, seed: string): string {
+  return fileNameOf(`${name}-${peers}peers-seed${seed}`);
+}
+
 /** `<name>-seed<seed>`, the stem of a run's files. */
 export function runFileStem(name: string, seed: string): string {
   return fileNameOf(`${name}-seed${seed}`);

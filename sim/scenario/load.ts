@@ -7,7 +7,8 @@ import { isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { swarmAdversaries } from '../adversary.ts';
 import { formatPath, type Path, type Problem, problemsOf, ScenarioFileError } from './errors.ts';
 import { resolveScenario } from './resolve.ts';
-import { type RunOptions, runResolvedScenario } from './run.ts';
+import { type RunOptions, runResolvedScenario, runResolvedScenarioInSlices } from './run.ts';
+import type { RunSlices } from '../swarm.ts';
 import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 import { type ScenarioFile, scenarioFileSchema } from './schema.ts';
 import type { Scenario, ScenarioResult } from './types.ts';
@@ -136,6 +137,11 @@ export type ScenarioRunOptions = Pick<RunOptions, 'traceOut' | 'plantedBug'>;
  */
 export function runScenario(source: string | ScenarioFile, seed: string | number, options: ScenarioRunOptions = {}): ScenarioResult {
   return runResolved(loadScenario(source, seed), seed, options);
+}
+
+/** As runResolved, letting the event loop in between slices of events (a Ctrl-C, a progress line). */
+export function runResolvedInSlices(scenario: Scenario, seed: string | number, options: ScenarioRunOptions, slices: RunSlices): Promise<ScenarioResult> {
+  return runResolvedScenarioInSlices(scenario, String(seed), { adversaries: swarmAdversaries, ...options }, slices);
 }
 
 /** Runs an already resolved scenario, with swarmlab's malicious peers available to its groups. */

@@ -3,7 +3,7 @@
 
 import type { PlantedBug } from '../../engine/test-hooks.ts';
 import { type Behaviour, isHonest, type Role } from '../behaviours.ts';
-import { type PeerGroup, Swarm, type SwarmOptions } from '../swarm.ts';
+import { type PeerGroup, type RunSlices, Swarm, type SwarmOptions, type SwarmResult } from '../swarm.ts';
 import { FaultInjector } from './faults.ts';
 import { InvariantChecker } from './invariants.ts';
 import { amountBytes, type Failure, type Scenario, type ScenarioResult } from './types.ts';
@@ -58,6 +58,28 @@ export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): {
 }
 
 export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOptions = {}): ScenarioResult {
+  const run = prepareRun(scenario, seed, o);
+  return run.result(run.swarm.run(run.stopWhen, run.judge));
+}
+
+/**
+ * As runResolvedScenario, giving the event loop a turn now and then (Swarm.runInSlices). A run
+ * that `slices.interrupted` ends early fails with check `interrupted`, traced as its last
+ * `failure` event: the trace says it is partial.
+ */
+export async function runResolvedScenarioInSlices(scenario: Scenario, seed: string, o: RunOptions, slices: RunSlices): Promise<ScenarioResult> {
+  const run = prepareRun(scenario, seed, o, slices.interrupted);
+  return run.result(await run.swarm.runInSlices(run.stopWhen, run.judge, slices));
+}
+
+/** The failure of a run stopped by Ctrl-C (its trace's last `failure` event). */
+export function interruptedFailure(t: number): Failure {
+  return { check: INTERRUPTED, message: `interrupted at ${(t / 1000).toFixed(2)} s of virtual time; the run and its trace are partial` };
+}
+
+export const INTERRUPTED = 'interrupted';
+
+function prepareRun(scenario: Scenario, seed: string, o: RunOptions, interrupted: () => boolean = () => false) {
   const problems = memoryProblems(scenario);
   if (problems.length > 0) throw new TransportError('memory', problems);
   const { options, groups } = swarmOptionsOf(scenario, seed, o);
@@ -71,34 +93,37 @@ export function runResolvedScenario(scenario: Scenario, seed: string, o: RunOpti
   const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
   const failures: Failure[] = [];
   // The verdict is judged once the peers have stopped and traced as the trace's last lines.
-  const result = swarm.run(stopWhen, () => {
+  const judgeRun = () => {
     failures.push(...checker.violations);
     if (checker.violationCount > checker.violations.length) {
       failures.push({ check: 'safety', message: `${checker.violationCount - checker.violations.length} more violations not listed` });
     }
     failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log), ...judgeFirstCopy(scenario, firstCopy));
+    if (interrupted()) failures.push(interruptedFailure(swarm.scheduler.now()));
     traceFailures(swarm.traceSink, swarm.scheduler.now(), failures);
-  });
-  const peers = swarm.peers.map((p, i) => ({ ...result.peers[i], group: p.group.prefix, behaviour: p.behaviour }));
-  return {
-    name: scenario.name,
-    seed,
-    ok: failures.length === 0,
-    failures,
-    traceHash: result.traceHash,
-    traceEvents: result.traceEvents,
-    simTime: result.simTime,
-    peers,
-    hashFailures: checker.hashFailures,
-    bans: checker.bans,
-    violations: wire.log.list,
-    violationCount: wire.log.count,
-    duplicateBytes: peers.reduce((sum, p) => sum + p.duplicateBytes, 0),
-    ...(firstCopy ? { firstCopy: firstCopy.reached ?? null } : {}),
   };
+  const result = (result: SwarmResult): ScenarioResult => {
+    const peers = swarm.peers.map((p, i) => ({ ...result.peers[i], group: p.group.prefix, behaviour: p.behaviour }));
+    return {
+      name: scenario.name,
+      seed,
+      ok: failures.length === 0,
+      failures,
+      traceHash: result.traceHash,
+      traceEvents: result.traceEvents,
+      simTime: result.simTime,
+      peers,
+      hashFailures: checker.hashFailures,
+      bans: checker.bans,
+      violations: wire.log.list,
+      violationCount: wire.log.count,
+      duplicateBytes: peers.reduce((sum, p) => sum + p.duplicateBytes, 0),
+      ...(firstCopy ? { firstCopy: firstCopy.reached ?? null } : {}),
+    };
+  };
+  return { swarm, stopWhen, judge: judgeRun, result };
 }
 
-/** `expect.firstCopy`: the others held a full copy, and the group had uploaded at most the bound by then. */
 export function judgeFirstCopy(s: Scenario, watch: FirstCopyWatch | undefined): Failure[] {
   const e = s.expect.firstCopy;
   if (!e || !watch) return [];
