@@ -17,8 +17,9 @@ import { positiveInt, transportOption } from './option-parsers.ts';
 import { transportOf } from '../sim/scenario/transport.ts';
 import type { Transport } from '../sim/scenario/types.ts';
 import { runScenarioOnTcp } from '../sim/tcp/run.ts';
-import { runResolved } from '../sim/scenario/load.ts';
-import { InputError } from './input-error.ts';
+import { runResolvedInSlices } from '../sim/scenario/load.ts';
+import { interruptFlag } from './live-common.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, InputError } from './input-error.ts';
 import { EXIT_BAD_FILE, loadAll, type PlantedBug, plantedBugOption } from './scenario-args.ts';
 
 interface TestFlags {
@@ -117,16 +118,27 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
   }
   const progress = new Progress(process.stdout.isTTY === true && !flags.json, flags.plantedBug, flags.json === true);
   const tcpFile = (file: (typeof entries)[number]['file']) => (flags.transport ?? file.transport ?? 'memory') === 'tcp';
-  const suite = await runSuite(entries, {
-    runner: (scenario, seed, options) => (transportOf(scenario, flags.transport) === 'tcp' ? runScenarioOnTcp(scenario, seed) : runResolved(scenario, seed, options)),
-    replayable: (file) => !tcpFile(file),
-    extraSeeds: flags.seeds,
-    firstSeed: flags.firstSeed,
-    plantedBug: flags.plantedBug as PlantedBug,
-    onStart: (run) => progress.start(run),
-    onDone: (run) => progress.done(run),
-  });
-  progress.end();
+  // Ctrl-C ends the run under way (left out) and the suite: the summary of the runs done, the
+  // JUnit report of them, exit 130. A second Ctrl-C exits at once.
+  const interrupt = interruptFlag();
+  let suite;
+  try {
+    suite = await runSuite(entries, {
+      runner: (scenario, seed, options) =>
+        transportOf(scenario, flags.transport) === 'tcp' ? runScenarioOnTcp(scenario, seed) : runResolvedInSlices(scenario, seed, options, { interrupted: interrupt.interrupted }),
+      replayable: (file) => !tcpFile(file),
+      extraSeeds: flags.seeds,
+      firstSeed: flags.firstSeed,
+      plantedBug: flags.plantedBug as PlantedBug,
+      onStart: (run) => progress.start(run),
+      onDone: (run) => progress.done(run),
+      interrupted: interrupt.interrupted,
+    });
+  } finally {
+    interrupt.stop();
+    progress.end();
+  }
+  const exitCode = suite.interrupted ? EXIT_INTERRUPTED : suite.failed > 0 ? EXIT_FAILED : EXIT_OK;
 
   const failed = suite.runs.filter((r) => !r.ok);
   if (flags.json) {
@@ -135,9 +147,10 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
       writeFileSync(flags.junit, junitXml(suite, flags.plantedBug));
     }
     console.log(JSON.stringify(suiteJson(suite, flags.plantedBug)));
-    process.exitCode = suite.failed > 0 ? 1 : 0;
+    process.exitCode = exitCode;
     return;
   }
+  const replays = new Map<SuiteRun, string>();
   if (failed.length) {
     console.log(`\nfailures (${failed.length}):`);
     let reports = 0;
@@ -149,10 +162,13 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
       const tcp = tcpFile(entries.find((e) => e.path === run.path)!.file);
       console.log(`    reproduce: ${reproduceCommand(run.path, run.seed, flags.plantedBug, tcp ? 'tcp' : undefined)}`);
       if (tcp) console.log('    replay: not written (a TCP run is not byte-replayable; run the command above with --report)');
+      else if (suite.interrupted) console.log('    replay: not written (interrupted; run the command above with --report)');
       else if (flags.reports !== false && !run.rerun && reports < MAX_REPORTS && run.traceHash) {
         reports++;
         try {
-          console.log(`    replay: ${await writeFailureReport(run, flags.reports, flags.plantedBug)}`);
+          const page = await writeFailureReport(run, flags.reports, flags.plantedBug);
+          replays.set(run, page);
+          console.log(`    replay: ${page}`);
         } catch (err) {
           console.log(`    replay: not written (${(err as Error).message})`);
         }
@@ -161,11 +177,12 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
   }
   if (flags.junit) {
     mkdirSync(dirname(flags.junit), { recursive: true });
-    writeFileSync(flags.junit, junitXml(suite, flags.plantedBug));
+    writeFileSync(flags.junit, junitXml(suite, flags.plantedBug, replays));
   }
-  console.log(`\nswarmlab test: ${entries.length} scenario${entries.length === 1 ? '' : 's'}, ${suite.runs.length} runs in ${(suite.wallMs / 1000).toFixed(1)} s${flags.junit ? `; JUnit report in ${flags.junit}` : ''}`);
+  const interrupted = suite.interrupted ? ` (interrupted: ${suite.runs.length} of ${suite.planned} planned runs done)` : '';
+  console.log(`\nswarmlab test: ${entries.length} scenario${entries.length === 1 ? '' : 's'}, ${suite.runs.length} runs in ${(suite.wallMs / 1000).toFixed(1)} s${interrupted}${flags.junit ? `; JUnit report in ${flags.junit}` : ''}`);
   console.log(`${suite.passed} passed, ${suite.failed} failed`);
-  process.exitCode = suite.failed > 0 ? 1 : 0;
+  process.exitCode = exitCode;
 }
 
 function suiteJson(suite: Awaited<ReturnType<typeof runSuite>>, plantedBug: string | undefined) {
@@ -185,6 +202,8 @@ function suiteJson(suite: Awaited<ReturnType<typeof runSuite>>, plantedBug: stri
     })),
     passed: suite.passed,
     failed: suite.failed,
+    interrupted: suite.interrupted,
+    planned: suite.planned,
     wallMs: Math.round(suite.wallMs),
   };
 }

@@ -40,7 +40,7 @@ const result: ScenarioResult = runScenario('small.yaml', 1);
 const failures: string[] = result.failures.map((f) => \`\${f.check}: \${f.message}\`);
 const torrent: Torrent = parseTorrent(createTorrent({ name: 'x', files: new Uint8Array(1024), pieceLength: 16384 }).bytes);
 const complete: boolean = runSwarm(swarmOf('1', 1, 2)).complete;
-const events: number = parseTrace(new Uint8Array(readFileSync('out/small-seed1.jsonl'))).count;
+const events: number = parseTrace(new Uint8Array(readFileSync('out/small-4peers-seed1.jsonl'))).count;
 console.log(failures, torrent.pieceCount, complete, events);
 `,
   'tsconfig.json': JSON.stringify({
@@ -97,7 +97,7 @@ describe('the packed package, installed in a new project offline', { timeout: 24
   });
 
   it('npx swarmlab viz: the replay page, bundled at build time', () => {
-    const r = inProject('npx', ['swarmlab', 'viz', 'out/small-seed1.jsonl', '-o', 'out/replay.html']);
+    const r = inProject('npx', ['swarmlab', 'viz', 'out/small-4peers-seed1.jsonl', '-o', 'out/replay.html']);
     expect(r.status, show(r)).toBe(0);
     expect(readFileSync(join(project, 'out/replay.html'), 'utf8')).toMatch(/<script>/);
   });

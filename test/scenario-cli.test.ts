@@ -1,6 +1,6 @@
 // `swarmlab run <scenario>` and `swarmlab test` as a user runs them, and the vitest helper.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CRASH, runCatchingCrash } from '../sim/scenario/suite.ts';
 import { ScenarioFailedError, expectScenario } from '../sim/scenario/vitest.ts';
+import { junitXml, MAX_FAILURE_TEXT } from '../cli/junit.ts';
+import type { SuiteRun } from '../sim/scenario/suite.ts';
 
 interface Outcome {
   status: number;
@@ -136,6 +138,59 @@ describe('swarmlab test', () => {
     expect(out.stderr).toContain(`${join(dir, 'bad.yaml')}:4:22: groups[0].role: expected one of seed, leecher, got "seeder"; did you mean "seed"?`);
     expect(swarmlab(['test', join(dir, 'nowhere')]).status).toBe(2);
   });
+});
+
+describe('swarmlab test for CI', () => {
+  it("JUnit names each failing run's replay page in <system-out>", () => {
+    const dir = folder({ 'fail.yaml': FAILING });
+    const junit = join(dir, 'junit.xml');
+    const out = swarmlab(['test', join(dir, 'fail.yaml'), '--junit', junit, '--reports', join(dir, 'reports')]);
+    expect(out.status).toBe(1);
+    const xml = readFileSync(junit, 'utf8');
+    const page = join(dir, 'reports', 'too-fast-seed1.html');
+    expect(xml).toContain(`</failure>\n      <system-out>replay: ${page}</system-out>`);
+    expect(readFileSync(page, 'utf8')).toMatch(/<script>/);
+  });
+
+  it('caps a failure body at 64 KiB, says it was cut, and keeps the reproduce line', () => {
+    const failures = Array.from({ length: 5000 }, (_, i) => ({ check: 'safety', message: `violation ${i}: ${'x'.repeat(100)}` }));
+    const run: SuiteRun = { path: 'a.yaml', name: 'a', seed: '3', rerun: false, index: 1, total: 1, ok: false, failures, wallMs: 1, violations: [], violationCount: 0 };
+    const xml = junitXml({ runs: [run], interrupted: false, planned: 1, passed: 0, failed: 1, wallMs: 1 });
+    const body = /<failure [^>]*>([^<]*)<\/failure>/.exec(xml)![1];
+    expect(body.length).toBeLessThan(MAX_FAILURE_TEXT + 500);
+    expect(body).toMatch(/\n… cut at 64 KiB: \d+ more failures \(the reproduce command shows them all\)\nreproduce: node bin\/swarmlab\.mjs run a\.yaml --seed 3$/);
+    expect(body).toContain('violation 0: ');
+    expect(body).not.toContain('violation 4999: ');
+  });
+
+  it('Ctrl-C: the summary of the runs done, their JUnit report, exit 130', async () => {
+    const dir = folder({ 'small.yaml': PASSING });
+    const junit = join(dir, 'junit.xml');
+    const child = spawn(process.execPath, ['bin/swarmlab.mjs', 'test', join(dir, 'small.yaml'), '--seeds', '500', '--junit', junit], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Interrupted once the third run has reported: 503 planned runs are far from done.
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (d) => {
+          stdout += d;
+          if (/\[\s*3\/503\] ok/.test(stdout)) resolve();
+        }),
+      );
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const done = /(\d+) of 503 planned runs done/.exec(stdout);
+    expect(done, stdout).not.toBeNull();
+    const n = Number(done![1]);
+    expect(n).toBeGreaterThanOrEqual(3);
+    expect(n).toBeLessThan(503);
+    expect(stdout).toContain(`\n${n} passed, 0 failed\n`);
+    const xml = readFileSync(junit, 'utf8');
+    expect(xml).toMatch(new RegExp(`<testsuites name="swarmlab" tests="${n}" failures="0"`));
+  }, 120_000);
 });
 
 describe('expectScenario (vitest helper)', () => {

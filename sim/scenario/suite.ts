@@ -32,6 +32,11 @@ export interface SuiteOptions extends Pick<ScenarioRunOptions, 'plantedBug'> {
   /** Told before each run, and after it. */
   onStart?: (run: PlannedRun) => void;
   onDone?: (run: SuiteRun) => void;
+  /**
+   * Read after each run (the event loop gets a turn first, so a Ctrl-C handler can set it): true
+   * stops the suite there. The run it cut short (the runner's to end early) is left out.
+   */
+  interrupted?: () => boolean;
 }
 
 export interface PlannedRun {
@@ -59,6 +64,10 @@ export interface SuiteRun extends PlannedRun {
 
 export interface SuiteResult {
   runs: SuiteRun[];
+  /** Stopped by `interrupted` before every planned run was done. */
+  interrupted: boolean;
+  /** The runs planned. */
+  planned: number;
   passed: number;
   failed: number;
   wallMs: number;
@@ -82,10 +91,18 @@ export async function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions =
   const firstHash = new Map<string, string | undefined>();
   const runs: SuiteRun[] = [];
   const started = performance.now();
+  let interrupted = false;
   for (const [i, p] of plan.entries()) {
     const planned: PlannedRun = { ...p, index: i + 1, total: plan.length };
     o.onStart?.(planned);
     const run = await runOne(planned, files.get(p.path)!, o);
+    if (o.interrupted) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (o.interrupted()) {
+        interrupted = true;
+        break;
+      }
+    }
     const key = `${p.path}\n${p.seed}`;
     if (!p.rerun) firstHash.set(key, run.traceHash);
     else {
@@ -101,7 +118,7 @@ export async function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions =
     o.onDone?.(run);
   }
   const failed = runs.filter((r) => !r.ok).length;
-  return { runs, passed: runs.length - failed, failed, wallMs: performance.now() - started };
+  return { runs, interrupted, planned: plan.length, passed: runs.length - failed, failed, wallMs: performance.now() - started };
 }
 
 async function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): Promise<SuiteRun> {
