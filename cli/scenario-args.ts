@@ -3,7 +3,7 @@
 
 import { Option } from 'commander';
 import { PLANTED_BUGS } from '../engine/test-hooks.ts';
-import { loadScenarioFile, type ScenarioFile, ScenarioFileError, type ScenarioRunOptions } from '../sim/scenario/load.ts';
+import { loadScenarioFile, type ScenarioFile, ScenarioFileError, type ScenarioRunOptions, warningsOf } from '../sim/scenario/load.ts';
 
 /** Exit code for a scenario file that is not valid (nothing ran). 1 is for a run that failed. */
 export const EXIT_BAD_FILE = 2;
@@ -15,13 +15,15 @@ export function plantedBugOption(): Option {
   return new Option('--planted-bug <name>', 'TEST ONLY: plant a known engine bug').choices(Object.keys(PLANTED_BUGS)).hideHelp();
 }
 
-/** Loads each file, or prints every problem of every bad file and returns undefined. */
+/** Loads each file (printing its warnings on stderr), or prints every problem of every bad file and returns undefined. */
 export function loadAll(paths: string[]): { path: string; file: ScenarioFile }[] | undefined {
   const loaded: { path: string; file: ScenarioFile }[] = [];
   let bad = false;
   for (const path of paths) {
     try {
-      loaded.push({ path, file: loadScenarioFile(path) });
+      const file = loadScenarioFile(path);
+      for (const w of warningsOf(file)) console.error(w);
+      loaded.push({ path, file });
     } catch (e) {
       if (!(e instanceof ScenarioFileError)) throw e;
       console.error(e.message);

@@ -1,6 +1,6 @@
 // `swarmlab run <scenario>` and `swarmlab test` as a user runs them, and the vitest helper.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,17 @@ describe('swarmlab run <scenario>', () => {
     expect(out.stdout).toMatch(/\[liveness\] at 0\.00 s, L0: L0 completed at .* after the bound/);
     expect(out.stdout).toContain(`reproduce: node bin/swarmlab.mjs run ${join(dir, 'fail.yaml')} --seed 9`);
     expect(out.stdout).toMatch(/result: FAILED/);
+  });
+
+  it('warns, and still runs, when nothing can be the source of the payload (no seed, no web seed)', () => {
+    const dir = folder({ 'nosource.yaml': PASSING.replace('  - { name: S, role: seed }\n', '').replace('timeLimit: 1min', 'timeLimit: 2s'), 'small.yaml': PASSING });
+    const run = (args: string[]) => spawnSync(process.execPath, ['bin/swarmlab.mjs', ...args], { encoding: 'utf8', timeout: 120_000 });
+    const out = run(['run', join(dir, 'nosource.yaml'), '--no-trace', '--json']);
+    expect(out.stderr).toBe(`${join(dir, 'nosource.yaml')}:3:1: warning: groups: no group seeds the payload and there are no web seeds: no leecher can complete (add a group with role: seed, or webSeeds: [{ upload: 1MiB/s }])\n`);
+    expect(JSON.parse(out.stdout)).toMatchObject({ scenario: 'small', trace: null });
+    // A seed group whose count may be 0 still may seed; a file with a seed gets no warning.
+    const maybe = folder({ 'maybe.yaml': PASSING.replace('role: seed }', 'role: seed, count: 0..1 }') });
+    expect(run(['run', join(maybe, 'maybe.yaml'), '--no-trace', '--json']).stderr).toBe('');
   });
 
   it('exits 2 on a bad file, naming the file and the path, and runs nothing', () => {

@@ -13,6 +13,7 @@ import { limitNote, SCENARIO_LIMITS } from './limits.ts';
 import { type ScenarioFile, scenarioFileSchema } from './schema.ts';
 import type { Scenario, ScenarioResult } from './types.ts';
 import { formatSize } from './units.ts';
+import { scenarioWarnings } from './warnings.ts';
 import { checkYamlShape, nestingBeforeCompose } from './yaml-guard.ts';
 
 export { ScenarioFileError } from './errors.ts';
@@ -21,10 +22,27 @@ export type { ScenarioFile } from './schema.ts';
 /** Where a path of the file sits in its text (1-based), if it can be found. */
 type Locate = (path: Path, atKey?: boolean) => { line: number; column: number } | undefined;
 
+const WARNINGS = new WeakMap<ScenarioFile, string[]>();
+
+/**
+ * The warnings of a checked file (sim/scenario/warnings.ts), one line each in the house style
+ * (`file:line:col: warning: path: what`): the loading commands print them, nothing stops.
+ */
+export function warningsOf(file: ScenarioFile): readonly string[] {
+  return WARNINGS.get(file) ?? [];
+}
+
 /** Checks parsed data (a file's content, or an object written in a test) against the schema. */
 export function checkScenario(data: unknown, file = '<scenario>', locate: Locate = () => undefined): ScenarioFile {
   const result = scenarioFileSchema.safeParse(data);
-  if (result.success) return result.data;
+  if (result.success) {
+    const lines = scenarioWarnings(result.data).map(({ path, message }) => {
+      const at = locate(path, true);
+      return `${file}${at ? `:${at.line}:${at.column}` : ''}: warning: ${formatPath(path)}: ${message}`;
+    });
+    if (lines.length) WARNINGS.set(result.data, lines);
+    return result.data;
+  }
   const located = problemsOf(result.error, data);
   // Only the problems shown are located (each a walk of the document).
   const shown = located.slice(0, SCENARIO_LIMITS.problemsShown.value + 1);
