@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> 
   create: { summary: 'make a .torrent of a file or a folder', load: async () => (await import('./create.ts')).registerCreate },
   download: { summary: 'download a torrent or a magnet link and verify every piece', load: async () => (await import('./download.ts')).registerDownload },
   seed: { summary: 'check a folder against a torrent, then seed it', load: async () => (await import('./seed.ts')).registerSeed },
+  init: { summary: 'write a starter scenario and a CI workflow into a project', load: async () => (await import('./init.ts')).registerInit },
 };
 
 /** The command the arguments name (`swarmlab run …`, `swarmlab help run`), if any. */

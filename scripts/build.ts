@@ -10,6 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUILT_PAGE_CSS, BUILT_PAGE_DIR, BUILT_PAGE_JS } from '../viz/bundle.ts';
 import { buildPage } from '../viz/page-build.ts';
+import { renderScenarioJsonSchema } from '../sim/scenario/json-schema.ts';
+import { SCENARIO_SCHEMA_PATH } from './docs-schema.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
@@ -36,4 +38,6 @@ for (const file of DATA_FILES) {
   mkdirSync(dirname(join(dist, file)), { recursive: true });
   copyFileSync(join(root, file), join(dist, file));
 }
-console.log('build: dist/ written');
+// The scenario format's JSON Schema, shipped at the package's root (`files`), generated afresh.
+writeFileSync(SCENARIO_SCHEMA_PATH, renderScenarioJsonSchema());
+console.log('build: dist/ and scenario.schema.json written');

@@ -33,8 +33,13 @@ function issue(ctx: z.RefinementCtx, message: string, path?: (string | number)[]
   return z.NEVER as never;
 }
 
+/** Each quantity field's kind, for the JSON Schema (json-schema.ts): a string or a number, as EXAMPLES says. */
+export const QUANTITY_FIELDS = z.registry<{ kind: Quantity }>();
+
 function unitField<T>(parse: (value: unknown) => T, kind: Quantity) {
-  return z.unknown().transform((value, ctx): T => {
+  const written = z.unknown();
+  QUANTITY_FIELDS.add(written, { kind });
+  return written.transform((value, ctx): T => {
     if (value === undefined) return issue(ctx, `required: ${EXAMPLES[kind]}`);
     try {
       return parse(value);
