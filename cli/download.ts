@@ -44,6 +44,10 @@ export function registerDownload(program: Command): void {
 async function download(source: string, flags: DownloadFlags): Promise<number> {
   const started = Date.now();
   const magnet = source.startsWith('magnet:') ? readMagnet(source) : undefined;
+  // swarmlab has no DHT: a magnet link with no tracker and no peer has nowhere to get the metadata.
+  if (magnet && magnet.trackers.length === 0 && magnet.peers.length === 0 && flags.peer.length === 0) {
+    throw new InputError('the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer: nowhere to fetch its metadata from (swarmlab has no DHT); add --peer HOST:PORT');
+  }
   let torrent: Torrent | undefined = magnet ? undefined : readTorrent(source);
   prepareOutput(flags.output);
   const progress = new Progress(progressMode(flags.json), torrent?.name ?? magnet?.name ?? 'magnet');

@@ -65,7 +65,12 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
   for (const m of report.missing as string[]) progress.log(`  missing: ${m}`);
   for (const w of report.wrongSize as { file: string; size: number; expected: number }[]) progress.log(`  wrong size: ${w.file} is ${w.size} bytes, expected ${w.expected}`);
   for (const i of report.incomplete as string[]) progress.log(`  has missing or corrupt pieces: ${i}`);
-  progress.log(session.client.complete ? `seeding ${t.name} on port ${network.localAddress.port}` : `seeding what is good (and fetching the rest) on port ${network.localAddress.port}`);
+  const lacking = t.pieceCount - have.count;
+  progress.log(
+    session.client.complete
+      ? `seeding ${t.name} on port ${network.localAddress.port}`
+      : `${dir} lacks ${lacking} of ${t.pieceCount} pieces: fetching them from peers${flags.peer.length || t.announce.length || t.urlList.length ? '' : ' (none known yet: no tracker, web seed or --peer; peers that connect to us count)'}, and seeding what is good meanwhile, on port ${network.localAddress.port}`,
+  );
 
   let resolveDone: (reason: string) => void = () => {};
   const done = new Promise<string>((resolve) => (resolveDone = resolve));

@@ -1,6 +1,6 @@
 // The live commands turn bad input into one clear line and exit code 2, never a stack trace.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,4 +85,33 @@ describe('bad input on the command line', () => {
       server.close();
     }
   });
+
+  it('a magnet link with no tracker and no peer is refused at once, exit 2', () => {
+    const r = run(['download', 'magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('swarmlab: the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer: nowhere to fetch its metadata from (swarmlab has no DHT); add --peer HOST:PORT\n');
+  });
+
+  it('seed on a folder without the payload says it will fetch it; Ctrl-C is exit 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badinput-'));
+    writeFileSync(join(dir, 'payload.bin'), Buffer.alloc(40_000, 7));
+    expect(run(['create', join(dir, 'payload.bin'), '-o', join(dir, 'p.torrent'), '--piece-length', '16384']).status).toBe(0);
+    mkdirSync(join(dir, 'empty'));
+    const child = spawn(process.execPath, ['bin/swarmlab.mjs', 'seed', join(dir, 'p.torrent'), join(dir, 'empty'), '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (/on port \d+/.test(stderr)) resolve();
+        }),
+      );
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(stderr).toMatch(/empty lacks 3 of 3 pieces: fetching them from peers \(none known yet: no tracker, web seed or --peer; peers that connect to us count\), and seeding what is good meanwhile, on port \d+/);
+  }, 60_000);
 });

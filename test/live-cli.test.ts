@@ -76,7 +76,7 @@ describe('swarmlab seed: the check report', () => {
     a[100] ^= 0xff;
     writeFileSync(join(root, 'a.bin'), a);
     const seed = procs().swarmlab('seed', ['seed', torrentPath, join(dir, 'data'), '--bind', '127.0.0.1', '--json'], 60);
-    await seed.waitFor(/seeding what is good/, 30_000);
+    await seed.waitFor(/fetching them from peers.*seeding what is good meanwhile/, 30_000);
     const check = JSON.parse(seed.stdout.split('\n').find((l) => l.includes('"type":"check"'))!);
     expect(check.missing).toEqual(['album/sub/b.txt']);
     expect(check.wrongSize).toEqual([{ file: 'album/sub/deeper/c.dat', size: 1000, expected: 900_123 }]);
