@@ -13,6 +13,10 @@ import { InputError } from './input-error.ts';
 import { collectPeer, listen, exitWhenStuck, onInterrupt, openSession, openTrace, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
 import { portNumber } from './option-parsers.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
+import { Reachability } from './reachability.ts';
+
+/** How often a download with no peer connected says which it tried (ms). */
+const REACHABILITY_EVERY = 3_000;
 
 interface DownloadFlags {
   output: string;
@@ -59,10 +63,18 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   const trace = openTrace(flags.trace, `download ${source}`, torrent, magnet?.infoHashHex);
   const peers = [...flags.peer, ...(magnet?.peers ?? [])];
   let interrupted = false;
+  // Said while no peer is connected and some were tried: which, and why each failed.
+  const reach = new Reachability();
+  const sink = reach.tee(trace.sink);
+  const reachTimer = setInterval(() => {
+    const line = reach.report();
+    if (line) progress.log(line);
+  }, REACHABILITY_EVERY);
+  reachTimer.unref();
 
   if (magnet) {
     progress.log(`fetching metadata for ${magnet.infoHashHex} from ${peers.length} peer(s) and ${magnet.trackers.length} tracker(s)`);
-    const fetch = fetchMetadata({ infoHash: magnet.infoHash, trackers: magnet.trackers, peers, network, clock, peerId, trace: trace.sink, log: (l) => progress.log(l) });
+    const fetch = fetchMetadata({ infoHash: magnet.infoHash, trackers: magnet.trackers, peers, network, clock, peerId, trace: sink, log: (l) => progress.log(l) });
     const stopWaiting = onInterrupt(() => {
       interrupted = true;
       fetch.cancel();
@@ -78,6 +90,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
         await network.close();
         exitWhenStuck();
         trace.close();
+        clearInterval(reachTimer);
         progress.finish({ ok: false, complete: false, reason: 'interrupted while fetching metadata' }, ['interrupted while fetching metadata']);
         return 130;
       }
@@ -87,6 +100,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
       progress.log(`metadata: ${torrent.name}, ${formatBytes(torrent.length)} in ${torrent.pieceCount} pieces`);
     } catch (err) {
       stopWaiting();
+      clearInterval(reachTimer);
       await network.close();
       trace.close();
       progress.finish({ ok: false, complete: false, reason: (err as Error).message }, [`error: ${(err as Error).message}`]);
@@ -106,7 +120,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
     peerId,
     peers,
     initial: 'auto',
-    trace: trace.sink,
+    trace: sink,
     log: (l) => progress.log(l),
     onComplete: () => {
       progress.update(session.stats());
@@ -135,6 +149,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
       if (session.client.complete && !flags.seed) resolveDone('complete');
     },
   });
+  clearInterval(reachTimer);
   const ok = stats.complete && !storageFailed;
   const summary = {
     ok,

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from './helpers/processes.ts';
 
 describe('bad input on the command line', () => {
   const run = (args: string[]) => spawnSync(process.execPath, ['bin/swarmlab.mjs', ...args], { encoding: 'utf8', timeout: 30_000 });
@@ -113,5 +114,30 @@ describe('bad input on the command line', () => {
       child.kill('SIGKILL');
     }
     expect(stderr).toMatch(/empty lacks 3 of 3 pieces: fetching them from peers \(none known yet: no tracker, web seed or --peer; peers that connect to us count\), and seeding what is good meanwhile, on port \d+/);
+  }, 60_000);
+
+  it('download says when no peer is reachable: which were tried, and why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'badinput-'));
+    writeFileSync(join(dir, 'payload.bin'), 'some bytes');
+    expect(run(['create', join(dir, 'payload.bin'), '-o', join(dir, 'p.torrent')]).status).toBe(0);
+    const closed = await freePort(); // nothing listens there
+    const child = spawn(process.execPath, ['bin/swarmlab.mjs', 'download', join(dir, 'p.torrent'), '-o', join(dir, 'out'), '--bind', '127.0.0.1', '--peer', `127.0.0.1:${closed}`], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (/no peer reachable/.test(stderr)) resolve();
+        }),
+      );
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(stderr).toContain(`no peer reachable: tried 127.0.0.1:${closed} (ECONNREFUSED`);
   }, 60_000);
 });
