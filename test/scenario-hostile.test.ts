@@ -127,11 +127,15 @@ describe('scenario names never lead files out of out/', () => {
     return { root, cwd };
   }
 
-  it('run: the trace goes to out/, named after the sanitised name', () => {
+  it('run: the trace goes to out/, named after the sanitised name; a seed with a slash is refused', () => {
     const { root, cwd } = workspace();
-    const out = swarmlab(['run', 'evil.yaml', '--seed', '../1'], cwd);
+    const refused = swarmlab(['run', 'evil.yaml', '--seed', '../1'], cwd);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/expected a seed: a whole number or a word/);
+    expect(existsSync(join(cwd, 'out'))).toBe(false);
+    const out = swarmlab(['run', 'evil.yaml', '--seed', '1'], cwd);
     expect(out.status).toBe(1);
-    expect(readdirSync(join(cwd, 'out'))).toEqual(['__.._x-seed.._1.jsonl']);
+    expect(readdirSync(join(cwd, 'out'))).toEqual([expect.stringMatching(/^__\.\._x-\d+peers-seed1\.jsonl$/)]);
     expect(readdirSync(join(root, 'a')).sort()).toEqual(['b']);
     expect(readdirSync(root)).toEqual(['a']);
   });
