@@ -48,6 +48,7 @@ export async function runScenarioFile(path: string, flags: ScenarioRunFlags): Pr
   const started = performance.now();
   const transport = transportOf(scenario, flags.transport);
   let result: ScenarioResult;
+  let tcpInterrupted = false;
   try {
     if (transport === 'tcp') {
       if (flags.plantedBug) throw new TransportError('tcp', ['--planted-bug is for the in-memory transport']);
@@ -60,6 +61,7 @@ export async function runScenarioFile(path: string, flags: ScenarioRunFlags): Pr
         result = await runScenarioOnTcp(scenario, seed, { traceOut: trace?.write, workDir: (tracePath?.replace(/\.jsonl(\.gz)?$/i, '') ?? stem) + '.tcp', signal: abort.signal });
       } finally {
         stopListening();
+        tcpInterrupted = abort.signal.aborted;
       }
     } else {
       // Ctrl-C ends the run where it is: it fails with check `interrupted`, its trace's last event.
@@ -89,7 +91,7 @@ export async function runScenarioFile(path: string, flags: ScenarioRunFlags): Pr
   const command = reproduceCommand(path, seed, flags.plantedBug, transport);
   if (flags.json) console.log(JSON.stringify(toJson(result, path, tracePath, command, wallMs)));
   else printSummary(scenario, path, result, tracePath, command, wallMs);
-  const interrupted = result.failures.some((f) => f.check === INTERRUPTED);
+  const interrupted = tcpInterrupted || result.failures.some((f) => f.check === INTERRUPTED);
   process.exitCode = interrupted ? EXIT_INTERRUPTED : result.ok ? EXIT_OK : EXIT_FAILED;
   return { result, tracePath };
 }
