@@ -84,6 +84,7 @@ describe('the packed package, installed in a new project offline', { timeout: 24
     const files = listed.stdout.trim().split('\n');
     expect(files).toContain('package/dist/index.d.ts');
     expect(files).toContain('package/dist/viz/page/page.js');
+    expect(files).toContain('package/scenario.schema.json'); // swarmlab init points editors at it
     expect(files.filter((f) => /^package\/(out|test|bench|fuzz|traces)\/|\.jsonl(\.gz)?$|\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
     for (const tool of ['tsx', 'esbuild', 'd3', 'typescript']) expect(existsSync(join(project, 'node_modules', tool)), tool).toBe(false);
   });
