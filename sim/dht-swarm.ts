@@ -29,6 +29,14 @@ export interface DhtSwarmOptions {
   trace?: TraceSink;
 }
 
+export interface LookupRequest {
+  from: SimDhtNode;
+  target: NodeId;
+  kind: 'find_node' | 'get_peers';
+  /** get_peers only: announce this port to the closest nodes once the lookup ends. */
+  announcePort?: number;
+}
+
 export interface SimDhtNode {
   index: number;
   node: DhtNode;
@@ -89,15 +97,27 @@ export class DhtSwarm {
 
   /** Runs a lookup from `from` to its end; returns its result. */
   lookup(from: SimDhtNode, target: NodeId, kind: 'find_node' | 'get_peers', announcePort?: number): LookupResult | { error: string } {
-    let result: LookupResult | { error: string } | undefined;
-    const done: LookupDone = (r) => (result = r);
-    if (kind === 'find_node') from.node.findNode(target, done);
-    else from.node.getPeers(target, done, announcePort);
-    this.scheduler.run(Infinity, () => result !== undefined);
-    if (result === undefined) return { error: 'the lookup never ended' };
-    // Let the announces that follow a get_peers land.
-    if (announcePort !== undefined) this.scheduler.run(this.scheduler.now() + from.node.settings.queryTimeout);
-    return result;
+    return this.lookups([{ from, target, kind, announcePort }])[0];
+  }
+
+  /**
+   * Starts every lookup at once and runs until all have ended (and the announces after a
+   * get_peers with `announcePort` have had time to land); results in the order asked.
+   */
+  lookups(requests: readonly LookupRequest[]): (LookupResult | { error: string })[] {
+    const results: (LookupResult | { error: string } | undefined)[] = requests.map(() => undefined);
+    let left = requests.length;
+    requests.forEach(({ from, target, kind, announcePort }, i) => {
+      const done: LookupDone = (r) => {
+        results[i] = r;
+        left--;
+      };
+      if (kind === 'find_node') from.node.findNode(target, done);
+      else from.node.getPeers(target, done, announcePort);
+    });
+    this.scheduler.run(Infinity, () => left === 0);
+    if (requests.some((r) => r.announcePort !== undefined)) this.scheduler.run(this.scheduler.now() + requests[0].from.node.settings.queryTimeout);
+    return results.map((r) => r ?? { error: 'the lookup never ended' });
   }
 
   /** Node `sim` leaves without a word: its endpoint is gone, its timers stopped. */

@@ -339,12 +339,17 @@ export class DhtNode {
 
   // --- maintenance ---
 
-  /** The coarse tick: refresh buckets idle for `bucketRefresh` (one lookup each, within `maxLookups`) and sweep the peer store. */
+  /**
+   * The coarse tick: refresh the stalest bucket idle for `bucketRefresh` (one lookup per tick, as
+   * libtorrent does: every bucket of every node going stale at once would flood the network), and
+   * sweep the peer store.
+   */
   private maintain(): void {
     if (this.stopped) return;
     const now = this.clock.now();
-    for (const index of this.table.staleBuckets(now, this.settings.bucketRefresh)) {
-      if (this.running.length + this.waiting.length >= this.settings.maxLookups) break;
+    const stale = this.table.staleBuckets(now, this.settings.bucketRefresh);
+    if (stale.length > 0 && this.running.length + this.waiting.length < this.settings.maxLookups) {
+      const index = stale[0];
       this.table.refreshed(index, now);
       // The last bucket covers every id sharing `index` or more bits with ours; `index` exactly is inside it.
       this.findNode(randomIdWithPrefix(this.random, this.id, Math.min(index, 159)), () => {});
