@@ -136,7 +136,8 @@ export interface WebSeedPort {
  * duplicated or reordered; each arrives whole or not at all. `send` never blocks and never throws
  * for an unreachable address (the datagram is simply lost). The port calls the handler installed
  * by `onDatagram` (one at a time: a later call replaces it) for each datagram that arrives; the
- * bytes are the receiver's to keep.
+ * bytes are the receiver's to keep. `send` takes its bytes: the sender does not change them after
+ * (the simulator hands the same array over, as it does with connections' chunks).
  */
 export interface DatagramPort {
   /** Where others reach us. */

@@ -92,8 +92,6 @@ export class SimDatagramNetwork {
       return;
     }
     const delay = this.latencyOf(from, target) + (this.jitter > 0 ? this.random.next() * this.jitter : 0);
-    // The receiver's copy: the sender may reuse its buffer.
-    const copy = bytes.slice();
     const source = from.address;
     this.scheduler.setTimer(delay, () => {
       if (target.closed) {
@@ -101,7 +99,7 @@ export class SimDatagramNetwork {
         return;
       }
       this.stats.delivered++;
-      target.deliver(source, copy);
+      target.deliver(source, bytes);
     });
   }
 }

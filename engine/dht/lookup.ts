@@ -44,6 +44,8 @@ export interface LookupResult {
 
 export class Lookup {
   private candidates: Candidate[] = [];
+  /** Keys of `candidates`, for a constant-time check of a node named again. */
+  private readonly listed = new Set<string>();
   /** Nodes already asked (or failed), kept so a node named again is not asked twice. */
   private readonly asked = new Set<string>();
   private readonly peerKeys = new Set<string>();
@@ -89,7 +91,7 @@ export class Lookup {
   replied(from: NodeInfo, reply: { nodes?: readonly NodeInfo[]; values?: readonly PeerAddress[]; token?: Uint8Array }, unlistedDepth = 1): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     const key = idKey(from.id);
-    let c = this.candidates.find((x) => x.key === key);
+    let c = this.listed.has(key) ? this.candidates.find((x) => x.key === key) : undefined;
     if (c === undefined) {
       c = { info: from, key, state: 'replied', depth: unlistedDepth };
       this.asked.add(key);
@@ -109,7 +111,7 @@ export class Lookup {
   /** The query to `key` (a candidate's id key, or undefined for an unlisted address) failed or was refused. */
   failed(key: string | undefined): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
-    if (key !== undefined) this.candidates = this.candidates.filter((c) => c.key !== key);
+    if (key !== undefined && this.listed.delete(key)) this.candidates = this.candidates.filter((c) => c.key !== key);
   }
 
   /** Done: nothing in flight, and the k closest live candidates have answered (or the query budget is spent). */
@@ -137,7 +139,7 @@ export class Lookup {
   private add(nodes: readonly NodeInfo[], depth: number): void {
     for (const info of nodes) {
       const key = idKey(info.id);
-      if (this.asked.has(key) || this.candidates.some((c) => c.key === key)) continue;
+      if (this.asked.has(key) || this.listed.has(key)) continue;
       this.insert({ info, key, state: 'new', depth });
     }
   }
@@ -148,10 +150,12 @@ export class Lookup {
     while (at > 0 && compareDistance(c.info.id, this.candidates[at - 1].info.id, this.target) < 0) at--;
     if (at >= this.limits.maxCandidates) return;
     this.candidates.splice(at, 0, c);
+    this.listed.add(c.key);
     if (this.candidates.length > this.limits.maxCandidates) {
       // Drop the farthest that is not awaiting a reply (an asked one keeps its place).
       for (let i = this.candidates.length - 1; i >= 0; i--) {
         if (this.candidates[i].state !== 'asked') {
+          this.listed.delete(this.candidates[i].key);
           this.candidates.splice(i, 1);
           break;
         }

@@ -78,8 +78,9 @@ export class RoutingTable {
 
   /** The contact with this id, if a bucket holds it. */
   find(id: NodeId): Contact | undefined {
-    const key = idKey(id);
-    return this.buckets[this.indexOf(id)].contacts.find((c) => c.key === key);
+    const contacts = this.buckets[this.indexOf(id)].contacts;
+    const at = indexOfKey(contacts, idKey(id));
+    return at >= 0 ? contacts[at] : undefined;
   }
 
   /**
@@ -94,7 +95,7 @@ export class RoutingTable {
     for (;;) {
       const index = this.indexOf(node.id);
       const bucket = this.buckets[index];
-      const at = bucket.contacts.findIndex((c) => c.key === key);
+      const at = indexOfKey(bucket.contacts, key);
       if (at >= 0) {
         const c = bucket.contacts[at];
         if (!sameAddress(c.address, node.address)) return { added: false };
@@ -109,7 +110,7 @@ export class RoutingTable {
         bucket.lastChanged = now;
         return { added: true };
       }
-      const bad = bucket.contacts.findIndex((c) => this.stateOf(c, now) === 'bad');
+      const bad = this.firstInState(bucket.contacts, 'bad', now);
       if (bad >= 0) {
         bucket.contacts.splice(bad, 1);
         bucket.contacts.push(this.contactOf(node, replied, now));
@@ -122,8 +123,8 @@ export class RoutingTable {
       }
       this.addReplacement(bucket, node, replied, now);
       // The least recently seen questionable contact, if any: its silence frees the place.
-      const stale = bucket.contacts.find((c) => this.stateOf(c, now) === 'questionable');
-      return stale ? { added: false, ping: stale } : { added: false };
+      const stale = this.firstInState(bucket.contacts, 'questionable', now);
+      return stale >= 0 ? { added: false, ping: bucket.contacts[stale] } : { added: false };
     }
   }
 
@@ -134,9 +135,9 @@ export class RoutingTable {
   failed(id: NodeId, now: Millis): void {
     const key = idKey(id);
     const bucket = this.buckets[this.indexOf(id)];
-    const at = bucket.contacts.findIndex((c) => c.key === key);
+    const at = indexOfKey(bucket.contacts, key);
     if (at < 0) {
-      const r = bucket.replacements.findIndex((c) => c.key === key);
+      const r = indexOfKey(bucket.replacements, key);
       if (r >= 0) bucket.replacements.splice(r, 1);
       return;
     }
@@ -202,6 +203,11 @@ export class RoutingTable {
     return Math.min(commonPrefixLength(this.ours, id), this.buckets.length - 1);
   }
 
+  private firstInState(contacts: readonly Contact[], state: ContactState, now: Millis): number {
+    for (let i = 0; i < contacts.length; i++) if (this.stateOf(contacts[i], now) === state) return i;
+    return -1;
+  }
+
   private split(): void {
     const last = this.buckets[this.buckets.length - 1];
     const depth = this.buckets.length;
@@ -213,7 +219,7 @@ export class RoutingTable {
 
   private addReplacement(bucket: Bucket, node: NodeInfo, replied: boolean, now: Millis): void {
     const key = idKey(node.id);
-    const at = bucket.replacements.findIndex((c) => c.key === key);
+    const at = indexOfKey(bucket.replacements, key);
     if (at >= 0) {
       const [c] = bucket.replacements.splice(at, 1);
       if (sameAddress(c.address, node.address)) touch(c, replied, now);
@@ -228,6 +234,12 @@ export class RoutingTable {
     // Copies: a decoded id is a view of the whole datagram, which the table must not keep alive.
     return { id: node.id.slice(), key: idKey(node.id), address: { host: node.address.host, port: node.address.port }, lastSeen: now, lastReply: replied ? now : undefined, failures: 0 };
   }
+}
+
+// Plain loops: these run for every datagram, and a bucket holds at most k contacts.
+function indexOfKey(contacts: readonly Contact[], key: string): number {
+  for (let i = 0; i < contacts.length; i++) if (contacts[i].key === key) return i;
+  return -1;
 }
 
 function touch(c: Contact, replied: boolean, now: Millis): void {
