@@ -310,9 +310,14 @@ export function bencodeValue(v: BInput): Uint8Array {
       if (!Number.isSafeInteger(x)) throw new RangeError(`bencode: ${x} is not a safe integer`);
       w.ascii(`i${x}e`);
     } else if (typeof x === 'string') {
-      const b = utf8Encoder.encode(x);
-      w.ascii(`${b.length}:`);
-      w.bytes(b);
+      if (isAscii(x)) {
+        w.ascii(`${x.length}:`);
+        w.ascii(x);
+      } else {
+        const b = utf8Encoder.encode(x);
+        w.ascii(`${b.length}:`);
+        w.bytes(b);
+      }
     } else if (x instanceof Uint8Array) {
       w.ascii(`${x.length}:`);
       w.bytes(x);
@@ -338,6 +343,12 @@ export function bencodeValue(v: BInput): Uint8Array {
 
 const utf8Encoder = new TextEncoder();
 
+/** ASCII text is its own UTF-8: written without an encoder (KRPC's keys and method names). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** A growing output buffer: network messages are small, so one buffer beats a list of parts. */
 class ByteWriter {
   private buf = new Uint8Array(256);
@@ -355,7 +366,7 @@ class ByteWriter {
     this.buf[this.length++] = b;
   }
 
-  /** Text known to be ASCII (digits, `i`, `e`, `:`). */
+  /** Text known to be ASCII (digits, `i`, `e`, `:`, ASCII strings). */
   ascii(s: string): void {
     this.latin1(s);
   }

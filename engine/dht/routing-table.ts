@@ -23,6 +23,8 @@ export interface Contact {
   readonly id: NodeId;
   readonly key: string;
   readonly address: PeerAddress;
+  /** The id's first 4 bytes as an unsigned integer: the cheap part of a distance comparison. */
+  readonly leading32: number;
   /** Last time we heard from it at all (a query or a reply). */
   lastSeen: Millis;
   /** Last time it answered one of our queries; undefined if it never has. */
@@ -163,9 +165,11 @@ export class RoutingTable {
     // distances to target all have bit c as the highest set bit); then c-1, c-2, … in order.
     const c = this.indexOf(target);
     const out: Contact[] = [];
+    // Sorted by the first 32 bits of the distance, then the rest: most pairs differ in those.
+    const top = leading32(target);
     const take = (group: Contact[]) => {
       const live = group.filter((x) => this.stateOf(x, now) !== 'bad');
-      live.sort((a, b) => compareDistance(a.id, b.id, target));
+      live.sort((a, b) => ((a.leading32 ^ top) >>> 0) - ((b.leading32 ^ top) >>> 0) || compareDistance(a.id, b.id, target));
       for (const x of live) if (out.length < n) out.push(x);
     };
     take(this.buckets[c].contacts);
@@ -232,8 +236,12 @@ export class RoutingTable {
 
   private contactOf(node: NodeInfo, replied: boolean, now: Millis): Contact {
     // Copies: a decoded id is a view of the whole datagram, which the table must not keep alive.
-    return { id: node.id.slice(), key: idKey(node.id), address: { host: node.address.host, port: node.address.port }, lastSeen: now, lastReply: replied ? now : undefined, failures: 0 };
+    return { id: node.id.slice(), key: idKey(node.id), leading32: leading32(node.id), address: { host: node.address.host, port: node.address.port }, lastSeen: now, lastReply: replied ? now : undefined, failures: 0 };
   }
+}
+
+function leading32(id: NodeId): number {
+  return ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0;
 }
 
 // Plain loops: these run for every datagram, and a bucket holds at most k contacts.
