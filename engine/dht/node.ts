@@ -5,7 +5,7 @@
 // and datagrams. A bad datagram never throws: it is counted, traced and, if it was a query with a
 // readable transaction id, answered with a KRPC error.
 
-import { toHex } from '../bytes.ts';
+import { bytesEqual, toHex } from '../bytes.ts';
 import type { Clock, DatagramPort, Millis, PeerAddress, Random, TimerHandle } from '../ports.ts';
 import type { TraceSink } from '../trace.ts';
 import { decodeKrpc, encodeKrpc, KRPC_ERROR_CODES, KrpcError, type KrpcMessage, type KrpcQuery, type KrpcResponse, type NodeInfo } from './krpc.ts';
@@ -277,7 +277,9 @@ export class DhtNode {
     if (ctx.purpose === 'lookup') {
       const active = ctx.lookup;
       if (!this.running.includes(active)) return;
-      active.lookup.replied({ id: r.id, address: from }, active.kind === 'get_peers' ? r : { nodes: r.nodes });
+      // A reply may name us: we are not a candidate of our own lookup.
+      const nodes = r.nodes?.filter((n) => !bytesEqual(n.id, this.id));
+      active.lookup.replied({ id: r.id, address: from }, active.kind === 'get_peers' ? { ...r, nodes } : { nodes });
       this.pump(active);
     } else if (ctx.purpose === 'ping') ctx.done?.(true);
     this.pumpAll();
