@@ -3,21 +3,25 @@
 // runs, which stay on one thread) and their ratio; issue 13's target is 2 jobs ≥ 1.8 × 1 job on
 // two cores. Each is a fresh `swarmlab test` process, so its time includes the start-up (and, for
 // --jobs 2, each worker's); both give the same results (test/sweep-jobs-shards.test.ts).
-// `npm run bench:jobs -- 3` adds --seeds 3 (more runs); `-- 3 4` also measures --jobs 4.
+// `npm run bench:jobs -- --seeds 3` runs 3 more seeds of each; `-- scenarios/churn.yaml …` other
+// files instead of the library; `-- --jobs 4` measures 4 jobs as well.
 
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const library = readdirSync(join(root, 'scenarios'))
-  .filter((f) => f.endsWith('.yaml'))
-  .sort()
-  .map((f) => join('scenarios', f));
-const [seedsArg, ...jobsArgs] = process.argv.slice(2);
-const seeds = Number(seedsArg ?? 0);
-const jobCounts = [1, 2, ...jobsArgs.map(Number)];
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { seeds: { type: 'string', default: '0' }, jobs: { type: 'string', multiple: true, default: [] } } });
+const library = positionals.length
+  ? positionals
+  : readdirSync(join(root, 'scenarios'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .map((f) => join('scenarios', f));
+const seeds = Number(values.seeds);
+const jobCounts = [1, 2, ...values.jobs.map(Number)];
 
 function measure(jobs: number): { runs: number; failed: number; wallS: number; perMinute: number } {
   const started = performance.now();
@@ -32,7 +36,7 @@ function measure(jobs: number): { runs: number; failed: number; wallS: number; p
   return { runs: results.runs.length, failed: results.failed, wallS, perMinute: (results.runs.length / wallS) * 60 };
 }
 
-console.log(`library: ${library.length} scenarios, --seeds ${seeds}`);
+console.log(`${positionals.length ? 'files' : 'library'}: ${library.length} scenarios, --seeds ${seeds}`);
 const measured = jobCounts.map((jobs) => {
   const m = measure(jobs);
   console.log(`--jobs ${jobs}: ${m.runs} runs (${m.failed} failed) in ${m.wallS.toFixed(1)} s = ${m.perMinute.toFixed(1)} runs/min`);
