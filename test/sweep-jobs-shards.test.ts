@@ -6,7 +6,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadScenarioFile } from '../sim/scenario/load.ts';
 import { inShard, parseShard } from '../sim/scenario/shard.ts';
+import { type PlannedRun, runSuite, type SuiteRun } from '../sim/scenario/suite.ts';
 
 interface Outcome {
   status: number;
@@ -73,6 +75,39 @@ describe('swarmlab test --jobs N', () => {
     expect(new Set(one.runs.map((r) => r.traceHash)).size).toBeGreaterThan(10);
     expect(timeless(two)).toEqual(timeless(one));
     expect(junitTimeless(readFileSync(join(dir, 'two.xml'), 'utf8'))).toBe(junitTimeless(readFileSync(join(dir, 'one.xml'), 'utf8')));
+  });
+
+  it('reports runs and judges the determinism rerun in the sweep order, whatever order they finish in', async () => {
+    const entries = files.slice(0, 2).map((path) => ({ path, file: loadScenarioFile(path) }));
+    const pending: { run: PlannedRun; finish: (r: SuiteRun) => void }[] = [];
+    const started: number[] = [];
+    const reported: number[] = [];
+    const result = runSuite(entries, {
+      jobs: 100,
+      onStart: (run) => started.push(run.index),
+      onDone: (run) => reported.push(run.index),
+      // Each run's trace hash is its seed's, but the second scenario's rerun gets another: not deterministic.
+      execute: (run) => new Promise((finish) => pending.push({ run, finish })),
+    });
+    await Promise.resolve();
+    expect(pending).toHaveLength(6);
+    for (const { run, finish } of [...pending].reverse()) {
+      const hash = run.rerun && run.name === 'too-fast' ? 'other' : `${run.name}/${run.seed}`;
+      finish({ ...run, ok: true, failures: [], traceHash: hash, wallMs: 1, violations: [], violationCount: 0 });
+      await Promise.resolve();
+    }
+    const suite = await result;
+    expect(started).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(reported).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(suite.runs.map((r) => [r.name, r.seed, r.rerun, r.ok])).toEqual([
+      ['small', '1', false, true],
+      ['small', '2', false, true],
+      ['small', '1', true, true],
+      ['too-fast', '1', false, true],
+      ['too-fast', '2', false, true],
+      ['too-fast', '1', true, false],
+    ]);
+    expect(suite.runs[5].failures[0].check).toBe('determinism');
   });
 
   it('prints the progress lines in the sweep order', { timeout: 60_000 }, () => {
