@@ -64,5 +64,8 @@ describe('DhtNode', () => {
     h.deliver(remote, { t: Uint8Array.of(3), y: 'q', query: { method: 'announce_peer', id: asker, infoHash, port: 7000, token, impliedPort: true } });
     expect(h.sent[2].m.y).toBe('r');
     expect(h.node.storedPeers(infoHash)).toEqual([remote]); // implied_port: the datagram's source port
+    // A node holding peers still names nodes, so the asker's lookup goes on to the k closest.
+    h.deliver(other, { t: Uint8Array.of(4), y: 'q', query: { method: 'get_peers', id: randomId(h.random), infoHash } });
+    expect(h.sent[3].m).toMatchObject({ y: 'r', response: { values: [remote], nodes: [{ address: remote }] } });
   });
 });

@@ -244,7 +244,10 @@ export class DhtNode {
       case 'get_peers': {
         const peers = this.store.peers(q.infoHash, now, s.maxPeersPerReply);
         const token = this.tokens.issue(from.host);
-        const response: KrpcResponse = peers.length > 0 ? { id: this.id, values: peers, token } : { id: this.id, nodes: this.closestInfo(q.infoHash, now), token };
+        // Nodes too when we have peers (as libtorrent does; BEP 5 names either): a lookup that
+        // announces must still converge on the k closest, past the nodes that hold peers.
+        const nodes = this.closestInfo(q.infoHash, now);
+        const response: KrpcResponse = peers.length > 0 ? { id: this.id, values: peers, nodes, token } : { id: this.id, nodes, token };
         this.send(from, { t, y: 'r', response });
         break;
       }
