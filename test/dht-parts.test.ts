@@ -177,6 +177,19 @@ describe('lookup', () => {
     expect(r.queries).toBeLessThanOrEqual(limits.maxQueries);
   });
 
+  it('asks a node that timed out once more, and drops it after a second time-out', () => {
+    const target = randomId(random);
+    const lookup = new Lookup(target, limits, [info(0)]);
+    const [first] = lookup.next();
+    lookup.failed(first.key, true);
+    const [again] = lookup.next();
+    expect(again.key).toBe(first.key);
+    lookup.failed(again.key, true);
+    expect(lookup.next()).toEqual([]);
+    expect(lookup.done).toBe(true);
+    expect(lookup.result()).toMatchObject({ closest: [], queries: 2 });
+  });
+
   it('stops at its query budget when every reply names new nodes (a Sybil crowd)', () => {
     const target = randomId(random);
     const lookup = new Lookup(target, { ...limits, maxQueries: 10 }, [info(0)]);

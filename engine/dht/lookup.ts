@@ -29,6 +29,8 @@ export interface Candidate {
   readonly depth: number;
   /** The token its get_peers reply carried. */
   token?: Uint8Array;
+  /** It timed out once and was asked again. */
+  retried?: boolean;
 }
 
 export interface LookupResult {
@@ -108,10 +110,22 @@ export class Lookup {
     }
   }
 
-  /** The query to `key` (a candidate's id key, or undefined for an unlisted address) failed or was refused. */
-  failed(key: string | undefined): void {
+  /**
+   * The query to `key` (a candidate's id key, or undefined for an unlisted address) failed or was
+   * refused. With `retry` (a time-out: maybe one lost datagram) a candidate not retried yet is
+   * asked once more; otherwise it leaves the lookup.
+   */
+  failed(key: string | undefined, retry = false): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
-    if (key !== undefined && this.listed.delete(key)) this.candidates = this.candidates.filter((c) => c.key !== key);
+    if (key === undefined || !this.listed.has(key)) return;
+    const c = this.candidates.find((x) => x.key === key)!;
+    if (retry && !c.retried) {
+      c.retried = true;
+      c.state = 'new';
+      return;
+    }
+    this.listed.delete(key);
+    this.candidates = this.candidates.filter((x) => x.key !== key);
   }
 
   /** Done: nothing in flight, and the k closest live candidates have answered (or the query budget is spent). */

@@ -308,14 +308,14 @@ export class DhtNode {
       this.table.failed(ctx.to.id, now);
       this.pinging.delete(idKey(ctx.to.id));
     }
-    if (ctx.purpose === 'lookup') this.lookupFailed(ctx.lookup, ctx.to);
+    if (ctx.purpose === 'lookup') this.lookupFailed(ctx.lookup, ctx.to, this.settings.lookupRetry);
     else if (ctx.purpose === 'ping') ctx.done?.(false);
     this.pumpAll();
   }
 
-  private lookupFailed(active: ActiveLookup, to: NodeInfo | undefined): void {
+  private lookupFailed(active: ActiveLookup, to: NodeInfo | undefined, retry = false): void {
     if (!this.running.includes(active)) return;
-    active.lookup.failed(to === undefined ? undefined : idKey(to.id));
+    active.lookup.failed(to === undefined ? undefined : idKey(to.id), retry);
     this.pump(active);
   }
 

@@ -40,6 +40,8 @@ export interface DhtSettings {
   maxLookups: number;
   /** Queries one lookup may send: bounds its work when replies keep naming new nodes (a Sybil crowd, a lossy network). */
   maxQueriesPerLookup: number;
+  /** A lookup asks a node that timed out once more before dropping it: at 20 % loss a third of round trips fail, and the closest nodes are the ones worth a second try. A second silence drops it (and makes it bad in the table). */
+  lookupRetry: boolean;
   /** Candidates a lookup keeps, closest first: enough to have k responders after failures, bounded so a flood of nodes costs nothing. */
   lookupCandidates: number;
   /** Largest datagram decoded: a KRPC message fits in one Ethernet frame; larger input is refused unread. */
@@ -67,6 +69,7 @@ export const DHT_SETTINGS: Readonly<DhtSettings> = Object.freeze({
   maxPendingQueries: 256,
   maxLookups: 16,
   maxQueriesPerLookup: 64,
+  lookupRetry: true,
   lookupCandidates: 32,
   maxDatagramBytes: 1_500,
   maxNodesPerReply: 16,
