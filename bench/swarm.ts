@@ -4,6 +4,8 @@
 // peer-level trace; `flash1000steps` runs it with every step traced. A case named `<case>+wire`
 // runs it with the wire checker on every connection (sim/wire-checks.ts), as scenario runs do;
 // `default+wire` and `peers200+wire` run by default, to show what the checker costs.
+// `npm run bench -- efficiency` compares flash crowds with the fastest possible (bench/efficiency.ts).
+// `npm run bench -- dht` runs the DHT bench instead (bench/dht.ts).
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +49,12 @@ function runOne(name: string): void {
 }
 
 const arg = process.argv[2];
-if (arg?.startsWith('--case=')) {
+if (arg === 'efficiency') {
+  // `npm run bench -- efficiency`: its own bench (bench/efficiency.ts) with its own flags.
+  await import('./efficiency.ts');
+} else if (arg === 'dht') {
+  (await import('./dht.ts')).runDhtBench();
+} else if (arg?.startsWith('--case=')) {
   runOne(arg.slice('--case='.length));
 } else {
   const names = ['default', 'default+wire', 'peers200', 'peers200+wire', ...process.argv.slice(2).filter((n) => n.replace(WIRE, '') in CASES)];

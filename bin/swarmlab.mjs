@@ -5,8 +5,7 @@
 import { existsSync } from 'node:fs';
 
 if (existsSync(new URL('../cli/main.ts', import.meta.url))) {
-  const { register } = await import('tsx/esm/api');
-  register();
+  await import('./tsx-hooks.mjs');
   await import('../cli/main.ts');
 } else {
   await import('../dist/cli/main.js');

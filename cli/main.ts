@@ -15,6 +15,7 @@ type Register = (program: Command) => void;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> }> = {
   run: { summary: 'run a scenario file, or a simulated swarm, and print the result', load: async () => (await import('./run.ts')).registerRun },
   test: { summary: 'run scenario files on many seeds, check determinism, report failures', load: async () => (await import('./test.ts')).registerTest },
+  merge: { summary: "combine the results of a sweep's shards into one summary and JUnit report", load: async () => (await import('./merge.ts')).registerMerge },
   shrink: { summary: 'reduce a failing run to a minimal scenario that fails the same way', load: async () => (await import('./shrink.ts')).registerShrink },
   viz: { summary: 'replay a trace in the browser', load: async () => (await import('./viz.ts')).registerViz },
   create: { summary: 'make a .torrent of a file or a folder', load: async () => (await import('./create.ts')).registerCreate },

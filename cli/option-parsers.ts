@@ -4,6 +4,7 @@
 // would make a cycle.)
 
 import { InvalidArgumentError } from 'commander';
+import { parseShard, type Shard } from '../sim/scenario/shard.ts';
 import { TRANSPORTS, type Transport } from '../sim/scenario/types.ts';
 
 export function positiveInt(value: string): number {
@@ -16,6 +17,20 @@ export function positiveInt(value: string): number {
 export function seedArg(value: string): string {
   if (!/^[\w.-]+$/.test(value)) throw new InvalidArgumentError(`expected a seed: a whole number or a word of letters, digits, '.', '_' or '-', got "${value}"`);
   return value;
+}
+
+/** `--jobs N`: at least one. */
+export function jobCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of jobs, at least 1, got "${value}"`);
+  return n;
+}
+
+/** `--shard I/N`. */
+export function shardOption(value: string): Shard {
+  const shard = parseShard(value);
+  if (typeof shard === 'string') throw new InvalidArgumentError(shard);
+  return shard;
 }
 
 export function portNumber(value: string): number {

@@ -8,16 +8,19 @@ import { dirname, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { runFileStem } from '../sim/scenario/file-names.ts';
 import { describeFailure, reproduceCommand } from '../sim/scenario/report.ts';
-import { type PlannedRun, runSuite, type SuiteRun } from '../sim/scenario/suite.ts';
+import { type PlannedRun, planSweep, runPlanned, runSuite, type SuiteRun } from '../sim/scenario/suite.ts';
 import { runScenario } from '../sim/scenario/load.ts';
 import { junitXml } from './junit.ts';
 import { TraceFile } from './trace-file.ts';
 import { writeReport } from './viz.ts';
-import { positiveInt, transportOption } from './option-parsers.ts';
+import { jobCount, positiveInt, shardOption, transportOption } from './option-parsers.ts';
+import type { Shard } from '../sim/scenario/shard.ts';
+import { testPool } from './test-pool.ts';
+import { suiteJson, sweepId } from './test-results.ts';
 import { transportOf } from '../sim/scenario/transport.ts';
 import type { Transport } from '../sim/scenario/types.ts';
 import { runScenarioOnTcp } from '../sim/tcp/run.ts';
-import { runResolvedInSlices } from '../sim/scenario/load.ts';
+import { runResolved, runResolvedInSlices } from '../sim/scenario/load.ts';
 import { interruptFlag } from './live-common.ts';
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, InputError } from './input-error.ts';
 import { EXIT_BAD_FILE, loadAll, type PlantedBug, plantedBugOption } from './scenario-args.ts';
@@ -32,6 +35,11 @@ interface TestFlags {
   reports: string | false;
   /** One JSON object instead of the progress and summary (no replay pages). */
   json?: boolean;
+  /** Runs at once, on worker threads when more than 1. */
+  jobs: number;
+  shard?: Shard;
+  /** Where to write the JSON object of --json as well (what `swarmlab merge` reads). */
+  results?: string;
 }
 
 /** At most this many failing runs get a replay page (each is run again, with its trace). */
@@ -54,6 +62,9 @@ export function registerTest(program: Command): void {
     .option('--no-reports', 'write no replay pages')
     .option('--transport <memory|tcp>', "run every scenario on this transport (default: each file's, else memory); TCP runs are not run twice for determinism", transportOption)
     .option('--json', "print one JSON object — every run's seed, result, failures and wire violations — instead of the progress and summary (no replay pages)")
+    .option('--jobs <n>', 'run N scenario runs at once, on worker threads (results are the same as with 1)', jobCount, 1)
+    .option('--shard <i/n>', "run only this machine's share of the runs: shard I of N (seeds dealt round-robin); merge the shards' --results with swarmlab merge", shardOption)
+    .option('--results <file>', 'also write the results as the JSON object --json prints (what swarmlab merge reads)')
     .addOption(plantedBugOption())
     .action((paths: string[], flags: TestFlags) => test(paths.length ? paths : ['scenarios'], flags));
 }
@@ -118,27 +129,39 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
   }
   const progress = new Progress(process.stdout.isTTY === true && !flags.json, flags.plantedBug, flags.json === true);
   const tcpFile = (file: (typeof entries)[number]['file']) => (flags.transport ?? file.transport ?? 'memory') === 'tcp';
+  const planning = { replayable: (file: (typeof entries)[number]['file']) => !tcpFile(file), extraSeeds: flags.seeds, firstSeed: flags.firstSeed };
+  const sweep = { id: sweepId(planSweep(entries, planning)), shard: flags.shard, plantedBug: flags.plantedBug };
+  const byPath = new Map(entries.map((e) => [e.path, e.file]));
   // Ctrl-C ends the run under way (left out) and the suite: the summary of the runs done, the
   // JUnit report of them, exit 130. A second Ctrl-C exits at once.
   const interrupt = interruptFlag();
-  let suite;
-  try {
-    suite = await runSuite(entries, {
-      runner: (scenario, seed, options) =>
-        transportOf(scenario, flags.transport) === 'tcp' ? runScenarioOnTcp(scenario, seed) : runResolvedInSlices(scenario, seed, options, { interrupted: interrupt.interrupted }),
-      replayable: (file) => !tcpFile(file),
-      extraSeeds: flags.seeds,
-      firstSeed: flags.firstSeed,
-      plantedBug: flags.plantedBug as PlantedBug,
-      onStart: (run) => progress.start(run),
-      onDone: (run) => progress.done(run),
-      interrupted: interrupt.interrupted,
-    });
-  } finally {
+  const runner = (scenario: Parameters<typeof runResolved>[0], seed: string, options: Parameters<typeof runResolved>[2]) =>
+    transportOf(scenario, flags.transport) === 'tcp' ? runScenarioOnTcp(scenario, seed) : runResolvedInSlices(scenario, seed, options ?? {}, { interrupted: interrupt.interrupted });
+  const plantedBug = flags.plantedBug as PlantedBug;
+  const pool =
+    flags.jobs > 1
+      ? testPool({ jobs: flags.jobs, plantedBug, inThisThread: (run) => tcpFile(byPath.get(run.path)!), runHere: (run) => runPlanned(run, byPath.get(run.path)!, { runner, plantedBug }) })
+      : undefined;
+  const suite = await runSuite(entries, {
+    ...planning,
+    runner,
+    plantedBug,
+    shard: flags.shard,
+    jobs: flags.jobs,
+    execute: pool?.execute,
+    onStart: (run) => progress.start(run),
+    onDone: (run) => progress.done(run),
+    interrupted: interrupt.interrupted,
+  }).finally(() => {
     interrupt.stop();
-    progress.end();
-  }
+    return pool?.close();
+  });
+  progress.end();
   const exitCode = suite.interrupted ? EXIT_INTERRUPTED : suite.failed > 0 ? EXIT_FAILED : EXIT_OK;
+  if (flags.results) {
+    mkdirSync(dirname(flags.results), { recursive: true });
+    writeFileSync(flags.results, `${JSON.stringify(suiteJson(suite, sweep))}\n`);
+  }
 
   const failed = suite.runs.filter((r) => !r.ok);
   if (flags.json) {
@@ -146,7 +169,7 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
       mkdirSync(dirname(flags.junit), { recursive: true });
       writeFileSync(flags.junit, junitXml(suite, flags.plantedBug));
     }
-    console.log(JSON.stringify(suiteJson(suite, flags.plantedBug)));
+    console.log(JSON.stringify(suiteJson(suite, sweep)));
     process.exitCode = exitCode;
     return;
   }
@@ -183,29 +206,6 @@ async function test(paths: string[], flags: TestFlags): Promise<void> {
   console.log(`\nswarmlab test: ${entries.length} scenario${entries.length === 1 ? '' : 's'}, ${suite.runs.length} runs in ${(suite.wallMs / 1000).toFixed(1)} s${interrupted}${flags.junit ? `; JUnit report in ${flags.junit}` : ''}`);
   console.log(`${suite.passed} passed, ${suite.failed} failed`);
   process.exitCode = exitCode;
-}
-
-function suiteJson(suite: Awaited<ReturnType<typeof runSuite>>, plantedBug: string | undefined) {
-  return {
-    runs: suite.runs.map((r) => ({
-      scenario: r.name,
-      file: r.path,
-      seed: r.seed,
-      determinism: r.rerun,
-      ok: r.ok,
-      failures: r.failures,
-      traceHash: r.traceHash ?? null,
-      violations: r.violations,
-      violationCount: r.violationCount,
-      wallMs: Math.round(r.wallMs),
-      reproduce: reproduceCommand(r.path, r.seed, plantedBug, r.transport),
-    })),
-    passed: suite.passed,
-    failed: suite.failed,
-    interrupted: suite.interrupted,
-    planned: suite.planned,
-    wallMs: Math.round(suite.wallMs),
-  };
 }
 
 const label = (run: PlannedRun) => (run.rerun ? `determinism (seed ${run.seed} twice)` : `seed ${run.seed}`);

@@ -7,7 +7,6 @@
 // dictionary's bytes as they appear). Encoding: `bencodeValue` below for network messages; the
 // `bencode` package for torrent files (engine/metainfo.ts).
 
-import { concatBytes } from './bytes.ts';
 
 /** Dictionary keys are latin-1 strings of the key's bytes: one char per byte, exact and collision-free. */
 export type BValue = number | Uint8Array | BValue[] | BDict;
@@ -305,32 +304,85 @@ export type BInput = number | string | Uint8Array | BInput[] | { [key: string]: 
 
 /** Encodes a value (dictionary keys sorted as BEP 3 requires). */
 export function bencodeValue(v: BInput): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const enc = new TextEncoder();
+  const w = new ByteWriter();
   const put = (x: BInput): void => {
     if (typeof x === 'number') {
       if (!Number.isSafeInteger(x)) throw new RangeError(`bencode: ${x} is not a safe integer`);
-      parts.push(enc.encode(`i${x}e`));
+      w.ascii(`i${x}e`);
     } else if (typeof x === 'string') {
-      const b = enc.encode(x);
-      parts.push(enc.encode(`${b.length}:`), b);
+      if (isAscii(x)) {
+        w.ascii(`${x.length}:`);
+        w.ascii(x);
+      } else {
+        const b = utf8Encoder.encode(x);
+        w.ascii(`${b.length}:`);
+        w.bytes(b);
+      }
     } else if (x instanceof Uint8Array) {
-      parts.push(enc.encode(`${x.length}:`), x);
+      w.ascii(`${x.length}:`);
+      w.bytes(x);
     } else if (Array.isArray(x)) {
-      parts.push(enc.encode('l'));
+      w.byte(CHAR_L);
       for (const e of x) put(e);
-      parts.push(enc.encode('e'));
+      w.byte(CHAR_E);
     } else {
-      parts.push(enc.encode('d'));
+      w.byte(CHAR_D);
       const keys = Object.keys(x).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       for (const k of keys) {
-        const kb = Uint8Array.from(k, (ch) => ch.charCodeAt(0) & 0xff);
-        parts.push(enc.encode(`${kb.length}:`), kb);
+        // Keys are latin-1: one byte per char.
+        w.ascii(`${k.length}:`);
+        w.latin1(k);
         put(x[k]);
       }
-      parts.push(enc.encode('e'));
+      w.byte(CHAR_E);
     }
   };
   put(v);
-  return concatBytes(parts);
+  return w.result();
+}
+
+const utf8Encoder = new TextEncoder();
+
+/** ASCII text is its own UTF-8: written without an encoder (KRPC's keys and method names). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** A growing output buffer: network messages are small, so one buffer beats a list of parts. */
+class ByteWriter {
+  private buf = new Uint8Array(256);
+  private length = 0;
+
+  private room(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.room(1);
+    this.buf[this.length++] = b;
+  }
+
+  /** Text known to be ASCII (digits, `i`, `e`, `:`, ASCII strings). */
+  ascii(s: string): void {
+    this.latin1(s);
+  }
+
+  latin1(s: string): void {
+    this.room(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.length++] = s.charCodeAt(i) & 0xff;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+
+  result(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
 }

@@ -155,7 +155,10 @@ export class PeerManager {
     const id = toHex(peer.remotePeerId!);
     if (this.o.isBanned(peer.key.banKey)) return 'banned';
     if (this.byPeerId.has(id)) return 'already connected to this peer id';
-    if (this.established.size >= this.o.settings.maxConnections && !(peer.conn.inbound && this.makeRoom())) return 'too many connections';
+    // Our own dial makes room as an inbound newcomer does: inbound peers accepted while it was in
+    // its handshake may have taken the slot it was dialled for (in a flash crowd, every leecher's
+    // dial to the seed lost to 50 empty-handed leechers, and nobody got a piece for minutes).
+    if (this.established.size >= this.o.settings.maxConnections && !this.makeRoom()) return 'too many connections';
     this.handshaking.delete(peer.key);
     if (!peer.conn.inbound) this.known.connected(peer.conn.remote);
     this.byPeerId.set(id, peer);
@@ -203,7 +206,7 @@ export class PeerManager {
   }
 
   /**
-   * All established slots are taken and a new inbound peer finished its handshake: the least
+   * All established slots are taken and a new peer (inbound, or our own dial) finished its handshake: the least
    * useful established peer goes. Only a peer that exchanges nothing with us — neither side
    * interested — is a candidate (like libtorrent's inactivity rule for peers "uninteresting and
    * uninterested"); among them, the one that gave and took the fewest bytes, then the one

@@ -10,6 +10,7 @@
 // with a problem named, and entries past `limit` per list are counted and ignored.
 
 import { asBytes, BdecodeError, type BDict, type BValue, bdecode, bencodeValue, isDict } from './bdecode.ts';
+import { decodeCompactAddresses, encodeCompactAddresses, type IpLength, isIpv4 } from './compact-address.ts';
 import type { PeerAddress } from './ports.ts';
 
 /** The extended message id we assign to ut_pex in our BEP 10 handshake (libtorrent uses 1 too). */
@@ -55,24 +56,23 @@ export class PexError extends Error {
   }
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 /** Longest "host:port" we take from `added.h` (a DNS name is at most 253 bytes). */
 const MAX_NAME_LENGTH = 260;
 
 export function encodePex(m: PexMessage): Uint8Array {
   const v4: PexPeer[] = [], v6: PexPeer[] = [], named: PexPeer[] = [];
-  for (const p of m.added) (IPV4.test(p.address.host) ? v4 : p.address.host.includes(':') ? v6 : named).push(p);
+  for (const p of m.added) (isIpv4(p.address.host) ? v4 : p.address.host.includes(':') ? v6 : named).push(p);
   const d4: PeerAddress[] = [], d6: PeerAddress[] = [], dn: PeerAddress[] = [];
-  for (const a of m.dropped) (IPV4.test(a.host) ? d4 : a.host.includes(':') ? d6 : dn).push(a);
+  for (const a of m.dropped) (isIpv4(a.host) ? d4 : a.host.includes(':') ? d6 : dn).push(a);
   const d: BDict = {
-    added: compact(v4.map((p) => p.address), 4),
+    added: encodeCompactAddresses(v4.map((p) => p.address), 4),
     'added.f': Uint8Array.from(v4.map((p) => p.flags)),
-    dropped: compact(d4, 4),
+    dropped: encodeCompactAddresses(d4, 4),
   };
   if (v6.length > 0 || d6.length > 0) {
-    d.added6 = compact(v6.map((p) => p.address), 16);
+    d.added6 = encodeCompactAddresses(v6.map((p) => p.address), 16);
     d['added6.f'] = Uint8Array.from(v6.map((p) => p.flags));
-    d.dropped6 = compact(d6, 16);
+    d.dropped6 = encodeCompactAddresses(d6, 16);
   }
   if (named.length > 0 || dn.length > 0) {
     d['added.h'] = named.map((p) => text(`${p.address.host}:${p.address.port}`));
@@ -118,19 +118,7 @@ function text(s: string): Uint8Array {
   return new TextEncoder().encode(s);
 }
 
-function compact(addresses: PeerAddress[], ipLength: 4 | 16): Uint8Array {
-  const out = new Uint8Array(addresses.length * (ipLength + 2));
-  addresses.forEach((a, i) => {
-    const at = i * (ipLength + 2);
-    if (ipLength === 4) a.host.split('.').forEach((part, j) => (out[at + j] = Number(part)));
-    else out.set(ipv6Bytes(a.host), at);
-    out[at + ipLength] = a.port >> 8;
-    out[at + ipLength + 1] = a.port & 0xff;
-  });
-  return out;
-}
-
-function decodeCompact(d: BDict, key: string, ipLength: 4 | 16, problems: string[]): PeerAddress[] {
+function decodeCompact(d: BDict, key: string, ipLength: IpLength, problems: string[]): PeerAddress[] {
   const v = d[key];
   if (v === undefined) return [];
   const bytes = asBytes(v);
@@ -138,16 +126,9 @@ function decodeCompact(d: BDict, key: string, ipLength: 4 | 16, problems: string
     problems.push(`${key}: not a byte string (ignored)`);
     return [];
   }
-  const size = ipLength + 2;
-  if (bytes.length % size !== 0) problems.push(`${key}: ${bytes.length} bytes is not a whole number of ${size}-byte entries (the partial entry ignored)`);
-  const out: PeerAddress[] = [];
-  for (let at = 0; at + size <= bytes.length; at += size) {
-    const port = (bytes[at + ipLength] << 8) | bytes[at + ipLength + 1];
-    if (port === 0) continue; // port 0 cannot be dialled
-    const ip = bytes.subarray(at, at + ipLength);
-    out.push({ host: ipLength === 4 ? [...ip].join('.') : ipv6Text(ip), port });
-  }
-  return out;
+  const { addresses, partial } = decodeCompactAddresses(bytes, ipLength);
+  if (partial) problems.push(`${key}: ${bytes.length} bytes is not a whole number of ${ipLength + 2}-byte entries (the partial entry ignored)`);
+  return addresses;
 }
 
 function decodeNames(d: BDict, key: string, problems: string[]): PeerAddress[] {
@@ -170,24 +151,4 @@ function decodeNames(d: BDict, key: string, problems: string[]): PeerAddress[] {
     out.push({ host: s.slice(0, colon), port });
   }
   return out;
-}
-
-function ipv6Bytes(host: string): Uint8Array {
-  const [head, tail = ''] = host.split('::');
-  const parts = (s: string) => (s === '' ? [] : s.split(':'));
-  const h = parts(head), t = host.includes('::') ? parts(tail) : [];
-  const groups = [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16) || 0;
-    out[2 * i] = n >> 8;
-    out[2 * i + 1] = n & 0xff;
-  });
-  return out;
-}
-
-function ipv6Text(ip: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((ip[i] << 8) | ip[i + 1]).toString(16));
-  return groups.join(':');
 }

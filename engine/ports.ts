@@ -131,6 +131,21 @@ export interface WebSeedPort {
   get(url: string, rangeStart: number, rangeEnd: number, done: (result: WebSeedResult) => void): { cancel(): void };
 }
 
+/**
+ * Datagrams (UDP's guarantees: none): what the DHT (BEP 5) speaks. A datagram may be lost,
+ * duplicated or reordered; each arrives whole or not at all. `send` never blocks and never throws
+ * for an unreachable address (the datagram is simply lost). The port calls the handler installed
+ * by `onDatagram` (one at a time: a later call replaces it) for each datagram that arrives; the
+ * bytes are the receiver's to keep. `send` takes its bytes: the sender does not change them after
+ * (the simulator hands the same array over, as it does with connections' chunks).
+ */
+export interface DatagramPort {
+  /** Where others reach us. */
+  readonly localAddress: PeerAddress;
+  send(to: PeerAddress, bytes: Uint8Array): void;
+  onDatagram(handler: (from: PeerAddress, bytes: Uint8Array) => void): void;
+}
+
 /** Everything a client needs, bundled. */
 export interface Ports {
   clock: Clock;

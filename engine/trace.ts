@@ -25,6 +25,7 @@ export const TRACE_KINDS = {
   message: "a wire message another client sent to `remote` (TCP runs): `type` and its numbers, decoded by the relay's tap",
   turnover: 'peer turnover: every slot taken, the `disconnected` least useful peers were dropped to dial others (`connections` left)',
   failure: "a check of the run failed (`check`, `message`; `at`: when, if the check names a time): the run's verdict, traced when it is judged, after every other event",
+  krpc: "a DHT message (BEP 5 KRPC) sent (`dir: 'out'`) or received (`dir: 'in'`) by a DHT node: `y` (q, r or e), `tid`, `method` of a query, `nodes` and `values` counts of a reply, `code` of an error; a datagram that is not KRPC has `error` and `errorKind` instead",
   starved: 'too few peers (`connections`) and none left to dial among the `known`: the peer announces again now',
 } as const;
 

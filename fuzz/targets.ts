@@ -3,6 +3,7 @@
 import type { FuzzTarget } from './target.ts';
 import { bencodeTarget } from './targets/bencode.ts';
 import { clientTarget } from './targets/client.ts';
+import { krpcTarget } from './targets/krpc.ts';
 import { magnetTarget } from './targets/magnet.ts';
 import { metadataTarget } from './targets/metadata.ts';
 import { metainfoTarget } from './targets/metainfo.ts';
@@ -15,4 +16,4 @@ import { wireTarget } from './targets/wire.ts';
 
 // Each target takes its own input type; the runner only hands a target inputs it generated (or
 // saved under its name), so the list erases the type.
-export const targets: FuzzTarget<never>[] = [wireTarget, bencodeTarget, metainfoTarget, storageLayoutTarget, metadataTarget, trackerHttpTarget, trackerUdpTarget, magnetTarget, scenarioTarget, clientTarget, pexTarget].map((t) => t as unknown as FuzzTarget<never>);
+export const targets: FuzzTarget<never>[] = [wireTarget, bencodeTarget, metainfoTarget, storageLayoutTarget, metadataTarget, trackerHttpTarget, trackerUdpTarget, magnetTarget, scenarioTarget, clientTarget, pexTarget, krpcTarget].map((t) => t as unknown as FuzzTarget<never>);

@@ -7,6 +7,7 @@
 const MAX_TEXT = 1024;
 
 import { asBytes, asInt, asText, type BValue, bdecode, isDict } from '../engine/bdecode.ts';
+import { readCompactAddress } from '../engine/compact-address.ts';
 import type { AnnouncePeer, AnnounceResult } from '../engine/ports.ts';
 
 /**
@@ -14,18 +15,10 @@ import type { AnnouncePeer, AnnounceResult } from '../engine/ports.ts';
  * to `peers`, one at a time: a list of 125,000 peers must not go through an argument spread.
  */
 export function parseCompactPeers(bytes: Uint8Array, ipv6 = false, peers: AnnouncePeer[] = []): AnnouncePeer[] {
-  const size = ipv6 ? 18 : 6;
-  for (let i = 0; i + size <= bytes.length; i += size) {
-    let host: string;
-    if (ipv6) {
-      const groups: string[] = [];
-      for (let g = 0; g < 8; g++) groups.push(((bytes[i + 2 * g] << 8) | bytes[i + 2 * g + 1]).toString(16));
-      host = groups.join(':');
-    } else {
-      host = `${bytes[i]}.${bytes[i + 1]}.${bytes[i + 2]}.${bytes[i + 3]}`;
-    }
-    const port = (bytes[i + size - 2] << 8) | bytes[i + size - 1];
-    if (port > 0) peers.push({ host, port });
+  const ipLength = ipv6 ? 16 : 4;
+  for (let i = 0; i + ipLength + 2 <= bytes.length; i += ipLength + 2) {
+    const peer = readCompactAddress(bytes, i, ipLength);
+    if (peer.port > 0) peers.push(peer);
   }
   return peers;
 }

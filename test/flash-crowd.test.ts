@@ -8,6 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { memoryTrace } from '../engine/trace-writer.ts';
+import { parseScenarioText, runScenario } from '../sim/scenario/load.ts';
 
 describe('the flash crowd of 100 (scenarios/flash-crowd-100.yaml)', () => {
   it(
@@ -24,4 +26,33 @@ describe('the flash crowd of 100 (scenarios/flash-crowd-100.yaml)', () => {
     },
     600_000,
   );
+});
+
+describe('connection slots in a crowd that fills them', () => {
+  it("a leecher's dial to the seed makes room when empty-handed inbound leechers took its slot meanwhile", () => {
+    // 30 leechers with 10 slots each and one fixed latency: every leecher's dial to the seed is in
+    // its handshake while the other leechers' dials arrive, so its slots fill before the seed answers.
+    const scenario = parseScenarioText(
+      [
+        'name: slots-fill',
+        'torrent: { size: 2MiB, pieceLength: 256KiB }',
+        'groups:',
+        '  - { name: S, role: seed, upload: 512KiB/s }',
+        '  - { name: L, count: 30, upload: 512KiB/s, download: 2MiB/s }',
+        'network: { latency: 30ms }',
+        'settings: { maxConnections: 10 }',
+        'timeLimit: 10min',
+        'expect: { allComplete: true }',
+      ].join('\n'),
+    );
+    const trace = memoryTrace();
+    const result = runScenario(scenario, 1, { traceOut: trace.out });
+    expect(result.failures).toEqual([]);
+    const events = trace.lines.slice(1).map((l) => JSON.parse(l) as { t: number; kind: string; peer: string; remote?: string; reason?: string });
+    const refusedSeed = events.filter((e) => e.kind === 'disconnect' && e.remote === 'S0' && e.reason === 'too many connections');
+    expect(refusedSeed.map((e) => e.peer)).toEqual([]);
+    // Without the room made, the first piece arrived only after the 10 s tick's turnover (21 s).
+    const firstPiece = events.find((e) => e.kind === 'verified')!;
+    expect(firstPiece.t).toBeLessThan(10_000);
+  });
 });

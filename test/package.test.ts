@@ -109,6 +109,24 @@ describe('the packed package, installed in a new project offline', { timeout: 24
     expect(readFileSync(join(project, 'out/junit.xml'), 'utf8')).toMatch(/<testsuite name="small"[^>]* tests="3" failures="0"/);
   });
 
+  it('npx swarmlab test --jobs 2: the compiled worker threads give --jobs 1 results; shards merge back', () => {
+    const sweep = (args: string[]) => {
+      const r = inProject('npx', ['swarmlab', 'test', 'small.yaml', '--seeds', '2', ...args]);
+      expect(r.status, show(r)).toBe(0);
+      return r;
+    };
+    const hashes = (json: string) => (JSON.parse(json) as { runs: { traceHash: string; ok: boolean }[] }).runs.map((run) => [run.traceHash, run.ok]);
+    const one = sweep(['--json']);
+    const two = sweep(['--json', '--jobs', '2']);
+    expect(hashes(two.stdout)).toEqual(hashes(one.stdout));
+    expect(hashes(one.stdout)).toHaveLength(4);
+    sweep(['--shard', '1/2', '--results', 'out/shard-1.json', '--jobs', '2']);
+    sweep(['--shard', '2/2', '--results', 'out/shard-2.json']);
+    const merged = inProject('npx', ['swarmlab', 'merge', 'out/shard-1.json', 'out/shard-2.json', '--json']);
+    expect(merged.status, show(merged)).toBe(0);
+    expect(hashes(merged.stdout)).toEqual(hashes(one.stdout));
+  });
+
   it("the project's vitest runs a file importing swarmlab/vitest", () => {
     const r = inProject('npx', ['vitest', 'run', '--reporter=verbose']);
     expect(r.status, show(r)).toBe(0);

@@ -165,8 +165,8 @@ describe('swarmlab test for CI', () => {
 
   it('caps a failure body at 64 KiB, says it was cut, and keeps the reproduce line', () => {
     const failures = Array.from({ length: 5000 }, (_, i) => ({ check: 'safety', message: `violation ${i}: ${'x'.repeat(100)}` }));
-    const run: SuiteRun = { path: 'a.yaml', name: 'a', seed: '3', rerun: false, index: 1, total: 1, ok: false, failures, wallMs: 1, violations: [], violationCount: 0 };
-    const xml = junitXml({ runs: [run], interrupted: false, planned: 1, passed: 0, failed: 1, wallMs: 1 });
+    const run: SuiteRun = { path: 'a.yaml', name: 'a', seed: '3', rerun: false, index: 1, total: 1, sweepIndex: 1, ok: false, failures, wallMs: 1, violations: [], violationCount: 0 };
+    const xml = junitXml({ runs: [run], interrupted: false, planned: 1, passed: 0, failed: 1, wallMs: 1, sweepRuns: 1 });
     const body = /<failure [^>]*>([^<]*)<\/failure>/.exec(xml)![1];
     expect(body.length).toBeLessThan(MAX_FAILURE_TEXT + 500);
     expect(body).toMatch(/\n… cut at 64 KiB: \d+ more failures \(the reproduce command shows them all\)\nreproduce: node bin\/swarmlab\.mjs run a\.yaml --seed 3$/);

@@ -6,7 +6,10 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { loadScenario, loadScenarioFile, runResolved } from '../sim/scenario/load.ts';
+import { loadScenario, loadScenarioFile, parseScenarioText, runResolved } from '../sim/scenario/load.ts';
+import { createHash } from 'node:crypto';
+import { findFailures } from '../viz/failures.ts';
+import { ReplayModel } from '../viz/model.ts';
 import { SWARMLAB } from './helpers/processes.ts';
 import { TransportError } from '../sim/scenario/transport.ts';
 import { hostAddress, PRIVATE_PORT, PUBLIC_PORT, tcpCapacity, trackerAddress } from '../sim/tcp/addresses.ts';
@@ -77,6 +80,26 @@ describe('the TCP transport', () => {
     expect(suite.runs.some((r) => r.determinism)).toBe(false);
     expect(suite.failed).toBe(0);
     for (const r of suite.runs) expect(r.reproduce).toMatch(/--transport tcp$/);
+  });
+
+  it('a failing run traces its verdict last, as on the memory transport, so the replay opens at it', { timeout: 60_000 }, async () => {
+    // One slow seed and two leechers with 3 s to fetch 2 MiB at 128 KiB/s: neither can complete.
+    const scenario = loadScenario(
+      parseScenarioText(
+        'name: tcp-too-short\ntorrent: { size: 2MiB, pieceLength: 256KiB }\ngroups:\n  - { name: S, role: seed, upload: 128KiB/s }\n  - { name: L, count: 2 }\ntimeLimit: 3s\nexpect: { allComplete: true }\n',
+      ),
+      '1',
+    );
+    const trace = memoryTrace();
+    const result = await runScenarioOnTcp(scenario, '1', { traceOut: trace.out });
+    expect(result.ok).toBe(false);
+    expect(result.failures.map((f) => f.check)).toContain('liveness');
+    const text = trace.lines.join('\n') + '\n';
+    expect(createHash('sha256').update(text).digest('hex')).toBe(result.traceHash);
+    const last = trace.lines.slice(-result.failures.length).map((l) => JSON.parse(l));
+    expect(last.map((e) => [e.kind, e.check, e.peer])).toEqual(result.failures.map((f) => ['failure', f.check, f.peer ?? 'sim']));
+    const found = findFailures(ReplayModel.fromText(text));
+    expect(found.map((f) => f.check)).toEqual(result.failures.map((f) => f.check));
   });
 
   it('refuses, before anything starts, a scenario with more peers than this machine allows on TCP', async () => {

@@ -1,6 +1,9 @@
 // A test suite of scenario files: each scenario on its seeds, and one seed run twice to check that
 // the trace hash is the same both times (determinism, checked on every suite run). What
-// `swarmlab test` runs; the printing is cli/test.ts's.
+// `swarmlab test` runs; the printing is cli/test.ts's. Runs go one at a time in this thread, or
+// `jobs` at once through `execute` (cli/test-pool.ts's worker threads); either way each run is
+// reported, and the determinism rerun judged, in the sweep's order, so the result is the same.
+// `shard` keeps one machine's share of the sweep (shard.ts).
 
 import { ClockStoppedError } from '../scheduler.ts';
 import { TransportError } from './transport.ts';
@@ -8,6 +11,7 @@ import { loadScenario, runResolved, type ScenarioFile, type ScenarioRunOptions }
 import { seedList } from './seeds.ts';
 import type { Failure, Scenario, ScenarioResult } from './types.ts';
 import type { WireViolation } from '../wire-checker.ts';
+import { inShard, type Shard } from './shard.ts';
 
 export interface SuiteEntry {
   path: string;
@@ -29,7 +33,7 @@ export interface SuiteOptions extends Pick<ScenarioRunOptions, 'plantedBug'> {
   extraSeeds?: number;
   /** The first of the extra seeds (they count up from it). */
   firstSeed?: number;
-  /** Told before each run, and after it. */
+  /** Told before each run, and after it (in the sweep's order, whatever order runs finish in). */
   onStart?: (run: PlannedRun) => void;
   onDone?: (run: SuiteRun) => void;
   /**
@@ -37,6 +41,12 @@ export interface SuiteOptions extends Pick<ScenarioRunOptions, 'plantedBug'> {
    * stops the suite there. The run it cut short (the runner's to end early) is left out.
    */
   interrupted?: () => boolean;
+  /** Only this machine's share of the sweep (default: all of it). */
+  shard?: Shard;
+  /** How many runs go at once (default 1); more only make sense with an `execute` that runs elsewhere. */
+  jobs?: number;
+  /** Runs one planned run (default: `runPlanned` in this thread). Its determinism rerun is judged here. */
+  execute?: (run: PlannedRun) => Promise<SuiteRun>;
 }
 
 export interface PlannedRun {
@@ -45,10 +55,18 @@ export interface PlannedRun {
   seed: string;
   /** The determinism rerun of a seed already run. */
   rerun: boolean;
-  /** 1-based position among all runs of the suite, and their number. */
+  /** 1-based position among the runs this suite runs (this shard's), and their number. */
   index: number;
   total: number;
+  /** 1-based position in the whole sweep, the same on every shard (`swarmlab merge` orders by it). */
+  sweepIndex: number;
 }
+
+/** A run of the sweep before it is numbered among a shard's runs. */
+export type SweepRun = Omit<PlannedRun, 'index' | 'total'> & {
+  /** 0-based seed group: a seed's run and its determinism rerun share one, and so a shard. */
+  group: number;
+};
 
 export interface SuiteRun extends PlannedRun {
   ok: boolean;
@@ -71,6 +89,8 @@ export interface SuiteResult {
   passed: number;
   failed: number;
   wallMs: number;
+  /** How many runs the whole sweep has (more than `runs` on a shard). */
+  sweepRuns: number;
 }
 
 /** The check reported when a run throws instead of finishing: a crash of swarmlab itself. */
@@ -80,48 +100,73 @@ export const CLOCK_STOPPED = 'clock-stopped';
 /** The check reported when the same seed gives two different trace hashes. */
 export const NONDETERMINISM = 'determinism';
 
-export async function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions = {}): Promise<SuiteResult> {
-  const plan: Omit<PlannedRun, 'index' | 'total'>[] = [];
+/** Every run of the sweep in order: each scenario's seeds, then its first seed again (when replayable). */
+export function planSweep(entries: readonly SuiteEntry[], o: Pick<SuiteOptions, 'extraSeeds' | 'firstSeed' | 'replayable'> = {}): SweepRun[] {
+  const sweep: SweepRun[] = [];
+  let group = 0;
   for (const { path, file } of entries) {
     const seeds = seedList(file.seeds, o.extraSeeds ?? 0, o.firstSeed ?? 1);
-    for (const seed of seeds) plan.push({ path, name: file.name, seed, rerun: false });
-    if (o.replayable?.(file) ?? true) plan.push({ path, name: file.name, seed: seeds[0], rerun: true });
+    const firstGroup = group;
+    for (const seed of seeds) sweep.push({ path, name: file.name, seed, rerun: false, sweepIndex: sweep.length + 1, group: group++ });
+    if (o.replayable?.(file) ?? true) sweep.push({ path, name: file.name, seed: seeds[0], rerun: true, sweepIndex: sweep.length + 1, group: firstGroup });
   }
-  const files = new Map(entries.map((e) => [e.path, e.file]));
-  const firstHash = new Map<string, string | undefined>();
-  const runs: SuiteRun[] = [];
-  const started = performance.now();
-  let interrupted = false;
-  for (const [i, p] of plan.entries()) {
-    const planned: PlannedRun = { ...p, index: i + 1, total: plan.length };
-    o.onStart?.(planned);
-    const run = await runOne(planned, files.get(p.path)!, o);
-    if (o.interrupted) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (o.interrupted()) {
-        interrupted = true;
-        break;
-      }
-    }
-    const key = `${p.path}\n${p.seed}`;
-    if (!p.rerun) firstHash.set(key, run.traceHash);
-    else {
-      // The rerun passes when it gives the first run's trace hash; its own checks were judged then.
-      const before = firstHash.get(key);
-      const same = run.traceHash !== undefined && run.traceHash === before;
-      run.failures = same
-        ? []
-        : [{ check: NONDETERMINISM, message: `seed ${p.seed} gave trace ${short(before)} and then ${short(run.traceHash)}: the run is not deterministic` }];
-      run.ok = same;
-    }
-    runs.push(run);
-    o.onDone?.(run);
-  }
-  const failed = runs.filter((r) => !r.ok).length;
-  return { runs, interrupted, planned: plan.length, passed: runs.length - failed, failed, wallMs: performance.now() - started };
+  return sweep;
 }
 
-async function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): Promise<SuiteRun> {
+export async function runSuite(entries: readonly SuiteEntry[], o: SuiteOptions = {}): Promise<SuiteResult> {
+  const sweep = planSweep(entries, o);
+  const mine = o.shard ? sweep.filter((r) => inShard(r.group, o.shard!)) : sweep;
+  const plan: PlannedRun[] = mine.map(({ group: _, ...r }, i) => ({ ...r, index: i + 1, total: mine.length }));
+  const files = new Map(entries.map((e) => [e.path, e.file]));
+  const execute = o.execute ?? (async (p: PlannedRun) => runPlanned(p, files.get(p.path)!, o));
+  const firstHash = new Map<string, string | undefined>();
+  const runs: SuiteRun[] = [];
+  const finished: (SuiteRun | undefined)[] = [];
+  const started = performance.now();
+  // Reports every run finished so far whose predecessors have all been reported.
+  const report = () => {
+    while (runs.length < plan.length && finished[runs.length]) {
+      const run = finished[runs.length]!;
+      const key = `${run.path}\n${run.seed}`;
+      if (!run.rerun) firstHash.set(key, run.traceHash);
+      else {
+        // The rerun passes when it gives the first run's trace hash; its own checks were judged then.
+        const before = firstHash.get(key);
+        const same = run.traceHash !== undefined && run.traceHash === before;
+        run.failures = same
+          ? []
+          : [{ check: NONDETERMINISM, message: `seed ${run.seed} gave trace ${short(before)} and then ${short(run.traceHash)}: the run is not deterministic` }];
+        run.ok = same;
+      }
+      runs.push(run);
+      o.onDone?.(run);
+    }
+  };
+  let next = 0;
+  let interrupted = false;
+  const lane = async () => {
+    while (next < plan.length && !interrupted) {
+      const planned = plan[next++];
+      o.onStart?.(planned);
+      const run = await execute(planned);
+      if (o.interrupted) {
+        // The event loop's turn: a Ctrl-C handler may have set the flag meanwhile.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (o.interrupted()) interrupted = true;
+      }
+      // A run cut short is left out, and with it every run after it in the sweep's order.
+      if (interrupted) return;
+      finished[planned.index - 1] = run;
+      report();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(o.jobs ?? 1, plan.length)) }, lane));
+  const failed = runs.filter((r) => !r.ok).length;
+  return { runs, interrupted, planned: plan.length, passed: runs.length - failed, failed, wallMs: performance.now() - started, sweepRuns: sweep.length };
+}
+
+/** Runs one planned run of `file` in this thread (what a worker of `swarmlab test --jobs N` calls too). */
+export async function runPlanned(p: PlannedRun, file: ScenarioFile, o: Pick<SuiteOptions, 'runner' | 'plantedBug'>): Promise<SuiteRun> {
   const started = performance.now();
   const runner = o.runner ?? runResolved;
   let result: ScenarioResult;
@@ -130,12 +175,21 @@ async function runOne(p: PlannedRun, file: ScenarioFile, o: SuiteOptions): Promi
   } catch (e) {
     result = crashedRun(e, file.name, p.seed);
   }
+  return suiteRunOf(p, result, performance.now() - started);
+}
+
+/** A planned run that could not be run at all (its worker thread died), failed with check `crash`. */
+export function crashedSuiteRun(p: PlannedRun, e: unknown, wallMs: number): SuiteRun {
+  return suiteRunOf(p, crashedRun(e, p.name, p.seed), wallMs);
+}
+
+function suiteRunOf(p: PlannedRun, result: ScenarioResult, wallMs: number): SuiteRun {
   return {
     ...p,
     ok: result.ok,
     failures: result.failures,
     traceHash: result.traceHash || undefined,
-    wallMs: performance.now() - started,
+    wallMs,
     violations: result.violations,
     violationCount: result.violationCount,
     ...(result.transport === 'tcp' ? { transport: 'tcp' as const } : {}),

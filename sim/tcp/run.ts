@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FaultInjector } from '../scenario/faults.ts';
+import { traceFailures } from '../scenario/failure-trace.ts';
 import { InvariantChecker } from '../scenario/invariants.ts';
 import { judge, judgeFirstCopy, judgeWire, type RunOptions, swarmOptionsOf } from '../scenario/run.ts';
 import { FirstCopyWatch } from '../scenario/first-copy.ts';
@@ -68,36 +69,43 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     const firstCopy = scenario.expect.firstCopy ? new FirstCopyWatch(swarm, scenario.expect.firstCopy.by) : undefined;
     const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
     const interrupted = () => o.signal?.aborted === true;
-    const run = await swarm.run(() => interrupted() || stopWhen());
-
-    const failures: Failure[] = [...checker.violations];
-    if (interrupted()) failures.push({ check: 'interrupted', t: run.simTime, message: 'the run was interrupted; everything it started was stopped' });
-    for (const c of swarm.crashes) failures.push({ check: 'crash', message: c.message, ...(c.peer ? { peer: c.peer } : {}) });
-    failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log), ...judgeFirstCopy(scenario, firstCopy));
-    const peers = await Promise.all(
-      swarm.peers.map(async (p) => ({
-        label: p.label,
-        role: p.role,
-        joinedAt: p.joinedAt,
-        completedAt: p.completedAt,
-        uploaded: p.client?.uploaded ?? p.sentBytes,
-        downloaded: p.client?.downloaded ?? p.receivedBytes,
-        duplicateBytes: p.client?.duplicateBytes ?? 0,
-        // Another client's bytes are its files, hashed against the torrent once it has stopped.
-        payloadMatches: p.storage ? Buffer.compare(p.storage.read(0, swarm.payload.length), swarm.payload) === 0 : p.running ? (await verifyFiles(p.dir, swarm.torrent)).complete : false,
-        group: p.group.prefix,
-        behaviour: p.behaviour,
-        ...(p.external !== undefined ? { client: clientName(p.external) } : {}),
-      })),
+    const failures: Failure[] = [];
+    let peers: TcpScenarioResult['peers'] = [];
+    // The verdict is judged once everything has stopped and traced before the trace's hash line.
+    const run = await swarm.run(
+      () => interrupted() || stopWhen(),
+      async (simTime) => {
+        failures.push(...checker.violations);
+        if (interrupted()) failures.push({ check: 'interrupted', t: simTime, message: 'the run was interrupted; everything it started was stopped' });
+        for (const c of swarm.crashes) failures.push({ check: 'crash', message: c.message, ...(c.peer ? { peer: c.peer } : {}) });
+        failures.push(...judge(scenario, swarm, faults.lastHeal, checker), ...judgeWire(scenario, swarm, wire.log), ...judgeFirstCopy(scenario, firstCopy));
+        peers = await Promise.all(
+          swarm.peers.map(async (p) => ({
+            label: p.label,
+            role: p.role,
+            joinedAt: p.joinedAt,
+            completedAt: p.completedAt,
+            uploaded: p.client?.uploaded ?? p.sentBytes,
+            downloaded: p.client?.downloaded ?? p.receivedBytes,
+            duplicateBytes: p.client?.duplicateBytes ?? 0,
+            // Another client's bytes are its files, hashed against the torrent once it has stopped.
+            payloadMatches: p.storage ? Buffer.compare(p.storage.read(0, swarm.payload.length), swarm.payload) === 0 : p.running ? (await verifyFiles(p.dir, swarm.torrent)).complete : false,
+            group: p.group.prefix,
+            behaviour: p.behaviour,
+            ...(p.external !== undefined ? { client: clientName(p.external) } : {}),
+          })),
+        );
+        // Another client's leecher that says it completed must hold the right bytes.
+        for (const p of peers) {
+          const peer = swarm.peers.find((x) => x.label === p.label)!;
+          if (peer.external !== undefined && p.role === 'leecher' && p.completedAt !== undefined && !p.payloadMatches) {
+            const why = (await verifyFiles(peer.dir, swarm.torrent)).problem;
+            failures.push({ check: 'payload', peer: p.label, message: `${p.label} (${clientName(peer.external)}) completed, but its files differ from the payload${why ? `: ${why}` : ''}` });
+          }
+        }
+        traceFailures(swarm.traceSink, simTime, failures);
+      },
     );
-    // Another client's leecher that says it completed must hold the right bytes.
-    for (const p of peers) {
-      const peer = swarm.peers.find((x) => x.label === p.label)!;
-      if (peer.external !== undefined && p.role === 'leecher' && p.completedAt !== undefined && !p.payloadMatches) {
-        const why = (await verifyFiles(peer.dir, swarm.torrent)).problem;
-        failures.push({ check: 'payload', peer: p.label, message: `${p.label} (${clientName(peer.external)}) completed, but its files differ from the payload${why ? `: ${why}` : ''}` });
-      }
-    }
     const ok = failures.length === 0;
     // Kept when it holds something to read: other clients' logs and data.
     const keep = swarm.peers.some((p) => p.external !== undefined) && (o.keepWorkDir || o.workDir !== undefined || !ok);

@@ -439,9 +439,10 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
 
   /**
    * Runs in real time until `stopWhen` holds (checked every 100 ms), a peer crashes swarmlab, or the
-   * time limit passes; then stops every peer, client, socket and timer.
+   * time limit passes; then stops every peer, client, socket and timer. `beforeTraceEnds` runs once
+   * everything has stopped and before the trace's hash line, so the verdict can be traced.
    */
-  async run(stopWhen: () => boolean): Promise<{ simTime: number; traceHash: string; traceEvents: number }> {
+  async run(stopWhen: () => boolean, beforeTraceEnds?: (simTime: number) => Promise<void>): Promise<{ simTime: number; traceHash: string; traceEvents: number }> {
     this.running = true;
     for (const p of this.peers) this.scheduler.at(p.joinedAt, () => void this.start(p));
     this.pollClients();
@@ -455,6 +456,7 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
     });
     const simTime = this.scheduler.now();
     await this.close();
+    await beforeTraceEnds?.(simTime);
     return { simTime, traceHash: this.trace.finish(), traceEvents: this.trace.events };
   }
 

@@ -14,6 +14,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { bencodeValue, type BInput } from '../../engine/bdecode.ts';
 import { toHex } from '../../engine/bytes.ts';
+import { encodeCompactAddresses, isIpv4 } from '../../engine/compact-address.ts';
 import type { PeerAddress } from '../../engine/ports.ts';
 import type { SeededRandom } from '../random.ts';
 import { type SwarmReply, TrackerSwarm } from '../tracker-swarm.ts';
@@ -440,15 +441,5 @@ function readHttpAnnounce(label: string, params: Map<string, Uint8Array[]>): Ann
 
 /** BEP 23: 4 bytes of IPv4 and 2 of port per peer; an address that is not IPv4 is left out. */
 function compactPeers(peers: readonly PeerAddress[]): Uint8Array {
-  const out = new Uint8Array(6 * peers.length);
-  let n = 0;
-  for (const p of peers) {
-    const parts = p.host.split('.').map(Number);
-    if (parts.length !== 4 || parts.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) continue;
-    out.set(parts, n);
-    out[n + 4] = p.port >> 8;
-    out[n + 5] = p.port & 0xff;
-    n += 6;
-  }
-  return out.subarray(0, n);
+  return encodeCompactAddresses(peers.filter((p) => isIpv4(p.host)), 4);
 }
