@@ -204,3 +204,24 @@ describe('checks', () => {
     expect(checks).toEqual(['banned', 'hash-failures', 'min-complete']);
   });
 });
+
+describe('liveness when the payload cannot be reached', () => {
+  const swarm = (groups: string) =>
+    loadScenario(parseScenarioText(`name: unreachable\ntorrent: { size: 1MiB, pieceLength: 256KiB }\ngroups:\n${groups}\ntimeLimit: 1min\n`), '1');
+
+  it('with no source at all, every leecher is held to the payload: the run fails, naming each', () => {
+    const { result } = run(swarm('  - { name: L, count: 2 }'));
+    expect(result.ok).toBe(false);
+    expect(result.failures.map((f) => [f.check, f.peer])).toEqual([
+      ['liveness', 'L0'],
+      ['liveness', 'L1'],
+    ]);
+  });
+
+  it('a leecher whose pieces left with their only holder is not held to them', () => {
+    // The seed leaves at once, before a whole piece is out: the pieces existed, and were lost.
+    const { result } = run(swarm('  - { name: S, role: seed, upload: 64KiB/s, leave: { when: after, time: 1s } }\n  - { name: L, count: 2 }'));
+    expect(result.peers.filter((p) => p.role === 'leecher' && p.completedAt !== undefined)).toEqual([]);
+    expect(result.failures).toEqual([]);
+  });
+});

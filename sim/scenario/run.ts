@@ -187,12 +187,14 @@ export function judge(s: Scenario, swarm: { readonly peers: readonly JudgedPeer[
   const stayed = honestLeechers.filter((p) => p.leftAt === undefined || p.completedAt !== undefined);
   if (e.allComplete !== false && e.minComplete === undefined) {
     const available = availablePieces(swarm);
+    // With no source at all, nothing was ever lost: every leecher is held to the payload.
+    const hadSource = s.groups.some((g) => g.role === 'seed' && g.count > 0 && isHonest(g.behaviour)) || (s.webSeeds?.length ?? 0) > 0;
     for (const p of stayed) {
       if (p.completedAt !== undefined && p.completedAt <= deadline) continue;
       const missing = missingPieces(p);
       const unreachable = missing.filter((i) => !available.has(i));
-      // A leecher that cannot reach the whole payload any more is not held to it.
-      if (unreachable.length > 0 && p.completedAt === undefined) continue;
+      // A leecher that cannot reach the whole payload any more (its holders left) is not held to it.
+      if (hadSource && unreachable.length > 0 && p.completedAt === undefined) continue;
       const when = p.completedAt === undefined ? 'never completed' : `completed at ${fmt(p.completedAt)}, after the bound`;
       failures.push({
         check: 'liveness',
