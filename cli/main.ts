@@ -21,6 +21,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> 
   create: { summary: 'make a .torrent of a file or a folder', load: async () => (await import('./create.ts')).registerCreate },
   download: { summary: 'download a torrent or a magnet link and verify every piece', load: async () => (await import('./download.ts')).registerDownload },
   seed: { summary: 'check a folder against a torrent, then seed it', load: async () => (await import('./seed.ts')).registerSeed },
+  experiment: { summary: 'sweep a scenario over values and seeds; write an HTML report, CSV and JSON', load: async () => (await import('./experiment.ts')).registerExperiment },
 };
 
 /** The command the arguments name (`swarmlab run …`, `swarmlab help run`), if any. */
