@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parse, parseDocument } from 'yaml';
+import { isMap, LineCounter, parse, parseDocument } from 'yaml';
 import { formatPath, type Path, type Problem, problemsOf, ScenarioFileError } from '../scenario/errors.ts';
 import { checkScenario, loadScenarioFile, type ScenarioFile } from '../scenario/load.ts';
 import { checkYamlShape, nestingBeforeCompose } from '../scenario/yaml-guard.ts';
@@ -73,8 +73,14 @@ export function parseExperimentText(text: string, file = '<experiment>'): Experi
   const shape = checkYamlShape(doc, lines);
   if (shape.problems.length > 0) throw new ScenarioFileError(file, shape.problems, KIND);
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
-  // The node at the path, or its nearest ancestor that is in the file.
-  const locate = (path: Path) => {
+  // The node at the path (with `atKey`, its key), or its nearest ancestor that is in the file.
+  const locate = (path: Path, atKey = false) => {
+    if (atKey && path.length > 0) {
+      const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+      const pair = isMap(parent) ? parent.items.find((p) => (p.key as { value?: unknown } | null)?.value === path[path.length - 1]) : undefined;
+      const range = (pair?.key as { range?: [number, number] } | undefined)?.range;
+      if (range) return position(lines, range[0]);
+    }
     for (let n = path.length; n >= 0; n--) {
       const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
       const range = (node as { range?: [number, number] } | undefined)?.range;
@@ -86,7 +92,7 @@ export function parseExperimentText(text: string, file = '<experiment>'): Experi
     throw new ScenarioFileError(file, problems, KIND);
   };
   const checked = experimentFileSchema.safeParse(data);
-  if (!checked.success) fail(problemsOf(checked.error, data).map(({ path, message }) => ({ path: formatPath(path), message, ...locate(path) })));
+  if (!checked.success) fail(problemsOf(checked.error, data).map(({ path, message, atKey }) => ({ path: formatPath(path), message, ...locate(path, atKey) })));
   const spec = checked.data!;
 
   // The base: its raw data (the values are set there, then each point is checked as a scenario).
@@ -103,8 +109,8 @@ export function parseExperimentText(text: string, file = '<experiment>'): Experi
   const keys = Object.keys(spec.sweep);
   const paths = keys.map((key) => {
     const path = parseValuePath(key);
-    if (!path) return fail([{ path: `sweep.${key}`, message: 'not a value path such as groups[1].count or settings.piecePicker', ...locate(['sweep', key]) }]);
-    if (!exists(raw, path)) return fail([{ path: `sweep.${key}`, message: `${key} is not in the base scenario (a swept value must be set there first)`, ...locate(['sweep', key]) }]);
+    if (!path) return fail([{ path: `sweep.${key}`, message: 'not a value path such as groups[1].count or settings.piecePicker', ...locate(['sweep', key], true) }]);
+    if (!exists(raw, path)) return fail([{ path: `sweep.${key}`, message: `${key} is not in the base scenario (a swept value must be set there first)`, ...locate(['sweep', key], true) }]);
     return path;
   });
   const points = cartesian(keys.map((k) => spec.sweep[k])).map((values, index): SweepPoint => {
@@ -117,7 +123,7 @@ export function parseExperimentText(text: string, file = '<experiment>'): Experi
       scenario = checkScenario(scenarioData, file);
     } catch (e) {
       if (!(e instanceof ScenarioFileError)) throw e;
-      return fail(e.problems.map((p) => ({ path: `sweep (${label})`, message: `the base scenario with these values is not valid: ${p.path ? `${p.path}: ` : ''}${p.message}`, ...locate(['sweep', keys[0] ?? '']) })));
+      return fail(e.problems.map((p) => ({ path: `sweep (${label})`, message: `the base scenario with these values is not valid: ${p.path ? `${p.path}: ` : ''}${p.message}`, ...locate(['sweep', keys[0] ?? ''], true) })));
     }
     return { index, assignments, label, scenario };
   });
