@@ -11,7 +11,7 @@ const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-wid
 h1{font-size:22px}h2{font-size:17px;margin-top:28px}.claim{border-left:4px solid #888;padding:4px 12px;background:#f5f5f5}
 .verdict{font-weight:600}.verdict.yes{color:#17702a}.verdict.no{color:#a21c1c}.charts{display:flex;flex-wrap:wrap;gap:12px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
-.chart .grid{stroke:#e4e4e4}.chart .tick{font-size:10px;fill:#555}.chart .axis{font-size:11px;fill:#333}.chart .title{font-size:12px;font-weight:600}.chart .legend text{font-size:11px}`;
+.chart .grid{stroke:#e4e4e4}.chart .tick{font-size:10px;fill:#555}.chart .axis{font-size:11px;fill:#333}.chart .title{font-size:12px;font-weight:600}.chart .legend text{font-size:11px}figure{margin:0}.wide{overflow-x:auto}`;
 
 const SERIES_LABELS: Record<string, { title: string; y: string; domain?: [number, number] }> = {
   utilisation: { title: 'Uplink utilisation over time', y: 'uploaded ÷ upload capacity' },
@@ -29,11 +29,13 @@ export function experimentReportHtml(experiment: Experiment, summaries: readonly
     if (spec.claim) html.push(`<blockquote class="claim">${escapeXml(spec.claim)}</blockquote>`);
     if (verdict) html.push(`<p class="verdict ${verdict.reproduces ? 'yes' : 'no'}">${escapeXml(verdict.line)}</p>`);
   }
-  html.push('<h2>Metrics (mean ± 95 % CI over seeds)</h2>', metricTable(summaries));
+  html.push('<h2>Metrics (mean ± 95 % CI over seeds)</h2>', `<div class="wide">${metricTable(summaries)}</div>`);
+  // One x range for every CDF, so that they compare at a glance; and all of them in one chart.
+  const cdfs = summaries.map((s) => ({ name: s.label, points: s.cdf.map((c) => ({ x: c.x, y: c.p })), step: true }));
+  const cdfAxes = { xLabel: 'completion time after joining (s)', yLabel: 'fraction of leechers', xDomain: [0, Math.max(1, ...summaries.flatMap((s) => s.cdf.map((c) => c.x)))] as [number, number], yDomain: [0, 1] as [number, number] };
   html.push('<h2>Completion time (CDF per sweep point, every seed pooled)</h2><div class="charts">');
-  for (const s of summaries) {
-    html.push(`<figure class="cdf" data-point="${s.index}">`, lineChart([{ name: s.label, points: s.cdf.map((c) => ({ x: c.x, y: c.p })), step: true }], { title: s.label, xLabel: 'completion time after joining (s)', yLabel: 'fraction of leechers', yDomain: [0, 1] }), '</figure>');
-  }
+  if (cdfs.length > 1) html.push('<figure class="cdf-all">', lineChart(cdfs, { title: 'every point', ...cdfAxes }), '</figure>');
+  cdfs.forEach((cdf, i) => html.push(`<figure class="cdf" data-point="${summaries[i].index}">`, lineChart([cdf], { title: cdf.name, ...cdfAxes }), '</figure>'));
   html.push('</div>');
   const names = [...new Set(summaries.flatMap((s) => Object.keys(s.series)))];
   if (names.length) {

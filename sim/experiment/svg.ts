@@ -12,7 +12,8 @@ export interface ChartOptions {
   title: string;
   xLabel: string;
   yLabel: string;
-  /** Fixed y range (e.g. [0, 1]); else from the data. */
+  /** Fixed ranges (e.g. [0, 1]); else from the data (from 0). */
+  xDomain?: [number, number];
   yDomain?: [number, number];
   width?: number;
   height?: number;
@@ -45,7 +46,7 @@ export function lineChart(series: readonly LineSeries[], o: ChartOptions): strin
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const xs = all.map((p) => p.x);
   const ys = all.map((p) => p.y);
-  const [x0, x1] = xs.length ? [Math.min(0, ...xs), Math.max(...xs)] : [0, 1];
+  const [x0, x1] = o.xDomain ?? (xs.length ? [Math.min(0, ...xs), Math.max(...xs)] : [0, 1]);
   const [y0, y1] = o.yDomain ?? (ys.length ? [Math.min(0, ...ys), Math.max(...ys)] : [0, 1]);
   const x = linear(x0, x1, m.left, width - m.right);
   const y = linear(y0, y1, height - m.bottom, m.top);
