@@ -27,8 +27,8 @@ export const experimentFileSchema = strict({
   claim: z.string().optional(),
   base: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
   sweep: z.record(z.string(), z.array(z.unknown()).min(1, 'a swept value needs at least one value')).default({}),
-  seeds: z.array(seed).min(1).default(['1']),
-  metrics: z.array(z.enum(METRIC_NAMES)).min(1).default([...METRIC_NAMES]),
+  seeds: z.array(seed).min(1, 'expected at least one seed').default(['1']),
+  metrics: z.array(z.enum(METRIC_NAMES)).min(1, 'expected at least one metric').default([...METRIC_NAMES]),
   /** How often the swarm is sampled for the series over time (`500ms`, `1s`). */
   sampleEvery: z
     .union([z.string(), z.number()])
