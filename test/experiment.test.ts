@@ -126,6 +126,13 @@ describe('an experiment end to end', () => {
     expect(again.every((l) => l.endsWith('already done'))).toBe(true);
     expect(second).toEqual(JSON.parse(JSON.stringify(records)));
   });
+
+  it('runs a point again when the base scenario changed, and only that', () => {
+    const edited = parseExperimentText(small.replace('base: base.yaml', `base:\n${BASE.replace('timeLimit: 1min', 'timeLimit: 2min').replace(/^/gm, '  ')}`), join(dir, 'e.yaml'));
+    const again: string[] = [];
+    runExperiment({ ...edited, points: edited.points.slice(0, 1) }, out, (l) => again.push(l));
+    expect(again.map((l) => l.endsWith('already done'))).toEqual([false, false]);
+  });
 });
 
 describe('the HTML tree check', () => {

@@ -1,10 +1,10 @@
 // Runs an experiment: every sweep point under every seed, in memory on virtual time, each run's
 // metrics saved as its own file under `<out>/runs/` as soon as it ends. A run whose file is already
-// there (same point values, same seed) is read back instead of run again: an interrupted
-// experiment resumes where it stopped.
+// there (same scenario at that point, same seed, same metrics and sampling) is read back instead of
+// run again: an interrupted experiment resumes where it stopped.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadScenario, runResolved } from '../scenario/load.ts';
 import type { Experiment, SweepPoint } from './load.ts';
@@ -22,9 +22,14 @@ export interface RunRecord extends RunMetrics {
 
 export type Progress = (line: string) => void;
 
-/** The run's file name: the point's values and the seed, hashed (indices move when a sweep changes). */
-function runFile(out: string, point: SweepPoint, seed: string): string {
-  const key = createHash('sha1').update(JSON.stringify([point.assignments, seed])).digest('hex').slice(0, 16);
+/**
+ * The run's file name: what decides its result, hashed — the point's whole scenario (so an edited
+ * base runs again), the seed, the metrics and the sampling. Not the point's index, which moves
+ * when a sweep gains a value.
+ */
+function runFile(out: string, point: SweepPoint, seed: string, experiment: Experiment): string {
+  const { metrics, sampleEvery } = experiment.spec;
+  const key = createHash('sha1').update(JSON.stringify([point.scenario, seed, metrics, sampleEvery])).digest('hex').slice(0, 16);
   return join(out, 'runs', `${key}.json`);
 }
 
@@ -43,7 +48,7 @@ export function runExperiment(experiment: Experiment, out: string, progress: Pro
   const records: RunRecord[] = [];
   for (const point of experiment.points) {
     for (const seed of experiment.spec.seeds) {
-      const file = runFile(out, point, seed);
+      const file = runFile(out, point, seed, experiment);
       const n = `[${records.length + 1}/${total}]`;
       if (existsSync(file)) {
         records.push({ ...(JSON.parse(readFileSync(file, 'utf8')) as RunRecord), point: point.index });
@@ -52,7 +57,9 @@ export function runExperiment(experiment: Experiment, out: string, progress: Pro
       }
       const started = performance.now();
       const record = runPoint(point, seed, experiment);
-      writeFileSync(file, JSON.stringify(record));
+      // Written whole, then renamed: an interrupted write leaves no half file to read back.
+      writeFileSync(`${file}.part`, JSON.stringify(record));
+      renameSync(`${file}.part`, file);
       records.push(record);
       progress(`${n} ${point.label} seed ${seed}: ${record.values.completed}/${record.values.leechers} complete, ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
