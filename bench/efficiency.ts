@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KiB, MiB } from '../sim/network.ts';
+import { minDistributionTime } from '../sim/experiment/t-min.ts';
 import { Swarm, swarmOf } from '../sim/swarm.ts';
 
 const U = 512 * KiB;
@@ -44,9 +45,8 @@ interface Row {
 }
 
 function tMin(c: Case): number {
-  const F = c.sizeMiB * MiB;
-  const us = c.seedFactor * U;
-  return Math.max(F / us, (c.n * F) / (us + c.n * U), F / D) * 1000;
+  const leechers = new Array<number>(c.n);
+  return minDistributionTime({ size: c.sizeMiB * MiB, seedUpload: c.seedFactor * U, leecherUploads: leechers.fill(U), leecherDownloads: [...leechers].fill(D) });
 }
 
 function runCase(c: Case): Row {

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> 
   download: { summary: 'download a torrent or a magnet link and verify every piece', load: async () => (await import('./download.ts')).registerDownload },
   seed: { summary: 'check a folder against a torrent, then seed it', load: async () => (await import('./seed.ts')).registerSeed },
   init: { summary: 'write a starter scenario and a CI workflow into a project', load: async () => (await import('./init.ts')).registerInit },
+  experiment: { summary: 'sweep a scenario over values and seeds; write an HTML report, CSV and JSON', load: async () => (await import('./experiment.ts')).registerExperiment },
 };
 
 /** The command the arguments name (`swarmlab run …`, `swarmlab help run`), if any. */

@@ -19,10 +19,12 @@ export class ScenarioFileError extends Error {
   constructor(
     readonly file: string,
     readonly problems: Problem[],
+    /** What the file should have been: 'scenario', or 'experiment' (sim/experiment/). */
+    kind = 'scenario',
   ) {
     const where = (p: Problem) => (p.line !== undefined ? `${file}:${p.line}:${p.column}` : file);
     const lines = problems.map((p) => `  ${where(p)}: ${p.path ? `${p.path}: ` : ''}${p.message}`);
-    super(`${file}: not a valid scenario (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n${lines.join('\n')}`);
+    super(`${file}: not a valid ${kind} (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n${lines.join('\n')}`);
     this.name = 'ScenarioFileError';
   }
 }

@@ -147,7 +147,7 @@ export function loadScenario(source: string | ScenarioFile, seed: string | numbe
   return resolveScenario(file, String(seed), typeof source === 'string' ? source : undefined);
 }
 
-export type ScenarioRunOptions = Pick<RunOptions, 'traceOut' | 'plantedBug'>;
+export type ScenarioRunOptions = Pick<RunOptions, 'traceOut' | 'plantedBug' | 'observe'>;
 
 /**
  * Runs a scenario file (a path, or a file checked with `checkScenario`/`parseScenarioText`) under

@@ -21,6 +21,8 @@ export interface RunOptions {
   plantedBug?: PlantedBug;
   /** Malicious peers; the default is sim/adversary.ts. */
   adversaries?: AdversaryStarter;
+  /** Sees the built swarm before it runs (`swarmlab experiment` samples it over virtual time). */
+  observe?: (swarm: Swarm) => void;
 }
 
 export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): { options: SwarmOptions; groups: Map<string, PeerGroup> } {
@@ -89,6 +91,7 @@ function prepareRun(scenario: Scenario, seed: string, o: RunOptions, interrupted
   const checker = new InvariantChecker(swarm, swarm.network);
   const wire = new SwarmWireChecks(swarm);
   const firstCopy = scenario.expect.firstCopy ? new FirstCopyWatch(swarm, scenario.expect.firstCopy.by) : undefined;
+  o.observe?.(swarm);
   // Run on past the last fault's heal even when everyone is done, so late faults are exercised.
   const stopWhen = () => swarm.scheduler.now() >= faults.lastHeal && swarm.allLeechersDone();
   const failures: Failure[] = [];

@@ -59,7 +59,7 @@ const fixed = (kind: Quantity) => unitField((v) => parseQuantity(kind, v), kind)
 export const KNOWN_KEYS = 'known keys: ';
 
 /** A strict object: an unknown key is an error, and the message names the known ones. */
-function strict<T extends z.ZodRawShape>(shape: T) {
+export function strict<T extends z.ZodRawShape>(shape: T) {
   const known = Object.keys(shape);
   return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? KNOWN_KEYS + known.join(', ') : undefined) });
 }

@@ -1,0 +1,153 @@
+// `swarmlab experiment`'s file format and one small experiment end to end: the CSV, the JSON and
+// the HTML report (a tree, one CDF per point), resuming, and runs identical to plain scenario runs.
+
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseExperimentText } from '../sim/experiment/load.ts';
+import { writeResults } from '../sim/experiment/output.ts';
+import { runExperiment } from '../sim/experiment/run.ts';
+import { runScenario, ScenarioFileError } from '../sim/scenario/load.ts';
+import { htmlTreeProblem } from './helpers/html-balance.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'swarmlab-experiment-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const BASE = `name: tiny
+torrent: { size: 256KiB, pieceLength: 16KiB }
+groups:
+  - { name: S, role: seed, upload: 1MiB/s }
+  - { name: L, count: 2, upload: 256KiB/s, download: 1MiB/s }
+settings: { piecePicker: rarest-first }
+timeLimit: 1min
+`;
+
+const EXPERIMENT = `name: tiny-sweep
+claim: Small swarms finish.
+base: base.yaml
+sweep:
+  groups[1].count: [2, 3]
+  settings.piecePicker: [rarest-first, sequential]
+seeds: [1, 2]
+sampleEvery: 200ms
+verdict: { metric: completed, atLeast: 2 }
+`;
+
+/** The lines of the error a text gets (after the heading line). */
+function problems(text: string): string[] {
+  try {
+    parseExperimentText(text, join(dir, 'e.yaml'));
+  } catch (e) {
+    if (!(e instanceof ScenarioFileError)) throw e;
+    return e.message.split('\n').slice(1).map((l) => l.trim().replace(dir + '/', ''));
+  }
+  return [];
+}
+
+writeFileSync(join(dir, 'base.yaml'), BASE);
+
+describe('experiment files', () => {
+  it('makes the points in sweep order: the first key varies slowest', () => {
+    const e = parseExperimentText(EXPERIMENT, join(dir, 'e.yaml'));
+    expect(e.points.map((p) => p.label)).toEqual([
+      'groups[1].count=2, settings.piecePicker=rarest-first',
+      'groups[1].count=2, settings.piecePicker=sequential',
+      'groups[1].count=3, settings.piecePicker=rarest-first',
+      'groups[1].count=3, settings.piecePicker=sequential',
+    ]);
+    expect(e.points[3].scenario.groups[1].count).toBe(3);
+    expect(e.points[3].scenario.settings?.piecePicker).toBe('sequential');
+  });
+
+  it('names a swept path that is not in the base, at its line and column', () => {
+    expect(problems(EXPERIMENT.replace('groups[1].count', 'groups[2].count'))).toEqual([
+      'e.yaml:5:3: sweep.groups[2].count: groups[2].count is not in the base scenario (a swept value must be set there first)',
+    ]);
+  });
+
+  it('refuses unknown keys, unknown metrics and a swept value the scenario refuses', () => {
+    expect(problems(EXPERIMENT + 'colour: red\n')[0]).toMatch(/^e\.yaml:10:1: colour: unknown key/);
+    expect(problems(EXPERIMENT + 'metrics: [entropy, speed]\n')[0]).toMatch(/^e\.yaml:10:20: metrics\[1\]: expected one of completion, .*got "speed"/);
+    expect(problems(EXPERIMENT.replace('[rarest-first, sequential]', '[rarest-first, bogus]'))[0]).toMatch(/^e\.yaml:5:3: sweep \(groups\[1\]\.count=2, settings\.piecePicker=bogus\): the base scenario with these values is not valid: settings\.piecePicker: expected one of rarest-first, sequential/);
+  });
+
+  it('takes an inline base', () => {
+    const inline = EXPERIMENT.replace('base: base.yaml', `base:\n${BASE.replace(/^/gm, '  ')}`);
+    expect(parseExperimentText(inline, join(dir, 'e.yaml')).points).toHaveLength(4);
+  });
+});
+
+describe('an experiment end to end', () => {
+  const small = EXPERIMENT.replace('  settings.piecePicker: [rarest-first, sequential]\n', '');
+  const experiment = parseExperimentText(small, join(dir, 'e.yaml'));
+  const out = join(dir, 'out');
+  const lines: string[] = [];
+  const records = runExperiment(experiment, out, (l) => lines.push(l));
+  const written = writeResults(experiment, records, out);
+
+  it('reports progress and runs the sampled swarm as the plain runner does (same trace hash)', () => {
+    expect(lines).toEqual([expect.stringMatching(/^\[1\/4\] groups\[1\]\.count=2 seed 1: 2\/2 complete/), expect.anything(), expect.anything(), expect.stringMatching(/^\[4\/4\] groups\[1\]\.count=3 seed 2: 3\/3 complete/)]);
+    expect(records[3].traceHash).toBe(runScenario(experiment.points[1].scenario, '2').traceHash);
+  });
+
+  it('writes a CSV row per point × seed with the metrics', () => {
+    const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+    const header = csv[0].split(',');
+    expect(header.slice(0, 4)).toEqual(['point', 'groups[1].count', 'seed', 'ok']);
+    expect(header).toEqual(expect.arrayContaining(['completion.median', 't-last/tmin', 'utilisation.10-90', 'entropy.mean', 'duplicate-bytes', 'median.L', 'share-ratio.mean']));
+    expect(csv.slice(1).map((r) => r.split(',').slice(0, 3).join(','))).toEqual(['0,2,1', '0,2,2', '1,3,1', '1,3,2']);
+    const tOverTMin = csv.slice(1).map((r) => Number(r.split(',')[header.indexOf('t-last/tmin')]));
+    for (const t of tOverTMin) expect(t).toBeGreaterThan(1);
+  });
+
+  it('writes every run and the verdict as JSON', () => {
+    const json = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(json.runs).toHaveLength(4);
+    expect(json.runs[0].completion).toHaveLength(2);
+    expect(json.runs[0].series.entropy.length).toBeGreaterThan(1);
+    expect(json.verdict).toEqual({ reproduces: true, line: expect.stringMatching(/^reproduces: completed/) });
+    expect(written.summaries[1].values.completed).toEqual({ mean: 3, halfWidth: 0, n: 2 });
+  });
+
+  it('writes an HTML report that parses, with one CDF per point, the claim and the verdict', () => {
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(htmlTreeProblem(html)).toBeUndefined();
+    expect(html.match(/<figure class="cdf"/g)).toHaveLength(2);
+    expect(html).toContain('<blockquote class="claim">Small swarms finish.</blockquote>');
+    expect(html).toMatch(/<p class="verdict yes">reproduces: /);
+    expect(html).toContain('data-series="utilisation"');
+    expect(html).not.toMatch(/<script/);
+  });
+
+  it('resumes: a second run reads every point back instead of running it', () => {
+    const again: string[] = [];
+    const second = runExperiment(experiment, out, (l) => again.push(l));
+    expect(again.every((l) => l.endsWith('already done'))).toBe(true);
+    expect(second).toEqual(JSON.parse(JSON.stringify(records)));
+  });
+
+  it('runs a point again when the base scenario changed, and only that', () => {
+    const edited = parseExperimentText(small.replace('base: base.yaml', `base:\n${BASE.replace('timeLimit: 1min', 'timeLimit: 2min').replace(/^/gm, '  ')}`), join(dir, 'e.yaml'));
+    const again: string[] = [];
+    runExperiment({ ...edited, points: edited.points.slice(0, 1) }, out, (l) => again.push(l));
+    expect(again.map((l) => l.endsWith('already done'))).toEqual([false, false]);
+  });
+});
+
+describe('the HTML tree check', () => {
+  it('finds an unclosed or misclosed element', () => {
+    expect(htmlTreeProblem('<div><p>x</div>')).toMatch(/closes <p>/);
+    expect(htmlTreeProblem('<div>')).toBe('unclosed: div');
+    expect(htmlTreeProblem('<p><br><svg><path d="M0"/></svg></p>')).toBeUndefined();
+  });
+});
+
+describe('the experiments under experiments/', () => {
+  it.each(['piece-selection', 't-min-over-n'])('%s loads, with a claim and a verdict', (name) => {
+    const e = parseExperimentText(readFileSync(`experiments/${name}.yaml`, 'utf8'), `experiments/${name}.yaml`);
+    expect(e.points.length).toBeGreaterThan(1);
+    expect(e.spec.claim).toBeTruthy();
+    expect(e.spec.verdict).toBeDefined();
+  });
+});
