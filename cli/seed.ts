@@ -66,12 +66,15 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
   for (const w of report.wrongSize as { file: string; size: number; expected: number }[]) progress.log(`  wrong size: ${w.file} is ${w.size} bytes, expected ${w.expected}`);
   for (const i of report.incomplete as string[]) progress.log(`  has missing or corrupt pieces: ${i}`);
   const lacking = t.pieceCount - have.count;
-  progress.log(
-    session.client.complete
-      ? `seeding ${t.name} on port ${network.localAddress.port}`
-      : `${dir} lacks ${lacking} of ${t.pieceCount} pieces: fetching them from peers${flags.peer.length || t.announce.length || t.urlList.length ? '' : ' (none known yet: no tracker, web seed or --peer; peers that connect to us count)'}, and seeding what is good meanwhile, on port ${network.localAddress.port}`,
-  );
 
+  // Said once Ctrl-C is handled (runUntilDone's afterStart): a script that waits for this line may
+  // signal at once.
+  const announceReady = () =>
+    progress.log(
+      session.client.complete
+        ? `seeding ${t.name} on port ${network.localAddress.port}`
+        : `${dir} lacks ${lacking} of ${t.pieceCount} pieces: fetching them from peers${flags.peer.length || t.announce.length || t.urlList.length ? '' : ' (none known yet: no tracker, web seed or --peer; peers that connect to us count)'}, and seeding what is good meanwhile, on port ${network.localAddress.port}`,
+    );
   let resolveDone: (reason: string) => void = () => {};
   const done = new Promise<string>((resolve) => (resolveDone = resolve));
   let interrupted = false;
@@ -84,7 +87,7 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
     storageFailed = true;
     resolveDone(`storage failed: ${message}`);
   });
-  const { reason, stats, traceHash, seconds } = await runUntilDone({ session, progress, trace, done, started, onSignal });
+  const { reason, stats, traceHash, seconds } = await runUntilDone({ session, progress, trace, done, started, onSignal, afterStart: announceReady });
   progress.finish(
     { ok: !storageFailed, complete: stats.complete, reason, name: t.name, infoHash: t.infoHashHex, uploaded: stats.uploaded, downloaded: stats.downloaded, seconds, ...(flags.trace ? { trace: flags.trace, traceHash } : {}) },
     [`${t.name}: stopped (${reason}); uploaded ${formatBytes(stats.uploaded)} in ${seconds.toFixed(1)} s`, ...(flags.trace ? [`trace: ${flags.trace}`, `trace sha256: ${traceHash}`] : [])],
