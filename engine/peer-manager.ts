@@ -7,7 +7,7 @@ import { toHex } from './bytes.ts';
 import type { PeerProcess } from './peer.ts';
 import { PeerKey } from './peer-key.ts';
 import { PeerList, type PeerSource } from './peer-list.ts';
-import { addressKey, type Clock, type Connection, type Network, type PeerAddress } from './ports.ts';
+import { addressKey, type Clock, type Connection, type Network, type PeerAddress, type Random } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 
 export interface PeerManagerOptions {
@@ -16,6 +16,8 @@ export interface PeerManagerOptions {
   settings: EngineSettings;
   clock: Clock;
   network: Network;
+  /** Draws each redial's jitter. */
+  random: Random;
   /** How a remote address is named (connection identity). */
   labelOf: (address: PeerAddress) => string;
   /** Who a remote is for bans, trust and the per-IP limit. */
@@ -41,8 +43,14 @@ export class PeerManager {
 
   constructor(private readonly o: PeerManagerOptions) {
     const s = o.settings;
-    // libtorrent's reconnect rule: (failures + 1) × min_reconnect_time from the dial's start.
-    this.known = new PeerList({ maxSize: s.maxPeerList, backoff: (failures) => s.retryDelay * (Math.min(failures, 5) + 1), countFrom: 'dial-start' });
+    // libtorrent's reconnect rule: (failures + 1) × min_reconnect_time from the dial's start,
+    // stretched by up to `retryJitter`: peers that failed together (a crowd that joined at once,
+    // refused by full peers) do not all redial in the same instant and collide again.
+    this.known = new PeerList({
+      maxSize: s.maxPeerList,
+      backoff: (failures) => s.retryDelay * (Math.min(failures, 5) + 1) * (1 + (s.retryJitter / 100) * o.random.next()),
+      countFrom: 'dial-start',
+    });
   }
 
   /** Established peers, in the order they connected. */
@@ -155,7 +163,10 @@ export class PeerManager {
     const id = toHex(peer.remotePeerId!);
     if (this.o.isBanned(peer.key.banKey)) return 'banned';
     if (this.byPeerId.has(id)) return 'already connected to this peer id';
-    if (this.established.size >= this.o.settings.maxConnections && !(peer.conn.inbound && this.makeRoom())) return 'too many connections';
+    // Our own dial makes room as an inbound peer does: in a crowd that joins at once, inbound
+    // handshakes from other leechers fill the slots first, and our dial to the seed, refused as
+    // it completed, was redialled only after its backoff.
+    if (this.established.size >= this.o.settings.maxConnections && !this.makeRoom()) return 'too many connections';
     this.handshaking.delete(peer.key);
     if (!peer.conn.inbound) this.known.connected(peer.conn.remote);
     this.byPeerId.set(id, peer);
@@ -203,7 +214,7 @@ export class PeerManager {
   }
 
   /**
-   * All established slots are taken and a new inbound peer finished its handshake: the least
+   * All established slots are taken and a new peer (inbound, or our own dial) finished its handshake: the least
    * useful established peer goes. Only a peer that exchanges nothing with us — neither side
    * interested — is a candidate (like libtorrent's inactivity rule for peers "uninteresting and
    * uninterested"); among them, the one that gave and took the fewest bytes, then the one
@@ -230,6 +241,11 @@ export class PeerManager {
     let n = 0;
     for (const p of this.handshaking.values()) if (p.conn.inbound) n++;
     return n;
+  }
+
+  /** Our own dials still in their handshake. */
+  private pendingOut(): number {
+    return this.handshaking.size - this.pendingIn();
   }
 
   /** Connections (established and in handshake, both directions) with one ban key. */
@@ -288,7 +304,7 @@ export class PeerManager {
   dialMore(): void {
     if (!this.running) return;
     const s = this.o.settings;
-    let dialling = this.handshaking.size - this.pendingIn();
+    let dialling = this.pendingOut();
     const room = () => this.established.size + dialling < s.maxConnections && dialling < s.maxPendingHandshakes;
     if (!room()) return;
     dialFromList(this.known, {
