@@ -284,7 +284,11 @@ export interface EngineSettings {
    * since unchoking us, between 2 and `hiWatermark` (libtorrent's `request_queue_time`, 3 s, with
    * `min_request_queue` 2); until that rate has been measured this long, `hiWatermark`. A slow
    * uplink then holds a few blocks of ours, not 25 that wait tens of seconds, age into endgame
-   * copies and arrive twice. 0: always `hiWatermark`.
+   * copies and arrive twice. 0 (default): always `hiWatermark`. Off by default while it costs
+   * more than it saves: at 3 s, scenarios/bandwidth-classes.yaml's duplicates fell from 272/432/96
+   * KiB (seeds 1-3) to 32/160/16 KiB and it finished sooner, but free-rider.yaml seed 3 lost its
+   * honest-before-free-rider gap and partition-heals.yaml seeds 1 and 4 duplicated 1.2-1.3 MiB
+   * (its rate, averaged since the unchoke, lags behind a link that stalled and came back).
    */
   requestQueueTime: number;
 }
@@ -358,7 +362,7 @@ export const defaultSettings: EngineSettings = {
   suggestPieces: 0,
   endgameCopies: 2,
   endgameAfter: 20_000,
-  requestQueueTime: 3_000,
+  requestQueueTime: 0,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------

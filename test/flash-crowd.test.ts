@@ -31,14 +31,14 @@ describe('the flash crowd of 100 (scenarios/flash-crowd-100.yaml)', () => {
 // A crowd of 300 on default settings, every host 30 ms away: the handshakes of a whole crowd land at
 // once. Before our own dials held their connection slots, inbound handshakes from other leechers
 // took them and every leecher's dial to the seed was refused as it completed ('too many
-// connections'): no leecher had a piece for 140 s (the first redial). 4 MiB keeps it short; the
+// connections'): no leecher had a piece for 140 s (the first redial). 2 MiB keeps it short; the
 // connection slots fill the same way (`npm run bench -- flash300 flash1000` for 16 MiB).
 describe('a flash crowd of 300, all at the same latency', () => {
   it('every leecher gets its first piece within 20 s and completes', { timeout: 300_000 }, () => {
     const firstPiece = new Map<string, number>();
     const swarm = new Swarm(
       swarmOf('1', 1, 300, {
-        size: 4 * MiB,
+        size: 2 * MiB,
         latency: [30, 30],
         timeLimit: 600_000,
         traceLevel: 'peers',

@@ -1,4 +1,4 @@
-// The request queue sized by rate (`requestQueueTime`, libtorrent's `request_queue_time`): a peer
+// The request queue sized by rate (`requestQueueTime` 3 s, libtorrent's `request_queue_time`): a peer
 // that sends one block a second is kept 3 s busy (3 requests in flight), not `hiWatermark` (25)
 // deep, where its blocks would wait 25 s, age into endgame copies and arrive twice.
 
@@ -26,12 +26,12 @@ function slowSeed(settings: { requestQueueTime?: number }): number[] {
 }
 
 describe('the request queue follows the peer rate', () => {
-  it('a peer sending 16 KiB/s has at most 3 requests in flight once its rate is known; 25 with requestQueueTime 0', () => {
-    const sized = slowSeed({});
+  it('a peer sending 16 KiB/s has at most 3 requests in flight once its rate is known (requestQueueTime 3 s); 25 by default', () => {
+    const sized = slowSeed({ requestQueueTime: 3_000 });
     expect(sized[0]).toBeGreaterThan(3); // the rate is not known yet: hiWatermark
     expect(Math.max(...sized.slice(-10))).toBeLessThanOrEqual(3);
     expect(Math.min(...sized.slice(-10))).toBeGreaterThanOrEqual(2); // libtorrent's min_request_queue
-    const fixed = slowSeed({ requestQueueTime: 0 });
+    const fixed = slowSeed({}); // the default, 0: always hiWatermark
     expect(Math.max(...fixed.slice(-20))).toBeGreaterThanOrEqual(20); // refilled to 25 below 5
   });
 });
