@@ -4,18 +4,23 @@
 // peer-level trace; `flash1000steps` runs it with every step traced. A case named `<case>+wire`
 // runs it with the wire checker on every connection (sim/wire-checks.ts), as scenario runs do;
 // `default+wire` and `peers200+wire` run by default, to show what the checker costs.
+// `flash300`, `flash300fixed` (every host 30 ms away: the handshakes of the whole crowd land at
+// once) and `flash1000` also print when the last leecher got its first piece, how many had none
+// at 20 s, and when the last completed (issue 11: a flash crowd must not starve, at any size).
 // `npm run bench -- efficiency` compares flash crowds with the fastest possible (bench/efficiency.ts).
 // `npm run bench -- dht` runs the DHT bench instead (bench/dht.ts).
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MiB } from '../sim/network.ts';
-import { Swarm, swarmOf, type SwarmOptions } from '../sim/swarm.ts';
+import { Swarm, swarmOf, type SwarmOptions, type SwarmResult } from '../sim/swarm.ts';
 import { SwarmWireChecks } from '../sim/wire-checks.ts';
 
 const CASES: Record<string, () => SwarmOptions> = {
   default: () => swarmOf('1', 1, 20),
   peers200: () => swarmOf('1', 1, 199),
+  flash300: () => swarmOf('1', 1, 300, { size: 16 * MiB, traceLevel: 'peers' }),
+  flash300fixed: () => swarmOf('1', 1, 300, { size: 16 * MiB, traceLevel: 'peers', latency: [30, 30] }),
   flash1000: () => swarmOf('1', 1, 999, { size: 16 * MiB, traceLevel: 'peers' }),
   flash1000steps: () => swarmOf('1', 1, 999, { size: 16 * MiB }),
 };
@@ -25,6 +30,17 @@ const WIRE = '+wire';
 function runOne(name: string): void {
   const wire = name.endsWith(WIRE);
   const options = CASES[wire ? name.slice(0, -WIRE.length) : name]();
+  // First piece per leecher, from the trace's `verified` events (peer-level traces only: reading
+  // a full step trace would cost more than the run).
+  const firstPiece = new Map<string, number>();
+  const crowd = options.traceLevel === 'peers';
+  if (crowd) options.traceOut = (text) => {
+    for (const line of text.split('\n')) {
+      if (!line.includes('"verified"')) continue;
+      const e = JSON.parse(line) as { t: number; peer: string };
+      if (!firstPiece.has(e.peer)) firstPiece.set(e.peer, e.t);
+    }
+  };
   const started = performance.now();
   const swarm = new Swarm(options);
   const checks = wire ? new SwarmWireChecks(swarm) : undefined;
@@ -44,8 +60,21 @@ function runOne(name: string): void {
     'trace events/s': Math.round(r.traceEvents / (wall / 1000)),
     'peak RSS': `${peakMiB.toFixed(0)} MiB`,
     ...(checks ? { violations: checks.log.count } : {}),
+    ...(crowd ? crowdFigures(r, firstPiece) : {}),
   };
   console.log(JSON.stringify(row));
+}
+
+/** When the last leecher got its first piece, how many had none at 20 s, when the last completed. */
+function crowdFigures(r: SwarmResult, firstPiece: ReadonlyMap<string, number>): Record<string, string | number> {
+  const leechers = r.peers.filter((p) => p.role === 'leecher');
+  const first = leechers.map((p) => firstPiece.get(p.label) ?? Infinity);
+  const last = Math.max(...leechers.map((p) => p.completedAt ?? Infinity));
+  return {
+    'last first piece': `${(Math.max(...first) / 1000).toFixed(1)} s`,
+    'no piece at 20 s': first.filter((t) => t > 20_000).length,
+    'last complete': `${(last / 1000).toFixed(1)} s`,
+  };
 }
 
 const arg = process.argv[2];

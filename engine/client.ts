@@ -119,13 +119,18 @@ export class Client implements PeerOwner, WebSeedOwner {
       settings: this.settings,
       clock: this.clock,
       network: o.ports.network,
+      random: o.ports.random,
       labelOf: o.labelOf ?? addressKey,
       banKeyOf: o.banKeyOf ?? ((a) => a.host),
       isBanned: (banKey) => this.trust.isBanned(banKey),
       spawn: (conn, key) => new PeerProcess(this, conn, key),
     });
     const initial = o.initial === 'complete' ? Bitfield.full(o.torrent.pieceCount) : undefined;
-    this.pieces = new PieceManager<PeerKey>(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, o.testHooks?.plantedBug, { copies: this.settings.endgameCopies, after: this.settings.endgameAfter });
+    this.pieces = new PieceManager<PeerKey>(o.torrent, o.ports.storage, o.ports.random, this.settings.piecePicker, initial, o.testHooks?.plantedBug, {
+      copies: this.settings.endgameCopies,
+      after: this.settings.endgameAfter,
+      sending: (holder, block) => this.peerManager.peers.get(holder)?.isSending(block) ?? false,
+    });
     if (o.initial === 'check') this.pieces.recheck();
     this.choker = new ChokeManager<PeerKey>(this.settings, o.ports.random);
     this.superSeeder = new SuperSeeder<PeerKey>(o.torrent.pieceCount, o.ports.random);

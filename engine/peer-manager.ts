@@ -7,7 +7,7 @@ import { toHex } from './bytes.ts';
 import type { PeerProcess } from './peer.ts';
 import { PeerKey } from './peer-key.ts';
 import { PeerList, type PeerSource } from './peer-list.ts';
-import { addressKey, type Clock, type Connection, type Network, type PeerAddress } from './ports.ts';
+import { addressKey, type Clock, type Connection, type Network, type PeerAddress, type Random } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 
 export interface PeerManagerOptions {
@@ -16,6 +16,8 @@ export interface PeerManagerOptions {
   settings: EngineSettings;
   clock: Clock;
   network: Network;
+  /** Draws each redial's jitter. */
+  random: Random;
   /** How a remote address is named (connection identity). */
   labelOf: (address: PeerAddress) => string;
   /** Who a remote is for bans, trust and the per-IP limit. */
@@ -41,8 +43,14 @@ export class PeerManager {
 
   constructor(private readonly o: PeerManagerOptions) {
     const s = o.settings;
-    // libtorrent's reconnect rule: (failures + 1) × min_reconnect_time from the dial's start.
-    this.known = new PeerList({ maxSize: s.maxPeerList, backoff: (failures) => s.retryDelay * (Math.min(failures, 5) + 1), countFrom: 'dial-start' });
+    // libtorrent's reconnect rule: (failures + 1) × min_reconnect_time from the dial's start,
+    // stretched by up to `retryJitter`: peers that failed together (a crowd that joined at once,
+    // refused by full peers) do not all redial in the same instant and collide again.
+    this.known = new PeerList({
+      maxSize: s.maxPeerList,
+      backoff: (failures) => s.retryDelay * (Math.min(failures, 5) + 1) * (1 + (s.retryJitter / 100) * o.random.next()),
+      countFrom: 'dial-start',
+    });
   }
 
   /** Established peers, in the order they connected. */
@@ -235,6 +243,11 @@ export class PeerManager {
     return n;
   }
 
+  /** Our own dials still in their handshake. */
+  private pendingOut(): number {
+    return this.handshaking.size - this.pendingIn();
+  }
+
   /** Connections (established and in handshake, both directions) with one ban key. */
   private connectionsWith(banKey: string): number {
     let n = 0;
@@ -291,7 +304,7 @@ export class PeerManager {
   dialMore(): void {
     if (!this.running) return;
     const s = this.o.settings;
-    let dialling = this.handshaking.size - this.pendingIn();
+    let dialling = this.pendingOut();
     const room = () => this.established.size + dialling < s.maxConnections && dialling < s.maxPendingHandshakes;
     if (!room()) return;
     dialFromList(this.known, {

@@ -64,6 +64,13 @@ const DEADLINE_SLACK = 1;
 
 const blockKey = (index: number, begin: number) => index * 0x100000 + begin / BLOCK_SIZE;
 
+/**
+ * Endgame's "sending now" (`isSending`): a peer whose last block came less than this long ago (ms)
+ * streams at about 3 KiB/s or more on this connection (16 KiB per 5 s), so the block it owes is
+ * seconds away and a copy would arrive twice; one slower than that is not waited for.
+ */
+const SENDING_WINDOW = 5_000;
+
 export class PeerProcess {
   /** Unique per connection (given by the Peer Manager), the Piece Manager's and choke manager's key. */
   readonly key: PeerKey;
@@ -114,6 +121,9 @@ export class PeerProcess {
   private lastReceivedAt: number;
   private lastSentAt: number;
   private lastBlockAt: number;
+  /** The download rate since the remote last unchoked us: from its first block after, the bytes since. */
+  private rateSince = -Infinity;
+  private rateBytes = 0;
   /** When it was last marked snubbed (its requests given back again each snub period). */
   private snubbedAt = -Infinity;
   /** When the connection began (dialled or accepted): the handshake's deadline counts from it. */
@@ -210,6 +220,19 @@ export class PeerProcess {
 
   get outstandingCount(): number {
     return this.outstanding.size;
+  }
+
+  /**
+   * Endgame: the block is the oldest of our requests to this peer, which has sent us a block within
+   * the last `SENDING_WINDOW`: it is sending that block now (a peer answers requests in order), so a
+   * CANCEL would reach it too late and a copy from elsewhere would arrive twice. libtorrent likewise
+   * never re-requests a block it is receiving. A peer that went silent, or sends so slowly that its
+   * blocks are seconds apart, is not counted on: its block is copied, or it would decide when we finish.
+   */
+  isSending(block: { index: number; begin: number }): boolean {
+    const oldest = this.outstanding.keys().next();
+    const window = Math.min(SENDING_WINDOW, this.owner.settings.endgameAfter);
+    return !oldest.done && oldest.value === blockKey(block.index, block.begin) && this.now() - this.lastBlockAt < window;
   }
 
   /**
@@ -475,6 +498,8 @@ export class PeerProcess {
     this.ext.blockArrived();
     this.downloaded += block.length;
     this.downloadedSinceRechoke += block.length;
+    if (this.rateSince === -Infinity) this.rateSince = now;
+    else this.rateBytes += block.length;
     const result = this.owner.pieces.blockReceived(this.key, index, begin, block);
     this.step('pieceStore', { piece: index, begin, length: block.length, result: result.status });
     if (result.status === 'duplicate') this.noteDuplicate(block.length);
@@ -514,7 +539,8 @@ export class PeerProcess {
     // more than the `reqq` the remote's BEP 10 handshake allows (libtorrent caps its queue so too).
     const allowed = this.ext.remote?.reqq ?? Infinity;
     const settings = this.owner.settings;
-    const [loWatermark, hiWatermark] = this.snubbed ? [1, 1] : [Math.min(settings.loWatermark, allowed), Math.min(settings.hiWatermark, allowed)];
+    const deepest = Math.min(settings.hiWatermark, allowed, this.queueForRate());
+    const [loWatermark, hiWatermark] = this.snubbed ? [1, 1] : [Math.min(settings.loWatermark, deepest), deepest];
     const size = this.outstanding.size;
     // BEP 6: while the remote chokes us, only pieces of its allowed-fast set may be asked for.
     const from = this.peerChoking ? this.allowedFastPieces() : this.remotePieces;
@@ -532,6 +558,19 @@ export class PeerProcess {
     assertCounterInRange('outstanding of', this.outstanding.size, 0, hiWatermark, this.remoteLabel);
     this.step('queueBlocks', { count: blocks.length });
     this.step('loop');
+  }
+
+  /**
+   * How many requests keep this peer busy for `requestQueueTime` at the rate it has sent since it
+   * unchoked us (at least 2, libtorrent's `min_request_queue`); unbounded until that rate has been
+   * measured for `requestQueueTime`. libtorrent sizes its queue so: a slow uplink is not handed
+   * blocks that would wait there for tens of seconds, to be copied in endgame and sent twice.
+   */
+  private queueForRate(): number {
+    const window = this.owner.settings.requestQueueTime;
+    const elapsed = this.now() - this.rateSince;
+    if (window === 0 || !(elapsed >= window)) return Infinity;
+    return Math.max(2, Math.ceil((this.rateBytes / elapsed) * window / BLOCK_SIZE));
   }
 
   /** The remote's allowed-fast pieces that it has and we lack, as a piece set; undefined if none. */
@@ -849,6 +888,8 @@ export class PeerProcess {
   private setPeerChoking(choking: boolean): void {
     if (this.peerChoking === choking) return;
     this.peerChoking = choking;
+    this.rateSince = -Infinity;
+    this.rateBytes = 0;
     this.traceState();
   }
 

@@ -99,8 +99,11 @@ export class PieceManager<K = string> {
     initial?: Bitfield,
     /** TEST ONLY: engine/test-hooks.ts. */
     private readonly plantedBug?: PlantedBug,
-    /** Endgame's bounds (settings' `endgameCopies`, `endgameAfter`). */
-    private readonly endgameBounds: { copies: number; after: number } = { copies: 2, after: 0 },
+    /**
+     * Endgame's bounds (settings' `endgameCopies`, `endgameAfter`), and whether a holder of a
+     * block is sending it to us now (such a block is never copied: both copies would arrive).
+     */
+    private readonly endgameBounds: { copies: number; after: number; sending?: (holder: K, block: { index: number; begin: number }) => boolean } = { copies: 2, after: 0 },
   ) {
     this.have = initial ?? new Bitfield(layout.pieceCount);
     this.availability = new Uint32Array(layout.pieceCount);
@@ -445,6 +448,8 @@ export class PieceManager<K = string> {
       for (let j = p.blockCount - 1; j >= 0; j--) {
         const who = p.requesters[j];
         if (p.received[j] || who.length >= this.endgameBounds.copies || who.includes(peer) || p.requestedAt[j] > askedBy) continue;
+        const sending = this.endgameBounds.sending;
+        if (sending && who.some((holder) => sending(holder, { index: p.index, begin: j * BLOCK_SIZE }))) continue;
         who.push(peer);
         picked.push({ index: p.index, begin: j * BLOCK_SIZE, length: this.blockLength(p.index, j) });
         return;

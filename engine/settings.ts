@@ -69,6 +69,12 @@ export interface EngineSettings {
    * min_reconnect_time` (60 s) since `last_connected`. A dead address is dialled at 0, 120 s, 300 s…
    */
   retryDelay: number;
+  /**
+   * Each redial's wait is `retryDelay × (failures + 1)` stretched by a random share up to this %
+   * (25: up to a quarter longer), so dials that failed together are not retried in lock-step.
+   * 0: every wait exact.
+   */
+  retryJitter: number;
   /** A BITFIELD after the first message (LATE_BITFIELD_RULES): 'exit' (the diagram) or 'merge' it like HAVEs (live mode). */
   lateBitfield: LateBitfieldRule;
   /** One extra unchoke rotated among the rest (off for a free rider). */
@@ -273,6 +279,18 @@ export interface EngineSettings {
    * still duplicated 13 % of the payload in scenarios/free-rider.yaml. Far below `snubTimeout`.
    */
   endgameAfter: number;
+  /**
+   * Requests in flight to a peer are sized to keep it busy this long (ms) at the rate it has sent
+   * since unchoking us, between 2 and `hiWatermark` (libtorrent's `request_queue_time`, 3 s, with
+   * `min_request_queue` 2); until that rate has been measured this long, `hiWatermark`. A slow
+   * uplink then holds a few blocks of ours, not 25 that wait tens of seconds, age into endgame
+   * copies and arrive twice. 0 (default): always `hiWatermark`. Off by default while it costs
+   * more than it saves: at 3 s, scenarios/bandwidth-classes.yaml's duplicates fell from 272/432/96
+   * KiB (seeds 1-3) to 32/160/16 KiB and it finished sooner, but free-rider.yaml seed 3 lost its
+   * honest-before-free-rider gap and partition-heals.yaml seeds 1 and 4 duplicated 1.2-1.3 MiB
+   * (its rate, averaged since the unchoke, lags behind a link that stalled and came back).
+   */
+  requestQueueTime: number;
 }
 
 export const defaultSettings: EngineSettings = {
@@ -299,6 +317,7 @@ export const defaultSettings: EngineSettings = {
   fastExtension: true,
   extensionProtocol: true,
   retryDelay: 60_000,
+  retryJitter: 25,
   lateBitfield: 'exit',
   // Peer Manager under attack (issue 8): see the doc comments above.
   maxPeerList: 3000,
@@ -343,6 +362,7 @@ export const defaultSettings: EngineSettings = {
   suggestPieces: 0,
   endgameCopies: 2,
   endgameAfter: 20_000,
+  requestQueueTime: 0,
 };
 
 // ---- limits: what every setting may be --------------------------------------------------------
@@ -393,6 +413,7 @@ export const SETTING_LIMITS = {
   fastExtension: { unit: 'boolean' },
   extensionProtocol: { unit: 'boolean' },
   retryDelay: { unit: 'ms', min: 100, max: 24 * HOUR, why: "libtorrent's min_reconnect_time is 60 s; 0 would redial a dead address in a loop" },
+  retryJitter: { unit: 'count', min: 0, max: 100, why: 'a % of the wait: 0 exact, 100 up to twice as long; the wait never falls below (failures + 1) × retryDelay' },
   lateBitfield: { oneOf: LATE_BITFIELD_RULES },
   optimisticUnchoke: { unit: 'boolean' },
   maxPeerList: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent's max_peerlist_size is 3,000; the list's memory grows with it" },
@@ -427,6 +448,7 @@ export const SETTING_LIMITS = {
   superSeed: { unit: 'boolean' },
   suggestPieces: { unit: 'count', min: 0, max: 64, why: 'each is a 9-byte message per unchoke; past a few the receiver cannot fetch them before the next' },
   endgameAfter: { unit: 'ms', min: 0, max: HOUR, why: '0 duplicates a block the moment endgame starts; past snubTimeout a slow peer is given up on first' },
+  requestQueueTime: { unit: 'ms', min: 0, max: 60_000, why: "libtorrent's request_queue_time is 3 s; past a minute a slow peer holds requests past the snub time-out" },
   endgameCopies: { unit: 'count', min: 1, max: 50, why: 'Transmission sends a block to at most 2 peers in endgame; 1 turns endgame off, and more than a few copies only buys duplicate bytes' },
 } as const satisfies SettingLimits;
 

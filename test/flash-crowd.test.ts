@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryTrace } from '../engine/trace-writer.ts';
 import { parseScenarioText, runScenario } from '../sim/scenario/load.ts';
+import { MiB } from '../sim/network.ts';
+import { Swarm, swarmOf } from '../sim/swarm.ts';
 
 describe('the flash crowd of 100 (scenarios/flash-crowd-100.yaml)', () => {
   it(
@@ -54,5 +56,38 @@ describe('connection slots in a crowd that fills them', () => {
     // Without the room made, the first piece arrived only after the 10 s tick's turnover (21 s).
     const firstPiece = events.find((e) => e.kind === 'verified')!;
     expect(firstPiece.t).toBeLessThan(10_000);
+  });
+});
+
+// A crowd of 300 on default settings, every host 30 ms away: the handshakes of a whole crowd land at
+// once. Before our own dials held their connection slots, inbound handshakes from other leechers
+// took them and every leecher's dial to the seed was refused as it completed ('too many
+// connections'): no leecher had a piece for 140 s (the first redial). 2 MiB keeps it short; the
+// connection slots fill the same way (`npm run bench -- flash300 flash1000` for 16 MiB).
+describe('a flash crowd of 300, all at the same latency', () => {
+  it('every leecher gets its first piece within 20 s and completes', { timeout: 300_000 }, () => {
+    const firstPiece = new Map<string, number>();
+    const swarm = new Swarm(
+      swarmOf('1', 1, 300, {
+        size: 2 * MiB,
+        latency: [30, 30],
+        timeLimit: 600_000,
+        traceLevel: 'peers',
+        checkCounters: false,
+        traceOut: (text) => {
+          for (const line of text.split('\n')) {
+            if (!line.includes('"verified"')) continue;
+            const e = JSON.parse(line) as { t: number; peer: string };
+            if (!firstPiece.has(e.peer)) firstPiece.set(e.peer, e.t);
+          }
+        },
+      }),
+    );
+    const result = swarm.run();
+    const leechers = result.peers.filter((p) => p.role === 'leecher');
+    expect(leechers).toHaveLength(300);
+    expect(leechers.filter((p) => p.completedAt === undefined).map((p) => p.label)).toEqual([]);
+    const late = leechers.filter((p) => !((firstPiece.get(p.label) ?? Infinity) <= 20_000)).map((p) => p.label);
+    expect(late).toEqual([]);
   });
 });

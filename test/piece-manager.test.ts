@@ -156,6 +156,17 @@ describe('PieceManager', () => {
     expect([...requested.values()].reduce((x, y) => x + y, 0)).toBe(8 * copies);
   });
 
+  it('endgame: a block its holder is sending now is never copied; the others are', () => {
+    const payload = new SeededRandom('payload').bytes(PIECE);
+    const { torrent } = createTorrent({ name: 'x', pieceLength: PIECE, files: payload });
+    // 'a' is sending block 0 (the oldest of its requests): a copy would arrive twice.
+    const sending = (holder: string, block: { index: number; begin: number }) => holder === 'a' && block.begin === 0;
+    const pm = new PieceManager<string>(torrent, new MemoryStorage(payload.length), new SeededRandom('s'), 'rarest-first', undefined, undefined, { copies: 2, after: 0, sending });
+    expect(pm.grab('a', all(1), 10, { outstanding: 0, now: 0 })).toHaveLength(2);
+    expect(pm.grab('b', all(1), 10, { outstanding: 0, now: 1 })).toEqual([{ index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+    expect(pm.grab('c', all(1), 10, { outstanding: 0, now: 1 })).toEqual([]); // block 1 has its two copies; block 0 is being sent
+  });
+
   it('blocks given back are handed out again', () => {
     const { pm } = setup(1);
     const blocks = pm.grab('a', all(1), 10);
