@@ -2,7 +2,7 @@
 // randomness, and the torrents it looks up. `track` is what a client asks of it: get_peers for an
 // info-hash, and (given our listening port) announce_peer to the closest nodes, again every
 // `interval`; a lookup that found no peers is tried again sooner (`retry`, doubling up to the
-// interval), as a node that has just joined often knows too few others. The routing table can be
+// interval, unless it had nobody to ask), as a node that has just joined often knows too few others. The routing table can be
 // saved to a file and read back, so a rerun rejoins without the bootstrap nodes.
 
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -100,7 +100,8 @@ export class LiveDht {
         let delay = interval;
         if (peers.length === 0) {
           delay = Math.min(retry, interval);
-          retry *= 2;
+          // A lookup that asked nobody (a node alone, waiting for others to join) cost nothing: not slowed down.
+          if (!('error' in r) && r.closest.length > 0) retry *= 2;
         }
         timer = this.clock.setTimer(delay, lookup);
       }, announcePort);
