@@ -1,8 +1,9 @@
-// The DHT with Debian's libtorrent on 127.0.0.1: swarmlab's downloader is the only DHT node
-// (--no-dht-bootstrap) and has only a magnet link without trackers; a libtorrent seed with the DHT
-// on, bootstrapped to our node, joins (find_node), gets a token (get_peers) and announces
-// (announce_peer) to it; our node takes the announce, the downloader dials the seed, fetches the
-// metadata (BEP 9) and every piece.
+// The DHT with Debian's libtorrent on 127.0.0.1, each way, from magnet links without trackers or
+// peers. Ours downloading: our node is the only one (--no-dht-bootstrap); a libtorrent seed
+// bootstrapped to it joins (find_node), gets a token (get_peers) and announces (announce_peer); our
+// node takes the announce and the downloader fetches the metadata (BEP 9) and every piece. Ours
+// seeding: a libtorrent leech bootstrapped to our seed's node; our seed announces to libtorrent's
+// node once it has joined, and libtorrent finds the seed there.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,5 +42,21 @@ describe.skipIf(!!skip)(`the DHT with libtorrent${skip ? ` (skipped: ${skip})` :
     const announce = krpc.find((e) => e.dir === 'in' && e.method === 'announce_peer');
     expect(announce).toBeDefined();
     expect(krpc.find((e) => e.dir === 'out' && e.tid === announce.tid && e.remote === announce.remote)).toMatchObject({ y: 'r' });
+  }, 120_000);
+
+  it('a libtorrent leech bootstrapped to the node of our seed finds it through the DHT from a magnet link without trackers', async () => {
+    const dir = work('lt-dht-leech');
+    const root = multiPayload(join(dir, 'seed'), 'album');
+    const torrentPath = join(dir, 'x.torrent');
+    createTorrentFile(root, torrentPath, { pieceLength: 65536 });
+    const infoHash = parseTorrent(readFileSync(torrentPath)).infoHashHex;
+    const dhtPort = await freePort();
+    const seed = procs().swarmlab('seed', ['seed', torrentPath, join(dir, 'seed'), '--bind', '127.0.0.1', '--dht', '--dht-port', String(dhtPort), '--no-dht-bootstrap'], 100);
+    await seed.waitFor(/seeding album on port/, 30_000);
+    const out = join(dir, 'out');
+    const leech = procs().spawn('lt-leech', PYTHON, ltClientArgs({ mode: 'leech', source: `magnet:?xt=urn:btih:${infoHash}`, save: out, port: await freePort(), dht: `127.0.0.1:${dhtPort}` }), { seconds: 100, env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    expect(await leech.exit(90_000), `${leech.stderr.slice(-3000)}\n${seed.stderr.slice(-2000)}`).toBe(0);
+    expect(leech.stdout).toMatch(/^done /m);
+    expect(compareTrees(root, join(out, 'album'))).toEqual([]);
   }, 120_000);
 });
