@@ -69,7 +69,12 @@ async function downloadWith(source: string, flags: DownloadFlags, dht: DhtHolder
   const peerId = livePeerId();
   const trace = openTrace(flags.trace, `download ${source}`, torrent, magnet?.infoHashHex);
   const peers = [...flags.peer, ...(magnet?.peers ?? [])];
-  dht.opened = await openDht(flags, flags.bind, flags.output, trace.sink, (l) => progress.log(l));
+  dht.opened = await openDht(flags, flags.bind, flags.output, trace.sink, (l) => progress.log(l)).catch(async (err: unknown) => {
+    // A DHT port in use is bad input: the listening socket must not keep the process up after it.
+    await network.close();
+    trace.close();
+    throw err;
+  });
   let interrupted = false;
 
   if (magnet) {

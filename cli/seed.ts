@@ -41,7 +41,12 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
   for (const w of t.warnings) progress.log(`${torrentPath}: warning: ${w}`);
   const network = await TcpNetwork.create({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const trace = openTrace(flags.trace, `seed ${torrentPath} ${dir}`, t);
-  const dht = await openDht(flags, flags.bind, dir, trace.sink, (l) => progress.log(l));
+  const dht = await openDht(flags, flags.bind, dir, trace.sink, (l) => progress.log(l)).catch(async (err: unknown) => {
+    // A DHT port in use is bad input: the listening socket must not keep the process up after it.
+    await network.close();
+    trace.close();
+    throw err;
+  });
   try {
     return await seedWith(t, torrentPath, dir, flags, { started, progress, network, trace, dht: dht?.dht });
   } finally {

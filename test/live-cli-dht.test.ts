@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTorrent } from '../engine/metainfo.ts';
 import { DHT_TABLE_FILE } from '../cli/live-common.ts';
+import { UdpDatagrams } from '../live/udp-datagrams.ts';
 import { useLiveWorkspace } from './helpers/live-workspace.ts';
 import { compareTrees, multiPayload } from './helpers/payloads.ts';
 import { freePort } from './helpers/processes.ts';
 import { createTorrentFile, summaryOf } from './helpers/swarmlab-cli.ts';
 
-const { procs, work } = useLiveWorkspace();
+const { procs, work, addCleanup } = useLiveWorkspace();
 
 describe('swarmlab download --dht', () => {
   it('a magnet link with no trackers and no peers completes from a seed found through the DHT', async () => {
@@ -36,4 +37,13 @@ describe('swarmlab download --dht', () => {
     const table = JSON.parse(readFileSync(join(out, DHT_TABLE_FILE), 'utf8')) as { nodes: { host: string; port: number }[] };
     expect(table.nodes).toContainEqual(expect.objectContaining({ host: '127.0.0.1', port: seedDhtPort }));
   }, 120_000);
+
+  it('a DHT port already in use is one line and exit 2, the TCP listener closed with it', async () => {
+    const taken = await UdpDatagrams.create({ host: '127.0.0.1', port: 0 });
+    addCleanup(() => taken.close());
+    const port = taken.localAddress.port;
+    const dl = procs().swarmlab('dl', ['download', `magnet:?xt=urn:btih:${'ab'.repeat(20)}`, '-o', join(work('dht-port'), 'out'), '--bind', '127.0.0.1', '--dht', '--dht-port', String(port), '--no-dht-bootstrap'], 30);
+    expect(await dl.exit(30_000)).toBe(2);
+    expect(dl.stderr.trim()).toBe(`swarmlab: cannot listen for DHT datagrams on 127.0.0.1:${port}: EADDRINUSE`);
+  }, 40_000);
 });
