@@ -1,5 +1,5 @@
 // `swarmlab download <file.torrent | magnet:…> [-o DIR] [--port N] [--peer HOST:PORT]… [--seed]
-// [--trace FILE] [--json]`: downloads into DIR, every piece SHA1-verified; exits 0 only when the
+// [--trace FILE] [--json] [--dht [--dht-port N] [--dht-bootstrap HOST:PORT]… | --no-dht-bootstrap]`: downloads into DIR, every piece SHA1-verified; exits 0 only when the
 // whole torrent is complete. A rerun resumes from what is on disk after re-checking it.
 
 import type { Command } from 'commander';
@@ -10,7 +10,7 @@ import { parseMagnet } from '../live/magnet.ts';
 import { livePeerId } from '../live/random.ts';
 import { fetchMetadata, LiveSession } from '../live/session.ts';
 import { InputError } from './input-error.ts';
-import { collectPeer, listen, exitWhenStuck, onInterrupt, openSession, openTrace, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
+import { addDhtOptions, collectPeer, type DhtFlags, exitWhenStuck, listen, onInterrupt, openDht, openSession, openTrace, prepareOutput, readTorrent, runUntilDone } from './live-common.ts';
 import { portNumber } from './option-parsers.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 import { Reachability } from './reachability.ts';
@@ -18,7 +18,7 @@ import { Reachability } from './reachability.ts';
 /** How often a download with no peer connected says which it tried (ms). */
 const REACHABILITY_EVERY = 3_000;
 
-interface DownloadFlags {
+interface DownloadFlags extends DhtFlags {
   output: string;
   port: number;
   bind: string;
@@ -29,7 +29,7 @@ interface DownloadFlags {
 }
 
 export function registerDownload(program: Command): void {
-  program
+  const command = program
     .command('download')
     .description('download a torrent (a .torrent file or a magnet link) and verify every piece')
     .argument('<source>', 'a .torrent file or a magnet: link')
@@ -39,18 +39,32 @@ export function registerDownload(program: Command): void {
     .option('--peer <host:port>', 'a peer to connect to directly (repeatable)', collectPeer, [])
     .option('--seed', 'keep seeding after the download completes, until interrupted')
     .option('--trace <file>', 'write the trace (the simulator format, real time) to this file')
-    .option('--json', 'machine-readable progress and summary (JSON Lines on stdout)')
-    .action(async (source: string, flags: DownloadFlags) => {
-      process.exitCode = await download(source, flags);
-    });
+    .option('--json', 'machine-readable progress and summary (JSON Lines on stdout)');
+  addDhtOptions(command).action(async (source: string, flags: DownloadFlags) => {
+    process.exitCode = await download(source, flags);
+  });
 }
 
+/** The download; with --dht, its DHT node is closed (its routing table saved in the output folder) however it ends. */
 async function download(source: string, flags: DownloadFlags): Promise<number> {
+  const dht: DhtHolder = {};
+  try {
+    return await downloadWith(source, flags, dht);
+  } finally {
+    await dht.opened?.close();
+  }
+}
+
+interface DhtHolder {
+  opened?: Awaited<ReturnType<typeof openDht>>;
+}
+
+async function downloadWith(source: string, flags: DownloadFlags, dht: DhtHolder): Promise<number> {
   const started = Date.now();
   const magnet = source.startsWith('magnet:') ? readMagnet(source) : undefined;
-  // swarmlab has no DHT: a magnet link with no tracker and no peer has nowhere to get the metadata.
-  if (magnet && magnet.trackers.length === 0 && magnet.peers.length === 0 && flags.peer.length === 0) {
-    throw new InputError('the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer: nowhere to fetch its metadata from (swarmlab has no DHT); add --peer HOST:PORT');
+  // Without the DHT, a magnet link with no tracker and no peer has nowhere to get the metadata.
+  if (magnet && magnet.trackers.length === 0 && magnet.peers.length === 0 && flags.peer.length === 0 && !flags.dht) {
+    throw new InputError('the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer or --dht: nowhere to fetch its metadata from; add --dht, or --peer HOST:PORT');
   }
   let torrent: Torrent | undefined = magnet ? undefined : readTorrent(source);
   prepareOutput(flags.output);
@@ -62,6 +76,12 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   const peerId = livePeerId();
   const trace = openTrace(flags.trace, `download ${source}`, torrent, magnet?.infoHashHex);
   const peers = [...flags.peer, ...(magnet?.peers ?? [])];
+  dht.opened = await openDht(flags, flags.bind, flags.output, trace.sink, (l) => progress.log(l)).catch(async (err: unknown) => {
+    // A DHT port in use is bad input: the listening socket must not keep the process up after it.
+    await network.close();
+    trace.close();
+    throw err;
+  });
   let interrupted = false;
   // Said while no peer is connected and some were tried: which, and why each failed.
   const reach = new Reachability();
@@ -73,8 +93,8 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
   reachTimer.unref();
 
   if (magnet) {
-    progress.log(`fetching metadata for ${magnet.infoHashHex} from ${peers.length} peer(s) and ${magnet.trackers.length} tracker(s)`);
-    const fetch = fetchMetadata({ infoHash: magnet.infoHash, trackers: magnet.trackers, peers, network, clock, peerId, trace: sink, log: (l) => progress.log(l) });
+    progress.log(`fetching metadata for ${magnet.infoHashHex} from ${peers.length} peer(s) and ${magnet.trackers.length} tracker(s)${dht.opened ? ' and the DHT' : ''}`);
+    const fetch = fetchMetadata({ infoHash: magnet.infoHash, trackers: magnet.trackers, peers, network, clock, peerId, trace: sink, log: (l) => progress.log(l), dht: dht.opened?.dht });
     const stopWaiting = onInterrupt(() => {
       interrupted = true;
       fetch.cancel();
@@ -119,6 +139,7 @@ async function download(source: string, flags: DownloadFlags): Promise<number> {
     clock,
     peerId,
     peers,
+    dht: dht.opened?.dht,
     initial: 'auto',
     trace: sink,
     log: (l) => progress.log(l),

@@ -2,17 +2,20 @@
 // run-until-done loop.
 
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError } from 'commander';
+import { join } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
 import { parseTorrent, type Torrent, type TorrentInfo } from '../engine/metainfo.ts';
 import type { PeerAddress } from '../engine/ports.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { ENGINE_VERSION } from '../engine/version.ts';
+import { DEFAULT_DHT_BOOTSTRAP, LiveDht } from '../live/dht.ts';
 import { parsePeerAddress } from '../live/magnet.ts';
 import { prepareOutputFolder, StorageError } from '../live/file-storage.ts';
 import type { LiveSession } from '../live/session.ts';
 import { TcpNetwork, type TcpNetworkOptions } from '../live/tcp-network.ts';
 import { TraceWriter } from '../engine/trace-writer.ts';
 import { InputError, listenError } from './input-error.ts';
+import { portNumber } from './option-parsers.ts';
 import type { Progress } from './progress.ts';
 import { TraceFile } from './trace-file.ts';
 
@@ -210,4 +213,52 @@ export function prepareOutput(dir: string): void {
     if (err instanceof StorageError) throw new InputError(err.message);
     throw err;
   }
+}
+
+/** What `--dht`, `--dht-port`, `--dht-bootstrap` and `--no-dht-bootstrap` give. */
+export interface DhtFlags {
+  dht?: boolean;
+  dhtPort: number;
+  /** Addresses given; `false` for --no-dht-bootstrap; empty for the default list. */
+  dhtBootstrap: PeerAddress[] | false;
+}
+
+/** The routing table a `--dht` run leaves in its folder, read back by the next run there. */
+export const DHT_TABLE_FILE = '.swarmlab-dht.json';
+
+/** Adds the DHT options to `download` and `seed`. */
+export function addDhtOptions(command: Command): Command {
+  return command
+    .option('--dht', 'find peers through the DHT (BEP 5) too, and announce ours there')
+    .option('--dht-port <n>', 'the UDP port of the DHT node (0: any free port)', portNumber, 0)
+    .option('--dht-bootstrap <host:port>', `a DHT node to join through (repeatable; default: ${DEFAULT_DHT_BOOTSTRAP.join(', ')})`, collectPeer, [])
+    .option('--no-dht-bootstrap', 'join through no node: be the first node (others bootstrap to this one)');
+}
+
+/**
+ * The DHT node of a `--dht` run, bound on `host`, joined through the bootstrap nodes and the table
+ * saved in `dir` by the last run; undefined without --dht. A port that cannot be bound is bad input.
+ */
+export async function openDht(flags: DhtFlags, host: string, dir: string, trace: TraceSink, log: (line: string) => void): Promise<{ dht: LiveDht; close(): Promise<void> } | undefined> {
+  if (!flags.dht) return undefined;
+  const bootstrap = flags.dhtBootstrap === false ? [] : flags.dhtBootstrap.length > 0 ? flags.dhtBootstrap : DEFAULT_DHT_BOOTSTRAP.map((a) => parsePeerAddress(a));
+  const tablePath = join(dir, DHT_TABLE_FILE);
+  let dht: LiveDht;
+  try {
+    dht = await LiveDht.create({ host, port: flags.dhtPort, bootstrap, tablePath, trace, log });
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+  log(`DHT node on UDP port ${dht.localAddress.port}, joining through ${bootstrap.length} bootstrap node(s)`);
+  return {
+    dht,
+    close: async () => {
+      try {
+        dht.save(tablePath);
+      } catch (err) {
+        log(`${tablePath}: cannot save the DHT routing table (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+      await dht.close();
+    },
+  };
 }

@@ -1,14 +1,16 @@
-// `swarmlab seed <file.torrent> <DIR> [--port N] [--peer HOST:PORT]…`: re-checks DIR against the
-// torrent, says what is missing or wrong, then seeds (and dials the --peers) until interrupted.
+// `swarmlab seed <file.torrent> <DIR> [--port N] [--peer HOST:PORT]… [--dht …]`: re-checks DIR against
+// the torrent, says what is missing or wrong, then seeds (and dials the --peers) until interrupted.
 
 import type { Command } from 'commander';
 import type { PeerAddress } from '../engine/ports.ts';
+import type { LiveDht } from '../live/dht.ts';
 import { LiveSession } from '../live/session.ts';
-import { collectPeer, listen, openSession, openTrace, readTorrent, runUntilDone } from './live-common.ts';
+import type { TcpNetwork } from '../live/tcp-network.ts';
+import { addDhtOptions, collectPeer, type DhtFlags, listen, openDht, openSession, openTrace, readTorrent, runUntilDone } from './live-common.ts';
 import { portNumber } from './option-parsers.ts';
 import { formatBytes, Progress, progressMode } from './progress.ts';
 
-interface SeedFlags {
+interface SeedFlags extends DhtFlags {
   port: number;
   bind: string;
   peer: PeerAddress[];
@@ -17,7 +19,7 @@ interface SeedFlags {
 }
 
 export function registerSeed(program: Command): void {
-  program
+  const command = program
     .command('seed')
     .description('check a folder against a torrent, report what is missing or wrong, then seed it')
     .argument('<torrent>', 'the .torrent file')
@@ -26,10 +28,10 @@ export function registerSeed(program: Command): void {
     .option('--bind <host>', 'the address to listen on', '0.0.0.0')
     .option('--peer <host:port>', 'a peer to dial (repeatable)', collectPeer, [])
     .option('--trace <file>', 'write the trace (the simulator format, real time) to this file')
-    .option('--json', 'machine-readable progress and summary (JSON Lines on stdout)')
-    .action(async (torrentPath: string, dir: string, flags: SeedFlags) => {
-      process.exitCode = await seed(torrentPath, dir, flags);
-    });
+    .option('--json', 'machine-readable progress and summary (JSON Lines on stdout)');
+  addDhtOptions(command).action(async (torrentPath: string, dir: string, flags: SeedFlags) => {
+    process.exitCode = await seed(torrentPath, dir, flags);
+  });
 }
 
 async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise<number> {
@@ -39,7 +41,28 @@ async function seed(torrentPath: string, dir: string, flags: SeedFlags): Promise
   for (const w of t.warnings) progress.log(`${torrentPath}: warning: ${w}`);
   const network = await listen({ host: flags.bind, port: flags.port, onError: (err, r) => progress.log(`connection ${r.host}:${r.port}: ${String(err)}`) });
   const trace = openTrace(flags.trace, `seed ${torrentPath} ${dir}`, t);
-  const session = await openSession(() => new LiveSession({ torrent: t, dir, network, peers: flags.peer, initial: 'check', trace: trace.sink, log: (l) => progress.log(l) }), { dir, network, trace });
+  const dht = await openDht(flags, flags.bind, dir, trace.sink, (l) => progress.log(l)).catch(async (err: unknown) => {
+    // A DHT port in use is bad input: the listening socket must not keep the process up after it.
+    await network.close();
+    trace.close();
+    throw err;
+  });
+  try {
+    return await seedWith(t, torrentPath, dir, flags, { started, progress, network, trace, dht: dht?.dht });
+  } finally {
+    await dht?.close();
+  }
+}
+
+async function seedWith(
+  t: ReturnType<typeof readTorrent>,
+  torrentPath: string,
+  dir: string,
+  flags: SeedFlags,
+  o: { started: number; progress: Progress; network: TcpNetwork; trace: ReturnType<typeof openTrace>; dht: LiveDht | undefined },
+): Promise<number> {
+  const { started, progress, network, trace } = o;
+  const session = await openSession(() => new LiveSession({ torrent: t, dir, network, peers: flags.peer, initial: 'check', trace: trace.sink, log: (l) => progress.log(l), dht: o.dht }), { dir, network, trace });
 
   // The report: files missing or of the wrong size, then pieces that failed the check, by file.
   const have = session.client.pieces.have;

@@ -5,8 +5,8 @@
 
 import { addressKey, type PeerAddress } from './ports.ts';
 
-/** Where an address came from: a tracker reply, the user (or driver), or a peer's PEX message (BEP 11). */
-export type PeerSource = 'tracker' | 'user' | 'pex';
+/** Where an address came from: a tracker reply, the user (or driver), a peer's PEX message (BEP 11) or a DHT lookup (BEP 5). */
+export type PeerSource = 'tracker' | 'user' | 'pex' | 'dht';
 
 export interface KnownPeer {
   address: PeerAddress;

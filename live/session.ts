@@ -8,6 +8,7 @@ import type { PeerAddress } from '../engine/ports.ts';
 import { type EngineSettings, resolveSettings } from '../engine/settings.ts';
 import { nullTrace, type TraceSink } from '../engine/trace.ts';
 import { RealClock } from './clock.ts';
+import type { LiveDht, Tracking } from './dht.ts';
 import { describeError } from './io-errors.ts';
 import { FileStorage } from './file-storage.ts';
 import { CryptoRandom, livePeerId } from './random.ts';
@@ -55,6 +56,8 @@ export interface SessionOptions {
   onHashFail?: (index: number) => void;
   /** The session stopped because storage failed; `message` names the file and the cause. Also `storageFailure`. */
   onStorageFailed?: (message: string) => void;
+  /** The DHT (BEP 5): peers of the torrent looked up there, and our listening port announced, again every interval. Not closed by the session. */
+  dht?: LiveDht;
 }
 
 export class LiveSession {
@@ -72,6 +75,7 @@ export class LiveSession {
    */
   readonly storageFailure: Promise<string>;
   private stopped?: Promise<void>;
+  private dhtTracking: Tracking | undefined;
   private failStorage: (message: string) => void = () => {};
 
   constructor(readonly o: SessionOptions) {
@@ -139,6 +143,8 @@ export class LiveSession {
   start(): void {
     this.client.start();
     for (const p of this.o.peers ?? []) this.client.addPeer(p);
+    // Once listening (the network is bound before the session is made): our port goes to the DHT.
+    this.dhtTracking = this.o.dht?.track(this.o.torrent.infoHash, (peers) => this.client.addPeers(peers, 'dht'), this.o.network.localAddress.port);
   }
 
   /**
@@ -163,6 +169,7 @@ export class LiveSession {
   }
 
   private async leave(reason: string, trackerWait: number): Promise<void> {
+    this.dhtTracking?.stop();
     try {
       this.client.stop(reason);
     } catch (err) {
@@ -212,19 +219,25 @@ export interface FetchOptions {
   log?: (line: string) => void;
   /** Give up after this long (ms, default: never). */
   timeout?: number;
+  /** The DHT (BEP 5): the info-hash's peers are looked up there too (a magnet link without trackers needs it). */
+  dht?: LiveDht;
 }
 
 /**
  * Resolves a magnet link's info dictionary over BEP 9; returns it parsed. The fetcher dials the
- * peers and the trackers' peers, and accepts connections on `network` (a seed that dials us);
+ * peers, the trackers' peers and the DHT's (given `dht`), and accepts connections on `network` (a seed that dials us);
  * `inboundPeers()` are the listening addresses of those that dialled us, for the download to dial.
  */
 export function fetchMetadata(o: FetchOptions): { result: Promise<TorrentInfo>; cancel(): void; inboundPeers(): PeerAddress[] } {
   let fetcher: MetadataFetcher | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let dhtTracking: Tracking | undefined;
   const trackers = new Trackers(o.trackers.map((t) => [t]), { log: o.log });
   // Once the fetch is over, the trackers get a moment for `stopped`, then their requests are cut off.
-  const closeTrackers = () => void trackers.settle(STOP_TRACKER_WAIT).then(() => trackers.close());
+  const closeTrackers = () => {
+    dhtTracking?.stop();
+    void trackers.settle(STOP_TRACKER_WAIT).then(() => trackers.close());
+  };
   const result = new Promise<TorrentInfo>((resolve, reject) => {
     fetcher = new MetadataFetcher({
       infoHash: o.infoHash,
@@ -247,6 +260,8 @@ export function fetchMetadata(o: FetchOptions): { result: Promise<TorrentInfo>; 
     });
     fetcher.start();
     for (const p of o.peers) fetcher.addPeer(p);
+    const f = fetcher;
+    dhtTracking = o.dht?.track(o.infoHash, (peers) => f.addPeers(peers));
     if (o.timeout) {
       timer = setTimeout(() => {
         try {

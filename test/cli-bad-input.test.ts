@@ -90,7 +90,7 @@ describe('bad input on the command line', () => {
   it('a magnet link with no tracker and no peer is refused at once, exit 2', () => {
     const r = run(['download', 'magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('swarmlab: the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer: nowhere to fetch its metadata from (swarmlab has no DHT); add --peer HOST:PORT\n');
+    expect(r.stderr).toBe('swarmlab: the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer or --dht: nowhere to fetch its metadata from; add --dht, or --peer HOST:PORT\n');
   });
 
   it('seed on a folder without the payload says it will fetch it; Ctrl-C is exit 130', async () => {

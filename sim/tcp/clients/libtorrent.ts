@@ -28,6 +28,8 @@ export interface LtClientArgsOptions {
   parent?: number;
   /** Peers it dials itself (HOST:PORT). */
   peers?: string[];
+  /** DHT on, bootstrapped to this node (HOST:PORT) only. */
+  dht?: string;
 }
 
 /** lt_client.py's arguments (after the script's path), shared by the adapter and the interop tests. */
@@ -41,6 +43,7 @@ export function ltClientArgs(o: LtClientArgsOptions): string[] {
     ...(o.ip ? ['--ip', o.ip] : []),
     ...(o.stay ? ['--stay'] : []),
     ...(o.parent !== undefined ? ['--parent', String(o.parent)] : []),
+    ...(o.dht ? ['--dht', o.dht] : []),
     ...(o.peers ?? []),
   ];
 }

@@ -1,18 +1,19 @@
 # A libtorrent (python3-libtorrent) peer for swarmlab: the `libtorrent` client adapter of TCP runs
 # (sim/tcp/clients/libtorrent.ts), and the interop tests and bench (test/helpers/clients.ts).
-# Loopback only; DHT, LSD, UPnP, NAT-PMP and uTP off; several connections per IP allowed.
+# Loopback only; DHT (unless --dht), LSD, UPnP, NAT-PMP and uTP off; several connections per IP allowed.
 #
 # Usage: lt_client.py seed|leech <torrent-file|magnet> <save-dir> <port> [options] [peer HOST:PORT ...]
 #   --ip IP       listen on IP:port and bind every outgoing connection to IP (default 127.0.0.1)
 #   --stay        a leech that completes stays, seeding (default: it exits 0)
 #   --parent PID  exit when process PID is gone (the adapter's own process)
+#   --dht HOST:PORT  DHT on, bootstrapped to that node only, loopback and unverified node ids allowed
 # The torrent's trackers are announced to (the min announce interval lifted to the tracker's own).
 # Prints "listening PORT" when ready, "done SECONDS" when a leech completes.
 import os, sys, time
 import libtorrent as lt
 
 args = sys.argv[1:]
-ip, stay, parent, rest = '127.0.0.1', False, None, []
+ip, stay, parent, dht, rest = '127.0.0.1', False, None, None, []
 i = 0
 while i < len(args):
     if args[i] == '--ip':
@@ -21,12 +22,14 @@ while i < len(args):
         stay = True; i += 1
     elif args[i] == '--parent':
         parent = int(args[i + 1]); i += 2
+    elif args[i] == '--dht':
+        dht = args[i + 1]; i += 2
     else:
         rest.append(args[i]); i += 1
 mode, source, save, port = rest[0], rest[1], rest[2], int(rest[3])
 peers = [(p.rsplit(':', 1)[0], int(p.rsplit(':', 1)[1])) for p in rest[4:]]
 
-ses = lt.session({
+settings = {
     'listen_interfaces': '%s:%d' % (ip, port),
     'outgoing_interfaces': ip,
     'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
@@ -39,7 +42,16 @@ ses = lt.session({
     # A scenario's announce interval is the scenario's choice (libtorrent's floor is 300 s).
     'min_announce_interval': 1,
     'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.tracker_notification | lt.alert.category_t.status_notification,
-})
+}
+if dht is not None:
+    settings.update({
+        'enable_dht': True,
+        'dht_bootstrap_nodes': dht,
+        # Every node of a test is on 127.0.0.1 with a random id: libtorrent refuses such nodes by default.
+        'dht_restrict_routing_ips': False, 'dht_restrict_search_ips': False,
+        'dht_ignore_dark_internet': False, 'dht_prefer_verified_node_ids': False,
+    })
+ses = lt.session(settings)
 if source.startswith('magnet:'):
     atp = lt.parse_magnet_uri(source)
 else:
