@@ -166,8 +166,9 @@ expect: { banned: [Z3], completeBy: 1h }
     expect(lines).toEqual([
       'scenarios/bad.yaml:6:13: groups[2].name: group name "L" is used twice',
       'scenarios/bad.yaml:8:35: faults[0].group: no group is called "X"; the groups are S, L',
-      'scenarios/bad.yaml:9:62: faults[1].between[1]: no group is called "Q"; the groups are S, L',
+      // In the order of the file: `until` comes before `between` on line 9.
       'scenarios/bad.yaml:9:40: faults[1].until: expected a time after `at` (10s) for every draw, got 5s..20s',
+      'scenarios/bad.yaml:9:62: faults[1].between[1]: no group is called "Q"; the groups are S, L',
       'scenarios/bad.yaml:10:20: expect.banned[0]: expected a group or a peer of a group (S, L or e.g. S0), got "Z3"',
       'scenarios/bad.yaml:10:37: expect.completeBy: expected a time within the time limit (10min) for every draw, got 1h',
     ]);
@@ -190,5 +191,36 @@ expect: { banned: [Z3], completeBy: 1h }
     expect(loadScenarioFile(path).name).toBe('m');
     writeFileSync(path, minimal.replace('1MiB', '1 megabyte'));
     expect(() => loadScenarioFile(path)).toThrow(`${path}:2:18: torrent.size: expected a size`);
+  });
+});
+
+describe('one pass over a file', () => {
+  it('reports its references to unknown groups with its other problems, in the order of the file', () => {
+    const text = [
+      'name: m',
+      'torrent: { size: 1MiB, pieceLength: 3KiB }',
+      'groups:',
+      '  - { name: S, role: seeder }',
+      '  - { name: L, count: 3 }',
+      'faults:',
+      '  - { kind: crash, at: 5s, group: Q }',
+      '  - { kind: partition, at: 1s, between: [S, X] }',
+      'expect: { banned: [Z], faster: [{ group: L, than: W, by: 20% }] }',
+    ].join('\n');
+    const lines = problems(text);
+    expect(lines.map((l) => l.replace(/^scenarios\/bad\.yaml:(\d+):\d+: ([^:]+):.*$/, '$1 $2'))).toEqual([
+      '2 torrent.pieceLength',
+      '4 groups[0].role',
+      '7 faults[0].group',
+      '8 faults[1].between[1]',
+      '9 expect.banned[0]',
+      '9 expect.faster[0].than',
+    ]);
+    expect(lines[2]).toContain('no group is called "Q"; the groups are S, L');
+  });
+
+  it('says a reference once when the file is otherwise well formed', () => {
+    const lines = problems(minimal + 'faults:\n  - { kind: crash, at: 5s, group: Q }\n');
+    expect(lines).toEqual(['scenarios/bad.yaml:7:35: faults[0].group: no group is called "Q"; the groups are S, L']);
   });
 });

@@ -10,7 +10,7 @@ import { resolveScenario } from './resolve.ts';
 import { type RunOptions, runResolvedScenario, runResolvedScenarioInSlices } from './run.ts';
 import type { RunSlices } from '../swarm.ts';
 import { limitNote, SCENARIO_LIMITS } from './limits.ts';
-import { type ScenarioFile, scenarioFileSchema } from './schema.ts';
+import { groupReferenceIssues, type ScenarioFile, scenarioFileSchema } from './schema.ts';
 import type { Scenario, ScenarioResult } from './types.ts';
 import { formatSize } from './units.ts';
 import { scenarioWarnings } from './warnings.ts';
@@ -43,10 +43,17 @@ export function checkScenario(data: unknown, file = '<scenario>', locate: Locate
     if (lines.length) WARNINGS.set(result.data, lines);
     return result.data;
   }
+  // zod runs the checks across fields only on a well-formed file: the references to groups are
+  // checked on the data as written, so that they come in the same pass as every other problem.
   const located = problemsOf(result.error, data);
+  const seen = new Set(located.map((p) => `${formatPath(p.path)}\n${p.message}`));
+  for (const r of groupReferenceIssues(data)) if (!seen.has(`${formatPath(r.path)}\n${r.message}`)) located.push(r);
   // Only the problems shown are located (each a walk of the document).
   const shown = located.slice(0, SCENARIO_LIMITS.problemsShown.value + 1);
-  const problems = capped(shown.map(({ path, message, atKey }) => ({ path: formatPath(path), message, ...locate(path, atKey) })), located.length);
+  // In the file's order: the references checked apart come after zod's problems otherwise.
+  const placed = shown.map(({ path, message, atKey }) => ({ path: formatPath(path), message, ...locate(path, atKey) }));
+  placed.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
+  const problems = capped(placed, located.length);
   throw new ScenarioFileError(file, problems);
 }
 

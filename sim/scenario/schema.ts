@@ -287,16 +287,66 @@ const clientName = (c: NonNullable<ScenarioFile['groups'][number]['client']>) =>
 
 const showTime = (v: Varying) => (v instanceof Range ? `${formatDuration(v.lo)}..${formatDuration(v.hi)}` : formatDuration(v));
 
-function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
+/** A problem found across fields, at a path of the file. */
+export interface ReferenceIssue {
+  message: string;
+  path: (string | number)[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const listAt = (v: unknown, key: string): unknown[] => (isRecord(v) && Array.isArray(v[key]) ? v[key] : []);
+
+/**
+ * The file's references to its groups — fault groups, partitions, the groups and peers `expect`
+ * names — and group names used twice. It reads the data loosely, as written or as parsed, so that
+ * a file with other problems still has these reported in the same pass (checkScenario); values of
+ * the wrong type are the schema's to report, and skipped here.
+ */
+export function groupReferenceIssues(data: unknown): ReferenceIssue[] {
+  const out: ReferenceIssue[] = [];
   const names = new Set<string>();
-  file.groups.forEach((g, i) => {
-    if (names.has(g.name)) issue(ctx, `group name "${g.name}" is used twice`, ['groups', i, 'name']);
-    names.add(g.name);
+  listAt(data, 'groups').forEach((g, i) => {
+    const name = isRecord(g) ? g.name : undefined;
+    if (typeof name !== 'string') return;
+    if (names.has(name)) out.push({ message: `group name "${name}" is used twice`, path: ['groups', i, 'name'] });
+    names.add(name);
   });
+  if (names.size === 0) return out;
   const known = [...names].join(', ');
-  const checkGroup = (name: string | undefined, path: (string | number)[]) => {
-    if (name !== undefined && !names.has(name)) issue(ctx, `no group is called "${name}"; the groups are ${known}`, path);
+  const checkGroup = (name: unknown, path: (string | number)[]) => {
+    if (typeof name === 'string' && !names.has(name)) out.push({ message: `no group is called "${name}"; the groups are ${known}`, path });
   };
+  listAt(data, 'faults').forEach((f, i) => {
+    if (!isRecord(f)) return;
+    const at = ['faults', i];
+    if (f.kind === 'random') {
+      if (isRecord(f.fault)) checkGroup(f.fault.group, [...at, 'fault', 'group']);
+      return;
+    }
+    if (f.kind === 'partition') listAt(f, 'between').forEach((g, j) => checkGroup(g, [...at, 'between', j]));
+    else checkGroup(f.group, [...at, 'group']);
+  });
+  const e = isRecord(data) ? data.expect : undefined;
+  if (!isRecord(e)) return out;
+  for (const key of ['banned', 'noViolations'] as const) {
+    listAt(e, key).forEach((label, i) => {
+      if (typeof label !== 'string') return;
+      const m = /^(.*?)(\d*)$/.exec(label)!;
+      if (!names.has(m[1])) out.push({ message: `expected a group or a peer of a group (${known} or e.g. ${[...names][0]}0), got "${label}"`, path: ['expect', key, i] });
+    });
+  }
+  listAt(e, 'faster').forEach((f, i) => {
+    if (!isRecord(f)) return;
+    checkGroup(f.group, ['expect', 'faster', i, 'group']);
+    checkGroup(f.than, ['expect', 'faster', i, 'than']);
+    if (typeof f.group === 'string' && f.group === f.than) out.push({ message: `expected two different groups, got "${f.group}" twice`, path: ['expect', 'faster', i, 'than'] });
+  });
+  if (isRecord(e.firstCopy)) checkGroup(e.firstCopy.by, ['expect', 'firstCopy', 'by']);
+  return out;
+}
+
+function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
+  for (const r of groupReferenceIssues(file)) issue(ctx, r.message, r.path);
   const after = (lo: Varying, hi: Varying | undefined, path: (string | number)[], what: string) => {
     if (hi !== undefined && bounds(hi)[0] < bounds(lo)[1]) issue(ctx, `expected a time after \`${what}\` (${showTime(lo)}) for every draw, got ${showTime(hi)}`, path);
   };
@@ -331,12 +381,9 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
   file.faults.forEach((f, i) => {
     const at = ['faults', i];
     if (f.kind === 'random') {
-      checkGroup(f.fault.group, [...at, 'fault', 'group']);
       after(f.from, f.until, [...at, 'until'], 'from');
       return;
     }
-    if (f.kind === 'partition') f.between.forEach((g, j) => checkGroup(g, [...at, 'between', j]));
-    else if ('group' in f) checkGroup(f.group, [...at, 'group']);
     if ('until' in f) after(f.at, f.until, [...at, 'until'], 'at');
     if (f.kind === 'web-seed-down' || f.kind === 'web-seed-corrupt') {
       const seeds = file.webSeeds?.length ?? 0;
@@ -356,18 +403,6 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
   if (bounds(file.timeLimit)[0] <= 0) issue(ctx, `expected a time limit above 0 for every draw, got ${showTime(file.timeLimit)}`, ['timeLimit']);
 
   const e = file.expect;
-  for (const key of ['banned', 'noViolations'] as const) {
-    (e[key] ?? []).forEach((label, i) => {
-      const m = /^(.*?)(\d*)$/.exec(label)!;
-      if (!names.has(m[1])) issue(ctx, `expected a group or a peer of a group (${known} or e.g. ${[...names][0]}0), got "${label}"`, ['expect', key, i]);
-    });
-  }
-  (e.faster ?? []).forEach((f, i) => {
-    checkGroup(f.group, ['expect', 'faster', i, 'group']);
-    checkGroup(f.than, ['expect', 'faster', i, 'than']);
-    if (f.group === f.than) issue(ctx, `expected two different groups, got "${f.group}" twice`, ['expect', 'faster', i, 'than']);
-  });
-  if (e.firstCopy) checkGroup(e.firstCopy.by, ['expect', 'firstCopy', 'by']);
   if (e.completeBy !== undefined && e.completeBy > bounds(file.timeLimit)[0]) {
     issue(ctx, `expected a time within the time limit (${showTime(file.timeLimit)}) for every draw, got ${showTime(e.completeBy)}`, ['expect', 'completeBy']);
   }
