@@ -162,7 +162,7 @@ timeLimit: 5min
       child.kill('SIGINT');
       const code = await exited;
       expect(Date.now() - interruptedAt).toBeLessThan(8_000);
-      expect(code, out).toBe(1);
+      expect(code, out).toBe(130); // interrupted (docs/cli.md's exit codes)
       expect(out).toMatch(/\[interrupted\]/);
       expect(alive(clientPid), `client ${clientPid} still running`).toBe(false);
     } finally {
