@@ -62,10 +62,6 @@ interface DhtHolder {
 async function downloadWith(source: string, flags: DownloadFlags, dht: DhtHolder): Promise<number> {
   const started = Date.now();
   const magnet = source.startsWith('magnet:') ? readMagnet(source) : undefined;
-  // Without the DHT, a magnet link with no tracker and no peer has nowhere to get the metadata.
-  if (magnet && magnet.trackers.length === 0 && magnet.peers.length === 0 && flags.peer.length === 0 && !flags.dht) {
-    throw new InputError('the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer or --dht: nowhere to fetch its metadata from; add --dht, or --peer HOST:PORT');
-  }
   let torrent: Torrent | undefined = magnet ? undefined : readTorrent(source);
   prepareOutput(flags.output);
   const progress = new Progress(progressMode(flags.json), torrent?.name ?? magnet?.name ?? 'magnet');
@@ -93,12 +89,20 @@ async function downloadWith(source: string, flags: DownloadFlags, dht: DhtHolder
   reachTimer.unref();
 
   if (magnet) {
-    progress.log(`fetching metadata for ${magnet.infoHashHex} from ${peers.length} peer(s) and ${magnet.trackers.length} tracker(s)${dht.opened ? ' and the DHT' : ''}`);
     const fetch = fetchMetadata({ infoHash: magnet.infoHash, trackers: magnet.trackers, peers, network, clock, peerId, trace: sink, log: (l) => progress.log(l), dht: dht.opened?.dht });
     const stopWaiting = onInterrupt(() => {
       interrupted = true;
       fetch.cancel();
     });
+    // Said at once (and once Ctrl-C is handled, so that a script may signal as soon as it reads it):
+    // with no tracker, no peer and no DHT, the metadata can only come from a peer that dials us
+    // (BEP 9 works both ways), so the run waits for one rather than failing.
+    if (magnet.trackers.length === 0 && peers.length === 0 && !dht.opened) {
+      progress.log(
+        `the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer or --dht: waiting for a peer to connect to us on port ${network.localAddress.port} (add --dht, or --peer HOST:PORT)`,
+      );
+    }
+    progress.log(`fetching metadata for ${magnet.infoHashHex} from ${peers.length} peer(s) and ${magnet.trackers.length} tracker(s)${dht.opened ? ' and the DHT' : ''}`);
     const cancelled = new Promise<undefined>((resolve) => {
       const t = setInterval(() => interrupted && (clearInterval(t), resolve(undefined)), 200);
       void fetch.result.finally(() => clearInterval(t)).catch(() => {});

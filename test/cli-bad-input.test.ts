@@ -87,11 +87,30 @@ describe('bad input on the command line', () => {
     }
   });
 
-  it('a magnet link with no tracker and no peer is refused at once, exit 2', () => {
-    const r = run(['download', 'magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toBe('swarmlab: the magnet link has no trackers (tr=) and no peers (x.pe=), and there is no --peer or --dht: nowhere to fetch its metadata from; add --dht, or --peer HOST:PORT\n');
-  });
+  it('a magnet link with no tracker and no peer says at once that it waits for a peer to dial in; Ctrl-C is exit 130', async () => {
+    // Not refused: BEP 9 works both ways, and a seed that dials us can still deliver the metadata
+    // (test/live-libtorrent-fast.test.ts does so with libtorrent).
+    const out = mkdtempSync(join(tmpdir(), 'badinput-magnet-'));
+    const child = spawn(process.execPath, ['bin/swarmlab.mjs', 'download', 'magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567', '-o', out, '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve) =>
+        child.stderr.on('data', (d) => {
+          stderr += d;
+          if (/fetching metadata/.test(stderr)) resolve();
+        }),
+      );
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const lines = stderr.split('\n');
+    const waiting = lines.findIndex((l) => /^the magnet link has no trackers \(tr=\) and no peers \(x\.pe=\), and there is no --peer or --dht: waiting for a peer to connect to us on port \d+ \(add --dht, or --peer HOST:PORT\)$/.test(l));
+    expect(waiting, stderr).toBeGreaterThanOrEqual(0);
+    expect(waiting).toBeLessThan(lines.findIndex((l) => l.startsWith('fetching metadata')));
+  }, 60_000);
 
   it('seed on a folder without the payload says it will fetch it; Ctrl-C is exit 130', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'badinput-'));
