@@ -6,38 +6,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FAILING, PASSING, swarmlab } from './helpers/swarmlab-cli.ts';
 import { CRASH, runCatchingCrash } from '../sim/scenario/suite.ts';
 import { ScenarioFailedError, expectScenario } from '../sim/scenario/vitest.ts';
 import { junitXml, MAX_FAILURE_TEXT } from '../cli/junit.ts';
 import type { SuiteRun } from '../sim/scenario/suite.ts';
-
-interface Outcome {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-function swarmlab(args: string[]): Outcome {
-  try {
-    const stdout = execFileSync(process.execPath, ['bin/swarmlab.mjs', ...args], { encoding: 'utf8', stdio: 'pipe', timeout: 120_000 });
-    return { status: 0, stdout, stderr: '' };
-  } catch (e) {
-    const err = e as { status: number; stdout: string; stderr: string };
-    return { status: err.status, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-const PASSING = `name: small
-torrent: { size: 256KiB, pieceLength: 32KiB }
-groups:
-  - { name: S, role: seed }
-  - { name: L, count: 2..3 }
-timeLimit: 1min
-seeds: [1, 2]
-`;
-
-// No swarm moves 256 KiB in 1 ms: fails under every seed.
-const FAILING = PASSING.replace('name: small', 'name: too-fast').replace('timeLimit: 1min', 'timeLimit: 1min\nexpect: { completeBy: 1ms }');
 
 function folder(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'swarmlab-cli-'));

@@ -6,36 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FAILING, PASSING, swarmlab } from './helpers/swarmlab-cli.ts';
 import { loadScenarioFile } from '../sim/scenario/load.ts';
 import { inShard, parseShard } from '../sim/scenario/shard.ts';
 import { type PlannedRun, runSuite, type SuiteRun } from '../sim/scenario/suite.ts';
 
-interface Outcome {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-function swarmlab(args: string[]): Outcome {
-  try {
-    const stdout = execFileSync(process.execPath, ['bin/swarmlab.mjs', ...args], { encoding: 'utf8', stdio: 'pipe', timeout: 120_000 });
-    return { status: 0, stdout, stderr: '' };
-  } catch (e) {
-    const err = e as { status: number; stdout: string; stderr: string };
-    return { status: err.status, stdout: err.stdout, stderr: err.stderr };
-  }
-}
-
-const PASSING = `name: small
-torrent: { size: 256KiB, pieceLength: 32KiB }
-groups:
-  - { name: S, role: seed }
-  - { name: L, count: 2..3 }
-timeLimit: 1min
-seeds: [1, 2]
-`;
-// No swarm moves 256 KiB in 1 ms: fails under every seed, so failures and their reproduce lines are compared too.
-const FAILING = PASSING.replace('name: small', 'name: too-fast').replace('timeLimit: 1min', 'timeLimit: 1min\nexpect: { completeBy: 1ms }');
 const CHURN = PASSING.replace('name: small', 'name: churny').replace('count: 2..3', 'count: 4..6').replace('seeds: [1, 2]', 'seeds: [7]');
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmlab-sweep-'));

@@ -107,24 +107,38 @@ function prepareRun(scenario: Scenario, seed: string, o: RunOptions, interrupted
   };
   const result = (result: SwarmResult): ScenarioResult => {
     const peers = swarm.peers.map((p, i) => ({ ...result.peers[i], group: p.group.prefix, behaviour: p.behaviour }));
-    return {
-      name: scenario.name,
-      seed,
-      ok: failures.length === 0,
-      failures,
-      traceHash: result.traceHash,
-      traceEvents: result.traceEvents,
-      simTime: result.simTime,
-      peers,
-      hashFailures: checker.hashFailures,
-      bans: checker.bans,
-      violations: wire.log.list,
-      violationCount: wire.log.count,
-      duplicateBytes: peers.reduce((sum, p) => sum + p.duplicateBytes, 0),
-      ...(firstCopy ? { firstCopy: firstCopy.reached ?? null } : {}),
-    };
+    return scenarioResult({ scenario, seed, failures, run: result, peers, checker, wire: wire.log, firstCopy });
   };
   return { swarm, stopWhen, judge: judgeRun, result };
+}
+
+/** A run's result, from what its runner measured (both transports). */
+export function scenarioResult(o: {
+  scenario: Scenario;
+  seed: string;
+  failures: Failure[];
+  run: { traceHash: string; traceEvents: number; simTime: number };
+  peers: ScenarioResult['peers'];
+  checker: Pick<InvariantChecker, 'bans' | 'hashFailures'>;
+  wire: { readonly list: ScenarioResult['violations']; readonly count: number };
+  firstCopy: FirstCopyWatch | undefined;
+}): ScenarioResult {
+  return {
+    name: o.scenario.name,
+    seed: o.seed,
+    ok: o.failures.length === 0,
+    failures: o.failures,
+    traceHash: o.run.traceHash,
+    traceEvents: o.run.traceEvents,
+    simTime: o.run.simTime,
+    peers: o.peers,
+    hashFailures: o.checker.hashFailures,
+    bans: o.checker.bans,
+    violations: o.wire.list,
+    violationCount: o.wire.count,
+    duplicateBytes: o.peers.reduce((sum, p) => sum + p.duplicateBytes, 0),
+    ...(o.firstCopy ? { firstCopy: o.firstCopy.reached ?? null } : {}),
+  };
 }
 
 export function judgeFirstCopy(s: Scenario, watch: FirstCopyWatch | undefined): Failure[] {

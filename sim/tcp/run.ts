@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { FaultInjector } from '../scenario/faults.ts';
 import { traceFailures } from '../scenario/failure-trace.ts';
 import { InvariantChecker } from '../scenario/invariants.ts';
-import { judge, judgeFirstCopy, judgeWire, type RunOptions, swarmOptionsOf } from '../scenario/run.ts';
+import { judge, judgeFirstCopy, judgeWire, type RunOptions, scenarioResult, swarmOptionsOf } from '../scenario/run.ts';
 import { FirstCopyWatch } from '../scenario/first-copy.ts';
 import { RelayWireChecks } from './wire-checks.ts';
 import { TransportError } from '../scenario/transport.ts';
@@ -110,20 +110,7 @@ export async function runScenarioOnTcp(scenario: Scenario, seed: string, o: TcpR
     // Kept when it holds something to read: other clients' logs and data.
     const keep = swarm.peers.some((p) => p.external !== undefined) && (o.keepWorkDir || o.workDir !== undefined || !ok);
     result = {
-      name: scenario.name,
-      seed,
-      ok,
-      failures,
-      traceHash: run.traceHash,
-      traceEvents: run.traceEvents,
-      simTime: run.simTime,
-      peers,
-      hashFailures: checker.hashFailures,
-      bans: checker.bans,
-      violations: wire.log.list,
-      violationCount: wire.log.count,
-      duplicateBytes: peers.reduce((sum, p) => sum + p.duplicateBytes, 0),
-      ...(firstCopy ? { firstCopy: firstCopy.reached ?? null } : {}),
+      ...scenarioResult({ scenario, seed, failures, run, peers, checker, wire: wire.log, firstCopy }),
       transport: 'tcp',
       replayable: false,
       block: swarm.block,

@@ -27,3 +27,34 @@ export function summaryOf(p: Proc): Record<string, unknown> | undefined {
   }
   return undefined;
 }
+
+/** What a `swarmlab` command printed, and its exit code. */
+export interface Outcome {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `swarmlab ARGS` from the repository (bounded at 2 min); a non-zero exit is an outcome, not a throw. */
+export function swarmlab(args: string[]): Outcome {
+  try {
+    const stdout = execFileSync(process.execPath, [SWARMLAB, ...args], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe', timeout: 120_000 });
+    return { status: 0, stdout, stderr: '' };
+  } catch (e) {
+    const err = e as { status: number; stdout: string; stderr: string };
+    return { status: err.status, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** A small scenario that passes under every seed. */
+export const PASSING = `name: small
+torrent: { size: 256KiB, pieceLength: 32KiB }
+groups:
+  - { name: S, role: seed }
+  - { name: L, count: 2..3 }
+timeLimit: 1min
+seeds: [1, 2]
+`;
+
+/** No swarm moves 256 KiB in 1 ms: fails under every seed. */
+export const FAILING = PASSING.replace('name: small', 'name: too-fast').replace('timeLimit: 1min', 'timeLimit: 1min\nexpect: { completeBy: 1ms }');
