@@ -8,6 +8,29 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './helpers/processes.ts';
 
+/**
+ * Starts `swarmlab ARGS`, sends Ctrl-C once stderr matches `ready`, and expects exit 130 (killed by
+ * PID whatever happens); returns its stderr.
+ */
+async function interruptWhenReady(args: string[], ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, ['bin/swarmlab.mjs', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (ready.test(stderr)) resolve();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  return stderr;
+}
+
 describe('bad input on the command line', () => {
   const run = (args: string[]) => spawnSync(process.execPath, ['bin/swarmlab.mjs', ...args], { encoding: 'utf8', timeout: 30_000 });
 
@@ -91,21 +114,7 @@ describe('bad input on the command line', () => {
     // Not refused: BEP 9 works both ways, and a seed that dials us can still deliver the metadata
     // (test/live-libtorrent-fast.test.ts does so with libtorrent).
     const out = mkdtempSync(join(tmpdir(), 'badinput-magnet-'));
-    const child = spawn(process.execPath, ['bin/swarmlab.mjs', 'download', 'magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567', '-o', out, '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    try {
-      await new Promise<void>((resolve) =>
-        child.stderr.on('data', (d) => {
-          stderr += d;
-          if (/fetching metadata/.test(stderr)) resolve();
-        }),
-      );
-      child.kill('SIGINT');
-      expect(await exited).toBe(130);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const stderr = await interruptWhenReady(['download', 'magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567', '-o', out, '--bind', '127.0.0.1'], /fetching metadata/);
     const lines = stderr.split('\n');
     const waiting = lines.findIndex((l) => /^the magnet link has no trackers \(tr=\) and no peers \(x\.pe=\), and there is no --peer or --dht: waiting for a peer to connect to us on port \d+ \(add --dht, or --peer HOST:PORT\)$/.test(l));
     expect(waiting, stderr).toBeGreaterThanOrEqual(0);
@@ -117,21 +126,7 @@ describe('bad input on the command line', () => {
     writeFileSync(join(dir, 'payload.bin'), Buffer.alloc(40_000, 7));
     expect(run(['create', join(dir, 'payload.bin'), '-o', join(dir, 'p.torrent'), '--piece-length', '16384']).status).toBe(0);
     mkdirSync(join(dir, 'empty'));
-    const child = spawn(process.execPath, ['bin/swarmlab.mjs', 'seed', join(dir, 'p.torrent'), join(dir, 'empty'), '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    try {
-      await new Promise<void>((resolve) =>
-        child.stderr.on('data', (d) => {
-          stderr += d;
-          if (/on port \d+/.test(stderr)) resolve();
-        }),
-      );
-      child.kill('SIGINT');
-      expect(await exited).toBe(130);
-    } finally {
-      child.kill('SIGKILL');
-    }
+    const stderr = await interruptWhenReady(['seed', join(dir, 'p.torrent'), join(dir, 'empty'), '--bind', '127.0.0.1'], /on port \d+/);
     expect(stderr).toMatch(/empty lacks 3 of 3 pieces: fetching them from peers \(none known yet: no tracker, web seed or --peer; peers that connect to us count\), and seeding what is good meanwhile, on port \d+/);
   }, 60_000);
 
