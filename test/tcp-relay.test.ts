@@ -278,16 +278,23 @@ describe('TCP relay: fault verbs', () => {
     const w = await world();
     const d = await w.dial(w.a, w.b);
     const l = await w.acceptedBy(w.b);
-    const rate = 512 * KiB;
+    // 1 MiB/s: its bucket holds 20 ms of it, 20971.52 bytes, not a whole number.
+    const rate = MiB;
     const change = w.relay.setBandwidth([w.a], { upload: rate });
     const capDown = w.relay.setBandwidth([w.b], { download: 2 * MiB });
     expect(w.relay.linkState(w.a, w.b)).toMatchObject({ upload: rate, download: 2 * MiB });
+    // The tap's delivered counts are whole bytes (a wire checker compares them with message ends).
+    const totals: number[] = [];
+    w.relay.tap({ sent() {}, delivered: (c, to, total) => void (to === w.b && totals.push(total)) });
     const payload = Buffer.from(new SeededRandom('capped').bytes(MiB));
     const t0 = w.clock.now();
     d.socket.write(payload);
     await until('the transfer', () => w.bytesOf(l.received).length === MiB);
-    // The bucket starts full with 16 KiB: the rest needs (1 MiB − 16 KiB) / rate at least.
-    expect(w.clock.now() - t0).toBeGreaterThanOrEqual((((MiB - 16 * KiB) / rate) * 1000) * 0.98);
+    expect(totals.length).toBeGreaterThan(1);
+    expect(totals.filter((n) => !Number.isInteger(n))).toEqual([]);
+    expect(totals.at(-1)).toBe(MiB);
+    // The bucket starts full with 20 ms of the rate: the rest needs (1 MiB − 21 KiB) / rate at least.
+    expect(w.clock.now() - t0).toBeGreaterThanOrEqual((((MiB - 21 * KiB) / rate) * 1000) * 0.98);
     expect(w.bytesOf(l.received).equals(payload)).toBe(true);
     w.relay.restore(change);
     w.relay.restore(capDown);

@@ -468,10 +468,11 @@ class TokenBucket {
     this.at = now;
   }
 
+  /** Whole bytes only: the tokens refill in fractions, but a slice of a stream cannot be cut in one. */
   available(now: number): number {
     if (this.rate() === Infinity) return Infinity;
     this.refill(now);
-    return this.tokens;
+    return Math.floor(this.tokens);
   }
 
   take(bytes: number): void {
