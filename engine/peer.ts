@@ -71,6 +71,16 @@ const blockKey = (index: number, begin: number) => index * 0x100000 + begin / BL
  */
 const SENDING_WINDOW = 5_000;
 
+/**
+ * How many of our oldest requests a sending peer has already committed: the block on the wire and
+ * the one behind it in its socket's buffer (an uploader refills its buffer as the wire takes a
+ * block). A CANCEL recalls neither; endgame does not copy them.
+ */
+const COMMITTED_BLOCKS = 2;
+
+/** The fewest requests in flight to a peer that sends at all (libtorrent's `min_request_queue`). */
+const MIN_REQUEST_QUEUE = 2;
+
 export class PeerProcess {
   /** Unique per connection (given by the Peer Manager), the Piece Manager's and choke manager's key. */
   readonly key: PeerKey;
@@ -124,6 +134,10 @@ export class PeerProcess {
   /** The download rate since the remote last unchoked us: from its first block after, the bytes since. */
   private rateSince = -Infinity;
   private rateBytes = 0;
+  /** Of the time since `rateSince`, how long we had no request in flight to this peer (not its slowness). */
+  private rateIdle = 0;
+  /** When our requests to this peer last ran out; undefined while some are in flight. */
+  private idleSince: number | undefined;
   /** When it was last marked snubbed (its requests given back again each snub period). */
   private snubbedAt = -Infinity;
   /** When the connection began (dialled or accepted): the handshake's deadline counts from it. */
@@ -230,9 +244,15 @@ export class PeerProcess {
    * blocks are seconds apart, is not counted on: its block is copied, or it would decide when we finish.
    */
   isSending(block: { index: number; begin: number }): boolean {
-    const oldest = this.outstanding.keys().next();
     const window = Math.min(SENDING_WINDOW, this.owner.settings.endgameAfter);
-    return !oldest.done && oldest.value === blockKey(block.index, block.begin) && this.now() - this.lastBlockAt < window;
+    if (!(this.now() - this.lastBlockAt < window)) return false;
+    const key = blockKey(block.index, block.begin);
+    let ahead = 0;
+    for (const k of this.outstanding.keys()) {
+      if (k === key) return true;
+      if (++ahead >= COMMITTED_BLOCKS) return false;
+    }
+    return false;
   }
 
   /**
@@ -500,6 +520,16 @@ export class PeerProcess {
     this.downloadedSinceRechoke += block.length;
     if (this.rateSince === -Infinity) this.rateSince = now;
     else this.rateBytes += block.length;
+    // The rate of the last window or two, not since the unchoke: a link that stalled and came back
+    // is sized by what it sends now.
+    const window = this.owner.settings.requestQueueTime;
+    const busy = this.busyFor(now);
+    if (window > 0 && busy > 2 * window) {
+      this.rateBytes *= window / busy;
+      this.rateSince = now - window;
+      this.rateIdle = 0;
+      if (this.idleSince !== undefined) this.idleSince = now;
+    }
     const result = this.owner.pieces.blockReceived(this.key, index, begin, block);
     this.step('pieceStore', { piece: index, begin, length: block.length, result: result.status });
     if (result.status === 'duplicate') this.noteDuplicate(block.length);
@@ -542,6 +572,7 @@ export class PeerProcess {
     const deepest = Math.min(settings.hiWatermark, allowed, this.queueForRate());
     const [loWatermark, hiWatermark] = this.snubbed ? [1, 1] : [Math.min(settings.loWatermark, deepest), deepest];
     const size = this.outstanding.size;
+    this.noteIdle(size);
     // BEP 6: while the remote chokes us, only pieces of its allowed-fast set may be asked for.
     const from = this.peerChoking ? this.allowedFastPieces() : this.remotePieces;
     const yes = from !== undefined && this.amInterested && size < loWatermark;
@@ -556,21 +587,44 @@ export class PeerProcess {
       this.send({ type: 'request', index: b.index, begin: b.begin, length: b.length });
     }
     assertCounterInRange('outstanding of', this.outstanding.size, 0, hiWatermark, this.remoteLabel);
+    this.noteIdle(this.outstanding.size);
     this.step('queueBlocks', { count: blocks.length });
     this.step('loop');
   }
 
   /**
-   * How many requests keep this peer busy for `requestQueueTime` at the rate it has sent since it
-   * unchoked us (at least 2, libtorrent's `min_request_queue`); unbounded until that rate has been
-   * measured for `requestQueueTime`. libtorrent sizes its queue so: a slow uplink is not handed
-   * blocks that would wait there for tens of seconds, to be copied in endgame and sent twice.
+   * How many requests keep this peer busy for `requestQueueTime` at the rate it has sent lately
+   * (at least 2, libtorrent's `min_request_queue`): 2 before its first block, unbounded from then
+   * until the rate has been measured for `requestQueueTime`. libtorrent sizes its queue so: a slow
+   * uplink is not handed blocks that would wait there for tens of seconds, to be copied in endgame
+   * and sent twice.
    */
+  /** Time since `rateSince` that we had requests in flight: what the peer's rate is measured over. */
+  private busyFor(now: number): number {
+    return now - this.rateSince - this.rateIdle - (this.idleSince === undefined ? 0 : now - this.idleSince);
+  }
+
+  /** Our requests in flight to the peer are now `outstanding`: an idle span starts or ends. */
+  private noteIdle(outstanding: number): void {
+    if (this.rateSince === -Infinity) return;
+    const now = this.now();
+    if (outstanding === 0) this.idleSince ??= now;
+    else if (this.idleSince !== undefined) {
+      this.rateIdle += now - this.idleSince;
+      this.idleSince = undefined;
+    }
+  }
+
   private queueForRate(): number {
     const window = this.owner.settings.requestQueueTime;
-    const elapsed = this.now() - this.rateSince;
-    if (window === 0 || !(elapsed >= window)) return Infinity;
-    return Math.max(2, Math.ceil((this.rateBytes / elapsed) * window / BLOCK_SIZE));
+    if (window === 0) return Infinity;
+    // Before its first block since the unchoke a peer has shown no rate at all: 2 requests probe it
+    // (a peer that unchokes and never sends holds no more of ours). Then `hiWatermark` until the
+    // rate has been measured for the window.
+    if (this.rateSince === -Infinity) return MIN_REQUEST_QUEUE;
+    const elapsed = this.busyFor(this.now());
+    if (!(elapsed >= window)) return Infinity;
+    return Math.max(MIN_REQUEST_QUEUE, Math.ceil((this.rateBytes / elapsed) * window / BLOCK_SIZE));
   }
 
   /** The remote's allowed-fast pieces that it has and we lack, as a piece set; undefined if none. */
@@ -890,6 +944,8 @@ export class PeerProcess {
     this.peerChoking = choking;
     this.rateSince = -Infinity;
     this.rateBytes = 0;
+    this.rateIdle = 0;
+    this.idleSince = undefined;
     this.traceState();
   }
 

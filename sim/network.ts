@@ -49,6 +49,13 @@ export interface HostOptions {
 
 /** Largest amount of queued writes one uplink turn sends. */
 const BATCH_BYTES = 16 * KiB + 64;
+/**
+ * What a stalled connection (a partition, a stall fault) still takes from its writer: about one TCP
+ * window, sent and not acknowledged. Past it the rest waits in the writer's socket buffer, as on a
+ * real socket, where the writer sees it (`bufferedBytes`) and a CANCEL can still prune what it has
+ * not written yet.
+ */
+const STALLED_IN_FLIGHT = 64 * KiB;
 /** A dial to an address nobody has ever used fails after this long. */
 const UNREACHABLE_TIMEOUT = 3_000;
 
@@ -368,7 +375,7 @@ export class SimHost implements Network {
 
   /** An endpoint has new writes: serve it in its turn. */
   wake(e: SimEndpoint): void {
-    if (e.inUplinkQueue) return;
+    if (e.inUplinkQueue || !e.sendable) return;
     e.inUplinkQueue = true;
     this.uplinkQueue.push(e);
     if (!this.uplinkBusy) this.serveUplink();
@@ -381,6 +388,7 @@ export class SimHost implements Network {
       return;
     }
     e.inUplinkQueue = false;
+    if (!e.sendable) return this.serveUplink();
     const batch = e.takeBatch(BATCH_BYTES);
     if (batch.bytes === 0) return this.serveUplink();
     this.uplinkBusy = true;
@@ -389,7 +397,7 @@ export class SimHost implements Network {
     const done = sched.now() + batch.bytes / this.upload;
     sched.at(done, () => {
       e.transmitted(batch.chunks, batch.bytes);
-      if (e.hasQueued) this.wake(e);
+      this.wake(e);
       this.serveUplink();
     });
   }
@@ -416,6 +424,7 @@ export class SimEndpoint implements Connection, OpenConnection {
   /** While stalled (by any number of faults at once), what this endpoint sends is held, in order. */
   private stalls = 0;
   private held: { chunks: Uint8Array[]; bytes: number }[] = [];
+  private heldBytes = 0;
   /** Bytes of the other end's stream handed to this end's handler so far (the delivery taps' total). */
   private deliveredBytes = 0;
 
@@ -458,6 +467,11 @@ export class SimEndpoint implements Connection, OpenConnection {
 
   get hasQueued(): boolean {
     return this.queueHead < this.queue.length;
+  }
+
+  /** Has writes the uplink may take: none while a stall holds a window's worth already. */
+  get sendable(): boolean {
+    return this.hasQueued && !(this.stalls > 0 && this.heldBytes >= STALLED_IN_FLIGHT);
   }
 
   setHandler(handler: ConnectionHandler): void {
@@ -544,6 +558,7 @@ export class SimEndpoint implements Connection, OpenConnection {
     if (this.closed || !this.peer) return;
     if (this.stalls > 0) {
       this.held.push({ chunks, bytes });
+      this.heldBytes += bytes;
       return;
     }
     this.deliver(chunks, bytes);
@@ -563,7 +578,10 @@ export class SimEndpoint implements Connection, OpenConnection {
     if (this.stalls === 0 || --this.stalls > 0) return;
     const held = this.held;
     this.held = [];
+    this.heldBytes = 0;
     for (const b of held) this.deliver(b.chunks, b.bytes);
+    // What waited in the writer's buffer behind the window goes on now.
+    if (!this.closed) this.host.wake(this);
   }
 
   private deliver(chunks: Uint8Array[], bytes: number): void {

@@ -109,6 +109,25 @@ describe('network fault verbs', () => {
     expect(w.arrivalOf(1)).toBe(405);
   });
 
+  it('a cut link takes about one TCP window from its writer; the rest waits in the writer’s buffer, where it can be seen, and all arrives in order at the repair', () => {
+    const w = world();
+    const { conn } = w.dial('b');
+    w.runTo(100);
+    const cut = w.net.partition(['a'], ['b']);
+    const block = 16 * KiB;
+    for (let i = 0; i < 32; i++) conn.write(new Uint8Array(block).fill(i)); // 512 KiB
+    w.runTo(5_000);
+    // What the cut link took (held for the repair) is about a window: 64 KiB, in whole batches.
+    const inBuffer = conn.bufferedBytes();
+    expect(512 * KiB - inBuffer).toBeGreaterThanOrEqual(64 * KiB);
+    expect(512 * KiB - inBuffer).toBeLessThanOrEqual(64 * KiB + block);
+    expect(w.arrivals).toHaveLength(0);
+    w.net.repair(cut);
+    w.runTo(10_000);
+    expect(conn.bufferedBytes()).toBe(0);
+    expect(w.arrivals).toHaveLength(512 * KiB);
+    expect(w.arrivals.every((a, i) => a.byte === Math.floor(i / block))).toBe(true);
+  });
   it('two partitions over one link: repairing one keeps the other; dials across time out until both are repaired', () => {
     const w = world();
     const first = w.net.partition(['a'], ['b', 'c']);

@@ -154,8 +154,8 @@ describe.skipIf(!hasChromium)('the replay page in chromium', () => {
   }, 150_000);
 
   it('opens a failing run at its first failure, lists every failed check, marks adversaries and bans; readable at 1280×720', async () => {
-    // flaky-disk with the planted bug fails on seed 2: three peers mark a bad piece verified.
-    const failing = scenarioTrace('test/fixtures/scenarios/flaky-disk.yaml', '2', 'trust-single-source');
+    // flaky-disk with the planted bug fails on seed 15: three peers mark a bad piece verified.
+    const failing = scenarioTrace('test/fixtures/scenarios/flaky-disk.yaml', '15', 'trust-single-source');
     expect(failing.result.ok).toBe(false);
     expect(failing.result.failures.length).toBeGreaterThanOrEqual(2);
     // The culprit connection, read naively: the last remote that stored a block of the piece for the peer before the failure.

@@ -61,7 +61,9 @@ export class Bench {
       peerId: peerIdOf('A'),
       label: 'A',
       initial: o.initial ?? 'empty',
-      settings: o.settings,
+      // Scripted peers answer when a test says so, not at a rate: requests are not sized by one
+      // (slow start, requestQueueTime) unless the test asks (test/request-queue.test.ts).
+      settings: { requestQueueTime: 0, ...o.settings },
       labelOf: (a) => a.host,
       ports: {
         clock: o.clock?.(this.scheduler) ?? this.scheduler,
