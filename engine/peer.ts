@@ -592,13 +592,6 @@ export class PeerProcess {
     this.step('loop');
   }
 
-  /**
-   * How many requests keep this peer busy for `requestQueueTime` at the rate it has sent lately
-   * (at least 2, libtorrent's `min_request_queue`): 2 before its first block, unbounded from then
-   * until the rate has been measured for `requestQueueTime`. libtorrent sizes its queue so: a slow
-   * uplink is not handed blocks that would wait there for tens of seconds, to be copied in endgame
-   * and sent twice.
-   */
   /** Time since `rateSince` that we had requests in flight: what the peer's rate is measured over. */
   private busyFor(now: number): number {
     return now - this.rateSince - this.rateIdle - (this.idleSince === undefined ? 0 : now - this.idleSince);
@@ -615,6 +608,13 @@ export class PeerProcess {
     }
   }
 
+  /**
+   * How many requests keep this peer busy for `requestQueueTime` at the rate it has sent lately
+   * (at least 2, libtorrent's `min_request_queue`): 2 before its first block, unbounded from then
+   * until the rate has been measured for `requestQueueTime`. libtorrent sizes its queue so: a slow
+   * uplink is not handed blocks that would wait there for tens of seconds, to be copied in endgame
+   * and sent twice.
+   */
   private queueForRate(): number {
     const window = this.owner.settings.requestQueueTime;
     if (window === 0) return Infinity;
