@@ -130,7 +130,7 @@ export class Client implements PeerOwner, WebSeedOwner {
       copies: this.settings.endgameCopies,
       after: this.settings.endgameAfter,
       sending: (holder, block) => this.peerManager.peers.get(holder)?.isSending(block) ?? false,
-    });
+    }, (key) => this.trust.onParole(key.banKey));
     if (o.initial === 'check') this.pieces.recheck();
     this.choker = new ChokeManager<PeerKey>(this.settings, o.ports.random);
     this.superSeeder = new SuperSeeder<PeerKey>(o.torrent.pieceCount, o.ports.random);
@@ -455,6 +455,8 @@ export class Client implements PeerOwner, WebSeedOwner {
       this.emit('ban', { reason }, banKey);
       this.events.banned?.(banKey, reason);
       this.peerManager.closeAll(banKey, `banned: ${reason}`);
+      const discarded = this.pieces.discardBlocksFrom((key) => key.banKey === banKey);
+      if (discarded > 0) this.emit('discard', { blocks: discarded }, banKey);
       for (const seed of this.seeds) if (seed.key.banKey === banKey) seed.retire(`banned: ${reason}`);
     }
   }

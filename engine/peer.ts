@@ -134,6 +134,11 @@ export class PeerProcess {
   /** The download rate since the remote last unchoked us: from its first block after, the bytes since. */
   private rateSince = -Infinity;
   private rateBytes = 0;
+  /**
+   * The rate (bytes/ms) measured over the last unchoke that lasted `requestQueueTime`, if any:
+   * after the next unchoke the queue starts there, not at 2 (libtorrent's rate outlives a choke).
+   */
+  private lastRate: number | undefined;
   /** Of the time since `rateSince`, how long we had no request in flight to this peer (not its slowness). */
   private rateIdle = 0;
   /** When our requests to this peer last ran out; undefined while some are in flight. */
@@ -610,20 +615,22 @@ export class PeerProcess {
 
   /**
    * How many requests keep this peer busy for `requestQueueTime` at the rate it has sent lately
-   * (at least 2, libtorrent's `min_request_queue`): 2 before its first block, unbounded from then
-   * until the rate has been measured for `requestQueueTime`. libtorrent sizes its queue so: a slow
-   * uplink is not handed blocks that would wait there for tens of seconds, to be copied in endgame
-   * and sent twice.
+   * (at least 2, libtorrent's `min_request_queue`). Until the rate has been measured that long,
+   * slow start as libtorrent's: one more for each block received (from 2, where libtorrent starts
+   * at 4: a 4 KiB/s uplink holds 4 blocks for 16 s, long enough to be copied). libtorrent sizes its
+   * queue so: a slow uplink is not handed blocks that would wait there for tens of seconds, to be
+   * copied in endgame and sent twice, while a fast one doubles its queue every round trip.
    */
   private queueForRate(): number {
     const window = this.owner.settings.requestQueueTime;
     if (window === 0) return Infinity;
     // Before its first block since the unchoke a peer has shown no rate at all: 2 requests probe it
-    // (a peer that unchokes and never sends holds no more of ours). Then `hiWatermark` until the
-    // rate has been measured for the window.
-    if (this.rateSince === -Infinity) return MIN_REQUEST_QUEUE;
+    // (a peer that unchokes and never sends holds no more of ours).
+    const before = this.lastRate === undefined ? MIN_REQUEST_QUEUE : Math.max(MIN_REQUEST_QUEUE, Math.ceil((this.lastRate * window) / BLOCK_SIZE));
+    if (this.rateSince === -Infinity) return before;
     const elapsed = this.busyFor(this.now());
-    if (!(elapsed >= window)) return Infinity;
+    // The first block since the unchoke set `rateSince`; `rateBytes` counts the ones after it.
+    if (!(elapsed >= window)) return before + Math.ceil(this.rateBytes / BLOCK_SIZE);
     return Math.max(MIN_REQUEST_QUEUE, Math.ceil((this.rateBytes / elapsed) * window / BLOCK_SIZE));
   }
 
@@ -942,6 +949,8 @@ export class PeerProcess {
   private setPeerChoking(choking: boolean): void {
     if (this.peerChoking === choking) return;
     this.peerChoking = choking;
+    const measured = this.rateSince === -Infinity ? 0 : this.busyFor(this.now());
+    if (choking && measured >= this.owner.settings.requestQueueTime && measured > 0) this.lastRate = this.rateBytes / measured;
     this.rateSince = -Infinity;
     this.rateBytes = 0;
     this.rateIdle = 0;

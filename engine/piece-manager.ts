@@ -38,6 +38,11 @@ interface PartialPiece<K> {
   contributors: Set<K>;
   /** Who sent each block that arrived. */
   sentBy: (K | undefined)[];
+  /**
+   * The peer on parole this piece was started for: nobody else is handed its blocks (before
+   * endgame) while that peer has some in flight, so a failure of the piece is its own.
+   */
+  exclusiveTo?: K;
 }
 
 /** What a failed piece looked like, block by block, to find the culprit once it passes. */
@@ -104,6 +109,12 @@ export class PieceManager<K = string> {
      * block is sending it to us now (such a block is never copied: both copies would arrive).
      */
     private readonly endgameBounds: { copies: number; after: number; sending?: (holder: K, block: { index: number; begin: number }) => boolean } = { copies: 2, after: 0 },
+    /**
+     * Whether a peer is on parole (it helped with a piece that failed its check: the Trust
+     * Manager's `onParole`). As libtorrent's picker: such a peer is given only whole pieces of its
+     * own, so that a corrupt one is known to be its alone.
+     */
+    private readonly onParole: (peer: K) => boolean = () => false,
   ) {
     this.have = initial ?? new Bitfield(layout.pieceCount);
     this.availability = new Uint32Array(layout.pieceCount);
@@ -170,23 +181,25 @@ export class PieceManager<K = string> {
    * any busy pieces"), only a block asked at least `endgameAfter` ms before `endgame.now` (a
    * straggler, not one about to arrive), never for an `unproven` peer, and each block to at most
    * `endgameCopies` peers at once. Pieces the peer suggested (BEP 6 SUGGEST, oldest first) come
-   * before rarest first among the new ones, as in libtorrent's picker.
+   * before rarest first among the new ones, as in libtorrent's picker. A peer on parole
+   * (`onParole`) gets free blocks only of pieces started for it, which nobody else joins.
    */
   grab(peer: K, peerPieces: Bitfield, max: number, endgame: { outstanding: number; now: number; unproven?: boolean } = { outstanding: 0, now: Infinity }, suggested: Iterable<number> = []): BlockRef[] {
     const picked: BlockRef[] = [];
     if (max <= 0 || this.have.complete) return picked;
+    const parole = this.onParole(peer);
     for (const p of this.partial.values()) {
       if (picked.length >= max) return picked;
-      if (peerPieces.has(p.index)) this.takeFree(p, peer, picked, max, endgame.now);
+      if (peerPieces.has(p.index) && this.mayJoin(p, peer, parole)) this.takeFree(p, peer, picked, max, endgame.now);
     }
     for (const index of suggested) {
       if (picked.length >= max) return picked;
-      if (this.isNewFor(index, peerPieces)) this.takeFree(this.startPiece(index), peer, picked, max, endgame.now);
+      if (this.isNewFor(index, peerPieces)) this.takeFree(this.startPiece(index, parole ? peer : undefined), peer, picked, max, endgame.now);
     }
     while (picked.length < max) {
       const index = this.pickNewPiece(peerPieces);
       if (index < 0) break;
-      this.takeFree(this.startPiece(index), peer, picked, max, endgame.now);
+      this.takeFree(this.startPiece(index, parole ? peer : undefined), peer, picked, max, endgame.now);
     }
     // An unproven peer (snubbed, or it never sent us a block) would only take a copy slot from a
     // better one: two requests of a block at two peers that never answer stall it for good.
@@ -211,7 +224,7 @@ export class PieceManager<K = string> {
       return picked;
     }
     for (const p of this.partial.values()) {
-      if (!peerPieces.has(p.index)) continue;
+      if (!peerPieces.has(p.index) || !this.mayJoin(p, peer, false)) continue;
       for (let j = 0; j < p.blockCount; j++) {
         const free = !p.received[j] && p.requesters[j].length === 0;
         if (free) {
@@ -272,6 +285,29 @@ export class PieceManager<K = string> {
     p.requesters[j] = [];
     if (p.receivedCount < p.blockCount) return { status: 'stored', cancels };
     return { status: 'stored', cancels, piece: this.finishPiece(p) };
+  }
+
+  /**
+   * Forgets the blocks of unfinished pieces that `from` sent (a banned peer's): they are fetched
+   * again from others rather than left to fail their piece's check. Returns how many.
+   */
+  discardBlocksFrom(from: (peer: K) => boolean): number {
+    let discarded = 0;
+    for (const p of this.partial.values()) {
+      let touched = false;
+      for (let j = 0; j < p.blockCount; j++) {
+        const sender = p.sentBy[j];
+        if (!p.received[j] || sender === undefined || !from(sender)) continue;
+        p.received[j] = 0;
+        p.receivedCount--;
+        p.sentBy[j] = undefined;
+        if (p.requesters[j].length === 0) this.changeUnrequested(1);
+        touched = true;
+        discarded++;
+      }
+      if (touched) for (const k of [...p.contributors]) if (from(k)) p.contributors.delete(k);
+    }
+    return discarded;
   }
 
   /** Reads every piece from storage and keeps those whose SHA1 matches (resume, restart). */
@@ -411,7 +447,21 @@ export class PieceManager<K = string> {
     return this.storage.read(index * this.layout.pieceLength + j * BLOCK_SIZE, this.blockLength(index, j));
   }
 
-  private startPiece(index: number): PartialPiece<K> {
+  /**
+   * Whether `peer` may be handed free blocks of a piece already started: a peer on parole only
+   * of its own pieces; anyone else not of a piece kept for a peer on parole that still has
+   * blocks of it in flight (once that peer is gone or done asking, the piece is open again).
+   */
+  private mayJoin(p: PartialPiece<K>, peer: K, parole: boolean): boolean {
+    if (parole) return p.exclusiveTo === peer;
+    const owner = p.exclusiveTo;
+    if (owner === undefined || owner === peer) return true;
+    if (p.requesters.some((who, j) => !p.received[j] && who.includes(owner))) return false;
+    p.exclusiveTo = undefined;
+    return true;
+  }
+
+  private startPiece(index: number, exclusiveTo?: K): PartialPiece<K> {
     const blockCount = this.blockCountOf(index);
     const p: PartialPiece<K> = {
       index,
@@ -422,6 +472,7 @@ export class PieceManager<K = string> {
       requestedAt: new Float64Array(blockCount),
       contributors: new Set(),
       sentBy: new Array(blockCount),
+      ...(exclusiveTo === undefined ? {} : { exclusiveTo }),
     };
     this.partial.set(index, p);
     return p;

@@ -283,12 +283,14 @@ export interface EngineSettings {
    * Requests in flight to a peer are sized to keep it busy this long (ms) at the rate it has sent
    * lately (over the last one or two such spans since it unchoked us, not counting time we had
    * nothing asked of it), between 2 and `hiWatermark` (libtorrent's `request_queue_time`, 3 s,
-   * with `min_request_queue` 2): 2 before its first block, `hiWatermark` from then until the rate
-   * has been measured this long. A slow uplink then holds a few blocks of ours, not 25 that wait
-   * tens of seconds, age into endgame copies and arrive twice: the library's duplicates (seeds
-   * 1-3) went from up to 10.5 % of the payload (bandwidth-classes) and 1.6 % (endgame-slow-peer)
-   * to at most 3.1 % and 0. 0: always `hiWatermark`. Its cost: free-rider.yaml's honest leechers'
-   * lead over the free riders, seeds 1-10, is 1-18 % (10-20 % with 0).
+   * with `min_request_queue` 2): 2 before its first block (or what the rate measured over the
+   * last unchoke gives), then slow start (one more per block received, as libtorrent's) until the
+   * rate has been measured this long. A slow uplink
+   * then holds a few blocks of ours, not 25 that wait tens of seconds, age into endgame copies
+   * and arrive twice: the library's duplicates (seeds 1-3) went from up to 10.5 % of the payload
+   * (bandwidth-classes) and 1.6 % (endgame-slow-peer) to at most 3.1 % and 0, and with slow
+   * start to 0 and 0. 0: always `hiWatermark`. Its cost: free-rider.yaml's honest leechers' lead
+   * over the free riders, seeds 1-10, is between −2 and 13 % (10-20 % with 0).
    */
   requestQueueTime: number;
 }

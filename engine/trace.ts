@@ -17,6 +17,7 @@ export const TRACE_KINDS = {
   complete: 'the peer holds every piece',
   announce: 'a tracker announce finished',
   ban: 'a remote peer was banned (`reason`); its connection ends',
+  discard: "a banned peer's blocks of unverified pieces were thrown away (`blocks`), to be fetched again from others",
   fault: 'a fault was injected by the simulator',
   violation: "a safety check failed (`check`, `detail`), or the wire checker found `peer` breaking a rule on its connection to `remote` (`check: 'wire:<rule>'`, `bytes`)",
   webseed: "a web seed (BEP 19; `remote` is its URL) failed (`state: 'failed'`, `error`, `failures` in a row, `retryIn` ms) or was retired (`state: 'retired'`, `reason`)",

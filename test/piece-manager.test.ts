@@ -27,6 +27,17 @@ const of = (n: number, idx: number[]) => {
   return b;
 };
 
+/** Piece 0's first block is asked of 'liar', its second of 'good'; the liar has sent a corrupt first block. */
+function liarSentFirstBlock() {
+  const { pm, block } = setup(2, 's', 'sequential');
+  pm.grab('liar', all(2), 1);
+  pm.grab('good', all(2), 1);
+  const bad = block(0, 0).slice();
+  bad[0] ^= 1;
+  pm.blockReceived('liar', 0, 0, bad);
+  return { pm, block };
+}
+
 describe('PieceManager', () => {
   it('picks the rarest piece first', () => {
     const { pm } = setup(4);
@@ -100,17 +111,42 @@ describe('PieceManager', () => {
   });
 
   it('a piece that failed and then passes names the sender of the bad block, and clears the others', () => {
-    const { pm, block } = setup(2, 's', 'sequential');
-    pm.grab('liar', all(2), 1);
-    pm.grab('good', all(2), 1);
-    const bad = block(0, 0).slice();
-    bad[0] ^= 1;
-    pm.blockReceived('liar', 0, 0, bad);
+    const { pm, block } = liarSentFirstBlock();
     expect(pm.blockReceived('good', 0, BLOCK_SIZE, block(0, BLOCK_SIZE))).toMatchObject({ piece: { ok: false, contributors: ['liar', 'good'] } });
     pm.grab('other', all(2), 2);
     pm.blockReceived('other', 0, 0, block(0, 0));
     const r = pm.blockReceived('other', 0, BLOCK_SIZE, block(0, BLOCK_SIZE));
     expect(r).toMatchObject({ piece: { ok: true, culprits: ['liar'], cleared: ['good'] } });
+  });
+
+  it("parole: a peer on parole gets only pieces of its own, which nobody else joins while it has blocks of them in flight", () => {
+    const { torrent, payload } = setup(4, 's', 'sequential');
+    const onParole = new Set(['x']);
+    const pm = new PieceManager<string>(torrent, new MemoryStorage(payload.length), new SeededRandom('s'), 'sequential', undefined, undefined, { copies: 2, after: 0 }, (peer) => onParole.has(peer));
+    expect(pm.grab('a', all(4), 1)).toEqual([{ index: 0, begin: 0, length: BLOCK_SIZE }]);
+    // x does not join a's piece 0: it starts piece 1, and takes one block of it.
+    expect(pm.grab('x', all(4), 1)).toEqual([{ index: 1, begin: 0, length: BLOCK_SIZE }]);
+    // b finishes a's piece 0, then skips x's piece 1 for a new one.
+    expect(pm.grab('b', all(4), 2)).toEqual([{ index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE }, { index: 2, begin: 0, length: BLOCK_SIZE }]);
+    // x goes on with its own piece.
+    expect(pm.grab('x', all(4), 1)).toEqual([{ index: 1, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+    // Once x gave its blocks back (it left), piece 1 is anyone's again.
+    pm.giveBack('x', [{ index: 1, begin: 0, length: BLOCK_SIZE }, { index: 1, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+    expect(pm.grab('c', all(4), 2)).toEqual([{ index: 1, begin: 0, length: BLOCK_SIZE }, { index: 1, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+    // Without parole the same calls share pieces: x would have joined piece 0.
+    const open = new PieceManager<string>(torrent, new MemoryStorage(payload.length), new SeededRandom('s'), 'sequential');
+    open.grab('a', all(4), 1);
+    expect(open.grab('x', all(4), 1)).toEqual([{ index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+  });
+
+  it("a banned peer's blocks of unfinished pieces are discarded and fetched again: the piece passes without them", () => {
+    const { pm, block } = liarSentFirstBlock();
+    expect(pm.discardBlocksFrom((peer) => peer === 'liar')).toBe(1);
+    expect(pm.discardBlocksFrom((peer) => peer === 'liar')).toBe(0);
+    // The discarded block is free again; the piece passes with the good senders alone.
+    expect(pm.grab('other', all(2), 1)).toEqual([{ index: 0, begin: 0, length: BLOCK_SIZE }]);
+    pm.blockReceived('other', 0, 0, block(0, 0));
+    expect(pm.blockReceived('good', 0, BLOCK_SIZE, block(0, BLOCK_SIZE))).toMatchObject({ piece: { index: 0, ok: true, contributors: ['other', 'good'] } });
   });
 
   it('rejects blocks nobody asked for, and blocks asked of someone else', () => {

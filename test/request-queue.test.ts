@@ -1,5 +1,6 @@
 // The request queue sized by rate (`requestQueueTime`, 3 s by default as libtorrent's
-// `request_queue_time`): 2 requests before a peer's first block, then a peer that sends one block a second is kept 3 s busy (3 requests in flight), not `hiWatermark`
+// `request_queue_time`): 2 requests before a peer's first block, slow start from there (one
+// more per block, as libtorrent's), then a peer that sends one block a second is kept 3 s busy (3 requests in flight), not `hiWatermark`
 // (25) deep, where its blocks would wait 25 s, age into endgame copies and arrive twice; and the
 // rate is the recent one, so a peer that slows down is sized down.
 
@@ -44,15 +45,42 @@ describe('the request queue follows the peer rate', () => {
     expect(Math.max(...fixed.slice(-20))).toBeGreaterThanOrEqual(20); // refilled to 25 below 5
   });
 
-  it('a peer that has sent nothing since the unchoke gets 2 requests; after its first block, hiWatermark until its rate is known', () => {
+  it('a peer that has sent nothing since the unchoke gets 2 requests; after its first block, slow start: one more per block, until its rate is known', () => {
     const { before, inFlight } = answering(byDefault, every(SECOND / 10, 12));
     expect(before).toBe(2);
-    expect(inFlight[0]).toBeGreaterThanOrEqual(20); // refilled towards 25 once it has sent a block
+    // After the i-th block (from 0) the queue is 2 + i; it is refilled to that when it drops below loWatermark (5).
+    inFlight.forEach((n, i) => expect(n).toBeLessThanOrEqual(2 + i));
+    expect(inFlight[0]).toBe(2);
+    expect(Math.max(...inFlight)).toBeGreaterThanOrEqual(10); // grown, with no rate measured yet (1.2 s of 3)
     expect(answering({ requestQueueTime: 0 }, []).before).toBeGreaterThanOrEqual(20);
   });
 
-  it('sizes by the recent rate: after 10 s at 10 blocks/s and 20 s at 1 block/s, at most 5 requests in flight, not the 11 of the average since the unchoke', () => {
-    const flights = answering(byDefault, [...every(SECOND / 10, 100), ...every(SECOND, 20)]).inFlight;
+  it('slow start spares a slow uplink: one block per 1.5 s keeps at most 3 requests in flight from the first block on (hiWatermark before slow start: 25)', () => {
+    const flights = answering(byDefault, every(1_500, 12)).inFlight;
+    expect(Math.max(...flights)).toBeLessThanOrEqual(3);
+  });
+
+  it('the rate outlives a choke: re-unchoked, a peer that sent 10 blocks/s gets a deep queue at once (a new one gets 2)', () => {
+    const b = new Bench({ size: 256 * 16 * 1024, settings: { ...byDefault, fastExtension: false } });
+    const seed = b.dialingPuppet('S');
+    seed.handshake().send({ type: 'bitfield', bits: new Uint8Array(16).fill(0xff) }).send({ type: 'unchoke' });
+    b.run();
+    for (let answered = 0; answered < 50; answered++) {
+      const r = seed.requests()[answered];
+      seed.send({ type: 'piece', index: r.index, begin: r.begin, block: b.block(r.index, r.begin, r.length) });
+      b.run(SECOND / 10);
+    }
+    seed.send({ type: 'choke' });
+    b.run(SECOND);
+    const beforeUnchoke = seed.requests().length;
+    seed.send({ type: 'unchoke' });
+    b.run(10);
+    expect(seed.requests().length - beforeUnchoke).toBeGreaterThanOrEqual(20); // 10 blocks/s × 3 s, capped at hiWatermark 25
+  });
+
+  it('sizes by the recent rate: after 10 s at 10 blocks/s and 30 s at 1 block/s, at most 5 requests in flight, not the 11 of the average since the unchoke', () => {
+    // 30 s: the deep queue of the fast phase drains first (it is refilled only below loWatermark).
+    const flights = answering(byDefault, [...every(SECOND / 10, 100), ...every(SECOND, 30)]).inFlight;
     expect(Math.max(...flights.slice(90, 100))).toBeGreaterThanOrEqual(10); // fast: a deep queue
     expect(Math.max(...flights.slice(-5))).toBeLessThanOrEqual(5); // the average since the unchoke: 11
   });

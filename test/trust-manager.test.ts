@@ -16,6 +16,26 @@ describe('TrustManager', () => {
     expect(t.pieceChecked({ ok: false, contributors: from('liar') })).toEqual([]);
   });
 
+  it('parole: a remote that shared a failed piece is on parole until a piece of its own passes; one with no trust earned that then fails a piece alone is banned at once', () => {
+    const t = new TrustManager();
+    for (let i = 0; i < 20; i++) t.pieceChecked({ ok: true, contributors: from('a') });
+    expect(t.onParole('a')).toBe(false);
+    t.pieceChecked({ ok: false, contributors: from('a', 'b') });
+    expect([t.onParole('a'), t.onParole('b')]).toEqual([true, true]);
+    // A shared good piece proves nothing; one of its own does.
+    t.pieceChecked({ ok: true, contributors: from('a', 'c') });
+    expect(t.onParole('a')).toBe(true);
+    t.pieceChecked({ ok: true, contributors: from('a') });
+    expect(t.onParole('a')).toBe(false);
+    // b, on parole with trust -1, fails a piece alone: banned at once (not after a second one).
+    expect(t.pieceChecked({ ok: false, contributors: from('b') })).toEqual([{ banKey: 'b', reason: `sent corrupt data (trust ${TRUST.banAt})` }]);
+    // a has trust to spare (our disk may be what failed): charged as before, on parole again, not banned.
+    expect(t.pieceChecked({ ok: false, contributors: from('a') })).toEqual([]);
+    expect(t.pieceChecked({ ok: false, contributors: from('a') })).toEqual([]);
+    expect(t.onParole('a')).toBe(true);
+    expect(t.trustOf('a')).toBe(TRUST.cap + 2 * TRUST.badAlone); // the good pieces had refilled it to the cap
+  });
+
   it('an honest remote survives a shared failure on the trust it earned; trust is capped', () => {
     const t = new TrustManager();
     for (let i = 0; i < 20; i++) t.pieceChecked({ ok: true, contributors: from('honest') });
