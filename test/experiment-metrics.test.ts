@@ -103,6 +103,10 @@ describe('verdicts', () => {
     expect(judgeVerdict({ metric: 'm', order: 'increasing' }, [point('a', 1), point('b', 0.5)]).line).toMatch(/^does not reproduce: m .*a: 1\.000; b: 0\.500 — the means are not increasing/);
     expect(judgeVerdict({ metric: 'other', atLeast: 0 }, [point('a', 1)]).reproduces).toBe(false);
   });
+  it('spreadAtMost: the means may differ by at most that share of the smallest', () => {
+    expect(judgeVerdict({ metric: 'm', spreadAtMost: 0.25 }, [point('a', 40), point('b', 50), point('c', 45)]).reproduces).toBe(true);
+    expect(judgeVerdict({ metric: 'm', spreadAtMost: 0.25 }, [point('a', 40), point('b', 51)]).line).toMatch(/^does not reproduce: .* — the means spread by 0\.275 of the smallest, more than 0\.25$/);
+  });
 });
 
 describe('report helpers', () => {

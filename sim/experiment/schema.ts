@@ -18,7 +18,9 @@ const verdictSchema = strict({
   atLeast: z.number().optional(),
   /** The means rise or fall (not strictly) from point to point, in sweep order. */
   order: z.enum(['increasing', 'decreasing']).optional(),
-}).refine((v) => v.atMost !== undefined || v.atLeast !== undefined || v.order !== undefined, { message: 'give at least one of atMost, atLeast, order' });
+  /** The metric does not depend on the sweep: (largest mean − smallest) ÷ smallest is at most this. */
+  spreadAtMost: z.number().positive().optional(),
+}).refine((v) => v.atMost !== undefined || v.atLeast !== undefined || v.order !== undefined || v.spreadAtMost !== undefined, { message: 'give at least one of atMost, atLeast, order, spreadAtMost' });
 
 export const experimentFileSchema = strict({
   name: z.string().min(1),

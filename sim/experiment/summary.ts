@@ -55,6 +55,10 @@ export function judgeVerdict(verdict: Verdict, summaries: readonly PointSummary[
     const ok = means.every((m, i) => i === 0 || (verdict.order === 'increasing' ? m >= means[i - 1] : m <= means[i - 1]));
     if (!ok) failed.push(`the means are not ${verdict.order} over the points`);
   }
+  if (verdict.spreadAtMost !== undefined) {
+    const spread = (Math.max(...means) - Math.min(...means)) / Math.min(...means);
+    if (!(spread <= verdict.spreadAtMost)) failed.push(`the means spread by ${round(spread)} of the smallest, more than ${verdict.spreadAtMost}`);
+  }
   const reproduces = failed.length === 0;
   return { reproduces, line: `${reproduces ? 'reproduces' : 'does not reproduce'}: ${verdict.metric} (mean over seeds) — ${shown}${reproduces ? '' : ` — ${failed.join('; ')}`}` };
 }
