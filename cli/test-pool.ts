@@ -26,12 +26,33 @@ export interface TestPoolOptions {
 
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
+/** Node options that take the next argument as their value, of those a worker accepts (below). */
+const WITH_VALUE = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader', '--conditions', '-C']);
+/** Node options without a separate value that a worker accepts and may need to load its module. */
+const ALONE = /^--(import|require|loader|experimental-loader|conditions)=|^--(no-warnings|enable-source-maps|no-deprecation)$/;
+
+/**
+ * The parent's options a worker thread can be given: the ones that decide how modules load. A
+ * worker refuses V8 and per-process options in an explicit execArgv (`node --single-threaded-gc
+ * swarmlab test --jobs 2` failed with ERR_WORKER_INVALID_EXEC_ARGV), and needs none of them:
+ * V8's flags are the process's, so its threads have them already.
+ */
+export function workerExecArgv(parent: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    if (WITH_VALUE.has(parent[i]) && i + 1 < parent.length) kept.push(parent[i], parent[++i]);
+    else if (ALONE.test(parent[i])) kept.push(parent[i]);
+  }
+  return kept;
+}
+
 export function testPool(o: TestPoolOptions): TestPool {
   const pool = new Tinypool({
     filename: new URL(FROM_SOURCES ? './test-worker.ts' : './test-worker.js', import.meta.url).href,
     minThreads: o.jobs,
     maxThreads: o.jobs,
-    execArgv: FROM_SOURCES ? [...process.execArgv, '--import', new URL('../bin/tsx-hooks.mjs', import.meta.url).href] : process.execArgv,
+    // Compiled, a worker inherits the parent's options (an implicit execArgv takes them all).
+    execArgv: FROM_SOURCES ? [...workerExecArgv(process.execArgv), '--import', new URL('../bin/tsx-hooks.mjs', import.meta.url).href] : undefined,
   });
   let here: Promise<unknown> = Promise.resolve();
   return {

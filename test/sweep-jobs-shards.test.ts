@@ -1,11 +1,12 @@
 // `swarmlab test --jobs N` gives `--jobs 1`'s results; `--shard I/N` deals a sweep's seeds out
 // to N machines and `swarmlab merge` puts their results back together as one machine's.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { workerExecArgv } from '../cli/test-pool.ts';
 import { FAILING, PASSING, swarmlab } from './helpers/swarmlab-cli.ts';
 import { loadScenarioFile } from '../sim/scenario/load.ts';
 import { inShard, parseShard } from '../sim/scenario/shard.ts';
@@ -83,6 +84,14 @@ describe('swarmlab test --jobs N', () => {
       ['too-fast', '1', true, false],
     ]);
     expect(suite.runs[5].failures[0].check).toBe('determinism');
+  });
+
+  it('runs under node options a worker thread refuses in an explicit execArgv (V8 flags)', { timeout: 120_000 }, () => {
+    const flags = ['--single-threaded-gc', '--max-old-space-size=2048'];
+    const fromSources = spawnSync(process.execPath, [...flags, 'bin/swarmlab.mjs', 'test', files[0], '--jobs', '2', '--no-reports'], { encoding: 'utf8', timeout: 60_000 });
+    expect(fromSources.stderr).not.toMatch(/ERR_WORKER_INVALID_EXEC_ARGV|unexpected error/);
+    expect(fromSources.status, fromSources.stderr).toBe(0);
+    expect(workerExecArgv(['--single-threaded-gc', '--import', 'x.mjs', '--stack-size=900', '--conditions=dev', '-r', 'y.cjs', '--no-warnings'])).toEqual(['--import', 'x.mjs', '--conditions=dev', '-r', 'y.cjs', '--no-warnings']);
   });
 
   it('prints the progress lines in the sweep order', { timeout: 60_000 }, () => {
