@@ -35,7 +35,7 @@ interface TestFlags {
   reports: string | false;
   /** One JSON object instead of the progress and summary (no replay pages). */
   json?: boolean;
-  /** Runs at once, on worker threads when more than 1. */
+  /** Runs at once, on worker processes when more than 1. */
   jobs: number;
   shard?: Shard;
   /** Where to write the JSON object of --json as well (what `swarmlab merge` reads). */
@@ -62,7 +62,7 @@ export function registerTest(program: Command): void {
     .option('--no-reports', 'write no replay pages')
     .option('--transport <memory|tcp>', "run every scenario on this transport (default: each file's, else memory); TCP runs are not run twice for determinism", transportOption)
     .option('--json', "print one JSON object — every run's seed, result, failures and wire violations — instead of the progress and summary (no replay pages)")
-    .option('--jobs <n>', 'run N scenario runs at once, on worker threads (results are the same as with 1)', jobCount, 1)
+    .option('--jobs <n>', 'run N scenario runs at once, on worker processes (results are the same as with 1)', jobCount, 1)
     .option('--shard <i/n>', "run only this machine's share of the runs: shard I of N (seeds dealt round-robin); merge the shards' --results with swarmlab merge", shardOption)
     .option('--results <file>', 'also write the results as the JSON object --json prints (what swarmlab merge reads)')
     .addOption(plantedBugOption())

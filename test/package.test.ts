@@ -109,7 +109,7 @@ describe('the packed package, installed in a new project offline', { timeout: 24
     expect(readFileSync(join(project, 'out/junit.xml'), 'utf8')).toMatch(/<testsuite name="small"[^>]* tests="3" failures="0"/);
   });
 
-  it('npx swarmlab test --jobs 2: the compiled worker threads give --jobs 1 results; shards merge back', () => {
+  it('npx swarmlab test --jobs 2: the compiled worker processes give --jobs 1 results; shards merge back', () => {
     const sweep = (args: string[]) => {
       const r = inProject('npx', ['swarmlab', 'test', 'small.yaml', '--seeds', '2', ...args]);
       expect(r.status, show(r)).toBe(0);

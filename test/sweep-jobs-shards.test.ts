@@ -1,7 +1,7 @@
 // `swarmlab test --jobs N` gives `--jobs 1`'s results; `--shard I/N` deals a sweep's seeds out
 // to N machines and `swarmlab merge` puts their results back together as one machine's.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,39 @@ describe('swarmlab test --jobs N', () => {
     expect(fromSources.stderr).not.toMatch(/ERR_WORKER_INVALID_EXEC_ARGV|unexpected error/);
     expect(fromSources.status, fromSources.stderr).toBe(0);
     expect(workerExecArgv(['--single-threaded-gc', '--import', 'x.mjs', '--stack-size=900', '--conditions=dev', '-r', 'y.cjs', '--no-warnings'])).toEqual(['--import', 'x.mjs', '--conditions=dev', '-r', 'y.cjs', '--no-warnings']);
+  });
+
+  it('Ctrl-C in a terminal (SIGINT to the whole process group, workers too): the summary of the runs done, exit 130, no worker left', { timeout: 120_000 }, async () => {
+    // Its own process group, as a shell gives a command: the signal goes to every process in it.
+    const child = spawn(process.execPath, ['bin/swarmlab.mjs', 'test', files[0], '--seeds', '300', '--jobs', '2', '--no-reports'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (d) => {
+          stdout += d;
+          if (/\[\s*4\/\d+\] ok/.test(stdout)) resolve();
+        }),
+      );
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited, stderr).toBe(130);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // The group is gone: nothing was left running.
+      }
+    }
+    const done = /(\d+) of (\d+) planned runs done/.exec(stdout);
+    expect(Number(done?.[1])).toBeLessThan(Number(done?.[2]));
+    expect(done, stdout + stderr).not.toBeNull();
+    expect(stdout).toContain(`\n${done![1]} passed, 0 failed\n`);
+    expect(stderr).not.toMatch(/crash|exited unexpectedly/i);
+    // Every process of the group has exited: signal 0 to the group finds none.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(() => process.kill(-child.pid!, 0)).toThrow();
   });
 
   it('prints the progress lines in the sweep order', { timeout: 60_000 }, () => {

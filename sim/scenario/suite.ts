@@ -1,7 +1,7 @@
 // A test suite of scenario files: each scenario on its seeds, and one seed run twice to check that
 // the trace hash is the same both times (determinism, checked on every suite run). What
 // `swarmlab test` runs; the printing is cli/test.ts's. Runs go one at a time in this thread, or
-// `jobs` at once through `execute` (cli/test-pool.ts's worker threads); either way each run is
+// `jobs` at once through `execute` (cli/test-pool.ts's worker processes); either way each run is
 // reported, and the determinism rerun judged, in the sweep's order, so the result is the same.
 // `shard` keeps one machine's share of the sweep (shard.ts).
 
@@ -178,7 +178,7 @@ export async function runPlanned(p: PlannedRun, file: ScenarioFile, o: Pick<Suit
   return suiteRunOf(p, result, performance.now() - started);
 }
 
-/** A planned run that could not be run at all (its worker thread died), failed with check `crash`. */
+/** A planned run that could not be run at all (its worker process died), failed with check `crash`. */
 export function crashedSuiteRun(p: PlannedRun, e: unknown, wallMs: number): SuiteRun {
   return suiteRunOf(p, crashedRun(e, p.name, p.seed), wallMs);
 }
