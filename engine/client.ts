@@ -104,6 +104,8 @@ export class Client implements PeerOwner, WebSeedOwner {
   downloaded = 0;
   /** Bytes of blocks received that we held already (endgame's second copies, late answers). */
   duplicateBytes = 0;
+  /** How many times we suggested each piece (BEP 6 SUGGEST). */
+  private readonly suggested: Uint32Array;
 
   constructor(private readonly o: ClientOptions) {
     this.label = o.label;
@@ -114,6 +116,7 @@ export class Client implements PeerOwner, WebSeedOwner {
     this.trace = o.ports.trace;
     this.storage = o.ports.storage;
     this.events = o.events ?? {};
+    this.suggested = new Uint32Array(o.torrent.pieceCount);
     this.peerManager = new PeerManager({
       label: this.label,
       settings: this.settings,
@@ -322,6 +325,21 @@ export class Client implements PeerOwner, WebSeedOwner {
 
   get superSeeding(): boolean {
     return this.settings.superSeed && this.pieces.complete;
+  }
+
+  /**
+   * The pieces `remote` lacks of which the fewest copies are out, counting those our peers hold
+   * and those we suggested already: each peer we unchoke is offered different pieces, so a seed
+   * does not upload one piece to several peers at once while others are in nobody's hands.
+   */
+  suggestionsFor(remote: Bitfield, count: number): number[] {
+    const lacking: number[] = [];
+    for (let i = 0; i < remote.size; i++) if (!remote.has(i)) lacking.push(i);
+    const copies = (i: number) => this.pieces.availabilityOf(i) + this.suggested[i];
+    lacking.sort((a, b) => copies(a) - copies(b) || a - b);
+    const chosen = lacking.slice(0, count);
+    for (const i of chosen) this.suggested[i]++;
+    return chosen;
   }
 
   superSeedReady(peer: PeerProcess): void {

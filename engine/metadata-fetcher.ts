@@ -38,7 +38,7 @@ export interface MetadataFetcherOptions {
   offChartSteps?: OffChartPolicy;
 }
 
-/** Wait before dialling an address again after it failed. */
+/** Wait before dialling an address again after it failed, times its failures in a row (at most 6: 30 s). */
 const FETCH_RETRY = 5_000;
 
 /**
@@ -58,7 +58,7 @@ export class MetadataFetcher {
    */
   private readonly listening = new Map<string, PeerAddress>();
   /** The peer list, bounded like the Client's (`maxPeerList`); retired addresses sent wrong metadata. */
-  private readonly known = new PeerList({ maxSize: defaultSettings.maxPeerList, backoff: () => FETCH_RETRY, countFrom: 'dial-end' });
+  private readonly known = new PeerList({ maxSize: defaultSettings.maxPeerList, backoff: (failures) => FETCH_RETRY * Math.min(failures, 6), countFrom: 'dial-end' });
   private readonly tracker: TrackerClient;
   private info: Uint8Array | undefined;
   private ticker: TimerHandle | undefined;
@@ -142,6 +142,13 @@ export class MetadataFetcher {
     this.info = info;
     this.stop('metadata complete');
     this.o.onMetadata(info);
+  }
+
+  /** Connections that finished their handshake: a fetch with none has nobody to ask. */
+  get connectionCount(): number {
+    let n = 0;
+    for (const p of this.peers.values()) if (p.handshaken) n++;
+    return n;
   }
 
   /** Peers that dialled us and told their listening port: for the download to dial once the metadata is here. */

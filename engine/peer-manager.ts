@@ -6,7 +6,7 @@
 import { toHex } from './bytes.ts';
 import type { PeerProcess } from './peer.ts';
 import { PeerKey } from './peer-key.ts';
-import { PeerList, type PeerSource } from './peer-list.ts';
+import { type KnownPeer, PeerList, type PeerSource } from './peer-list.ts';
 import { addressKey, type Clock, type Connection, type Network, type PeerAddress, type Random } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 
@@ -338,9 +338,12 @@ export interface DialPlan {
 }
 
 /**
- * The dial loop: dials the list's addresses in the order learnt while there is room, skipping one
- * still in its backoff, a retired or banned one, one we are connected or connecting to (by label),
- * and one whose IP already has `maxPerIp` connections.
+ * The dial loop: dials the list's addresses while there is room — first those that never failed
+ * in a row, then the others (libtorrent's connect candidates rank by `failcount` first), each set
+ * in the order learnt — skipping one still in its backoff, a retired or banned one, one we are
+ * connected or connecting to (by label), and one whose IP already has `maxPerIp` connections.
+ * Without the ranking, addresses that never answer (a lying DHT node's made-up peers), back from
+ * their backoff ahead of a real peer learnt later, could take every dial slot for good.
  */
 export function dialFromList(list: PeerList, plan: DialPlan): void {
   const connectedLabels = new Set<string>();
@@ -349,7 +352,15 @@ export function dialFromList(list: PeerList, plan: DialPlan): void {
     connectedLabels.add(c.label);
     perIp.set(c.banKey, (perIp.get(c.banKey) ?? 0) + 1);
   }
-  for (const known of list.values()) {
+  const failed: KnownPeer[] = [];
+  const candidates = function* (): Generator<KnownPeer> {
+    for (const known of list.values()) {
+      if (known.failures > 0) failed.push(known);
+      else yield known;
+    }
+    yield* failed;
+  };
+  for (const known of candidates()) {
     if (!plan.room()) return;
     const label = plan.labelOf(known.address);
     const banKey = plan.banKeyOf(known.address);

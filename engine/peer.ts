@@ -47,6 +47,10 @@ export interface PeerOwner {
   duplicateReceived(peer: PeerProcess, bytes: number): void;
   /** BEP 16: we super-seed on connections made now (settings' `superSeed`, and we are complete). */
   readonly superSeeding: boolean;
+  /** BEP 6 SUGGEST: `count` pieces `remote` lacks that we should offer it (we are a seed). */
+  suggestionsFor(remote: Bitfield, count: number): number[];
+  /** Established connections of the torrent: the picker's bound on partial pieces scales with it. */
+  readonly connectionCount: number;
   /** Super-seeding: handshake done, or the remote's first message is in: reveal a piece unless the one revealed is still wanted. */
   superSeedReady(peer: PeerProcess): void;
   /** The remote's piece set grew by `index` (HAVE, BITFIELD): a super-seed may reveal the next piece. */
@@ -200,9 +204,10 @@ export class PeerProcess {
       served: () => void (this.unservedStreak = 0),
       maxMetadataRequests: owner.settings.maxMetadataRequests,
       // BEP 6's algorithm on the remote's IPv4 address (a stable stand-in for a simulator label).
-      // BEP 16: a super-seed grants none; its pieces are revealed one at a time.
+      // BEP 16: a super-seed grants none; its pieces are revealed one at a time. Nor does a seed,
+      // unless `allowedFastWhileSeeding` (see settings).
       allowedFastSet: () => {
-        if (this.superSeeding) return [];
+        if (this.superSeeding || (owner.pieces.complete && !owner.settings.allowedFastWhileSeeding)) return [];
         const { ipv4, wholeAddress } = allowedFastInput(conn.remote.host);
         return allowedFastSet(ipv4, owner.infoHash, owner.pieces.layout.pieceCount, owner.settings.allowedFastSetSize, wholeAddress);
       },
@@ -583,7 +588,7 @@ export class PeerProcess {
     const yes = from !== undefined && this.amInterested && size < loWatermark;
     this.step('sizeCheck', { outstanding: size, fill: yes, ...(this.peerChoking && from ? { allowedFast: true } : {}) });
     if (!yes) return this.step('loop');
-    const blocks = this.owner.pieces.grab(this.key, from, hiWatermark - size, { outstanding: size, now: this.now(), unproven: this.snubbed || this.downloaded === 0 }, this.peerChoking ? [] : this.ext.suggested);
+    const blocks = this.owner.pieces.grab(this.key, from, hiWatermark - size, { outstanding: size, now: this.now(), unproven: this.snubbed || this.downloaded === 0, peers: this.owner.connectionCount }, this.peerChoking ? [] : this.ext.suggested);
     this.step('grabBlocks', { want: hiWatermark - size, got: blocks.length, endgame: this.owner.pieces.endgame });
     for (const b of blocks) {
       const key = blockKey(b.index, b.begin);
@@ -710,7 +715,7 @@ export class PeerProcess {
   private suggestPieces(): void {
     const count = this.owner.settings.suggestPieces;
     if (count === 0 || !this.ext.fast || this.superSeeding || !this.owner.pieces.have.complete) return;
-    const pieces = rarestLacking(this.remotePieces, count, (i) => this.owner.pieces.availabilityOf(i));
+    const pieces = this.owner.suggestionsFor(this.remotePieces, count);
     if (pieces.length === 0) return;
     this.step('osuggest', { pieces });
     for (const index of pieces) this.send({ type: 'suggest', index });
@@ -1040,9 +1045,3 @@ export class PeerProcess {
 }
 
 /** Up to `count` pieces `remote` lacks, lowest `availability` first (ties by index). */
-function rarestLacking(remote: Bitfield, count: number, availability: (index: number) => number): number[] {
-  const lacking: number[] = [];
-  for (let i = 0; i < remote.size; i++) if (!remote.has(i)) lacking.push(i);
-  lacking.sort((a, b) => availability(a) - availability(b) || a - b);
-  return lacking.slice(0, count);
-}

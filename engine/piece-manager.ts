@@ -77,6 +77,8 @@ export interface PieceOutcome<K = string> {
   cleared?: K[];
 }
 
+/** libtorrent's cap on partial pieces' blocks (32 MiB of 16 KiB blocks): past it, partial pieces come first. */
+const PARTIAL_BLOCKS_LIMIT = 2048;
 const NO_CANCELS: readonly { peer: never; block: BlockRef }[] = Object.freeze([]);
 
 /**
@@ -174,8 +176,13 @@ export class PieceManager<K = string> {
   }
 
   /**
-   * Picks up to `max` blocks for `peer` among the pieces it has: blocks of partial pieces first,
-   * then new pieces (rarest first, seeded random tie-breaks), then in endgame one block already in
+   * Picks up to `max` blocks for `peer` among the pieces it has, rarest first as libtorrent's
+   * picker ranks them: a partial piece comes before a new piece as rare as it, never before a rarer
+   * one (libtorrent's `piece_pos::priority`: availability first, "downloading" one step ahead of
+   * "open"), so a peer that holds what nobody else does (a seed) is asked for that and not for what
+   * the other peers could give; ties among new pieces are broken by the seeded random. Only when
+   * partial pieces pile up — more than 1.5 per connected peer (`endgame.peers`), or 2,048 blocks,
+   * libtorrent's `prioritize_partials` — do all partial pieces come first. Then in endgame one block already in
    * flight to another peer: only when `peer` has no request in flight (`endgame.outstanding`, as
    * libtorrent's picker: "if we already have at least one outstanding request, we shouldn't pick
    * any busy pieces"), only a block asked at least `endgameAfter` ms before `endgame.now` (a
@@ -184,22 +191,48 @@ export class PieceManager<K = string> {
    * before rarest first among the new ones, as in libtorrent's picker. A peer on parole
    * (`onParole`) gets free blocks only of pieces started for it, which nobody else joins.
    */
-  grab(peer: K, peerPieces: Bitfield, max: number, endgame: { outstanding: number; now: number; unproven?: boolean } = { outstanding: 0, now: Infinity }, suggested: Iterable<number> = []): BlockRef[] {
+  grab(
+    peer: K,
+    peerPieces: Bitfield,
+    max: number,
+    endgame: { outstanding: number; now: number; unproven?: boolean; peers?: number } = { outstanding: 0, now: Infinity },
+    suggested: Iterable<number> = [],
+  ): BlockRef[] {
     const picked: BlockRef[] = [];
     if (max <= 0 || this.have.complete) return picked;
     const parole = this.onParole(peer);
-    for (const p of this.partial.values()) {
-      if (picked.length >= max) return picked;
-      if (peerPieces.has(p.index) && this.mayJoin(p, peer, parole)) this.takeFree(p, peer, picked, max, endgame.now);
+    const joinable = (p: PartialPiece<K>) => peerPieces.has(p.index) && this.hasFree(p) && this.mayJoin(p, peer, parole);
+    const startNew = (index: number) => this.takeFree(this.startPiece(index, parole ? peer : undefined), peer, picked, max, endgame.now);
+    const peers = endgame.peers ?? 1;
+    // Sequential order takes the partial pieces first: they are the lowest pieces started.
+    const partialsFirst = this.picker === 'sequential' || this.partial.size > (peers * 3) / 2 || this.partial.size * Math.ceil(this.layout.pieceLength / BLOCK_SIZE) > PARTIAL_BLOCKS_LIMIT;
+    if (partialsFirst) {
+      for (const p of this.partial.values()) {
+        if (picked.length >= max) return picked;
+        if (joinable(p)) this.takeFree(p, peer, picked, max, endgame.now);
+      }
     }
     for (const index of suggested) {
       if (picked.length >= max) return picked;
-      if (this.isNewFor(index, peerPieces)) this.takeFree(this.startPiece(index, parole ? peer : undefined), peer, picked, max, endgame.now);
+      if (this.isNewFor(index, peerPieces)) startNew(index);
     }
+    // Each turn takes the rarest candidate: the oldest of the rarest partial pieces, unless a new
+    // piece is rarer still. A partial piece taken is left with no free block or `picked` is full.
+    const taken = new Set<number>();
     while (picked.length < max) {
-      const index = this.pickNewPiece(peerPieces);
-      if (index < 0) break;
-      this.takeFree(this.startPiece(index, parole ? peer : undefined), peer, picked, max, endgame.now);
+      let partial: PartialPiece<K> | undefined;
+      if (!partialsFirst) {
+        for (const p of this.partial.values()) {
+          if (taken.has(p.index) || (partial && this.availability[p.index] >= this.availability[partial.index])) continue;
+          if (joinable(p)) partial = p;
+        }
+      }
+      const index = this.pickNewPiece(peerPieces, partial ? this.availability[partial.index] : Infinity);
+      if (index >= 0) startNew(index);
+      else if (partial) {
+        taken.add(partial.index);
+        this.takeFree(partial, peer, picked, max, endgame.now);
+      } else break;
     }
     // An unproven peer (snubbed, or it never sent us a block) would only take a copy slot from a
     // better one: two requests of a block at two peers that never answer stall it for good.
@@ -453,10 +486,19 @@ export class PieceManager<K = string> {
    * blocks of it in flight (once that peer is gone or done asking, the piece is open again).
    */
   private mayJoin(p: PartialPiece<K>, peer: K, parole: boolean): boolean {
-    if (parole) return p.exclusiveTo === peer;
     const owner = p.exclusiveTo;
-    if (owner === undefined || owner === peer) return true;
-    if (p.requesters.some((who, j) => !p.received[j] && who.includes(owner))) return false;
+    if (owner === peer) return true;
+    const ownerBusy = owner !== undefined && p.requesters.some((who, j) => !p.received[j] && who.includes(owner));
+    if (parole) {
+      // A piece nobody is fetching that holds no block but the peer's own is as good as new: it
+      // becomes the peer's. Else a piece left by an owner that was banned or left (its blocks
+      // discarded) would wait for good while only peers on parole are left to fetch it.
+      if (ownerBusy || p.requesters.some((who) => who.length > 0) || p.sentBy.some((from, j) => p.received[j] && from !== peer)) return false;
+      p.exclusiveTo = peer;
+      return true;
+    }
+    if (owner === undefined) return true;
+    if (ownerBusy) return false;
     p.exclusiveTo = undefined;
     return true;
   }
@@ -476,6 +518,11 @@ export class PieceManager<K = string> {
     };
     this.partial.set(index, p);
     return p;
+  }
+
+  private hasFree(p: PartialPiece<K>): boolean {
+    for (let j = 0; j < p.blockCount; j++) if (!p.received[j] && p.requesters[j].length === 0) return true;
+    return false;
   }
 
   private takeFree(p: PartialPiece<K>, peer: K, picked: BlockRef[], max: number, now: number): void {
@@ -513,10 +560,10 @@ export class PieceManager<K = string> {
     return !this.have.has(index) && !this.partial.has(index) && peerPieces.has(index);
   }
 
-  /** A piece the peer has, we lack, and nobody is fetching yet; -1 when there is none. */
-  private pickNewPiece(peerPieces: Bitfield): number {
+  /** A piece the peer has, we lack, nobody is fetching yet, and held by fewer than `rarerThan` peers; -1 when there is none. */
+  private pickNewPiece(peerPieces: Bitfield, rarerThan = Infinity): number {
     let best = -1;
-    let bestAvailability = Infinity;
+    let bestAvailability = rarerThan;
     let ties = 0;
     for (let i = 0; i < this.layout.pieceCount; i++) {
       if (!this.isNewFor(i, peerPieces)) continue;
@@ -526,7 +573,7 @@ export class PieceManager<K = string> {
         best = i;
         bestAvailability = a;
         ties = 1;
-      } else if (a === bestAvailability) {
+      } else if (a === bestAvailability && best >= 0) {
         // Reservoir sampling: each tied piece ends up chosen with equal probability.
         ties++;
         if (this.random.next() * ties < 1) best = i;

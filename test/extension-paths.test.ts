@@ -134,7 +134,7 @@ describe('extension paths', () => {
       record(b);
     });
 
-    it('SUGGEST: a suggested piece is fetched before the rarest; a seed with suggestPieces suggests the rarest a peer lacks as it unchokes it', () => {
+    it('SUGGEST: a suggested piece is fetched before the rarest; a seed with suggestPieces suggests the rarest a peer lacks as it unchokes it, each peer other pieces', () => {
       // Piece 3 is the most common here (both puppets have it), so rarest first alone never starts with it.
       const size = PIECE_LENGTH * 8;
       const leecher = new Bench({ size, settings: FAST_EXT });
@@ -159,6 +159,8 @@ describe('extension paths', () => {
       // a lacks 2..7: piece 2 is held by b2, the rest by nobody, so 3 and 4 come first (ties by index).
       expect(a.received.filter((m) => m.type === 'suggest')).toEqual([{ type: 'suggest', index: 3 }, { type: 'suggest', index: 4 }]);
       expectPath(serving.steps(a.label), ['casePMMsg', 'ounchoke', 'osuggest', 'loop']);
+      // b2, unchoked in the same rechoke, is offered other pieces: 3 and 4 have a copy on its way.
+      expect(b2.received.filter((m) => m.type === 'suggest')).toEqual([{ type: 'suggest', index: 5 }, { type: 'suggest', index: 6 }]);
       record(serving);
 
       // Off by default, and never without Fast.
@@ -237,7 +239,7 @@ describe('extension paths', () => {
   describe('BEP 6 in full: every request answered once, the allowed-fast set', () => {
     /** 40 pieces, so that a set of 5 is not the whole torrent. */
     const SIZE = 40 * PIECE_LENGTH;
-    const FAST_SET = { fastExtension: true, extensionProtocol: true, allowedFastSetSize: 5 };
+    const FAST_SET = { fastExtension: true, extensionProtocol: true, allowedFastSetSize: 5, allowedFastWhileSeeding: true };
     const setFor = (b: Bench, label: string) => allowedFastSet(allowedFastAddress(label), b.torrent.infoHash, 40, 5);
     const ofType = <T extends Message['type']>(p: Puppet, type: T) => p.received.filter((m): m is Extract<Message, { type: T }> => m.type === type);
 
@@ -261,6 +263,22 @@ describe('extension paths', () => {
       expect(ofType(p, 'reject')).toEqual([{ type: 'reject', index: other, begin: 0, length: BLOCK_SIZE }]);
       expect(p.has('unchoke')).toBe(false);
       record(b);
+    });
+
+    it('a seed sends no allowed-fast set by default (allowedFastWhileSeeding), a leecher does', () => {
+      const seed = new Bench({ initial: 'complete', size: SIZE, settings: { fastExtension: true, extensionProtocol: false, allowedFastSetSize: 5 } });
+      const p = seed.dialingPuppet();
+      handshakeWith(p, seed, { ext: false });
+      seed.run();
+      expectPath(seed.steps(p.label), ['register', 'sendBitfield', 'loop']);
+      expect(ofType(p, 'allowed-fast')).toEqual([]);
+      const leecher = new Bench({ initial: 'empty', size: SIZE, settings: { fastExtension: true, extensionProtocol: false, allowedFastSetSize: 5 } });
+      const q = leecher.dialingPuppet();
+      handshakeWith(q, leecher, { ext: false });
+      leecher.run();
+      expect(ofType(q, 'allowed-fast').map((m) => m.index)).toEqual(setFor(leecher, q.label));
+      record(seed);
+      record(leecher);
     });
 
     it('on choking, keeps queued requests for allowed-fast pieces and rejects the rest', () => {

@@ -39,7 +39,7 @@ describe.skipIf(!!skip)(`BEP 6 and BEP 9 with libtorrent${skip ? ` (skipped: ${s
       network,
       initial: 'check',
       trace: { emit: (e) => events.push({ ...e }) },
-      settings: { uploadSlots: 0, optimisticUnchoke: false },
+      settings: { uploadSlots: 0, optimisticUnchoke: false, allowedFastWhileSeeding: true },
     });
     addCleanup(() => session.stop('test over', 0));
     session.start();

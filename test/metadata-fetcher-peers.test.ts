@@ -59,7 +59,7 @@ describe('metadata fetcher peer list', () => {
     fetcher.stop();
   });
 
-  it('an address that failed is not dialled again before the fetcher\'s retry delay', () => {
+  it('an address that failed is not dialled again before the fetcher\'s retry delay, which grows with its failures', () => {
     const { fetcher, dials, advance } = fakeFetcher();
     fetcher.start();
     fetcher.addPeer(at(1));
@@ -68,7 +68,16 @@ describe('metadata fetcher peer list', () => {
     expect(dials.map((d) => d.address.host)).toEqual([at(1).host, at(2).host]);
     advance(5_000);
     fetcher.addPeer(at(3));
-    expect(dials.map((d) => d.address.host)).toEqual([at(1).host, at(2).host, at(1).host, at(3).host]);
+    // An address never tried goes before one that failed.
+    expect(dials.map((d) => d.address.host)).toEqual([at(1).host, at(2).host, at(3).host, at(1).host]);
+    // A second failure in a row waits twice as long.
+    dials[3].handler!.close('refused');
+    advance(9_000);
+    fetcher.addPeer(at(4));
+    expect(dials.filter((d) => d.address.host === at(1).host)).toHaveLength(2);
+    advance(1_000);
+    fetcher.addPeer(at(5));
+    expect(dials.filter((d) => d.address.host === at(1).host)).toHaveLength(3);
     fetcher.stop();
   });
 });

@@ -44,6 +44,16 @@ describe('dialFromList', () => {
     expect(dialled).toEqual(['a:2', 'c:1']);
   });
 
+  it('dials addresses that never failed before those that did, each in the order learnt: dead ones back from their backoff cannot take every slot', () => {
+    const dead = [1, 2, 3, 4].map((i) => ({ host: `192.0.2.${i}`, port: 6881 }));
+    const list = listOf([...dead, { host: 'real', port: 1 }]);
+    for (const a of dead) list.dialEnded(a, false, 0); // each failed once; back from its backoff at 1 s
+    list.add({ host: 'later', port: 1 });
+    const { dialled, plan: p } = plan({ room: 3, now: 5_000 });
+    dialFromList(list, p);
+    expect(dialled).toEqual(['real:1', 'later:1', '192.0.2.1:6881']);
+  });
+
   it('skips an address in its backoff or retired', () => {
     const list = listOf([
       { host: 'a', port: 1 },
@@ -57,6 +67,6 @@ describe('dialFromList', () => {
     expect(early.dialled).toEqual(['c:1']);
     const later = plan({ now: 1000 });
     dialFromList(list, later.plan);
-    expect(later.dialled).toEqual(['a:1', 'c:1']);
+    expect(later.dialled).toEqual(['c:1', 'a:1']); // a failed once: after those that never did
   });
 });

@@ -1,4 +1,5 @@
-// Piece selection: partial pieces first, rarest first with seeded tie-breaks, endgame with its
+// Piece selection: rarest first with partial pieces ahead of equally rare new ones (libtorrent's
+// ranking), seeded tie-breaks, endgame with its
 // cancels; the SHA1 check and what a failed one does.
 
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,38 @@ describe('PieceManager', () => {
     expect(got.map((b) => b.index)).toEqual([2, 2]);
     const next = pm.grab('a', all(4), 2);
     expect(next.map((b) => b.index)).toEqual([1, 1]);
+  });
+
+  it('asks for a rarer new piece before a partial one, as libtorrent ranks them: a seed is not asked for what other peers can give', () => {
+    const { pm } = setup(4);
+    // Piece 0 is held by three peers, the others by none but the one we ask.
+    for (let i = 0; i < 3; i++) pm.addPeerPieces(of(4, [0]));
+    expect(pm.grab('leecher', of(4, [0]), 1, { outstanding: 0, now: 0, peers: 4 })).toEqual([{ index: 0, begin: 0, length: BLOCK_SIZE }]);
+    // The seed has everything: piece 0's free block waits for the leechers; a piece only the seed has comes first.
+    const fromSeed = pm.grab('seed', all(4), 1, { outstanding: 0, now: 0, peers: 4 });
+    expect(fromSeed).toHaveLength(1);
+    expect(fromSeed[0].index).not.toBe(0);
+    // When nothing rarer is left, the partial piece is taken before an equally rare new one.
+    pm.addPeerPieces(of(4, [1, 2, 3]));
+    pm.addPeerPieces(of(4, [1, 2, 3]));
+    pm.addPeerPieces(of(4, [1, 2, 3]));
+    pm.addPeerPieces(of(4, [1, 2, 3]));
+    pm.addPeerPieces(of(4, [0]));
+    // availability now: 0:4, 1-3:4 each; the partial pieces (0 and the seed's) are finished first.
+    const next = pm.grab('other', all(4), 2, { outstanding: 0, now: 0, peers: 4 });
+    expect(next.map((b) => b.index).sort()).toEqual([0, fromSeed[0].index].sort());
+  });
+
+  it('takes every partial piece first once they pile up past 1.5 per connected peer (libtorrent\'s prioritize_partials)', () => {
+    const { pm } = setup(8);
+    // Two peers, three partial pieces (each with one free block left): 3 > 1.5 × 2 would not hold, 3 > 1.5 × 1 does.
+    for (let i = 0; i < 3; i++) pm.grab(`p${i}`, of(8, [i]), 1, { outstanding: 0, now: 0 });
+    pm.addPeerPieces(of(8, [0, 1, 2]));
+    pm.addPeerPieces(of(8, [0, 1, 2]));
+    // Pieces 3-7 are rarer (held by nobody we know of) and win while partial pieces are few...
+    expect(pm.grab('x', all(8), 1, { outstanding: 0, now: 0, peers: 2 })[0].index).toBeGreaterThanOrEqual(3);
+    // ...and lose once there are more partial pieces than 1.5 per connected peer.
+    expect(pm.grab('y', all(8), 1, { outstanding: 0, now: 0, peers: 1 })[0].index).toBeLessThan(3);
   });
 
   it('finishes partial pieces before starting new ones', () => {
@@ -137,6 +170,26 @@ describe('PieceManager', () => {
     const open = new PieceManager<string>(torrent, new MemoryStorage(payload.length), new SeededRandom('s'), 'sequential');
     open.grab('a', all(4), 1);
     expect(open.grab('x', all(4), 1)).toEqual([{ index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE }]);
+  });
+
+  it('parole: a piece its owner left with no block received is taken over by another peer on parole, not left for good', () => {
+    const payload = new SeededRandom('payload').bytes(PIECE);
+    const { torrent } = createTorrent({ name: 'x', pieceLength: PIECE, files: payload });
+    const pm = new PieceManager<string>(torrent, new MemoryStorage(payload.length), new SeededRandom('s'), 'rarest-first', undefined, undefined, { copies: 2, after: 0 }, () => true);
+    expect(pm.grab('x', all(1), 1)).toEqual([{ index: 0, begin: 0, length: BLOCK_SIZE }]);
+    // y, on parole too, may not join x's piece while x has a block of it in flight...
+    expect(pm.grab('y', all(1), 2)).toEqual([]);
+    // ...but once x is gone (banned, its blocks discarded; or it left), the piece is y's.
+    pm.giveBack('x', [{ index: 0, begin: 0, length: BLOCK_SIZE }]);
+    expect(pm.grab('y', all(1), 2)).toEqual([
+      { index: 0, begin: 0, length: BLOCK_SIZE },
+      { index: 0, begin: BLOCK_SIZE, length: BLOCK_SIZE },
+    ]);
+    // A piece holding a block from someone else stays out of a parole peer's reach.
+    const other = new PieceManager<string>(torrent, new MemoryStorage(payload.length), new SeededRandom('s'), 'rarest-first', undefined, undefined, { copies: 2, after: 0 }, (peer) => peer !== 'honest');
+    other.grab('honest', all(1), 1);
+    other.blockReceived('honest', 0, 0, payload.subarray(0, BLOCK_SIZE));
+    expect(other.grab('z', all(1), 2)).toEqual([]);
   });
 
   it("a banned peer's blocks of unfinished pieces are discarded and fetched again: the piece passes without them", () => {
