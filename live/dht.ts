@@ -1,12 +1,10 @@
 // Live mode's DHT (BEP 5): the engine's DhtNode on a real UDP socket, the real clock and crypto
-// randomness, and the torrents it looks up. `track` is what a client asks of it: get_peers for an
-// info-hash, and (given our listening port) announce_peer to the closest nodes, again every
-// `interval`; a lookup that found no peers is tried again sooner (`retry`, doubling up to the
-// interval, unless it had nobody to ask), as a node that has just joined often knows too few others. The routing table can be
-// saved to a file and read back, so a rerun rejoins without the bootstrap nodes.
+// randomness, and the torrents it tracks (engine/dht/tracking.ts, shared with the simulator). The
+// routing table can be saved to a file and read back, so a rerun rejoins without the bootstrap nodes.
 
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { DhtNode } from '../engine/dht/node.ts';
+import { DhtTracking } from '../engine/dht/tracking.ts';
 import { addressKey, type PeerAddress } from '../engine/ports.ts';
 import type { TraceSink } from '../engine/trace.ts';
 import { RealClock } from './clock.ts';
@@ -18,11 +16,6 @@ import { UdpDatagrams } from './udp-datagrams.ts';
  * Transmission's defaults). Never used by tests, which pass 127.0.0.1 bootstraps.
  */
 export const DEFAULT_DHT_BOOTSTRAP: readonly string[] = ['router.bittorrent.com:6881', 'dht.transmissionbt.com:6881', 'router.utorrent.com:6881', 'dht.libtorrent.org:25401'];
-
-/** Re-announce every 15 minutes: inside the 30 minutes a node keeps a peer (engine/dht/settings.ts `peerExpiry`). */
-export const DHT_ANNOUNCE_INTERVAL = 15 * 60_000;
-/** The first retry of a lookup that found no peers (ms); doubles up to the interval. */
-export const DHT_RETRY = 3_000;
 
 export interface LiveDhtOptions {
   host: string;
@@ -36,8 +29,11 @@ export interface LiveDhtOptions {
   log?: (line: string) => void;
 }
 
+/** A torrent tracked on the DHT (engine/dht/tracking.ts): stopped when the torrent stops, paused with it. */
 export interface Tracking {
   stop(): void;
+  pause(): void;
+  resume(): void;
 }
 
 interface SavedTable {
@@ -81,38 +77,20 @@ export class LiveDht {
   }
 
   /**
-   * Looks up `infoHash` now (once joined) and again every interval; `onPeers` gets the peers of
-   * each lookup and those announced to our own node. With `announcePort`, each lookup ends with
-   * announce_peer of that port to the closest nodes that gave a token.
+   * Looks up `infoHash` once joined and again every interval (engine/dht/tracking.ts); `onPeers`
+   * gets the peers of each lookup and those announced to our own node. With `announcePort`, each
+   * lookup ends with announce_peer of that port to the closest nodes that gave a token.
    */
   track(infoHash: Uint8Array, onPeers: (peers: PeerAddress[]) => void, announcePort?: number): Tracking {
-    const interval = this.o.interval ?? DHT_ANNOUNCE_INTERVAL;
-    let retry = this.o.retry ?? DHT_RETRY;
-    let stopped = false;
-    let timer: { cancel(): void } | undefined;
-    const lookup = () => {
-      if (stopped) return;
-      this.node.getPeers(infoHash, (r) => {
-        if (stopped) return;
-        const peers = 'error' in r ? [] : [...r.peers];
-        for (const p of this.node.storedPeers(infoHash)) if (!peers.some((q) => addressKey(q) === addressKey(p))) peers.push(p);
-        if (peers.length > 0) onPeers(peers);
-        let delay = interval;
-        if (peers.length === 0) {
-          delay = Math.min(retry, interval);
-          // A lookup that asked nobody (a node alone, waiting for others to join) cost nothing: not slowed down.
-          if (!('error' in r) && r.closest.length > 0) retry *= 2;
-        }
-        timer = this.clock.setTimer(delay, lookup);
-      }, announcePort);
-    };
-    void this.joined.then(lookup);
+    const tracking = new DhtTracking(this.node, this.clock, infoHash, onPeers, { announcePort, interval: this.o.interval, retry: this.o.retry });
+    void this.joined.then(() => tracking.start());
     const t: Tracking = {
       stop: () => {
-        stopped = true;
-        timer?.cancel();
+        tracking.stop();
         this.tracking.delete(t);
       },
+      pause: () => tracking.pause(),
+      resume: () => tracking.resume(),
     };
     this.tracking.add(t);
     return t;

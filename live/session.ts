@@ -148,12 +148,18 @@ export class LiveSession {
   }
 
   /**
-   * Pauses the torrent (announce `stopped`, connections closed, verified pieces kept) or resumes
-   * it (announce `started`, no re-check). Returns true when it is now paused.
+   * Pauses the torrent (announce `stopped`, connections closed, verified pieces kept, no DHT
+   * lookups) or resumes it (announce `started`, a DHT lookup, no re-check). Returns true when it is
+   * now paused.
    */
   togglePause(): boolean {
-    if (this.client.paused) this.client.resume();
-    else this.client.pause();
+    if (this.client.paused) {
+      this.client.resume();
+      this.dhtTracking?.resume();
+    } else {
+      this.client.pause();
+      this.dhtTracking?.pause();
+    }
     return this.client.paused;
   }
 

@@ -14,6 +14,11 @@ export interface DatagramNetworkOptions {
   jitter?: number;
   /** Probability that a datagram is lost, on every link. Default 0. */
   loss?: number;
+  /**
+   * What the rest of the simulation says of the path `from` → `to`: cut (a partition of the
+   * swarm's network) or lossy (a loss fault on a host). Asked after the network's own loss.
+   */
+  path?: (from: SimDatagramEndpoint, to: SimDatagramEndpoint) => { cut: boolean; loss: number };
 }
 
 export interface DatagramStats {
@@ -34,6 +39,7 @@ export class SimDatagramNetwork {
   jitter: number;
   readonly stats: DatagramStats = { sent: 0, delivered: 0, lost: 0, unreachable: 0, cut: 0 };
   private readonly latencyOf: (a: SimDatagramEndpoint, b: SimDatagramEndpoint) => number;
+  private readonly path: DatagramNetworkOptions['path'];
 
   constructor(
     readonly scheduler: Scheduler,
@@ -43,6 +49,7 @@ export class SimDatagramNetwork {
     this.loss = options.loss ?? 0;
     this.jitter = options.jitter ?? 0;
     this.latencyOf = options.latencyOf ?? ((a, b) => (a.latency + b.latency) / 2);
+    this.path = options.path;
     if (!(this.loss >= 0 && this.loss <= 1)) throw new Error(`datagrams: loss must be in [0, 1], got ${this.loss}`);
   }
 
@@ -90,6 +97,17 @@ export class SimDatagramNetwork {
     if (target === undefined) {
       this.stats.unreachable++;
       return;
+    }
+    if (this.path) {
+      const p = this.path(from, target);
+      if (p.cut) {
+        this.stats.cut++;
+        return;
+      }
+      if (p.loss > 0 && this.random.next() < p.loss) {
+        this.stats.lost++;
+        return;
+      }
     }
     const delay = this.latencyOf(from, target) + (this.jitter > 0 ? this.random.next() * this.jitter : 0);
     const source = from.address;

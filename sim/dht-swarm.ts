@@ -5,13 +5,13 @@
 // up what, who leaves). Nodes get IPv4 addresses (10.x.y.z:6881) because KRPC's compact node
 // info carries IPv4 only.
 
-import type { PeerAddress } from '../engine/ports.ts';
+import type { DatagramPort, PeerAddress } from '../engine/ports.ts';
 import type { LookupResult } from '../engine/dht/lookup.ts';
 import { type LookupDone, DhtNode } from '../engine/dht/node.ts';
 import { compareDistance, type NodeId } from '../engine/dht/node-id.ts';
 import type { DhtSettings } from '../engine/dht/settings.ts';
 import type { TraceSink } from '../engine/trace.ts';
-import { SimDatagramNetwork, type SimDatagramEndpoint } from './datagrams.ts';
+import { type DatagramNetworkOptions, SimDatagramNetwork, type SimDatagramEndpoint } from './datagrams.ts';
 import { SeedRoot, type SeededRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -27,6 +27,11 @@ export interface DhtSwarmOptions {
   loss?: number;
   settings?: Partial<DhtSettings>;
   trace?: TraceSink;
+  /** Run on this scheduler and draw from this seed root (a swarm's: sim/swarm-dht.ts) instead of its own. */
+  scheduler?: Scheduler;
+  root?: SeedRoot;
+  /** See `DatagramNetworkOptions.path`. */
+  path?: DatagramNetworkOptions['path'];
 }
 
 export interface LookupRequest {
@@ -45,7 +50,7 @@ export interface SimDhtNode {
 }
 
 export class DhtSwarm {
-  readonly scheduler = new Scheduler();
+  readonly scheduler: Scheduler;
   readonly net: SimDatagramNetwork;
   readonly nodes: SimDhtNode[] = [];
   readonly random: SeededRandom;
@@ -53,10 +58,11 @@ export class DhtSwarm {
   private readonly latencyRandom: SeededRandom;
 
   constructor(readonly options: DhtSwarmOptions) {
-    this.root = new SeedRoot(options.seed);
+    this.scheduler = options.scheduler ?? new Scheduler();
+    this.root = options.root ?? new SeedRoot(options.seed);
     this.random = this.root.stream('dht/swarm');
     this.latencyRandom = this.root.stream('dht/latency');
-    this.net = new SimDatagramNetwork(this.scheduler, this.root.stream('dht/datagrams'), { jitter: options.jitter ?? 10, loss: options.loss ?? 0 });
+    this.net = new SimDatagramNetwork(this.scheduler, this.root.stream('dht/datagrams'), { jitter: options.jitter ?? 10, loss: options.loss ?? 0, path: options.path });
   }
 
   /** The address of node `index`: 10.0.0.1 onwards. */
@@ -65,13 +71,19 @@ export class DhtSwarm {
     return { host: `10.${(n >> 16) & 0xff}.${(n >> 8) & 0xff}.${n & 0xff}`, port: DHT_PORT };
   }
 
-  /** A new node (not yet bootstrapped). */
-  addNode(): SimDhtNode {
+  /**
+   * A new node (not yet bootstrapped). `as`: a misbehaving one (sim/dht-adversary.ts): its id, and
+   * the datagram port its node is given around its endpoint.
+   */
+  addNode(as?: { id: (random: SeededRandom) => NodeId; datagrams: (endpoint: SimDatagramEndpoint, random: SeededRandom, id: NodeId) => DatagramPort }): SimDhtNode {
     const index = this.nodes.length;
     const [lo, hi] = this.options.latency ?? [5, 50];
     const endpoint = this.net.bind(DhtSwarm.addressOf(index), this.latencyRandom.range(lo, hi));
     const label = `D${index}`;
-    const node = new DhtNode({ clock: this.scheduler.clockFor(label), random: this.root.stream(`dht/node/${index}`), datagrams: endpoint, settings: this.options.settings, trace: this.options.trace, label });
+    const random = this.root.stream(`dht/node/${index}`);
+    const id = as?.id(random);
+    const datagrams = as && id ? as.datagrams(endpoint, random, id) : endpoint;
+    const node = new DhtNode({ clock: this.scheduler.clockFor(label), random, datagrams, ...(id ? { id } : {}), settings: this.options.settings, trace: this.options.trace, label });
     const sim = { index, node, endpoint, alive: true };
     this.nodes.push(sim);
     return sim;
@@ -82,17 +94,22 @@ export class DhtSwarm {
    * first joins alone) and a random earlier node; runs until every bootstrap lookup has ended.
    */
   grow(count: number, interval: number): void {
-    const first = this.nodes.length;
     let pending = 0;
+    this.growLater(count, interval, () => pending--, () => pending++);
+    this.scheduler.run(Infinity, () => pending === 0);
+  }
+
+  /** As `grow`, but only scheduled: the caller runs the scheduler (a swarm's nodes join as it runs). */
+  growLater(count: number, interval: number, joined: () => void = () => {}, scheduled: () => void = () => {}): void {
+    const first = this.nodes.length;
     for (let i = 0; i < count; i++) {
       const sim = this.addNode();
       if (sim.index === 0) continue;
       const via = [DhtSwarm.addressOf(0)];
       if (sim.index > 1) via.push(DhtSwarm.addressOf(this.random.int(1, sim.index - 1)));
-      pending++;
-      this.scheduler.setTimer((i + (first === 0 ? 0 : 1)) * interval, () => sim.node.bootstrap(via, () => pending--));
+      scheduled();
+      this.scheduler.setTimer((i + (first === 0 ? 0 : 1)) * interval, () => sim.node.bootstrap(via, joined));
     }
-    this.scheduler.run(Infinity, () => pending === 0);
   }
 
   /** Runs a lookup from `from` to its end; returns its result. */

@@ -21,6 +21,12 @@ import { TraceWriter } from '../engine/trace-writer.ts';
 import { type Behaviour, isHonest, type LeavePolicy, type Role } from './behaviours.ts';
 import type { TraceEvent, TraceSink } from '../engine/trace.ts';
 import { SimWebSeeds, simWebSeedUrl, type WebSeedHostSpec } from './web-seed-host.ts';
+import { type DhtMember, SwarmDht } from './swarm-dht.ts';
+import { MetadataFetcher } from '../engine/metadata-fetcher.ts';
+import type { TrackerPort } from '../engine/ports.ts';
+
+/** The tracker of a swarm without one: every announce answers, with nobody (as live mode's for a torrent with no tracker). */
+const NO_TRACKER: TrackerPort = { announce: (_request, done) => done({ ok: true, interval: 3600, peers: [] }) };
 
 export interface PeerGroup {
   /** Label prefix: peers are named prefix0, prefix1, … */
@@ -40,6 +46,10 @@ export interface PeerGroup {
   settings?: Partial<EngineSettings>;
   /** Honest (the real engine, default), a free rider (the engine, never uploading), or malicious. */
   behaviour?: Behaviour;
+  /** Its peers join the swarm's DHT (sim/swarm-dht.ts): they find peers there and announce themselves. */
+  dht?: boolean;
+  /** Leechers that start from a magnet link: the info dictionary comes from peers over BEP 9 first. */
+  magnet?: boolean;
 }
 
 export interface SwarmOptions {
@@ -81,6 +91,13 @@ export interface SwarmOptions {
   checkCounters?: boolean;
   /** Web seeds (BEP 19): HTTP hosts in the torrent's `url-list` (sim/web-seed-host.ts). None by default. */
   webSeeds?: WebSeedHostSpec[];
+  /** false: no tracker at all (peers find each other through the DHT, or not at all). Default true. */
+  tracker?: boolean;
+  /**
+   * DHT-only nodes beside the peers (sim/swarm-dht.ts); a swarm with `dht: true` groups has a DHT
+   * even with 0. `bogus`, `sybil`, `flood`: misbehaving nodes of each kind (sim/dht-adversary.ts).
+   */
+  dht?: { nodes: number; bogus?: number; sybil?: number; flood?: number };
 }
 
 export const defaultSwarm: SwarmOptions = {
@@ -150,6 +167,10 @@ export interface SimPeer {
   traceGate: { open: boolean };
   /** Stops a malicious peer. */
   stopAdversary?: () => void;
+  /** Its part in the swarm's DHT while it runs (a `dht: true` group). */
+  dht?: DhtMember;
+  /** A magnet leecher's metadata fetch while it runs (BEP 9). */
+  fetcher?: MetadataFetcher;
 }
 
 /** Starts a malicious peer on its host; supplied by sim/adversary.ts. */
@@ -167,6 +188,8 @@ export class Swarm {
   readonly peers: SimPeer[] = [];
   /** The run's web seeds, when it has any. */
   readonly webSeeds: SimWebSeeds | undefined;
+  /** The run's DHT, when a group has `dht: true` or the swarm has DHT-only nodes. */
+  readonly dht: SwarmDht | undefined;
   /** The `faults` stream: the fault injector's choices and the network's jitter and loss, in the order they happen. */
   readonly faultRandom: SeededRandom;
   /** SHA1s of payload pieces, computed once for all the peers' shared storages. */
@@ -198,6 +221,20 @@ export class Swarm {
     this.network = new SimNetwork(this.scheduler, undefined, this.faultRandom);
     this.tracker = new SimTracker(this.scheduler, this.root.stream('tracker'), { announceInterval: o.trackerInterval, delay: 50 });
     this.webSeeds = o.webSeeds?.length ? new SimWebSeeds(this.scheduler, this.payload, this.torrent, o.webSeeds) : undefined;
+    this.dht =
+      o.dht || o.groups.some((g) => g.dht)
+        ? new SwarmDht({
+            scheduler: this.scheduler,
+            root: this.root,
+            network: this.network,
+            nodes: o.dht?.nodes ?? 0,
+            adversaries: o.dht,
+            infoHash: this.torrent.infoHash,
+            latency: o.latency,
+            interval: o.trackerInterval,
+            trace: this.sink,
+          })
+        : undefined;
     for (const g of o.groups) for (let i = 0; i < g.count; i++) this.addPeer(g);
   }
 
@@ -253,6 +290,56 @@ export class Swarm {
     const restart = peer.client !== undefined;
     const group = peer.group;
     const gate = (peer.traceGate = { open: true });
+    const trace: TraceSink = {
+      emit: (e) => {
+        this.counterCheck?.touch(peer);
+        if (gate.open) this.sink.emit(e);
+      },
+      steps: this.sink.steps,
+    };
+    const tracker = this.options.tracker === false ? NO_TRACKER : this.tracker.portFor(peer.host.address);
+    // Peers found on the DHT go to whatever runs now: the metadata fetch, then the client.
+    peer.dht?.leave();
+    peer.dht = group.dht
+      ? this.dht!.join(
+          peer.label,
+          peer.host,
+          this.torrent.infoHash,
+          peer.host.address.port,
+          (found) => (peer.fetcher ? peer.fetcher.addPeers(found) : peer.client?.addPeers(found, 'dht')),
+          () => ((peer.fetcher ?? peer.client)?.connectionCount ?? 0) > 0,
+        )
+      : undefined;
+    if (group.magnet && group.role === 'leecher' && !restart && !peer.fetcher) {
+      peer.fetcher = new MetadataFetcher({
+        infoHash: this.torrent.infoHash,
+        peerId: makePeerId(this.root.stream(`peer-id/${peer.label}/magnet`)),
+        label: peer.label,
+        clock: this.scheduler.clockFor(peer.label),
+        network: peer.host,
+        tracker,
+        trace,
+        labelOf: (a) => a.host,
+        onMetadata: (info) => {
+          peer.fetcher = undefined;
+          // The fetcher checked it against the info-hash: it is this torrent's info dictionary.
+          if (Buffer.compare(info, this.torrent.infoBytes) !== 0) throw new Error(`swarm: ${peer.label} fetched metadata that is not the torrent's`);
+          this.startClient(peer, false, trace, tracker);
+          // The peers the DHT found while we fetched, and those that dialled the fetch (they listen).
+          peer.client?.addPeers(peer.dht?.known ?? [], 'dht');
+          peer.client?.addPeers(inbound(), 'user');
+        },
+      });
+      const fetcher = peer.fetcher;
+      const inbound = () => fetcher.inboundPeers;
+      fetcher.start();
+      return;
+    }
+    this.startClient(peer, restart, trace, tracker);
+  }
+
+  private startClient(peer: SimPeer, restart: boolean, trace: TraceSink, tracker: TrackerPort): void {
+    const group = peer.group;
     const freeRider = peer.behaviour === 'free-rider' ? { uploadSlots: 0, optimisticUnchoke: false } : {};
     const storage = peer.storageFaults;
     peer.client = new Client({
@@ -272,14 +359,8 @@ export class Swarm {
         random: this.root.stream(`peer/${peer.label}${restart ? `/${this.scheduler.now()}` : ''}`),
         network: peer.host,
         storage,
-        tracker: this.tracker.portFor(peer.host.address),
-        trace: {
-          emit: (e) => {
-            this.counterCheck?.touch(peer);
-            if (gate.open) this.sink.emit(e);
-          },
-          steps: this.sink.steps,
-        },
+        tracker,
+        trace,
         webSeeds: this.webSeeds,
       },
       events: {
@@ -303,6 +384,8 @@ export class Swarm {
     peer.leftAt = this.scheduler.now();
     this.doneDirty = true;
     peer.client?.stop(reason);
+    peer.fetcher?.stop(reason);
+    peer.dht?.leave();
     peer.stopAdversary?.();
   }
 
@@ -311,6 +394,8 @@ export class Swarm {
     if (peer.down || peer.leftAt !== undefined || !peer.client) return;
     this.sink.emit({ t: this.scheduler.now(), peer: peer.label, kind: 'fault', fault: 'crash', restartAfter });
     peer.client.crash();
+    peer.dht?.leave();
+    peer.dht = undefined;
     peer.traceGate.open = false;
     peer.down = true;
     this.network.crash(peer.host.address.host);
@@ -391,6 +476,8 @@ export class Swarm {
     for (const p of this.peers) {
       if (p.down || p.leftAt !== undefined) continue;
       p.client?.stop('run ended');
+      p.fetcher?.stop('run ended');
+      p.dht?.leave();
       p.stopAdversary?.();
     }
     beforeTraceEnds?.();

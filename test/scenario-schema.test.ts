@@ -147,7 +147,7 @@ groups:
       /faults\[0\]\.probability: expected a number from 0 to 1/,
     );
     expect(problems(`${minimal}faults:\n  - { kind: random, rate: 2/min, until: 1min, fault: { kind: explode, group: L } }\n`)[0]).toMatch(
-      /faults\[0\]\.fault\.kind: expected a fault of kind reset, crash, stall or churn, got "explode"/,
+      /faults\[0\]\.fault\.kind: expected a fault of kind reset, crash, stall, churn or dht-churn, got "explode"/,
     );
   });
 

@@ -28,6 +28,8 @@ export interface FaultablePeer {
   readonly storageFaults?: FaultyStorage;
   /** Its engine (pause-torrent); absent for another client and a malicious peer. */
   readonly client?: { pause(): void; resume(): void; readonly paused: boolean };
+  /** Its part in the swarm's DHT (memory transport): a paused torrent looks nothing up. */
+  readonly dht?: { readonly tracking: { pause(): void; resume(): void } };
 }
 
 /**
@@ -47,6 +49,8 @@ export interface FaultTarget<P extends FaultablePeer = FaultablePeer> {
   addPeer(group: PeerGroup, joinAt?: number): P;
   /** The modelled web seeds (memory transport), when the scenario has any. */
   readonly webSeeds?: SimWebSeeds;
+  /** The swarm's DHT (memory transport), when it has one. */
+  readonly dht?: { churn(): void };
 }
 
 const SIM = 'sim';
@@ -121,8 +125,16 @@ export class FaultInjector<P extends FaultablePeer = FaultablePeer> {
       case 'pause-torrent': {
         // The torrent pauses in its engine (tracker told `stopped`); the process runs on.
         const paused = this.pickUp(f.group, f.count ?? 1).filter((p) => p.client && !p.client.paused);
-        for (const p of paused) p.client!.pause();
-        this.heal(f.at + f.duration, 'pause-torrent', () => paused.forEach((p) => p.client?.resume()));
+        for (const p of paused) {
+          p.client!.pause();
+          p.dht?.tracking.pause();
+        }
+        this.heal(f.at + f.duration, 'pause-torrent', () =>
+          paused.forEach((p) => {
+            p.client?.resume();
+            p.dht?.tracking.resume();
+          }),
+        );
         return;
       }
       case 'web-seed-down':
@@ -187,6 +199,10 @@ export class FaultInjector<P extends FaultablePeer = FaultablePeer> {
         this.swarm.addPeer(group, at);
         return;
       }
+      case 'dht-churn':
+        this.swarm.dht?.churn();
+        this.trace(SIM, { fault: 'dht-churn' });
+        return;
     }
   }
 

@@ -29,6 +29,7 @@ export const SCENARIO_LIMITS = {
   pieceLength: { value: 256 * MiB, why: "mktorrent's largest piece length (2^28); libtorrent warns above 16 MiB" },
   pieces: { value: 65_536, why: "every peer keeps per-piece state; 1 GiB in 16 KiB pieces (libtorrent's own limit, max_pieces, is 2^21)" },
   files: { value: 10_000, why: 'each file is an object of the torrent built in memory' },
+  dhtNodes: { value: 100_000, why: 'each DHT-only node keeps a routing table and a peer store; `npm run bench -- dht` runs 10,000 in about a minute' },
 
   // ---- time and faults ----
   duration: { value: 24 * HOUR, why: 'virtual time; a longer run of an idle swarm is millions of timer events with nothing happening' },

@@ -25,6 +25,8 @@ export function resolveScenario(file: ScenarioFile, seed: string, source?: strin
     trackerInterval: f.trackerInterval,
     ...(nonEmpty(f.settings) ? { settings: f.settings } : {}),
     ...(f.webSeeds?.length ? { webSeeds: f.webSeeds } : {}),
+    ...(f.tracker === false ? { tracker: false } : {}),
+    ...(f.dht ? { dht: f.dht } : {}),
     expect: withoutUndefined(f.expect),
     seeds: f.seeds,
   };

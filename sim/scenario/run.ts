@@ -40,6 +40,8 @@ export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): {
       latency: g.latency,
       settings: g.settings,
       behaviour: g.behaviour,
+      ...(g.dht ? { dht: true } : {}),
+      ...(g.magnet ? { magnet: true } : {}),
     });
   }
   const options: SwarmOptions = {
@@ -53,6 +55,8 @@ export function swarmOptionsOf(s: Scenario, seed: string, o: RunOptions = {}): {
     trackerInterval: s.trackerInterval,
     settings: { ...s.settings },
     ...(s.webSeeds?.length ? { webSeeds: s.webSeeds } : {}),
+    ...(s.tracker === false ? { tracker: false } : {}),
+    ...(s.dht ? { dht: s.dht } : {}),
     ...(o.plantedBug ? { testHooks: { plantedBug: o.plantedBug } } : {}),
     traceOut: o.traceOut,
   };

@@ -147,6 +147,10 @@ const group = strict({
   latency: latency.optional(),
   settings: settings.optional(),
   behaviour: z.enum(BEHAVIOUR_NAMES).default('honest'),
+  /** Its peers join the swarm's DHT (BEP 5): they look the torrent up there and announce themselves. */
+  dht: z.boolean().optional(),
+  /** Leechers given only a magnet link: the info dictionary comes from peers over BEP 9 first. */
+  magnet: z.boolean().optional(),
   client: z
     .union(
       [
@@ -194,8 +198,9 @@ const randomFault = z.discriminatedUnion(
     strict({ kind: z.literal('crash'), group: groupName, restartAfter: d.optional() }),
     strict({ kind: z.literal('stall'), group: groupName.optional(), duration: d }),
     strict({ kind: z.literal('churn'), group: groupName }),
+    strict({ kind: z.literal('dht-churn') }),
   ],
-  { error: 'expected a fault of kind reset, crash, stall or churn' },
+  { error: 'expected a fault of kind reset, crash, stall, churn or dht-churn' },
 );
 
 export const FAULT_KINDS = [...faultKinds.map((f) => f.shape.kind.value), 'random'] as const;
@@ -271,6 +276,10 @@ const fileShape = strict({
   trackerInterval: varying('duration').default(DEFAULTS.trackerInterval),
   settings: settings.optional(),
   webSeeds: z.array(webSeed, { error: 'expected a list of web seeds, e.g. [{ upload: 1MiB/s }]' }).max(16, 'expected at most 16 web seeds (limit maxWebSeeds: 16)').optional(),
+  /** false: the swarm has no tracker (default true): peers find each other through the DHT, or not at all. */
+  tracker: z.boolean().optional(),
+  /** DHT-only nodes beside the peers (the rest of the Internet's DHT); groups join it with `dht: true`. */
+  dht: strict({ nodes: fixed('count'), bogus: fixed('count').optional(), sybil: fixed('count').optional(), flood: fixed('count').optional() }).optional(),
   expect: expectations.default(() => ({ allComplete: true })),
   seeds: z.array(seed, { error: 'expected a list of seeds' }).min(1, 'expected at least one seed').default(() => [...DEFAULTS.seeds]),
 });
@@ -374,7 +383,7 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
   file.faults.forEach((f, i) => {
     const at = ['faults', i];
     if (f.kind === 'random') {
-      checkClientFault(f.fault.kind, f.fault.group, [...at, 'fault', 'group']);
+      if ('group' in f.fault) checkClientFault(f.fault.kind, f.fault.group, [...at, 'fault', 'group']);
     } else if ('group' in f) checkClientFault(f.kind, f.group, [...at, 'group']);
   });
 
@@ -392,6 +401,7 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
     }
   });
 
+  checkDht(file, ctx);
   checkLimits(file, ctx);
 
   const [sizeLo] = bounds(file.torrent.size);
@@ -406,6 +416,27 @@ function crossCheck(file: ScenarioFile, ctx: z.RefinementCtx): void {
   if (e.completeBy !== undefined && e.completeBy > bounds(file.timeLimit)[0]) {
     issue(ctx, `expected a time within the time limit (${showTime(file.timeLimit)}) for every draw, got ${showTime(e.completeBy)}`, ['expect', 'completeBy']);
   }
+}
+
+/** The DHT and magnet keys: swarmlab's own peers on the in-memory network, and someone to find. */
+function checkDht(file: ScenarioFile, ctx: z.RefinementCtx): void {
+  const tcp = file.transport === 'tcp';
+  if (tcp && file.dht) issue(ctx, 'the DHT is simulated in memory only: drop dht or run on the memory transport', ['dht']);
+  file.groups.forEach((g, i) => {
+    if (g.dht && (tcp || g.client !== undefined)) issue(ctx, `dht: true is for swarmlab's own peers on the memory transport${g.client !== undefined ? `; group ${g.name} is another client` : ''}`, ['groups', i, 'dht']);
+    if (!g.magnet) return;
+    if (g.role !== 'leecher') issue(ctx, `magnet: true is for leechers (group ${g.name} is a ${g.role}): a seed has the torrent`, ['groups', i, 'magnet']);
+    else if (g.behaviour !== 'honest' || g.client !== undefined || tcp) issue(ctx, `magnet: true is for swarmlab's own honest leechers on the memory transport`, ['groups', i, 'magnet']);
+  });
+  if (file.tracker === false && !file.groups.some((g) => g.dht) && (file.webSeeds?.length ?? 0) === 0) {
+    issue(ctx, 'with tracker: false nobody can find anybody: give some groups dht: true (or add webSeeds)', ['tracker']);
+  }
+  if (file.dht && !file.groups.some((g) => g.dht)) issue(ctx, 'dht: { nodes } needs a group with dht: true to use them', ['dht']);
+  file.faults.forEach((f, i) => {
+    if (f.kind === 'random' && f.fault.kind === 'dht-churn' && !(file.dht && file.dht.nodes > 0)) issue(ctx, 'dht-churn replaces DHT-only nodes: add dht: { nodes: N }', ['faults', i, 'fault', 'kind']);
+  });
+  const d = file.dht;
+  if (d && (d.bogus ?? 0) + (d.sybil ?? 0) + (d.flood ?? 0) > 0 && d.nodes === 0) issue(ctx, 'misbehaving DHT nodes join through honest ones: give dht.nodes above 0', ['dht', 'nodes']);
 }
 
 // ---- limits (sim/scenario/limits.ts, engine/settings.ts) ------------------------------------------
@@ -432,6 +463,7 @@ function checkLimits(file: ScenarioFile, ctx: z.RefinementCtx): void {
   atMost(t.size, 'torrentBytes', ['torrent', 'size'], '', formatSize);
   atMost(t.pieceLength, 'pieceLength', ['torrent', 'pieceLength'], '', formatSize);
   atMost(t.files, 'files', ['torrent', 'files'], ' files');
+  if (file.dht) for (const k of ['nodes', 'bogus', 'sybil', 'flood'] as const) atMost(file.dht[k], 'dhtNodes', ['dht', k], ' DHT nodes');
   const pieces = Math.ceil(bounds(t.size)[1] / bounds(t.pieceLength)[0]);
   if (pieces > L.pieces.value && bounds(t.size)[1] <= L.torrentBytes.value) {
     issue(ctx, `expected at most ${L.pieces.value} pieces, got up to ${pieces} (${showSize(t.size)} in pieces of ${showSize(t.pieceLength)}) ${limitNote('pieces', L.pieces.value)}`, ['torrent', 'pieceLength']);

@@ -181,7 +181,7 @@ export function smallerValues(n: number, lo: number): number[] {
 }
 
 function refersTo(f: FaultSpec, group: string): boolean {
-  if (f.kind === 'random') return f.fault.group === group;
+  if (f.kind === 'random') return 'group' in f.fault && f.fault.group === group;
   if (f.kind === 'partition') return f.between.includes(group);
   return 'group' in f && f.group === group;
 }
@@ -255,7 +255,7 @@ function describeTorrent(t: Scenario['torrent']): string {
 }
 
 export function describeFault(f: FaultSpec): string {
-  if (f.kind === 'random') return `random ${f.fault.kind}${f.fault.group ? ` of ${f.fault.group}` : ''} ${formatDuration(f.from)}–${formatDuration(f.until)}`;
+  if (f.kind === 'random') return `random ${f.fault.kind}${'group' in f.fault && f.fault.group ? ` of ${f.fault.group}` : ''} ${formatDuration(f.from)}–${formatDuration(f.until)}`;
   const target = f.kind === 'partition' ? ` ${f.between.join('/')}` : 'group' in f && f.group ? ` of ${f.group}` : '';
   return `${f.kind}${target} at ${formatDuration(f.at)}`;
 }

@@ -25,6 +25,10 @@ export interface GroupSpec {
   behaviour: Behaviour;
   /** Another BitTorrent client plays this group instead of swarmlab's engine (TCP transport only). */
   client?: ExternalClient;
+  /** Its peers join the swarm's DHT (BEP 5). */
+  dht?: boolean;
+  /** Leechers that start from a magnet link (BEP 9). */
+  magnet?: boolean;
 }
 
 /** The transports a scenario runs on: the in-memory network on virtual time, or real loopback TCP. */
@@ -80,7 +84,9 @@ export type RandomFault =
   | { kind: 'reset'; group?: string }
   | { kind: 'crash'; group: string; restartAfter?: number }
   | { kind: 'stall'; group?: string; duration: number }
-  | { kind: 'churn'; group: string };
+  | { kind: 'churn'; group: string }
+  /** One honest DHT-only node leaves without a word and a fresh one joins (sim/swarm-dht.ts). */
+  | { kind: 'dht-churn' };
 
 export interface Expectations {
   /** Every honest leecher that stays completes by this time (ms); default: the time limit. */
@@ -131,6 +137,10 @@ export interface Scenario {
   settings?: Partial<EngineSettings>;
   /** Web seeds (BEP 19) in the torrent's url-list: modelled HTTP hosts (sim/web-seed-host.ts). */
   webSeeds?: { upload: number; latency: number }[];
+  /** false: no tracker. Absent: one. */
+  tracker?: boolean;
+  /** DHT-only nodes beside the peers, and misbehaving ones (sim/dht-adversary.ts). */
+  dht?: { nodes: number; bogus?: number; sybil?: number; flood?: number };
   expect: Expectations;
   /** Seeds always run by `swarmlab test`, before any extra ones. */
   seeds: string[];
