@@ -71,6 +71,22 @@ describe('LiveDht', () => {
     expect(router.node.storedPeers(infoHash)).toEqual([{ host: '127.0.0.1', port: 5555 }]);
   });
 
+  it('a paused tracking sends nothing and looks up again on resume (a paused torrent)', async () => {
+    const router = await dht([]);
+    const leech = await dht([router.localAddress]);
+    // Nobody announced: the lookup finds no peers and is retried every ~100 ms (doubling).
+    const t = leech.track(new Uint8Array(20).fill(9), () => {});
+    await until(() => leech.node.stats.queriesSent > 2, 5_000, 'first lookups');
+    t.pause();
+    await new Promise((r) => setTimeout(r, 100)); // what was in flight settles
+    const paused = leech.node.stats.queriesSent;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(leech.node.stats.queriesSent).toBe(paused);
+    t.resume();
+    await until(() => leech.node.stats.queriesSent > paused, 2_000, 'a lookup after resume');
+    t.stop();
+  });
+
   it('rejoins from a saved routing table without any bootstrap node; a garbled table is ignored', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'dht-table-'));
     dirs.push(dir);
