@@ -1,5 +1,6 @@
-// `swarmlab test --jobs N`: in-memory runs on N worker processes (tinypool's child_process
-// runtime), each a whole run, so a run's result and trace hash are what one thread would give.
+// `swarmlab test --jobs N` (and `swarmlab experiment --jobs N`, through `workerPool`): in-memory
+// runs on N worker processes (tinypool's child_process runtime), each a whole run, so a run's
+// result and trace hash are what one thread would give.
 // TCP runs, which take real time and loopback addresses, stay in this process, one at a time.
 //
 // Processes, not threads, and each with V8's single-threaded GC: threads of one process share
@@ -53,16 +54,21 @@ export function workerExecArgv(parent: readonly string[]): string[] {
   return kept;
 }
 
-export function testPool(o: TestPoolOptions): TestPool {
-  const pool = new Tinypool({
-    filename: new URL(FROM_SOURCES ? './test-worker.ts' : './test-worker.js', import.meta.url).href,
-    minThreads: o.jobs,
-    maxThreads: o.jobs,
+/** `jobs` worker processes running the default export of `cli/<worker>.ts` (`.js` when compiled), as above. */
+export function workerPool(worker: 'test-worker' | 'experiment-worker', jobs: number): Tinypool {
+  return new Tinypool({
+    filename: new URL(`./${worker}${FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url).href,
+    minThreads: jobs,
+    maxThreads: jobs,
     runtime: 'child_process',
     // Results go back as structured clones (undefined and Infinity survive), as from a thread.
     serialization: 'advanced',
     execArgv: ['--single-threaded-gc', ...workerExecArgv(process.execArgv), ...(FROM_SOURCES ? ['--import', new URL('../bin/tsx-hooks.mjs', import.meta.url).href] : [])],
   });
+}
+
+export function testPool(o: TestPoolOptions): TestPool {
+  const pool = workerPool('test-worker', o.jobs);
   let here: Promise<unknown> = Promise.resolve();
   return {
     async execute(run) {

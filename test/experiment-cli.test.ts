@@ -3,7 +3,7 @@
 // turns a claim that does not reproduce into exit code 1.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,22 @@ describe('swarmlab experiment', () => {
     expect(r.stderr).toMatch(/^\[1\/1\] base seed 1: 2\/2 complete/);
     expect(r.stdout).toBe(`ok: reproduces: completed (mean over seeds) — base: 2.000\nreport: ${join(out, 'report.html')}\n`);
     for (const f of ['report.html', 'results.csv', 'results.json']) expect(existsSync(join(out, f))).toBe(true);
+  });
+
+  it('--jobs 2 runs the sweep on worker processes and writes the same results as one job', () => {
+    const path = join(dir, 'sweep.yaml');
+    writeFileSync(
+      path,
+      `name: sweep\nbase:\n  name: tiny\n  torrent: { size: 128KiB, pieceLength: 16KiB }\n  groups:\n    - { name: S, role: seed }\n    - { name: L, count: 2 }\nsweep:\n  groups[1].count: [1, 2, 3]\nseeds: [1, 2]\nverdict: { metric: completed, order: increasing }\n`,
+    );
+    const one = swarmlab(path, '-o', join(dir, 'sweep-1'), '--quiet');
+    const two = swarmlab(path, '-o', join(dir, 'sweep-2'), '--jobs', '2');
+    expect(one.code).toBe(0);
+    expect(two.code).toBe(0);
+    expect(two.stdout.split('\n')[0]).toBe(one.stdout.split('\n')[0]);
+    expect(two.stderr.match(/^\[\d\/6\]/gm)).toHaveLength(6);
+    expect(readFileSync(join(dir, 'sweep-2', 'results.json'), 'utf8')).toBe(readFileSync(join(dir, 'sweep-1', 'results.json'), 'utf8'));
+    expect(swarmlab(path, '--jobs', '0').stderr).toMatch(/expected a whole number of jobs, at least 1, got "0"/);
   });
 
   it('exits 1 with --check when the claim does not reproduce, 0 without', () => {

@@ -14,6 +14,7 @@ import { ROOT } from './helpers/processes.ts';
 /** The project's files: two scenarios (one that fails), a vitest file, a typed use of the library. */
 const PROJECT_FILES: Record<string, string> = {
   'small.yaml': ['name: small', 'torrent: { size: 256KiB, pieceLength: 16KiB }', 'groups:', '  - { name: S, role: seed }', '  - { name: L, count: 3 }', 'seeds: [ 1 ]', ''].join('\n'),
+  'sweep.yaml': ['name: sweep', 'base:', '  name: tiny', '  torrent: { size: 128KiB, pieceLength: 16KiB }', '  groups:', '    - { name: S, role: seed }', '    - { name: L, count: 2 }', 'sweep:', '  groups[1].count: [1, 2]', 'seeds: [1, 2]', ''].join('\n'),
   'scenarios/too-short.yaml': ['name: too-short', 'torrent: { size: 256KiB, pieceLength: 16KiB }', 'groups:', '  - { name: S, role: seed }', '  - { name: L, count: 3 }', 'timeLimit: 10ms', ''].join('\n'),
   'scenarios.spec.ts': `
 import { expect, it } from 'vitest';
@@ -125,6 +126,14 @@ describe('the packed package, installed in a new project offline', { timeout: 24
     const merged = inProject('npx', ['swarmlab', 'merge', 'out/shard-1.json', 'out/shard-2.json', '--json']);
     expect(merged.status, show(merged)).toBe(0);
     expect(hashes(merged.stdout)).toEqual(hashes(one.stdout));
+  });
+
+  it('npx swarmlab experiment --jobs 2: the compiled experiment workers write --jobs 1 results', () => {
+    for (const jobs of ['1', '2']) {
+      const r = inProject('npx', ['swarmlab', 'experiment', 'sweep.yaml', '-o', `out/sweep-${jobs}`, '--jobs', jobs, '--quiet']);
+      expect(r.status, show(r)).toBe(0);
+    }
+    expect(readFileSync(join(project, 'out/sweep-2/results.json'), 'utf8')).toBe(readFileSync(join(project, 'out/sweep-1/results.json'), 'utf8'));
   });
 
   it("the project's vitest runs a file importing swarmlab/vitest", () => {

@@ -43,26 +43,68 @@ export function runPoint(point: SweepPoint, seed: string, experiment: Experiment
 
 /** Runs (or reads back) every point × seed, in sweep order; `progress` gets one line per run. */
 export function runExperiment(experiment: Experiment, out: string, progress: Progress = () => {}): RunRecord[] {
+  const plan = planRuns(experiment, out, progress);
+  for (const run of plan.toRun) {
+    const started = performance.now();
+    plan.done(run, runPoint(run.point, run.seed, experiment), started);
+  }
+  return plan.records();
+}
+
+/**
+ * As `runExperiment`, with each run handed to `runOne` (`swarmlab experiment --jobs N`: a worker
+ * process), up to as many at once as it takes; the records come back in sweep order all the same,
+ * each run's file written as it ends.
+ */
+export async function runExperimentWith(experiment: Experiment, out: string, runOne: (point: SweepPoint, seed: string) => Promise<{ record: RunRecord; ms: number }>, progress: Progress = () => {}): Promise<RunRecord[]> {
+  const plan = planRuns(experiment, out, progress);
+  await Promise.all(
+    plan.toRun.map(async (run) => {
+      // `ms`: the run's own time in its worker, not its wait in the pool's queue.
+      const { record, ms } = await runOne(run.point, run.seed);
+      plan.done(run, record, performance.now() - ms);
+    }),
+  );
+  return plan.records();
+}
+
+interface PlannedExperimentRun {
+  /** Its place in sweep order. */
+  slot: number;
+  point: SweepPoint;
+  seed: string;
+  file: string;
+}
+
+/** Every point × seed: those already in `out` read back (and told), the others to run. */
+function planRuns(experiment: Experiment, out: string, progress: Progress) {
   mkdirSync(join(out, 'runs'), { recursive: true });
   const total = experiment.points.length * experiment.spec.seeds.length;
-  const records: RunRecord[] = [];
+  const slots: (RunRecord | undefined)[] = [];
+  const toRun: PlannedExperimentRun[] = [];
+  let finished = 0;
   for (const point of experiment.points) {
     for (const seed of experiment.spec.seeds) {
       const file = runFile(out, point, seed, experiment);
-      const n = `[${records.length + 1}/${total}]`;
+      const slot = slots.length;
+      slots.push(undefined);
       if (existsSync(file)) {
-        records.push({ ...(JSON.parse(readFileSync(file, 'utf8')) as RunRecord), point: point.index });
-        progress(`${n} ${point.label} seed ${seed}: already done`);
+        slots[slot] = { ...(JSON.parse(readFileSync(file, 'utf8')) as RunRecord), point: point.index };
+        progress(`[${++finished}/${total}] ${point.label} seed ${seed}: already done`);
         continue;
       }
-      const started = performance.now();
-      const record = runPoint(point, seed, experiment);
-      // Written whole, then renamed: an interrupted write leaves no half file to read back.
-      writeFileSync(`${file}.part`, JSON.stringify(record));
-      renameSync(`${file}.part`, file);
-      records.push(record);
-      progress(`${n} ${point.label} seed ${seed}: ${record.values.completed}/${record.values.leechers} complete, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      toRun.push({ slot, point, seed, file });
     }
   }
-  return records;
+  return {
+    toRun,
+    done(run: PlannedExperimentRun, record: RunRecord, started: number): void {
+      // Written whole, then renamed: an interrupted write leaves no half file to read back.
+      writeFileSync(`${run.file}.part`, JSON.stringify(record));
+      renameSync(`${run.file}.part`, run.file);
+      slots[run.slot] = record;
+      progress(`[${++finished}/${total}] ${run.point.label} seed ${run.seed}: ${record.values.completed}/${record.values.leechers} complete, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    },
+    records: (): RunRecord[] => slots.map((r) => r!),
+  };
 }
