@@ -7,6 +7,10 @@
 // `flash300`, `flash300fixed` (every host 30 ms away: the handshakes of the whole crowd land at
 // once) and `flash1000` also print when the last leecher got its first piece, how many had none
 // at 20 s, and when the last completed (issue 11: a flash crowd must not starve, at any size).
+// `npm run bench -- scale` runs flash crowds of 100, 1,000, 3,000 and 10,000 peers (16 MiB, one
+// seed, peer-level traces) and says whether issue 13's targets are met: 1,000 peers within 30 s and
+// 2 GiB, 10,000 within 10 min and 12 GiB, events/s at 3,000 at least 80 % of that at 100
+// (`--upto N`: only the crowds of at most N peers).
 // `npm run bench -- efficiency` compares flash crowds with the fastest possible (bench/efficiency.ts).
 // `npm run bench -- dht` runs the DHT bench instead (bench/dht.ts).
 
@@ -23,7 +27,17 @@ const CASES: Record<string, () => SwarmOptions> = {
   flash300fixed: () => swarmOf('1', 1, 300, { size: 16 * MiB, traceLevel: 'peers', latency: [30, 30] }),
   flash1000: () => swarmOf('1', 1, 999, { size: 16 * MiB, traceLevel: 'peers' }),
   flash1000steps: () => swarmOf('1', 1, 999, { size: 16 * MiB }),
+  // `npm run bench -- scale` (issue 13): flash crowds of 100, 1,000, 3,000 and 10,000 peers.
+  flash100: () => swarmOf('1', 1, 99, { size: 16 * MiB, traceLevel: 'peers' }),
+  flash3000: () => swarmOf('1', 1, 2999, { size: 16 * MiB, traceLevel: 'peers' }),
+  flash10000: () => swarmOf('1', 1, 9999, { size: 16 * MiB, traceLevel: 'peers' }),
 };
+
+/** Issue 13's scale targets, checked against the rows of `npm run bench -- scale`. */
+const SCALE_TARGETS = [
+  { case: 'flash1000', wallS: 30, rssMiB: 2048 },
+  { case: 'flash10000', wallS: 600, rssMiB: 12 * 1024 },
+];
 
 const WIRE = '+wire';
 
@@ -83,17 +97,45 @@ if (arg === 'efficiency') {
   await import('./efficiency.ts');
 } else if (arg === 'dht') {
   (await import('./dht.ts')).runDhtBench();
+} else if (arg === 'scale') {
+  // Each case in a fresh process, smallest first; the 10,000-peer one takes many minutes.
+  // `--upto N` stops after the crowd of N peers (a quicker look).
+  const at = process.argv.indexOf('--upto');
+  const upto = at >= 0 ? Number(process.argv[at + 1]) : Infinity;
+  const sizes = [100, 1_000, 3_000, 10_000].filter((n) => n <= upto);
+  const rows = sizes.map((n) => `flash${n}`).map((name) => {
+    const row = spawnCase(name);
+    console.log(JSON.stringify(row));
+    return row;
+  });
+  console.table(rows);
+  const byCase = new Map(rows.map((r) => [r.case as string, r]));
+  for (const t of SCALE_TARGETS) {
+    const r = byCase.get(t.case);
+    if (!r) continue;
+    const wall = parseFloat(String(r.wall));
+    const rss = parseFloat(String(r['peak RSS']));
+    console.log(`${t.case}: ${wall.toFixed(1)} s (target ≤ ${t.wallS} s), ${rss} MiB (target ≤ ${t.rssMiB} MiB): ${wall <= t.wallS && rss <= t.rssMiB ? 'met' : 'missed'}`);
+  }
+  const [small, large] = [byCase.get('flash100'), byCase.get('flash3000')];
+  if (small && large) {
+    const ratio = Number(large['events/s']) / Number(small['events/s']);
+    console.log(`events/s at 3,000 peers ÷ at 100: ${(ratio * 100).toFixed(0)} % (target ≥ 80 %): ${ratio >= 0.8 ? 'met' : 'missed'}`);
+  }
 } else if (arg?.startsWith('--case=')) {
   runOne(arg.slice('--case='.length));
 } else {
   const names = ['default', 'default+wire', 'peers200', 'peers200+wire', ...process.argv.slice(2).filter((n) => n.replace(WIRE, '') in CASES)];
-  const rows = names.map((name) => {
-    // A larger young generation: the simulator allocates many short-lived objects (messages,
-    // events), and with V8's default semi-space most of its time went to scavenges.
-    const flags = [...process.execArgv, '--max-semi-space-size=64'];
-    const out = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), `--case=${name}`], { encoding: 'utf8' });
-    if (out.status !== 0) throw new Error(`bench ${name} failed:\n${out.stderr}`);
-    return JSON.parse(out.stdout.trim().split('\n').at(-1)!);
-  });
+  const rows = names.map(spawnCase);
   console.table(rows);
+}
+
+/** Runs one case in a fresh process (its peak memory its own) and returns its row. */
+function spawnCase(name: string): Record<string, string | number> {
+  // A larger young generation: the simulator allocates many short-lived objects (messages,
+  // events), and with V8's default semi-space most of its time went to scavenges.
+  const flags = [...process.execArgv, '--max-semi-space-size=64'];
+  const out = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), `--case=${name}`], { encoding: 'utf8', maxBuffer: 64 * MiB });
+  if (out.status !== 0) throw new Error(`bench ${name} failed:\n${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split('\n').at(-1)!) as Record<string, string | number>;
 }
