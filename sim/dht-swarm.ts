@@ -105,11 +105,20 @@ export class DhtSwarm {
     for (let i = 0; i < count; i++) {
       const sim = this.addNode();
       if (sim.index === 0) continue;
-      const via = [DhtSwarm.addressOf(0)];
-      if (sim.index > 1) via.push(DhtSwarm.addressOf(this.random.int(1, sim.index - 1)));
+      const via = this.joinVia(sim.index, 1);
       scheduled();
       this.scheduler.setTimer((i + (first === 0 ? 0 : 1)) * interval, () => sim.node.bootstrap(via, joined));
     }
+  }
+
+  /**
+   * Where a node joins: node 0 (the router) and up to `others` random nodes among 1..`before` − 1
+   * (drawn from `random`, the swarm's stream, one draw each).
+   */
+  joinVia(before: number, others: number): PeerAddress[] {
+    const via = [DhtSwarm.addressOf(0)];
+    for (let i = 0; i < others && i + 1 < before; i++) via.push(DhtSwarm.addressOf(this.random.int(1, before - 1)));
+    return via;
   }
 
   /** Runs a lookup from `from` to its end; returns its result. */

@@ -96,8 +96,7 @@ export class SwarmDht {
         });
         if (kind === 'sybil') sybils.push({ id: sim.node.id, address: sim.endpoint.address });
         if (kind === 'flood') startFlood(this.o.scheduler, sim.endpoint, this.o.root.stream(`dht/flood/${sim.index}`), ctx);
-        const via = [DhtSwarm.addressOf(0)];
-        if (this.o.nodes > 1) via.push(DhtSwarm.addressOf(this.dht.random.int(1, this.o.nodes - 1)));
+        const via = this.dht.joinVia(this.o.nodes, 1);
         if (sim.index > 0) this.o.scheduler.setTimer(at++, () => sim.node.bootstrap(via));
       }
     }
@@ -181,11 +180,7 @@ export class SwarmDht {
   /** Through honest DHT-only nodes (node 0, the router, and random others), else the last peers that joined. */
   private bootstrapVia(): PeerAddress[] {
     const nodes = this.o.nodes;
-    if (nodes > 0) {
-      const via = [DhtSwarm.addressOf(0)];
-      for (let i = 1; i < BOOTSTRAP_NODES && i < nodes; i++) via.push(DhtSwarm.addressOf(this.dht.random.int(1, nodes - 1)));
-      return via;
-    }
+    if (nodes > 0) return this.dht.joinVia(nodes, BOOTSTRAP_NODES - 1);
     return this.joinedPeers.slice(-BOOTSTRAP_NODES);
   }
 
