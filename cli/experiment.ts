@@ -6,9 +6,10 @@ import type { Command } from 'commander';
 import { ScenarioFileError } from '../sim/scenario/load.ts';
 import { type Experiment, loadExperimentFile } from '../sim/experiment/load.ts';
 import { writeResults } from '../sim/experiment/output.ts';
-import { type RunRecord, runExperiment, runExperimentWith } from '../sim/experiment/run.ts';
+import { collectShardRuns, MergeError, type RunRecord, type RunSelection, runExperiment, runExperimentWith } from '../sim/experiment/run.ts';
+import { formatShard, type Shard } from '../sim/scenario/shard.ts';
 import type { ExperimentTask } from './experiment-worker.ts';
-import { jobCount } from './option-parsers.ts';
+import { jobCount, shardOption } from './option-parsers.ts';
 import { workerPool } from './test-pool.ts';
 import { EXIT_BAD_FILE } from './scenario-args.ts';
 
@@ -21,7 +22,9 @@ export function registerExperiment(program: Command): void {
     .option('--quiet', 'no progress lines')
     .option('--check', 'exit 1 when the verdict says the claim does not reproduce')
     .option('--jobs <n>', 'run N sweep runs at once, on worker processes (results are the same as with 1)', jobCount, 1)
-    .action(async (file: string, flags: { output?: string; quiet?: boolean; check?: boolean; jobs: number }) => {
+    .option('--shard <i/n>', "run only this machine's share of the runs (point × seed dealt round-robin) into the output folder; no report: merge the shards' folders with --merge", shardOption)
+    .option('--merge <folders...>', "run nothing: gather the runs the shards' folders hold and write the whole report (an error if any run is missing)")
+    .action(async (file: string, flags: { output?: string; quiet?: boolean; check?: boolean; jobs: number; shard?: Shard; merge?: string[] }) => {
       let experiment: Experiment;
       try {
         experiment = loadExperimentFile(file);
@@ -31,18 +34,36 @@ export function registerExperiment(program: Command): void {
         process.exitCode = EXIT_BAD_FILE;
         return;
       }
+      if (flags.shard && flags.merge) {
+        console.error('experiment: --shard runs one share and --merge gathers the shares: give one of them');
+        process.exitCode = EXIT_BAD_FILE;
+        return;
+      }
       const out = flags.output ?? `${basename(file, extname(file))}-results`;
       const progress = flags.quiet ? undefined : (line: string) => console.error(line);
+      const select: RunSelection = { shard: flags.shard, runNone: flags.merge !== undefined };
       let records: RunRecord[];
-      if (flags.jobs <= 1) records = runExperiment(experiment, out, progress);
-      else {
-        const pool = workerPool('experiment-worker', flags.jobs);
-        try {
-          const path = resolve(file);
-          records = await runExperimentWith(experiment, out, (point, seed) => pool.run({ file: path, point: point.index, seed } satisfies ExperimentTask), progress);
-        } finally {
-          await pool.destroy();
+      try {
+        if (flags.merge) collectShardRuns(out, flags.merge);
+        if (flags.jobs <= 1 || flags.merge) records = runExperiment(experiment, out, progress, select);
+        else {
+          const pool = workerPool('experiment-worker', flags.jobs);
+          try {
+            const path = resolve(file);
+            records = await runExperimentWith(experiment, out, (point, seed) => pool.run({ file: path, point: point.index, seed } satisfies ExperimentTask), progress, select);
+          } finally {
+            await pool.destroy();
+          }
         }
+      } catch (e) {
+        if (!(e instanceof MergeError)) throw e;
+        console.error(`experiment --merge: ${e.message}`);
+        process.exitCode = EXIT_BAD_FILE;
+        return;
+      }
+      if (flags.shard) {
+        console.log(`${experiment.spec.name}: shard ${formatShard(flags.shard)}: ${records.length} runs in ${join(out, 'runs')}; once every shard is done: swarmlab experiment ${file} --merge <each shard's folder> -o <folder>`);
+        return;
       }
       const { verdict } = writeResults(experiment, records, out);
       if (verdict) console.log(`${experiment.spec.name}: ${verdict.line}`);

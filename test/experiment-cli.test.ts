@@ -3,7 +3,7 @@
 // turns a claim that does not reproduce into exit code 1.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,32 @@ describe('swarmlab experiment', () => {
     expect(two.stderr.match(/^\[\d\/6\]/gm)).toHaveLength(6);
     expect(readFileSync(join(dir, 'sweep-2', 'results.json'), 'utf8')).toBe(readFileSync(join(dir, 'sweep-1', 'results.json'), 'utf8'));
     expect(swarmlab(path, '--jobs', '0').stderr).toMatch(/expected a whole number of jobs, at least 1, got "0"/);
+  });
+
+  it('--shard I/3 runs disjoint shares; --merge of the three folders writes exactly the one-machine results', () => {
+    const path = join(dir, 'sweep.yaml'); // written by the --jobs test above; sweep-1 is its one-job run
+    const shards = [1, 2, 3].map((i) => {
+      const out = join(dir, `shard-${i}`);
+      const r = swarmlab(path, '-o', out, '--shard', `${i}/3`);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^sweep: shard ${i}/3: 2 runs in `));
+      expect(existsSync(join(out, 'report.html'))).toBe(false);
+      return { out, runs: readdirSync(join(out, 'runs')) };
+    });
+    const all = shards.flatMap((s) => s.runs);
+    expect(new Set(all).size).toBe(6); // disjoint, and together the whole sweep
+    expect(all.sort()).toEqual(readdirSync(join(dir, 'sweep-1', 'runs')).sort());
+    const merged = join(dir, 'merged');
+    const m = swarmlab(path, '-o', merged, '--merge', ...shards.map((s) => s.out));
+    expect(m.code).toBe(0);
+    expect(m.stderr.match(/already done/g)).toHaveLength(6); // nothing run again
+    for (const f of ['results.json', 'results.csv']) expect(readFileSync(join(merged, f), 'utf8')).toBe(readFileSync(join(dir, 'sweep-1', f), 'utf8'));
+    // A shard missing: the merge names what is not there and writes no report.
+    const partial = swarmlab(path, '-o', join(dir, 'partial'), '--merge', shards[0].out, shards[2].out);
+    expect(partial.code).toBe(2);
+    expect(partial.stderr).toMatch(/^experiment --merge: 2 runs of the sweep are in none of the folders merged: groups\[1\]\.count=\d seed \d; /m);
+    expect(existsSync(join(dir, 'partial', 'report.html'))).toBe(false);
+    expect(swarmlab(path, '--shard', '4/3').stderr).toMatch(/the shard index must be 1\.\.3, got '4\/3'/);
   });
 
   it('exits 1 with --check when the claim does not reproduce, 0 without', () => {
