@@ -61,7 +61,9 @@ export class ChokeManager<K = string> {
     const current = rest.find((c) => c.key === this.optimistic);
     if (!this.settings.optimisticUnchoke) {
       this.optimistic = undefined;
-    } else if (!current || now - this.optimisticSince >= this.settings.optimisticInterval) {
+    } else if (!current || now - this.optimisticSince >= this.settings.optimisticInterval - this.settings.rechokeInterval / 2) {
+      // A turn ends at the rechoke nearest its length, not the first one past it: a turn that
+      // began between rechokes (a free slot, `freeSlotTaken`) lasts the interval, not a tick more.
       const pick = this.longestWaiting(rest);
       this.optimistic = pick?.key;
       this.optimisticSince = now;
@@ -103,5 +105,18 @@ export class ChokeManager<K = string> {
   /** A peer became interested between rechokes: unchoke it at once if a slot is free. */
   hasFreeSlot(unchokedCount: number): boolean {
     return unchokedCount < this.settings.uploadSlots + (this.settings.optimisticUnchoke ? 1 : 0);
+  }
+
+  /**
+   * `key` was unchoked between rechokes into a free slot, with `unchokedCount` others unchoked.
+   * Past the regular slots that slot is the optimistic one: the turn is `key`'s from now, so the
+   * next rechoke neither cuts it short nor leaves `key` counted as never unchoked (first in line
+   * again: 10 s more than everyone else over a run).
+   */
+  freeSlotTaken(key: K, unchokedCount: number, now: number): void {
+    if (!this.settings.optimisticUnchoke || unchokedCount < this.settings.uploadSlots) return;
+    this.optimistic = key;
+    this.optimisticSince = now;
+    this.lastOptimistic.set(key, now);
   }
 }

@@ -390,7 +390,9 @@ export class Client implements PeerOwner, WebSeedOwner {
     if (!peer.amChoking || this.choseOut.has(peer.key)) return;
     let unchoked = 0;
     for (const p of this.peerManager.peers.values()) if (!p.amChoking) unchoked++;
-    if (this.choker.hasFreeSlot(unchoked)) peer.unchoke();
+    if (!this.choker.hasFreeSlot(unchoked)) return;
+    peer.unchoke();
+    this.choker.freeSlotTaken(peer.key, unchoked, this.clock.now());
   }
 
   /**

@@ -81,6 +81,32 @@ describe('ChokeManager', () => {
     for (const [key, ms] of optimisticTime) expect({ key, off: Math.abs(ms - mean) <= 1_500 }).toEqual({ key, off: true });
   });
 
+  it('a peer unchoked into the free optimistic slot between rechokes has its turn: 30 s from then, and then the back of the line', () => {
+    const cm = new ChokeManager({ ...defaultSettings, uploadSlots: 0 }, new SeededRandom('free-slot'));
+    const [a, b, c] = [peer('a', 0), peer('b', 0), peer('c', 0)];
+    // `a` asks first, at 0.2 s, and takes the empty slot before any rechoke.
+    expect(cm.hasFreeSlot(0)).toBe(true);
+    cm.freeSlotTaken('a', 0, 200);
+    expect(cm.optimisticKey).toBe('a');
+    // The rechokes at 10 and 20 s keep it (its turn is not over); the one at 30 s, nearest 30.2 s, ends it.
+    for (const t of [10_000, 20_000]) expect([...cm.rechoke(t, [a, b, c], false)]).toEqual(['a']);
+    cm.rechoke(30_000, [a, b, c], false);
+    expect(cm.optimisticKey).not.toBe('a');
+    const second = cm.optimisticKey;
+    cm.rechoke(60_000, [a, b, c], false);
+    // Not counted as never unchoked: the third peer goes before it.
+    expect(cm.optimisticKey).not.toBe('a');
+    expect(cm.optimisticKey).not.toBe(second);
+    cm.rechoke(90_000, [a, b, c], false);
+    expect(cm.optimisticKey).toBe('a');
+  });
+
+  it('a free slot within the regular slots is no optimistic turn', () => {
+    const cm = new ChokeManager({ ...defaultSettings, uploadSlots: 2 }, new SeededRandom('regular'));
+    cm.freeSlotTaken('a', 1, 200);
+    expect(cm.optimisticKey).toBeUndefined();
+  });
+
   it('a newcomer, never unchoked yet, goes before the peers that had a turn', () => {
     const cm = new ChokeManager({ ...defaultSettings, uploadSlots: 0 }, new SeededRandom('newcomer'));
     const ab = [peer('a', 0), peer('b', 0)];

@@ -9,6 +9,10 @@ import { niceTicks } from '../sim/experiment/svg.ts';
 import { minDistributionTime } from '../sim/experiment/t-min.ts';
 import { meanBetween, utilisationSeries } from '../sim/experiment/utilisation.ts';
 import { csvField } from '../sim/experiment/output.ts';
+import { clustering, unchokeFairness } from '../sim/experiment/pair-metrics.ts';
+import { observePairs, pairKey } from '../sim/experiment/pairs.ts';
+import type { Swarm } from '../sim/swarm.ts';
+import type { TraceEvent } from '../engine/trace.ts';
 
 describe('piece-availability entropy', () => {
   it('is 1 for copies spread evenly and 0 when all copies are of one piece', () => {
@@ -119,5 +123,55 @@ describe('report helpers', () => {
     expect(csvField('say "x"')).toBe('"say ""x"""');
     expect(csvField(NaN)).toBe('');
     expect(csvField(1.5)).toBe('1.5');
+  });
+});
+
+describe('who gives to whom (pairs, unchoke-fairness, clustering)', () => {
+  type Peer = Parameters<typeof unchokeFairness>[0][number];
+  const peer = (label: string, group: string, role: 'seed' | 'leecher' = 'leecher') => ({ label, group, role, behaviour: 'honest' }) as unknown as Peer;
+  const ms = (entries: [string, string, number][]) => new Map(entries.map(([from, to, t]) => [pairKey(from, to), t]));
+
+  it('logs unchoked time per ordered pair from the state events, closed by choke, disconnect, leave and the end', () => {
+    const swarm = { observer: undefined } as unknown as Swarm;
+    const log = observePairs(swarm);
+    const emit = (e: Record<string, unknown>) => swarm.observer!.emit(e as unknown as TraceEvent);
+    emit({ t: 0, peer: 'S', remote: 'a', kind: 'state', amChoking: false });
+    emit({ t: 1000, peer: 'S', remote: 'a', kind: 'state', amChoking: false, peerInterested: true }); // still unchoked: no new start
+    emit({ t: 3000, peer: 'S', remote: 'a', kind: 'state', amChoking: true });
+    emit({ t: 4000, peer: 'S', remote: 'b', kind: 'state', amChoking: false });
+    emit({ t: 6000, peer: 'S', remote: 'b', kind: 'disconnect' });
+    emit({ t: 7000, peer: 'a', remote: 'b', kind: 'state', amChoking: false });
+    emit({ t: 8000, peer: 'a', kind: 'complete' });
+    emit({ t: 9000, peer: 'b', remote: 'a', kind: 'state', amChoking: false });
+    emit({ t: 10000, peer: 'a', kind: 'leave' });
+    log.close(12000);
+    expect(Object.fromEntries(log.unchokedMs)).toEqual({ [pairKey('S', 'a')]: 3000, [pairKey('S', 'b')]: 2000, [pairKey('a', 'b')]: 3000, [pairKey('b', 'a')]: 3000 });
+    // a unchoked b for 3 s, but only 1 s before it completed: seeding is no tit-for-tat.
+    expect(log.leechingMs.get(pairKey('a', 'b'))).toBe(1000);
+    expect(log.leechingMs.get(pairKey('b', 'a'))).toBe(3000);
+  });
+
+  it('unchoke-fairness: the mean and the largest distance from it, per seed, over the honest leechers', () => {
+    const peers = [peer('S', 'S', 'seed'), peer('a', 'L'), peer('b', 'L'), peer('c', 'L')];
+    const got = unchokeFairness(peers, { unchokedMs: ms([['S', 'a', 90_000], ['S', 'b', 91_000], ['S', 'c', 86_000]]) });
+    expect(got['unchoke.mean']).toBeCloseTo(89, 9);
+    expect(got['unchoke.spread']).toBeCloseTo(3, 9);
+    expect([got['unchoke.min'], got['unchoke.max']]).toEqual([86, 91]);
+    // A leecher never unchoked counts as 0 s, not as absent.
+    expect(unchokeFairness(peers, { unchokedMs: ms([['S', 'a', 30_000]]) })['unchoke.spread']).toBeCloseTo(20, 9);
+  });
+
+  it('clustering: a group unchoked only by its own members is (L − 1)/(|G| − 1) times random mixing; an even spread is 1', () => {
+    const peers = ['x1', 'x2', 'y1', 'y2'].map((l) => peer(l, l[0]));
+    const own = clustering(peers, { leechingMs: ms([['x1', 'x2', 10], ['x2', 'x1', 10], ['y1', 'y2', 10], ['y2', 'y1', 10]]) });
+    expect(own['same-group.x']).toBe(1);
+    expect(own['clustering.x']).toBe(3); // (4 − 1)/(2 − 1)
+    expect(own['clustering.mean']).toBe(3);
+    const all: [string, string, number][] = [];
+    for (const from of ['x1', 'x2', 'y1', 'y2']) for (const to of ['x1', 'x2', 'y1', 'y2']) if (from !== to) all.push([from, to, 10]);
+    expect(clustering(peers, { leechingMs: ms(all) })['clustering.mean']).toBeCloseTo(1, 12);
+    // A group of one has no index; nobody unchoked at all has none either.
+    expect(clustering([...peers, peer('z1', 'z')], { leechingMs: ms(all) })).not.toHaveProperty('clustering.z');
+    expect(clustering(peers, { leechingMs: new Map() })['clustering.mean']).toBeNaN();
   });
 });

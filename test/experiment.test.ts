@@ -148,7 +148,7 @@ describe('the experiments under experiments/ (their small versions, as CI runs t
   const names = readdirSync('experiments').filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
 
   it('are the library docs/experiments.md lists', () => {
-    expect(names).toEqual(['arrival-rate', 'piece-selection', 'seed-leaves-early', 't-min-over-n', 'uplink-utilisation']);
+    expect(names).toEqual(['arrival-rate', 'optimistic-unchoke', 'piece-selection', 'seed-leaves-early', 't-min-over-n', 'uplink-utilisation']);
     const doc = readFileSync('docs/experiments.md', 'utf8');
     for (const name of names) expect(doc, name).toContain(`| \`${name}.yaml\` |`);
   });
@@ -169,6 +169,11 @@ describe('the experiments under experiments/ (their small versions, as CI runs t
     if (name === 'seed-leaves-early') {
       expect(verdict.reproduces, verdict.line).toBe(true);
       expect(summaries[1].values.completed.mean).toBe(10); // every leecher, with super-seeding
+    }
+    if (name === 'optimistic-unchoke') {
+      expect(verdict.reproduces, verdict.line).toBe(true);
+      // Every leecher had its share: 30 min over 10 or 20 peers, the slot never idle.
+      expect(summaries.map((s) => Math.round(s.values['unchoke.mean'].mean))).toEqual([180, 90]);
     }
   });
 });

@@ -11,9 +11,9 @@ import { loadScenario, runResolved } from '../sim/scenario/load.ts';
 
 const PINNED = [
   // One seed, twenty leechers, 4 MiB: the README's quick start.
-  { file: 'scenarios/default.yaml', seed: '1', traceHash: '677161d15ec145a659a1e6cae2f7376216555042e18a52b8cf64fdf63ce3865f' },
+  { file: 'scenarios/default.yaml', seed: '1', traceHash: 'e19b44054727a36bd32640969b24ebd4d4d7b10bc589cb447f2eed5907b86d53' },
   // Loss, latency spikes and resets: the fault injector's random streams too.
-  { file: 'scenarios/flaky-links.yaml', seed: '1', traceHash: 'd6b0783c997697aab6edde25b49c7c18b8a5ca1fb4df503fbef737952820c796' },
+  { file: 'scenarios/flaky-links.yaml', seed: '1', traceHash: 'a370b4937d54abe22a880fcafc708098c2974786bdf63bb661397b62fce647df' },
 ];
 
 describe('pinned trace hashes', () => {

@@ -3,13 +3,15 @@
 
 import { isHonest } from '../behaviours.ts';
 import type { Scenario, ScenarioResult } from '../scenario/types.ts';
+import { clustering, unchokeFairness } from './pair-metrics.ts';
+import type { PairLog } from './pairs.ts';
 import type { Samples } from './sampler.ts';
 import { median, quantile } from './stats.ts';
 import { minDistributionTime } from './t-min.ts';
 import { meanBetween, utilisationSeries } from './utilisation.ts';
 
 /** The metrics an experiment file may ask for (`metrics:`). */
-export const METRIC_NAMES = ['completion', 't-over-tmin', 'utilisation', 'entropy', 'duplicates', 'groups', 'share-ratio'] as const;
+export const METRIC_NAMES = ['completion', 't-over-tmin', 'utilisation', 'entropy', 'duplicates', 'groups', 'share-ratio', 'unchoke-fairness', 'clustering'] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 export interface RunMetrics {
@@ -46,7 +48,13 @@ function uploadCapacity(s: Scenario): number {
 
 const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
-export function runMetrics(s: Scenario, result: ScenarioResult, samples: Samples, wanted: readonly MetricName[]): RunMetrics {
+/** The metrics that need who gave to whom (sim/experiment/pairs.ts): the runner logs pairs only for them. */
+export const PAIR_METRICS: readonly MetricName[] = ['unchoke-fairness', 'clustering'];
+
+/** An experiment file without `metrics:` gets these: all but the pair metrics, which watch every trace event. */
+export const DEFAULT_METRICS: readonly MetricName[] = METRIC_NAMES.filter((m) => !PAIR_METRICS.includes(m));
+
+export function runMetrics(s: Scenario, result: ScenarioResult, samples: Samples, wanted: readonly MetricName[], pairs?: PairLog): RunMetrics {
   const want = new Set(wanted);
   const leechers = leechersOf(result);
   const done = leechers.filter((p) => p.completedAt !== undefined);
@@ -88,5 +96,7 @@ export function runMetrics(s: Scenario, result: ScenarioResult, samples: Samples
     values['share-ratio.mean'] = mean(ratios);
     values['share-ratio.min'] = ratios.length ? Math.min(...ratios) : NaN;
   }
+  if (want.has('unchoke-fairness') && pairs) Object.assign(values, unchokeFairness(result.peers, pairs));
+  if (want.has('clustering') && pairs) Object.assign(values, clustering(result.peers, pairs));
   return { values, completion, series };
 }

@@ -9,7 +9,9 @@ import { basename, join } from 'node:path';
 import { inShard, type Shard } from '../scenario/shard.ts';
 import { loadScenario, runResolved } from '../scenario/load.ts';
 import type { Experiment, SweepPoint } from './load.ts';
-import { type RunMetrics, runMetrics } from './metrics.ts';
+import type { Swarm } from '../swarm.ts';
+import { PAIR_METRICS, type RunMetrics, runMetrics } from './metrics.ts';
+import { observePairs, type PairLog } from './pairs.ts';
 import { type Samples, sampleSwarm } from './sampler.ts';
 
 export interface RunRecord extends RunMetrics {
@@ -54,8 +56,15 @@ function runFile(out: string, point: SweepPoint, seed: string, experiment: Exper
 export function runPoint(point: SweepPoint, seed: string, experiment: Experiment): RunRecord {
   const scenario = loadScenario(point.scenario, seed);
   let samples: Samples | undefined;
-  const result = runResolved(scenario, seed, { observe: (swarm) => (samples = sampleSwarm(swarm, experiment.spec.sampleEvery)) });
-  const metrics = runMetrics(scenario, result, samples!, experiment.spec.metrics);
+  let pairs: PairLog | undefined;
+  const wantsPairs = experiment.spec.metrics.some((m) => PAIR_METRICS.includes(m));
+  const observe = (swarm: Swarm) => {
+    samples = sampleSwarm(swarm, experiment.spec.sampleEvery);
+    if (wantsPairs) pairs = observePairs(swarm);
+  };
+  const result = runResolved(scenario, seed, { observe });
+  pairs?.close(result.simTime);
+  const metrics = runMetrics(scenario, result, samples!, experiment.spec.metrics, pairs);
   return { point: point.index, label: point.label, seed, ok: result.ok, traceHash: result.traceHash, ...metrics };
 }
 

@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 import { strict } from '../scenario/schema.ts';
-import { METRIC_NAMES } from './metrics.ts';
+import { DEFAULT_METRICS, METRIC_NAMES } from './metrics.ts';
 import { parseQuantity, UnitError } from '../scenario/units.ts';
 
 const seed = z.union([z.string().min(1), z.number().int()]).transform(String);
@@ -30,7 +30,7 @@ export const experimentFileSchema = strict({
   base: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
   sweep: z.record(z.string(), z.array(z.unknown()).min(1, 'a swept value needs at least one value')).default({}),
   seeds: z.array(seed).min(1, 'expected at least one seed').default(['1']),
-  metrics: z.array(z.enum(METRIC_NAMES)).min(1, 'expected at least one metric').default([...METRIC_NAMES]),
+  metrics: z.array(z.enum(METRIC_NAMES)).min(1, 'expected at least one metric').default([...DEFAULT_METRICS]),
   /** How often the swarm is sampled for the series over time (`500ms`, `1s`). */
   sampleEvery: z
     .union([z.string(), z.number()])
