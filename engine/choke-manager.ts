@@ -1,8 +1,10 @@
 // The Choke Manager: every rechoke, unchoke the peers that give us the most (or, once we seed,
 // take the most from us), plus one optimistic unchoke rotated on its own period among the rest,
 // longest-waiting first (libtorrent's `last_optimistically_unchoked`), so every choked interested
-// peer gets its turn.
+// peer gets its turn. A leecher's regular slots may be filled another way (`chokeAlgorithm`): at
+// random, or by BitTyrant's unchoker (engine/bittyrant.ts); the optimistic slot is the same.
 
+import { TyrantUnchoker } from './bittyrant.ts';
 import type { Random } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 
@@ -19,6 +21,12 @@ export interface ChokeCandidate<K = string> {
   /** The same over the whole connection: breaks ties between equal rates (often all zero). */
   total: number;
   choked: boolean;
+  /** The peer chokes us (BitTyrant: it did not reciprocate). */
+  peerChoking: boolean;
+  /** Bytes sent to the peer since the last rechoke (BitTyrant measures its upload with them). */
+  sent: number;
+  /** Bytes of the pieces the peer has announced (BITFIELD and HAVEs): how fast it downloads. */
+  announced: number;
 }
 
 /** The interested candidates (not snubbed, unless we seed), best first: by rate, then total, then connection order. */
@@ -38,11 +46,14 @@ export class ChokeManager<K = string> {
    * rechoke's candidates are kept, so it is bounded by the connections.
    */
   private readonly lastOptimistic = new Map<K, number>();
+  private readonly tyrant: TyrantUnchoker<K> | undefined;
 
   constructor(
     private readonly settings: EngineSettings,
     private readonly random: Random,
-  ) {}
+  ) {
+    if (settings.chokeAlgorithm === 'bittyrant') this.tyrant = new TyrantUnchoker<K>(settings.uploadCapacity, settings.uploadSlots + 1);
+  }
 
   get optimisticKey(): K | undefined {
     return this.optimistic;
@@ -56,7 +67,7 @@ export class ChokeManager<K = string> {
    */
   rechoke(now: number, candidates: readonly ChokeCandidate<K>[], seeding: boolean): Set<K> {
     const ranked = rank(candidates, seeding);
-    const unchoke = new Set(ranked.slice(0, this.settings.uploadSlots).map((c) => c.key));
+    const unchoke = new Set(this.regularSlots(now, ranked, candidates, seeding));
     const rest = ranked.filter((c) => !unchoke.has(c.key));
     const current = rest.find((c) => c.key === this.optimistic);
     if (!this.settings.optimisticUnchoke) {
@@ -72,6 +83,22 @@ export class ChokeManager<K = string> {
     if (this.optimistic !== undefined && rest.some((c) => c.key === this.optimistic)) unchoke.add(this.optimistic);
     this.forgetGone(candidates);
     return unchoke;
+  }
+
+  /** The regular unchokes: the best `uploadSlots` of the ranking, unless a leecher chokes another way. */
+  private regularSlots(now: number, ranked: readonly ChokeCandidate<K>[], candidates: readonly ChokeCandidate<K>[], seeding: boolean): K[] {
+    if (this.tyrant && !seeding) return this.tyrant.pick(now, candidates);
+    if (this.settings.chokeAlgorithm !== 'random' || seeding) return ranked.slice(0, this.settings.uploadSlots).map((c) => c.key);
+    // A seeded partial shuffle: `uploadSlots` of the interested, each as likely as any other.
+    const pool = [...ranked];
+    const picks: K[] = [];
+    while (picks.length < this.settings.uploadSlots && pool.length > 0) {
+      const i = Math.floor(this.random.next() * pool.length);
+      picks.push(pool[i].key);
+      pool[i] = pool[pool.length - 1];
+      pool.pop();
+    }
+    return picks;
   }
 
   /**
@@ -95,6 +122,14 @@ export class ChokeManager<K = string> {
     if (this.lastOptimistic.size === 0) return;
     const present = new Set(candidates.map((c) => c.key));
     for (const key of this.lastOptimistic.keys()) if (!present.has(key)) this.lastOptimistic.delete(key);
+  }
+
+  /**
+   * The most to send `key` per second: BitTyrant gives each peer its u_p, what it takes to be
+   * reciprocated; every other choker sends as fast as the link takes (Infinity).
+   */
+  uploadCapOf(key: K): number {
+    return this.tyrant?.estimateOf(key)?.up ?? Infinity;
   }
 
   /** A slot freed between rechokes (its peer lost interest): the best choked candidate for it, by the rechoke's ranking. */

@@ -381,7 +381,8 @@ export class Client implements PeerOwner, WebSeedOwner {
       this.choseOut.add(peer.key);
       const seeding = this.pieces.complete;
       const next = this.choker.bestChoked(this.chokeCandidates(seeding), seeding);
-      if (next !== undefined) this.peerManager.peers.get(next)?.unchoke();
+      const nextPeer = next === undefined ? undefined : this.peerManager.peers.get(next);
+      if (nextPeer) this.unchokeCapped(nextPeer, seeding);
       return;
     }
     // One choked for losing interest waits for the next rechoke: unchoked again at once, it would
@@ -391,8 +392,14 @@ export class Client implements PeerOwner, WebSeedOwner {
     let unchoked = 0;
     for (const p of this.peerManager.peers.values()) if (!p.amChoking) unchoked++;
     if (!this.choker.hasFreeSlot(unchoked)) return;
-    peer.unchoke();
+    this.unchokeCapped(peer, this.pieces.complete);
     this.choker.freeSlotTaken(peer.key, unchoked, this.clock.now());
+  }
+
+  /** Unchokes `peer` at the upload its choker gives it (BitTyrant's u_p; uncapped otherwise, and when seeding). */
+  private unchokeCapped(peer: PeerProcess, seeding: boolean): void {
+    peer.unchoke();
+    peer.uploadCapTo(seeding ? Infinity : this.choker.uploadCapOf(peer.key));
   }
 
   /**
@@ -413,6 +420,9 @@ export class Client implements PeerOwner, WebSeedOwner {
         rate: seeding ? -p.uploaded : p.downloadedSinceRechoke,
         total: seeding ? 0 : p.downloaded,
         choked: p.amChoking,
+        peerChoking: p.peerChoking,
+        sent: p.uploadedSinceRechoke,
+        announced: p.remotePieces.count * this.pieces.layout.pieceLength,
       }));
   }
 
@@ -560,7 +570,7 @@ export class Client implements PeerOwner, WebSeedOwner {
     const peers = [...this.peerManager.peers.values()].filter((p) => p.handshaken);
     const unchoke = this.choker.rechoke(now, this.chokeCandidates(seeding), seeding);
     for (const p of peers) {
-      if (unchoke.has(p.key)) p.unchoke();
+      if (unchoke.has(p.key)) this.unchokeCapped(p, seeding);
       else p.choke();
       p.downloadedSinceRechoke = 0;
       p.uploadedSinceRechoke = 0;

@@ -170,6 +170,16 @@ export class PeerProcess {
   private sendQueueFullSince: number | undefined;
   /** Wakes the process when the send queue has been full for `sendQueueStallTimeout`. */
   private stallTimer: TimerHandle | undefined;
+  /**
+   * The most this connection may send per second (bytes; Infinity: as fast as the link takes).
+   * BitTyrant's unchoker gives each peer what it must to be reciprocated, no more (`uploadCap`).
+   */
+  private uploadCap = Infinity;
+  /** Bytes the cap allows now (a bucket of at most two blocks), as of `capRefilledAt`. */
+  private capCredit = 0;
+  private capRefilledAt = 0;
+  /** Wakes `pump` when the cap allows the next block. */
+  private capTimer: TimerHandle | undefined;
   /** Requests in a row we could not serve (REQUEST or ut_metadata): a flood past it drops the peer. */
   private unservedStreak = 0;
   /** PEX: the peers our messages to this remote have said we are connected to, by address key (at most our connections). */
@@ -899,6 +909,7 @@ export class PeerProcess {
     this.ext.sendQueuedMetadata(() => this.conn.bufferedBytes() < limit);
     // While we choke the peer only what is left is served: requests for allowed-fast pieces.
     while (this.requestQueue.length > 0 && (!this.amChoking || this.ext.granted.has(this.requestQueue[0].index)) && this.phase !== 'closed' && this.conn.bufferedBytes() < limit) {
+      if (!this.capAllows(this.requestQueue[0].length)) return;
       const r = this.requestQueue.shift()!;
       let block: Uint8Array;
       try {
@@ -912,6 +923,40 @@ export class PeerProcess {
       this.owner.blockSent(this, r.length);
       this.send({ type: 'piece', index: r.index, begin: r.begin, block });
     }
+  }
+
+  /**
+   * Sets the upload cap (bytes/s; Infinity lifts it). Credit starts at one block, so a capped
+   * connection sends at once and then at the cap.
+   */
+  uploadCapTo(bytesPerSecond: number): void {
+    if (bytesPerSecond === this.uploadCap) return;
+    const wasCapped = Number.isFinite(this.uploadCap);
+    this.uploadCap = Math.max(1, bytesPerSecond);
+    if (!wasCapped) [this.capCredit, this.capRefilledAt] = [BLOCK_SIZE, this.now()];
+    this.capTimer?.cancel();
+    this.capTimer = undefined;
+    this.handle(() => this.pump());
+  }
+
+  /** True if the cap lets `bytes` go now (and takes them); else wakes `pump` when it will. */
+  private capAllows(bytes: number): boolean {
+    if (!Number.isFinite(this.uploadCap)) return true;
+    const now = this.now();
+    this.capCredit = Math.min(2 * BLOCK_SIZE, this.capCredit + ((now - this.capRefilledAt) * this.uploadCap) / 1000);
+    this.capRefilledAt = now;
+    if (this.capCredit >= bytes) {
+      this.capCredit -= bytes;
+      return true;
+    }
+    if (!this.capTimer) {
+      const wait = Math.ceil(((bytes - this.capCredit) * 1000) / this.uploadCap);
+      this.capTimer = this.owner.clock.setTimer(wait, () => {
+        this.capTimer = undefined;
+        this.handle(() => this.pump());
+      });
+    }
+    return false;
   }
 
   private send(m: Message): void {
@@ -1023,6 +1068,7 @@ export class PeerProcess {
     this.phase = 'closed';
     this.deadlineTimer?.cancel();
     this.stallTimer?.cancel();
+    this.capTimer?.cancel();
     const release = () => {
       const given = this.outstanding.size;
       this.owner.pieces.giveBack(this.key, this.outstanding.values());

@@ -11,6 +11,15 @@ import { MAX_ALLOWED_FAST } from './allowed-fast.ts';
 export const PIECE_PICKERS = ['rarest-first', 'sequential'] as const;
 export type PiecePicker = (typeof PIECE_PICKERS)[number];
 
+/**
+ * Leechers' chokers (`chokeAlgorithm`; a seed always shares round robin): 'tit-for-tat', BEP 3's
+ * and libtorrent's (the best uploaders to us); 'random', the same number of slots drawn at random
+ * (the control of an experiment on tit-for-tat); 'bittyrant', the strategic client of Piatek et
+ * al. (2007, engine/bittyrant.ts).
+ */
+export const CHOKE_ALGORITHMS = ['tit-for-tat', 'random', 'bittyrant'] as const;
+export type ChokeAlgorithm = (typeof CHOKE_ALGORITHMS)[number];
+
 /** What a BITFIELD after the first message does (`lateBitfield`): `exit` as the diagram says, or `merge` it like HAVEs. */
 export const LATE_BITFIELD_RULES = ['exit', 'merge'] as const;
 export type LateBitfieldRule = (typeof LATE_BITFIELD_RULES)[number];
@@ -79,6 +88,13 @@ export interface EngineSettings {
   lateBitfield: LateBitfieldRule;
   /** One extra unchoke rotated among the rest (off for a free rider). */
   optimisticUnchoke: boolean;
+  /** How a leecher picks its regular unchokes (CHOKE_ALGORITHMS); 'tit-for-tat' by default. */
+  chokeAlgorithm: ChokeAlgorithm;
+  /**
+   * Our upload capacity (bytes/s), which 'bittyrant' shares out; 0: unknown, measured as the most
+   * sent in one rechoke round. The simulator sets it from the peer's uplink.
+   */
+  uploadCapacity: number;
   // ---- Peer Manager under attack (issue 8) ----
   /**
    * Most addresses kept in the peer list (from tracker replies and the user).
@@ -323,6 +339,8 @@ export const defaultSettings: EngineSettings = {
   tickInterval: 10_000,
   piecePicker: 'rarest-first',
   optimisticUnchoke: true,
+  chokeAlgorithm: 'tit-for-tat',
+  uploadCapacity: 0,
   // On, as every mainstream client offers both: BEP 6 makes a choke reject requests explicitly,
   // which a plain BEP 3 swarm races on real sockets (requests sent before a choke arrive after
   // the unchoke and are served twice: 6-12 % duplicate bytes in scenarios/default.yaml on TCP).
@@ -386,8 +404,8 @@ export const defaultSettings: EngineSettings = {
 
 /** A numeric setting's bounds; a bound may be another setting (`loWatermark ≤ hiWatermark`). */
 export interface NumberLimit {
-  /** How scenario files write it: a duration, a size, or a plain count. */
-  readonly unit: 'ms' | 'bytes' | 'count';
+  /** How scenario files write it: a duration, a size, a rate (bytes/s) or a plain count. */
+  readonly unit: 'ms' | 'bytes' | 'bytes/s' | 'count';
   readonly min: number | NumericSetting;
   readonly max: number | NumericSetting;
   /** Why these bounds: what a value past them does, or what libtorrent does. */
@@ -430,6 +448,8 @@ export const SETTING_LIMITS = {
   retryJitter: { unit: 'count', min: 0, max: 100, why: 'a % of the wait: 0 exact, 100 up to twice as long; the wait never falls below (failures + 1) × retryDelay' },
   lateBitfield: { oneOf: LATE_BITFIELD_RULES },
   optimisticUnchoke: { unit: 'boolean' },
+  chokeAlgorithm: { oneOf: CHOKE_ALGORITHMS },
+  uploadCapacity: { unit: 'bytes/s', min: 0, max: 100 * 1024 * 1024 * 1024, why: '0 (the default) measures it; a file writes a rate such as 1MiB/s' },
   maxPeerList: { unit: 'count', min: 1, max: 1_000_000, why: "libtorrent's max_peerlist_size is 3,000; the list's memory grows with it" },
   maxPeersPerReply: { unit: 'count', min: 1, max: 1_000_000, why: 'one tracker reply adds at most this many (and never more than maxPeerList holds)' },
   maxConnectionsPerIp: { unit: 'count', min: 1, max: 10_000, why: 'libtorrent allows 1 per IP by default; above maxConnections it limits nothing' },
@@ -486,7 +506,7 @@ export function settingProblem(key: keyof EngineSettings, value: unknown, all: R
   if (limit.unit === 'boolean') return typeof value === 'boolean' ? undefined : `expected true or false, got ${String(value)}`;
   if (typeof value !== 'number' || !Number.isFinite(value)) return `expected a number, got ${String(value)}`;
   if (limit.unit !== 'ms' && !Number.isInteger(value)) return `expected a whole number, got ${value}`;
-  const unit = { ms: ' ms', bytes: ' bytes', count: '' }[limit.unit];
+  const unit = { ms: ' ms', bytes: ' bytes', 'bytes/s': ' bytes/s', count: '' }[limit.unit];
   const bound = (b: number | NumericSetting) => (typeof b === 'number' ? { n: b, name: `${b}${unit}` } : { n: all[b] as number, name: `${b} (${String(all[b])}${unit})` });
   const [lo, hi] = [bound(limit.min), bound(limit.max)];
   if (value < lo.n) return `must be at least ${lo.name}, got ${value}${unit} (limit ${key} ≥ ${lo.name}: ${limit.why})`;

@@ -5,6 +5,8 @@
 // scenario format share; they live in sim/, not sim/scenario/, because sim/ may not import
 // sim/scenario/ (the layer table in docs/ARCHITECTURE.md).
 
+import type { EngineSettings } from '../engine/settings.ts';
+
 /** What each behaviour does; `engine: true` runs the real engine (honest, or honest but stingy). */
 export const BEHAVIOURS = {
   honest: { engine: true, does: 'runs the real engine' },
@@ -17,6 +19,7 @@ export const BEHAVIOURS = {
   silent: { engine: false, does: 'accepts connections and never answers' },
   drop: { engine: false, does: 'connects and drops at once' },
   'free-rider': { engine: true, does: 'downloads and never uploads: the real engine with no upload slots' },
+  tyrant: { engine: true, does: "BitTyrant's strategic client (Piatek et al., 2007): the real engine unchoking for the best return per byte" },
 } as const satisfies Record<string, { readonly engine: boolean; readonly does: string }>;
 
 export type Behaviour = keyof typeof BEHAVIOURS;
@@ -36,6 +39,17 @@ export type AdversaryBehaviour = Exclude<Behaviour, EngineBehaviour>;
  */
 export function isHonest(b: Behaviour): b is EngineBehaviour {
   return BEHAVIOURS[b].engine;
+}
+
+/**
+ * The engine settings a behaviour puts over the scenario's: a free rider has no upload slot and no
+ * optimistic unchoke; a tyrant chokes as BitTyrant, knowing its uplink (`upload`, bytes/s), as
+ * BitTyrant measures its own. One table for the in-memory and the TCP swarm.
+ */
+export function behaviourSettings(b: EngineBehaviour, upload: number): Partial<EngineSettings> {
+  if (b === 'free-rider') return { uploadSlots: 0, optimisticUnchoke: false };
+  if (b === 'tyrant') return { chokeAlgorithm: 'bittyrant', ...(Number.isFinite(upload) ? { uploadCapacity: upload } : {}) };
+  return {};
 }
 
 /** The peer roles of a swarm: a seed starts with every piece, a leecher with none. */

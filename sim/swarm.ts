@@ -18,7 +18,7 @@ import { SharedPayloadStorage } from './shared-storage.ts';
 import { FaultyStorage } from './storage-faults.ts';
 import { SIM_MIN_ANNOUNCE_INTERVAL, SimTracker } from './tracker.ts';
 import { TraceWriter } from '../engine/trace-writer.ts';
-import { type Behaviour, isHonest, type LeavePolicy, type Role } from './behaviours.ts';
+import { type Behaviour, behaviourSettings, type EngineBehaviour, isHonest, type LeavePolicy, type Role } from './behaviours.ts';
 import type { TraceEvent, TraceSink } from '../engine/trace.ts';
 import { SimWebSeeds, simWebSeedUrl, type WebSeedHostSpec } from './web-seed-host.ts';
 import { type DhtMember, SwarmDht } from './swarm-dht.ts';
@@ -340,7 +340,7 @@ export class Swarm {
 
   private startClient(peer: SimPeer, restart: boolean, trace: TraceSink, tracker: TrackerPort): void {
     const group = peer.group;
-    const freeRider = peer.behaviour === 'free-rider' ? { uploadSlots: 0, optimisticUnchoke: false } : {};
+    const byBehaviour = behaviourSettings(peer.behaviour as EngineBehaviour, group.upload);
     const storage = peer.storageFaults;
     peer.client = new Client({
       torrent: this.torrent,
@@ -350,7 +350,7 @@ export class Swarm {
       initial: restart ? 'check' : group.role === 'seed' ? 'complete' : 'empty',
       // Scenarios use short tracker intervals on purpose (30 s): the simulated tracker is obeyed
       // down to a second, unless the scenario sets its own floor.
-      settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...this.options.settings, ...group.settings, ...freeRider },
+      settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...this.options.settings, ...group.settings, ...byBehaviour },
       labelOf: (a) => a.host,
       ...(this.options.testHooks ? { testHooks: this.options.testHooks } : {}),
       ports: {

@@ -10,6 +10,9 @@ const peer = (key: string, rate: number, o: Partial<ChokeCandidate> = {}): Choke
   rate,
   total: rate,
   choked: true,
+  peerChoking: true,
+  sent: 0,
+  announced: 0,
   ...o,
 });
 

@@ -37,7 +37,7 @@ const STRING_SETTINGS = Object.entries(SETTING_LIMITS).flatMap(([key, limit]) =>
 
 describe('string settings: one table each, used by the engine and the scenario schema', () => {
   it('has the string settings', () => {
-    expect(STRING_SETTINGS.map(([key]) => key).sort()).toEqual(['lateBitfield', 'offChartSteps', 'piecePicker']);
+    expect(STRING_SETTINGS.map(([key]) => key).sort()).toEqual(['chokeAlgorithm', 'lateBitfield', 'offChartSteps', 'piecePicker']);
   });
 
   it.each(STRING_SETTINGS)('%s: a value outside its table is refused, at the top and in a group, listing the table', (key, values) => {
@@ -65,7 +65,7 @@ describe('behaviours: one table', () => {
   it('a behaviour has an adversary script exactly when it does not run the engine', () => {
     expect([...ADVERSARY_BEHAVIOURS].sort()).toEqual(BEHAVIOUR_NAMES.filter((b) => !BEHAVIOURS[b].engine).sort());
     for (const b of BEHAVIOUR_NAMES) expect(isAdversaryBehaviour(b)).toBe(!isHonest(b));
-    expect(BEHAVIOUR_NAMES.filter(isHonest)).toEqual(['honest', 'free-rider']);
+    expect(BEHAVIOUR_NAMES.filter(isHonest)).toEqual(['honest', 'free-rider', 'tyrant']);
   });
 });
 

@@ -94,7 +94,7 @@ const latency = z.unknown().transform((value, ctx): [Varying, Varying] => {
 /** The quantity of a numeric engine setting: its unit in engine/settings.ts's SETTING_LIMITS. */
 export function settingQuantity(key: string): Quantity {
   const limit = SETTING_LIMITS[key as keyof EngineSettings] as { unit?: string } | undefined;
-  return limit?.unit === 'ms' ? 'duration' : limit?.unit === 'bytes' ? 'size' : 'count';
+  return limit?.unit === 'ms' ? 'duration' : limit?.unit === 'bytes' ? 'size' : limit?.unit === 'bytes/s' ? 'rate' : 'count';
 }
 
 function settingSchema(key: keyof EngineSettings): z.ZodType {

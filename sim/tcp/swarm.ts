@@ -18,7 +18,7 @@ import { TcpNetwork } from '../../live/tcp-network.ts';
 import type { EngineSettings } from '../../engine/settings.ts';
 import { Trackers } from '../../live/trackers.ts';
 import { startAdversary, isAdversaryBehaviour } from '../adversary.ts';
-import { type Behaviour, isHonest, type Role } from '../behaviours.ts';
+import { type Behaviour, behaviourSettings, type EngineBehaviour, isHonest, type Role } from '../behaviours.ts';
 import { SeedRoot, type SeededRandom } from '../random.ts';
 import type { FaultTarget } from '../scenario/faults.ts';
 import type { ExternalClient } from '../scenario/types.ts';
@@ -270,14 +270,14 @@ export class TcpSwarm implements FaultTarget<TcpPeer> {
     const gate = (peer.traceGate = { open: true });
     const network = (peer.network = await TcpNetwork.create({ host: peer.ip, port: PRIVATE_PORT, localAddress: peer.ip, onError: (e) => this.options.log?.(`${peer.label}: ${(e as Error).message}`) }));
     const trackers = (peer.trackers = new Trackers([[this.tracker.urlFor(peer.label)]], { log: (l) => this.options.log?.(`${peer.label}: ${l}`) }));
-    const freeRider = peer.behaviour === 'free-rider' ? { uploadSlots: 0, optimisticUnchoke: false } : {};
+    const byBehaviour = behaviourSettings(peer.behaviour as EngineBehaviour, group.upload);
     const now = Math.round(this.scheduler.now());
     peer.client = new Client({
       torrent: this.torrent,
       peerId: makePeerId(this.root.stream(`peer-id/${peer.label}${restart ? `/${now}` : ''}`)),
       label: peer.label,
       initial: restart ? 'check' : group.role === 'seed' ? 'complete' : 'empty',
-      settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...TCP_PEER_SETTINGS, ...this.options.settings, ...group.settings, ...freeRider },
+      settings: { minAnnounceInterval: SIM_MIN_ANNOUNCE_INTERVAL, ...TCP_PEER_SETTINGS, ...this.options.settings, ...group.settings, ...byBehaviour },
       // Connections and bans are named by the peer behind the address, as in memory: the relay
       // gives every host one IP, so the IP names the peer.
       labelOf: (a) => this.labelOfAddress(a),
