@@ -11,6 +11,8 @@ export interface ExperimentTask {
   /** The sweep point's index. */
   point: number;
   seed: string;
+  /** `--full`: the file's full version. */
+  full: boolean;
 }
 
 // Ctrl-C reaches the whole process group: the parent decides what an interruption does.
@@ -19,8 +21,9 @@ process.on('SIGINT', () => {});
 const experiments = new Map<string, Experiment>();
 
 export default function runTask(task: ExperimentTask): { record: RunRecord; ms: number } {
-  if (!experiments.has(task.file)) experiments.set(task.file, loadExperimentFile(task.file));
-  const experiment = experiments.get(task.file)!;
+  const key = `${task.full ? 'full' : 'small'}:${task.file}`;
+  if (!experiments.has(key)) experiments.set(key, loadExperimentFile(task.file, { full: task.full }));
+  const experiment = experiments.get(key)!;
   const point = experiment.points.find((p) => p.index === task.point);
   if (!point) throw new Error(`experiment worker: ${task.file} has no sweep point ${task.point}`);
   const started = performance.now();

@@ -19,15 +19,16 @@ export function registerExperiment(program: Command): void {
     .description('run an experiment file: a base scenario swept over values and seeds; write report.html, results.csv and results.json')
     .argument('<file>', 'the experiment file (.yaml)')
     .option('-o, --output <folder>', 'where to write the results (default: <file name>-results); runs already there are kept')
+    .option('--full', "run the file's full version (its `full:` seeds, sweep and values), not the small one CI runs")
     .option('--quiet', 'no progress lines')
     .option('--check', 'exit 1 when the verdict says the claim does not reproduce')
     .option('--jobs <n>', 'run N sweep runs at once, on worker processes (results are the same as with 1)', jobCount, 1)
     .option('--shard <i/n>', "run only this machine's share of the runs (point × seed dealt round-robin) into the output folder; no report: merge the shards' folders with --merge", shardOption)
     .option('--merge <folders...>', "run nothing: gather the runs the shards' folders hold and write the whole report (an error if any run is missing)")
-    .action(async (file: string, flags: { output?: string; quiet?: boolean; check?: boolean; jobs: number; shard?: Shard; merge?: string[] }) => {
+    .action(async (file: string, flags: { output?: string; full?: boolean; quiet?: boolean; check?: boolean; jobs: number; shard?: Shard; merge?: string[] }) => {
       let experiment: Experiment;
       try {
-        experiment = loadExperimentFile(file);
+        experiment = loadExperimentFile(file, { full: flags.full });
       } catch (e) {
         if (!(e instanceof ScenarioFileError)) throw e;
         console.error(e.message);
@@ -39,7 +40,7 @@ export function registerExperiment(program: Command): void {
         process.exitCode = EXIT_BAD_FILE;
         return;
       }
-      const out = flags.output ?? `${basename(file, extname(file))}-results`;
+      const out = flags.output ?? `${basename(file, extname(file))}${experiment.full ? '-full' : ''}-results`;
       const progress = flags.quiet ? undefined : (line: string) => console.error(line);
       const select: RunSelection = { shard: flags.shard, runNone: flags.merge !== undefined };
       let records: RunRecord[];
@@ -50,7 +51,7 @@ export function registerExperiment(program: Command): void {
           const pool = workerPool('experiment-worker', flags.jobs);
           try {
             const path = resolve(file);
-            records = await runExperimentWith(experiment, out, (point, seed) => pool.run({ file: path, point: point.index, seed } satisfies ExperimentTask), progress, select);
+            records = await runExperimentWith(experiment, out, (point, seed) => pool.run({ file: path, point: point.index, seed, full: experiment.full } satisfies ExperimentTask), progress, select);
           } finally {
             await pool.destroy();
           }

@@ -11,6 +11,7 @@ import { runExperiment } from '../sim/experiment/run.ts';
 import { judgeVerdict, summarise } from '../sim/experiment/summary.ts';
 import { runScenario, ScenarioFileError } from '../sim/scenario/load.ts';
 import { htmlTreeProblem } from './helpers/html-balance.ts';
+import { chartsOf } from '../scripts/docs-experiment-figures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'swarmlab-experiment-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -73,6 +74,30 @@ describe('experiment files', () => {
     expect(problems(EXPERIMENT.replace('[rarest-first, sequential]', '[rarest-first, bogus]'))[0]).toMatch(/^e\.yaml:5:3: sweep \(groups\[1\]\.count=2, settings\.piecePicker=bogus\): the base scenario with these values is not valid: settings\.piecePicker: expected one of rarest-first, sequential/);
   });
 
+  it('has a full version (`--full`): its seeds, its sweep and values set in the base; the small one is the file as written', () => {
+    const withFull = EXPERIMENT + 'full:\n  seeds: [1, 2, 3, 4]\n  sweep:\n    groups[1].count: [2, 4, 8]\n  set: { torrent.size: 1MiB, timeLimit: 5min }\n';
+    const small = parseExperimentText(withFull, join(dir, 'e.yaml'));
+    expect([small.full, small.points.length, small.spec.seeds.length, small.points[0].scenario.torrent.size]).toEqual([false, 4, 2, 256 * 1024]);
+    const full = parseExperimentText(withFull, join(dir, 'e.yaml'), { full: true });
+    expect(full.full).toBe(true);
+    expect(full.spec.seeds).toEqual(['1', '2', '3', '4']);
+    expect(full.points.map((p) => p.label)).toEqual(['groups[1].count=2', 'groups[1].count=4', 'groups[1].count=8']);
+    expect(full.points.map((p) => [p.scenario.torrent.size, p.scenario.timeLimit])).toEqual(new Array(3).fill([1024 * 1024, 300_000]));
+    // A file without `full:` runs as written under --full.
+    expect(parseExperimentText(EXPERIMENT, join(dir, 'e.yaml'), { full: true }).points).toHaveLength(4);
+    const full2 = (text: string) => {
+      try {
+        parseExperimentText(text, join(dir, 'e.yaml'), { full: true });
+      } catch (e) {
+        if (!(e instanceof ScenarioFileError)) throw e;
+        return e.message.split('\n').slice(1).map((l) => l.trim().replace(dir + '/', ''));
+      }
+      return [];
+    };
+    expect(full2(EXPERIMENT + 'full:\n  set: { torrent.colour: red }\n')).toEqual(['e.yaml:11:10: full.set.torrent.colour: torrent.colour is not in the base scenario (a value must be set there first)']);
+    expect(full2(EXPERIMENT + 'full:\n  sweep:\n    groups[5].count: [1]\n')).toEqual(['e.yaml:12:5: full.sweep.groups[5].count: groups[5].count is not in the base scenario (a swept value must be set there first)']);
+  });
+
   it('takes an inline base', () => {
     const inline = EXPERIMENT.replace('base: base.yaml', `base:\n${BASE.replace(/^/gm, '  ')}`);
     expect(parseExperimentText(inline, join(dir, 'e.yaml')).points).toHaveLength(4);
@@ -121,6 +146,17 @@ describe('an experiment end to end', () => {
     expect(html).not.toMatch(/<script/);
   });
 
+  it("its charts save as standalone SVGs for the docs, titled, each with the charts' style (scripts/docs-experiment-figures.ts)", () => {
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    const charts = chartsOf(html);
+    expect(charts.length).toBe(html.match(/<svg\b/g)!.length);
+    expect(charts.map((c) => c.title)).toContain('every point');
+    for (const c of charts) {
+      expect(htmlTreeProblem(c.svg)).toBeUndefined();
+      expect(c.svg).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^>]*><style>\.chart \.grid\{/);
+    }
+  });
+
   it('resumes: a second run reads every point back instead of running it', () => {
     const again: string[] = [];
     const second = runExperiment(experiment, out, (l) => again.push(l));
@@ -148,7 +184,7 @@ describe('the experiments under experiments/ (their small versions, as CI runs t
   const names = readdirSync('experiments').filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
 
   it('are the library docs/experiments.md lists', () => {
-    expect(names).toEqual(['arrival-rate', 'optimistic-unchoke', 'piece-selection', 'seed-leaves-early', 't-min-over-n', 'uplink-utilisation']);
+    expect(names).toEqual(['arrival-rate', 'bittyrant', 'clustering', 'optimistic-unchoke', 'piece-selection', 'seed-leaves-early', 't-min-over-n', 'uplink-utilisation']);
     const doc = readFileSync('docs/experiments.md', 'utf8');
     for (const name of names) expect(doc, name).toContain(`| \`${name}.yaml\` |`);
   });
@@ -169,6 +205,11 @@ describe('the experiments under experiments/ (their small versions, as CI runs t
     if (name === 'seed-leaves-early') {
       expect(verdict.reproduces, verdict.line).toBe(true);
       expect(summaries[1].values.completed.mean).toBe(10); // every leecher, with super-seeding
+    }
+    if (name === 'bittyrant' || name === 'clustering') {
+      // The engine's chokers are the point: a tyrant completes sooner than the standard client in
+      // its place; tit-for-tat clusters leechers by upload class more than random unchokes do.
+      expect(verdict.reproduces, verdict.line).toBe(true);
     }
     if (name === 'optimistic-unchoke') {
       expect(verdict.reproduces, verdict.line).toBe(true);

@@ -26,8 +26,16 @@ export interface SweepPoint {
 
 export interface Experiment {
   file: string;
+  /** The spec run: with `--full`, the file's `full:` values in place of its seeds and sweep. */
   spec: ExperimentFile;
   points: SweepPoint[];
+  /** The full version (`--full`) rather than the small one CI runs. */
+  full: boolean;
+}
+
+export interface ExperimentLoadOptions {
+  /** The full version: the file's `full:` seeds, sweep and base values. A file without `full:` runs as written. */
+  full?: boolean;
 }
 
 /** `groups[1].count` → ['groups', 1, 'count']; undefined when it is not such a path. */
@@ -58,7 +66,7 @@ export function cartesian<T>(lists: readonly (readonly T[])[]): T[][] {
 }
 
 /** Parses and checks an experiment's text; `file` names it in errors and anchors a relative base. */
-export function parseExperimentText(text: string, file = '<experiment>'): Experiment {
+export function parseExperimentText(text: string, file = '<experiment>', options: ExperimentLoadOptions = {}): Experiment {
   const tooDeep = nestingBeforeCompose(text);
   if (tooDeep) throw new ScenarioFileError(file, [tooDeep], KIND);
   const lines = new LineCounter();
@@ -93,7 +101,11 @@ export function parseExperimentText(text: string, file = '<experiment>'): Experi
   };
   const checked = experimentFileSchema.safeParse(data);
   if (!checked.success) fail(problemsOf(checked.error, data).map(({ path, message, atKey }) => ({ path: formatPath(path), message, ...locate(path, atKey) })));
-  const spec = checked.data!;
+  const written = checked.data!;
+  const full = options.full === true && written.full !== undefined;
+  const spec = full ? { ...written, seeds: written.full!.seeds ?? written.seeds, sweep: written.full!.sweep ?? written.sweep } : written;
+  /** Where a sweep key is written: under `full.sweep` when the full version's sweep is run. */
+  const sweepAt = full && written.full!.sweep ? ['full', 'sweep'] : ['sweep'];
 
   // The base: its raw data (the values are set there, then each point is checked as a scenario).
   let raw: unknown;
@@ -103,14 +115,23 @@ export function parseExperimentText(text: string, file = '<experiment>'): Experi
     raw = parse(readFileSync(path, 'utf8'));
   } else {
     checkScenario(spec.base, `${file} (base)`);
-    raw = spec.base;
+    raw = structuredClone(spec.base);
+  }
+  if (full) {
+    for (const [key, value] of Object.entries(written.full!.set ?? {})) {
+      const path = parseValuePath(key);
+      if (!path) return fail([{ path: `full.set.${key}`, message: 'not a value path such as groups[1].count or torrent.size', ...locate(['full', 'set', key], true) }]);
+      if (!exists(raw, path)) return fail([{ path: `full.set.${key}`, message: `${key} is not in the base scenario (a value must be set there first)`, ...locate(['full', 'set', key], true) }]);
+      setAt(raw, path, value);
+    }
   }
 
   const keys = Object.keys(spec.sweep);
   const paths = keys.map((key) => {
     const path = parseValuePath(key);
-    if (!path) return fail([{ path: `sweep.${key}`, message: 'not a value path such as groups[1].count or settings.piecePicker', ...locate(['sweep', key], true) }]);
-    if (!exists(raw, path)) return fail([{ path: `sweep.${key}`, message: `${key} is not in the base scenario (a swept value must be set there first)`, ...locate(['sweep', key], true) }]);
+    const at = `${sweepAt.join('.')}.${key}`;
+    if (!path) return fail([{ path: at, message: 'not a value path such as groups[1].count or settings.piecePicker', ...locate([...sweepAt, key], true) }]);
+    if (!exists(raw, path)) return fail([{ path: at, message: `${key} is not in the base scenario (a swept value must be set there first)`, ...locate([...sweepAt, key], true) }]);
     return path;
   });
   const points = cartesian(keys.map((k) => spec.sweep[k])).map((values, index): SweepPoint => {
@@ -123,11 +144,11 @@ export function parseExperimentText(text: string, file = '<experiment>'): Experi
       scenario = checkScenario(scenarioData, file);
     } catch (e) {
       if (!(e instanceof ScenarioFileError)) throw e;
-      return fail(e.problems.map((p) => ({ path: `sweep (${label})`, message: `the base scenario with these values is not valid: ${p.path ? `${p.path}: ` : ''}${p.message}`, ...locate(['sweep', keys[0] ?? ''], true) })));
+      return fail(e.problems.map((p) => ({ path: `${sweepAt.join('.')} (${label})`, message: `the base scenario with these values is not valid: ${p.path ? `${p.path}: ` : ''}${p.message}`, ...locate([...sweepAt, keys[0] ?? ''], true) })));
     }
     return { index, assignments, label, scenario };
   });
-  return { file, spec, points };
+  return { file, spec, points, full };
 }
 
 function position(lines: LineCounter, offset: number): { line: number; column: number } {
@@ -136,12 +157,12 @@ function position(lines: LineCounter, offset: number): { line: number; column: n
 }
 
 /** Reads and checks an experiment file. */
-export function loadExperimentFile(path: string): Experiment {
+export function loadExperimentFile(path: string, options: ExperimentLoadOptions = {}): Experiment {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new ScenarioFileError(path, [{ path: '', message: `cannot be read: ${(e as Error).message}` }], KIND);
   }
-  return parseExperimentText(text, path);
+  return parseExperimentText(text, path, options);
 }

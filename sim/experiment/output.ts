@@ -36,6 +36,7 @@ export function writeResults(experiment: Experiment, records: readonly RunRecord
   writeFileSync(join(out, 'results.csv'), resultsCsv(experiment, records));
   const json = {
     experiment: experiment.spec.name,
+    version: experiment.full ? 'full' : 'small',
     claim: experiment.spec.claim,
     verdict,
     points: experiment.points.map((p) => ({ index: p.index, label: p.label, assignments: p.assignments })),

@@ -7,11 +7,14 @@ import type { PointSummary, VerdictResult } from './summary.ts';
 import { round } from './summary.ts';
 import { escapeXml, lineChart } from './svg.ts';
 
+/** The charts' own style: in the report's head, and inside each chart saved on its own (scripts/docs-experiment-figures.ts). */
+export const CHART_STYLE = '.chart .grid{stroke:#e4e4e4}.chart .tick{font-size:10px;fill:#555}.chart .axis{font-size:11px;fill:#333}.chart .title{font-size:12px;font-weight:600}.chart .legend text{font-size:11px}';
+
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px}.claim{border-left:4px solid #888;padding:4px 12px;background:#f5f5f5}
 .verdict{font-weight:600}.verdict.yes{color:#17702a}.verdict.no{color:#a21c1c}.charts{display:flex;flex-wrap:wrap;gap:12px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
-.chart .grid{stroke:#e4e4e4}.chart .tick{font-size:10px;fill:#555}.chart .axis{font-size:11px;fill:#333}.chart .title{font-size:12px;font-weight:600}.chart .legend text{font-size:11px}figure{margin:0}.wide{overflow-x:auto}`;
+${CHART_STYLE}figure{margin:0}.wide{overflow-x:auto}`;
 
 const SERIES_LABELS: Record<string, { title: string; y: string; domain?: [number, number] }> = {
   utilisation: { title: 'Uplink utilisation over time', y: 'uploaded ÷ upload capacity' },
@@ -23,7 +26,7 @@ export function experimentReportHtml(experiment: Experiment, summaries: readonly
   const html: string[] = [`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeXml(spec.name)}</title><style>${STYLE}</style></head><body>`];
   html.push(`<h1>${escapeXml(spec.name)}</h1>`);
   if (spec.description) html.push(`<p>${escapeXml(spec.description)}</p>`);
-  html.push(`<p>${summaries.length} sweep point${summaries.length === 1 ? '' : 's'} × ${spec.seeds.length} seed${spec.seeds.length === 1 ? '' : 's'} (${spec.seeds.map(escapeXml).join(', ')}).</p>`);
+  html.push(`<p>${experiment.full ? 'The full version: ' : ''}${summaries.length} sweep point${summaries.length === 1 ? '' : 's'} × ${spec.seeds.length} seed${spec.seeds.length === 1 ? '' : 's'} (${spec.seeds.map(escapeXml).join(', ')}).</p>`);
   if (spec.claim || verdict) {
     html.push('<h2>Claim and measurement</h2>');
     if (spec.claim) html.push(`<blockquote class="claim">${escapeXml(spec.claim)}</blockquote>`);

@@ -22,13 +22,25 @@ const verdictSchema = strict({
   spreadAtMost: z.number().positive().optional(),
 }).refine((v) => v.atMost !== undefined || v.atLeast !== undefined || v.order !== undefined || v.spreadAtMost !== undefined, { message: 'give at least one of atMost, atLeast, order, spreadAtMost' });
 
+const sweepSchema = z.record(z.string(), z.array(z.unknown()).min(1, 'a swept value needs at least one value'));
+
+/**
+ * The full version (`swarmlab experiment --full`): the file as written is the small one CI runs;
+ * this replaces its seeds and sweep and sets values in the base (value paths, as the sweep's).
+ */
+const fullSchema = strict({
+  seeds: z.array(seed).min(1, 'expected at least one seed').optional(),
+  sweep: sweepSchema.optional(),
+  set: z.record(z.string(), z.unknown()).optional(),
+});
+
 export const experimentFileSchema = strict({
   name: z.string().min(1),
   description: z.string().optional(),
   /** The published result this experiment reproduces, shown beside the measured figure. */
   claim: z.string().optional(),
   base: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
-  sweep: z.record(z.string(), z.array(z.unknown()).min(1, 'a swept value needs at least one value')).default({}),
+  sweep: sweepSchema.default({}),
   seeds: z.array(seed).min(1, 'expected at least one seed').default(['1']),
   metrics: z.array(z.enum(METRIC_NAMES)).min(1, 'expected at least one metric').default([...DEFAULT_METRICS]),
   /** How often the swarm is sampled for the series over time (`500ms`, `1s`). */
@@ -46,6 +58,7 @@ export const experimentFileSchema = strict({
     })
     .default(1000),
   verdict: verdictSchema.optional(),
+  full: fullSchema.optional(),
 });
 
 export type ExperimentFile = z.output<typeof experimentFileSchema>;
