@@ -12,7 +12,7 @@
 //     divided by the active set a standard client splits its upload over (`activeSetGuess`).
 // Decisions in, decisions out, like the ChokeManager it serves: no clock, no IO.
 
-import type { ChokeCandidate } from './choke-manager.ts';
+import type { ChokeCandidate } from './choke-candidate.ts';
 
 /** The paper's constants (§5: r = 3, γ = 10 %, δ = 20 %) and a standard client's active set (4 + 1 optimistic). */
 export const TYRANT = {
