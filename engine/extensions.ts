@@ -275,6 +275,11 @@ export class PeerExtensions {
   }
 
   /** Writes queued ut_metadata replies while `room()` says the network takes more (the pump calls it). */
+  /** ut_metadata replies wait to be sent (the pump asks before it builds a `room` test for them). */
+  get metadataQueued(): boolean {
+    return this.metadataQueue.length > 0;
+  }
+
   sendQueuedMetadata(room: () => boolean): void {
     const info = this.host.metadata;
     const theirId = this.remote?.utMetadata;

@@ -906,7 +906,7 @@ export class PeerProcess {
     const s = this.owner.settings;
     const limit = Math.min(s.maxSendQueue * (BLOCK_SIZE + 13), s.sendQueueWatermark);
     if (this.closed) return;
-    this.ext.sendQueuedMetadata(() => this.conn.bufferedBytes() < limit);
+    if (this.ext.metadataQueued) this.ext.sendQueuedMetadata(() => this.conn.bufferedBytes() < limit);
     // While we choke the peer only what is left is served: requests for allowed-fast pieces.
     while (this.requestQueue.length > 0 && (!this.amChoking || this.ext.granted.has(this.requestQueue[0].index)) && this.phase !== 'closed' && this.conn.bufferedBytes() < limit) {
       if (!this.capAllows(this.requestQueue[0].length)) return;
