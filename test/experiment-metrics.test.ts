@@ -107,6 +107,13 @@ describe('verdicts', () => {
     expect(judgeVerdict({ metric: 'm', order: 'increasing' }, [point('a', 1), point('b', 0.5)]).line).toMatch(/^does not reproduce: m .*a: 1\.000; b: 0\.500 — the means are not increasing/);
     expect(judgeVerdict({ metric: 'other', atLeast: 0 }, [point('a', 1)]).reproduces).toBe(false);
   });
+  it('boundsOn: first holds atLeast/atMost to the first point only (the baseline), order to all', () => {
+    const fastThenSlow = [point('fast seed', 0.91), point('slow seed', 0.74)];
+    expect(judgeVerdict({ metric: 'm', atLeast: 0.9 }, fastThenSlow).line).toMatch(/ — not every point is at least 0\.9$/);
+    expect(judgeVerdict({ metric: 'm', atLeast: 0.9, boundsOn: 'first', order: 'decreasing' }, fastThenSlow).reproduces).toBe(true);
+    expect(judgeVerdict({ metric: 'm', atLeast: 0.9, boundsOn: 'first', order: 'decreasing' }, [point('fast seed', 0.56), point('slow seed', 0.42)]).line).toMatch(/ — the first point is not at least 0\.9$/);
+    expect(judgeVerdict({ metric: 'm', atMost: 1, boundsOn: 'first', order: 'decreasing' }, [point('a', 0.5), point('b', 0.7)]).line).toMatch(/ — the means are not decreasing over the points$/);
+  });
   it('spreadAtMost: the means may differ by at most that share of the smallest', () => {
     expect(judgeVerdict({ metric: 'm', spreadAtMost: 0.25 }, [point('a', 40), point('b', 50), point('c', 45)]).reproduces).toBe(true);
     expect(judgeVerdict({ metric: 'm', spreadAtMost: 0.25 }, [point('a', 40), point('b', 51)]).line).toMatch(/^does not reproduce: .* — the means spread by 0\.275 of the smallest, more than 0\.25$/);

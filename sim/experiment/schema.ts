@@ -13,9 +13,15 @@ const seed = z.union([z.string().min(1), z.number().int()]).transform(String);
 const verdictSchema = strict({
   /** A scalar metric column (`t-last/tmin`, `entropy.mean`, …), its mean over seeds at each point. */
   metric: z.string().min(1),
-  /** Every point's mean is at most / at least this. */
+  /** Every point's mean is at most / at least this (with `boundsOn: first`, the first point's). */
   atMost: z.number().optional(),
   atLeast: z.number().optional(),
+  /**
+   * Which points `atMost`/`atLeast` hold for: `every` (the default), or `first`, the baseline a
+   * claim is about when the other points show what lowers it ("near-optimal with a fast seed; a
+   * slow seed lowers it": `atLeast` on the first, `order` over all).
+   */
+  boundsOn: z.enum(['every', 'first']).optional(),
   /** The means rise or fall (not strictly) from point to point, in sweep order. */
   order: z.enum(['increasing', 'decreasing']).optional(),
   /** The metric does not depend on the sweep: (largest mean − smallest) ÷ smallest is at most this. */

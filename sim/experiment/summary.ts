@@ -49,8 +49,11 @@ export function judgeVerdict(verdict: Verdict, summaries: readonly PointSummary[
   const shown = summaries.map((s, i) => `${s.label}: ${round(means[i])}`).join('; ');
   const failed: string[] = [];
   if (means.some((m) => !Number.isFinite(m))) failed.push(`${verdict.metric} was not measured at every point`);
-  if (verdict.atMost !== undefined && means.some((m) => m > verdict.atMost!)) failed.push(`not every point is at most ${verdict.atMost}`);
-  if (verdict.atLeast !== undefined && means.some((m) => m < verdict.atLeast!)) failed.push(`not every point is at least ${verdict.atLeast}`);
+  const first = verdict.boundsOn === 'first';
+  const bounded = first ? means.slice(0, 1) : means;
+  const which = first ? 'the first point is not' : 'not every point is';
+  if (verdict.atMost !== undefined && bounded.some((m) => m > verdict.atMost!)) failed.push(`${which} at most ${verdict.atMost}`);
+  if (verdict.atLeast !== undefined && bounded.some((m) => m < verdict.atLeast!)) failed.push(`${which} at least ${verdict.atLeast}`);
   if (verdict.order) {
     const ok = means.every((m, i) => i === 0 || (verdict.order === 'increasing' ? m >= means[i - 1] : m <= means[i - 1]));
     if (!ok) failed.push(`the means are not ${verdict.order} over the points`);
