@@ -32,6 +32,16 @@ function commandNamed(args: readonly string[]): string | undefined {
   return name !== undefined && Object.hasOwn(COMMANDS, name) ? name : undefined;
 }
 
+// A reader that stops early (`swarmlab test … | head`) closes the pipe, and whatever is printed
+// after that has nowhere to go: that is no error, as for cat or grep, but a quiet end (exit code
+// as it stands). Unhandled, Node throws EPIPE from the next console.log.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit();
+  });
+}
+
 // Commander's own errors (an unknown option, a missing argument, a bad value) are usage errors:
 // exit 2, not commander's 1, which means a failed check here (docs/cli.md). exitOverride makes
 // commander throw instead of exiting; the commands registered below inherit it.
