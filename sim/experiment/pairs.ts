@@ -26,27 +26,27 @@ export function observePairs(swarm: Swarm): PairLog {
   const leechingMs = new Map<string, number>();
   /** Peer → when it completed. */
   const completedAt = new Map<string, number>();
-  /** Pair → when `from` unchoked `to`, while it is unchoked. */
-  const since = new Map<string, number>();
+  /** Pair → who unchoked and when, while it is unchoked (`from` kept apart: a label may hold any character). */
+  const since = new Map<string, { from: string; start: number }>();
   const add = (map: Map<string, number>, key: string, amount: number) => map.set(key, (map.get(key) ?? 0) + amount);
   const stop = (key: string, t: number) => {
-    const start = since.get(key);
-    if (start === undefined) return;
-    add(unchokedMs, key, t - start);
-    const leechingUntil = Math.min(t, completedAt.get(key.slice(0, key.indexOf('→'))) ?? Infinity);
-    if (leechingUntil > start) add(leechingMs, key, leechingUntil - start);
+    const open = since.get(key);
+    if (open === undefined) return;
+    add(unchokedMs, key, t - open.start);
+    const leechingUntil = Math.min(t, completedAt.get(open.from) ?? Infinity);
+    if (leechingUntil > open.start) add(leechingMs, key, leechingUntil - open.start);
     since.delete(key);
   };
   const onEvent = (e: TraceEvent) => {
     if (e.remote === undefined) {
       if (e.kind === 'complete' && !completedAt.has(e.peer)) completedAt.set(e.peer, e.t);
       // A peer that leaves or pauses closes all its connections at once.
-      if (e.kind === 'leave' || e.kind === 'pause') for (const key of [...since.keys()]) if (key.startsWith(`${e.peer}→`)) stop(key, e.t);
+      if (e.kind === 'leave' || e.kind === 'pause') for (const [key, open] of [...since]) if (open.from === e.peer) stop(key, e.t);
       return;
     }
     const key = pairKey(e.peer, e.remote);
     if (e.kind === 'state') {
-      if (e.amChoking === false && !since.has(key)) since.set(key, e.t);
+      if (e.amChoking === false && !since.has(key)) since.set(key, { from: e.peer, start: e.t });
       else if (e.amChoking === true) stop(key, e.t);
     } else if (e.kind === 'disconnect') stop(key, e.t);
   };
