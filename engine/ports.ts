@@ -41,6 +41,11 @@ export interface ConnectionHandler {
   data(bytes: Uint8Array): void;
   /** The send buffer has fallen to zero: a good moment to write more. */
   drain(): void;
+  /**
+   * False when a `drain` now would do nothing (nothing waits to be written). A driver may then
+   * skip it: the simulator does, one event less for every batch it sends. Absent: always wanted.
+   */
+  wantsDrain?(): boolean;
   /** The connection is gone; `reason` says why (undefined for a clean close by the remote). */
   close(reason?: string): void;
 }

@@ -264,6 +264,10 @@ export class SimHost implements Network {
   /** Connections with queued writes, served in turn. */
   private readonly uplinkQueue: SimEndpoint[] = [];
   private uplinkBusy = false;
+  /** The batch the uplink is sending, and from which connection. */
+  private sending: SimEndpoint | undefined;
+  private sendingChunks: Uint8Array[] = NO_CHUNKS;
+  private sendingBytes = 0;
   /** When the downlink finishes what it has been given. */
   downlinkFreeAt = 0;
   private nextPort = 40000;
@@ -382,26 +386,43 @@ export class SimHost implements Network {
   }
 
   private serveUplink(): void {
-    const e = this.uplinkQueue.shift();
-    if (!e) {
-      this.uplinkBusy = false;
+    for (;;) {
+      const e = this.uplinkQueue.shift();
+      if (!e) {
+        this.uplinkBusy = false;
+        return;
+      }
+      e.inUplinkQueue = false;
+      if (!e.sendable) continue;
+      const chunks = e.takeBatch(BATCH_BYTES);
+      if (chunks.length === 0) continue;
+      let bytes = 0;
+      for (const c of chunks) bytes += c.length;
+      this.uplinkBusy = true;
+      this.bytesSent += bytes;
+      // One batch is on the uplink at a time: it waits in these fields, not in a closure of its own.
+      this.sending = e;
+      this.sendingChunks = chunks;
+      this.sendingBytes = bytes;
+      const sched = this.net.scheduler;
+      sched.at(sched.now() + bytes / this.upload, this.uplinkDone);
       return;
     }
-    e.inUplinkQueue = false;
-    if (!e.sendable) return this.serveUplink();
-    const batch = e.takeBatch(BATCH_BYTES);
-    if (batch.bytes === 0) return this.serveUplink();
-    this.uplinkBusy = true;
-    this.bytesSent += batch.bytes;
-    const sched = this.net.scheduler;
-    const done = sched.now() + batch.bytes / this.upload;
-    sched.at(done, () => {
-      e.transmitted(batch.chunks, batch.bytes);
-      this.wake(e);
-      this.serveUplink();
-    });
   }
+
+  /** The batch on the uplink has been sent: it goes on its way, and the next connection's turn comes. */
+  private readonly uplinkDone = (): void => {
+    const e = this.sending!;
+    const chunks = this.sendingChunks;
+    this.sending = undefined;
+    this.sendingChunks = NO_CHUNKS;
+    e.transmitted(chunks, this.sendingBytes);
+    this.wake(e);
+    this.serveUplink();
+  };
 }
+
+const NO_CHUNKS: Uint8Array[] = [];
 
 export class SimEndpoint implements Connection, OpenConnection {
   peer: SimEndpoint | undefined;
@@ -533,7 +554,8 @@ export class SimEndpoint implements Connection, OpenConnection {
     if (this.hasQueued) this.host.wake(this);
   }
 
-  takeBatch(max: number): { chunks: Uint8Array[]; bytes: number } {
+  /** Takes queued writes, in order, up to `max` bytes (at least one write when any is queued). */
+  takeBatch(max: number): Uint8Array[] {
     const chunks: Uint8Array[] = [];
     let bytes = 0;
     while (this.queueHead < this.queue.length && (bytes === 0 || bytes + this.queue[this.queueHead].length <= max)) {
@@ -546,11 +568,11 @@ export class SimEndpoint implements Connection, OpenConnection {
       this.queueHead = 0;
     }
     this.queuedBytes -= bytes;
-    if (this.queuedBytes === 0 && bytes > 0 && !this.closed) {
+    if (this.queuedBytes === 0 && bytes > 0 && !this.closed && (this.handler?.wantsDrain?.() ?? true)) {
       // Everything written is on the wire: the writer may queue more.
       this.host.net.scheduler.setTimer(0, () => !this.closed && this.handler?.drain());
     }
-    return { chunks, bytes };
+    return chunks;
   }
 
   /** The uplink finished sending a batch: it crosses the link, then the receiver's downlink. */

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '../engine/ports.ts';
 import { KiB, perSecond, SimNetwork } from '../sim/network.ts';
+import { SeededRandom } from '../sim/random.ts';
 import { Scheduler } from '../sim/scheduler.ts';
 
 describe('Scheduler', () => {
@@ -27,6 +28,32 @@ describe('Scheduler', () => {
     s.setTimer(10, () => ran.push(10));
     expect(s.run(5)).toBe(5);
     expect(ran).toEqual([2]);
+  });
+
+  it('keeps (time, order scheduled) order over thousands of events, some cancelled, some scheduled while running', () => {
+    const random = new SeededRandom('scheduler-order');
+    const s = new Scheduler();
+    // Every event as the order says it must run: by time, then by when it was scheduled.
+    const expected: { time: number; seq: number; id: number }[] = [];
+    const ran: number[] = [];
+    let seq = 0;
+    const schedule = (time: number, id: number, depth: number) => {
+      const mine = { time: Math.max(time, s.now()), seq: seq++, id };
+      const handle = s.at(time, () => {
+        ran.push(id);
+        // Some events schedule more, at once (ties with events already queued) or later.
+        if (depth < 2 && random.next() < 0.3) schedule(s.now() + Math.floor(random.next() * 4), id * 10 + 1, depth + 1);
+      });
+      if (random.next() < 0.1) handle.cancel();
+      else expected.push(mine);
+    };
+    // Few distinct times, so that most events tie with others.
+    for (let id = 0; id < 5_000; id++) schedule(Math.floor(random.next() * 200), id, 0);
+    s.run();
+    // Events scheduled while running were added to `expected` as they were made: sort it all now.
+    expected.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    expect(ran).toEqual(expected.map((e) => e.id));
+    expect(s.pending).toBe(0);
   });
 });
 
@@ -133,5 +160,24 @@ describe('SimNetwork', () => {
     s.run();
     expect(conn.bufferedBytes()).toBe(0);
     expect(drains).toBe(1);
+  });
+
+  it('skips a drain its handler says it does not want (one event less), and keeps the ones it does', () => {
+    const { s, a } = pair(perSecond(16 * KiB), Infinity, 1);
+    const conn = a.connect({ host: 'b', port: 1 });
+    let drains = 0;
+    let wanted = false;
+    conn.setHandler({ open() {}, data() {}, drain: () => void drains++, wantsDrain: () => wanted, close() {} });
+    s.run(5);
+    conn.write(new Uint8Array(KiB));
+    s.run();
+    expect(drains).toBe(0);
+    const eventsWithout = s.executed;
+    wanted = true;
+    conn.write(new Uint8Array(KiB));
+    s.run();
+    expect(drains).toBe(1);
+    // The same write took one event more with its drain: uplink, delivery, drain against uplink, delivery.
+    expect(s.executed - eventsWithout).toBe(3);
   });
 });
