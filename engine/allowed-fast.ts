@@ -2,6 +2,7 @@
 // from its IPv4 address and the info-hash with the BEP's algorithm (so both ends could compute it),
 // and the address that algorithm takes for a host that is not a dotted IPv4 address.
 
+import { utf8Bytes } from './bytes.ts';
 import { sha1 } from './metainfo.ts';
 
 /** Most allowed-fast pieces we generate for, or remember from, one peer (bounds per-peer state). */
@@ -60,5 +61,5 @@ export function allowedFastAddress(host: string): Uint8Array {
     const bytes = v4.slice(1).map(Number);
     if (bytes.every((b) => b <= 255)) return Uint8Array.from(bytes);
   }
-  return sha1(new TextEncoder().encode(host)).slice(0, 4);
+  return sha1(utf8Bytes(host)).slice(0, 4);
 }

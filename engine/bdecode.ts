@@ -7,6 +7,7 @@
 // dictionary's bytes as they appear). Encoding: `bencodeValue` below for network messages; the
 // `bencode` package for torrent files (engine/metainfo.ts).
 
+import { utf8Bytes, utf8Text } from './bytes.ts';
 
 /** Dictionary keys are latin-1 strings of the key's bytes: one char per byte, exact and collision-free. */
 export type BValue = number | Uint8Array | BValue[] | BDict;
@@ -105,7 +106,6 @@ const NO_PROTOTYPE: object = Object.freeze(Object.create(null));
 /** Digits past which a number cannot be a safe integer (2^53 − 1 has 16). */
 const MAX_SAFE_DIGITS = 16;
 
-const utf8 = new TextDecoder('utf-8');
 
 function isDigit(byte: number | undefined): boolean {
   return byte !== undefined && byte >= CHAR_0 && byte <= CHAR_9;
@@ -125,7 +125,7 @@ function latin1(bytes: Uint8Array): string {
 
 /** A latin-1 key shown as the UTF-8 text its bytes spell. */
 function keyText(key: string): string {
-  return utf8.decode(Uint8Array.from(key, (ch) => ch.charCodeAt(0)));
+  return utf8Text(Uint8Array.from(key, (ch) => ch.charCodeAt(0)));
 }
 
 /** Digits for a message, cut short: a length prefix may be a megabyte of digits. */
@@ -296,7 +296,7 @@ export function asBytes(v: BValue | undefined): Uint8Array | undefined {
 }
 
 export function asText(v: BValue | undefined): string | undefined {
-  return v instanceof Uint8Array ? utf8.decode(v) : undefined;
+  return v instanceof Uint8Array ? utf8Text(v) : undefined;
 }
 
 /** What `bencodeValue` takes: decoded values, and strings (encoded as UTF-8) anywhere. */
@@ -314,7 +314,7 @@ export function bencodeValue(v: BInput): Uint8Array {
         w.ascii(`${x.length}:`);
         w.ascii(x);
       } else {
-        const b = utf8Encoder.encode(x);
+        const b = utf8Bytes(x);
         w.ascii(`${b.length}:`);
         w.bytes(b);
       }
@@ -341,7 +341,6 @@ export function bencodeValue(v: BInput): Uint8Array {
   return w.result();
 }
 
-const utf8Encoder = new TextEncoder();
 
 /** ASCII text is its own UTF-8: written without an encoder (KRPC's keys and method names). */
 function isAscii(s: string): boolean {

@@ -27,3 +27,17 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+// One UTF-8 encoder and decoder for everyone: making one per call costs more than short text does.
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8');
+
+/** The UTF-8 bytes of `text`. */
+export function utf8Bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** `bytes` read as UTF-8 (a malformed sequence reads as U+FFFD). */
+export function utf8Text(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}

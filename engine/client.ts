@@ -23,6 +23,7 @@ import { TrackerClient } from './tracker-client.ts';
 import type { TraceKind, TraceSink } from './trace.ts';
 import { type BanDecision, TrustManager } from './trust-manager.ts';
 import { WebSeed, type WebSeedOwner } from './web-seed.ts';
+import { encodeMessageBytes } from './wire.ts';
 import type { WebSeedFile } from './web-seed-layout.ts';
 
 export interface ClientTorrent extends PieceLayout {
@@ -465,7 +466,9 @@ export class Client implements PeerOwner, WebSeedOwner {
       this.events.verified?.(piece.index);
       // A piece that failed before and now passes shows who sent the bad blocks then (culprits).
       this.carryOut(this.trust.pieceChecked(piece));
-      for (const p of this.peerManager.peers.values()) p.announceHave(piece.index);
+      // One HAVE message for every connection: the bytes are the same, and nobody writes to them.
+      const have = { index: piece.index, bytes: encodeMessageBytes({ type: 'have', index: piece.index }) };
+      for (const p of this.peerManager.peers.values()) p.announceHave(have);
       if (this.pieces.complete) {
         this.emit('complete', {});
         this.tracker.completed();
@@ -545,21 +548,30 @@ export class Client implements PeerOwner, WebSeedOwner {
     const s = this.settings;
     if (!s.pex || !s.extensionProtocol) return;
     const peers = [...this.peerManager.peers.values()].filter((p) => p.handshaken);
+    // Most ticks nobody is due: the peer set is gathered only for a tick that sends.
+    if (!peers.some((p) => p.ext.pex && now - p.pexSentAt >= s.pexInterval)) return;
     const current = new Map<string, PexPeer>();
     for (const p of peers) {
       const address = p.listenAddress;
-      if (!address) continue;
+      const key = p.listenKey;
+      if (!address || key === undefined) continue;
       const flags = (p.remotePieces.complete ? PEX_FLAGS.seed : 0) | (p.conn.inbound ? 0 : PEX_FLAGS.reachable);
-      current.set(addressKey(address), { address, flags });
+      current.set(key, { address, flags });
     }
     for (const p of peers) {
       if (!p.ext.pex || now - p.pexSentAt < s.pexInterval) continue;
-      const own = p.listenAddress ? addressKey(p.listenAddress) : undefined;
+      const own = p.listenKey;
       const added: PexPeer[] = [];
-      for (const [key, peer] of current) if (added.length < s.maxPexPeers && key !== own && !p.pexTold.has(key)) added.push(peer);
+      const addedKeys: string[] = [];
+      for (const [key, peer] of current) {
+        if (added.length < s.maxPexPeers && key !== own && !p.pexTold.has(key)) {
+          added.push(peer);
+          addedKeys.push(key);
+        }
+      }
       const dropped: PeerAddress[] = [];
       for (const [key, address] of p.pexTold) if (dropped.length < s.maxPexPeers && (!current.has(key) || key === own)) dropped.push(address);
-      if (added.length > 0 || dropped.length > 0) p.sendPex({ added, dropped });
+      if (added.length > 0 || dropped.length > 0) p.sendPex({ added, dropped }, addedKeys);
     }
   }
 

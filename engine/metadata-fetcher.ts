@@ -273,10 +273,11 @@ class MetaPeer {
 
   private onData(bytes: Uint8Array): void {
     if (this.phase === 'closed') return;
-    const items = this.wire.decode(bytes, this.phase === 'handshake');
-    if (typeof items === 'string') return this.exit(items);
-    for (const item of items) {
-      if (this.closed) return;
+    this.wire.receive(bytes);
+    while (!this.closed) {
+      const item = this.wire.next(this.phase === 'handshake');
+      if (item === undefined) return;
+      if (typeof item === 'string') return this.exit(item);
       if (item.kind === 'handshake') this.onHandshake(item.handshake);
       else this.onMessage(item.message);
     }

@@ -6,7 +6,7 @@
 // ExtensionError, which the caller turns into a traced exit and a dropped connection.
 
 import { asBytes, asInt, asText, BdecodeError, type BDict, bdecodePrefix, bencodeValue, isDict } from './bdecode.ts';
-import { bytesEqual } from './bytes.ts';
+import { bytesEqual, utf8Bytes } from './bytes.ts';
 import { sha1 } from './metainfo.ts';
 import { UT_PEX_ID } from './pex.ts';
 
@@ -43,7 +43,7 @@ export function encodeExtHandshake(o: { metadataSize?: number; port?: number; cl
   const d: BDict = { m: o.pex ? { ut_metadata: UT_METADATA_ID, ut_pex: UT_PEX_ID } : { ut_metadata: UT_METADATA_ID } };
   if (o.metadataSize !== undefined) d.metadata_size = o.metadataSize;
   if (o.port !== undefined && o.port > 0) d.p = o.port;
-  if (o.client !== undefined) d.v = new TextEncoder().encode(o.client);
+  if (o.client !== undefined) d.v = utf8Bytes(o.client);
   if (o.reqq !== undefined) d.reqq = o.reqq;
   return bencodeValue(d);
 }

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import bencode from 'bencode';
 import { BdecodeError, type BDecoded, bdecodeDocument, type BdecodeOptions, type BDict, type BValue } from './bdecode.ts';
-import { toHex } from './bytes.ts';
+import { toHex, utf8Text } from './bytes.ts';
 
 export { type PieceShape, pieceSize } from './piece-shape.ts';
 
@@ -77,7 +77,6 @@ const MAX_NESTING = 100;
  */
 const TORRENT_DECODING = { maxDepth: MAX_NESTING, largeIntegers: 'approximate', spansToDepth: 1 } as const satisfies BdecodeOptions;
 
-const utf8 = new TextDecoder('utf-8');
 
 function childPath(parent: string, key: string): string {
   return parent ? `${parent}.${key}` : key;
@@ -136,7 +135,7 @@ function expectBytes(value: BValue | undefined, path: string): Uint8Array {
 }
 
 function expectText(value: BValue | undefined, path: string): string {
-  return utf8.decode(expectBytes(value, path));
+  return utf8Text(expectBytes(value, path));
 }
 
 function expectInteger(value: BValue | undefined, path: string, minimum: number): number {
@@ -308,7 +307,7 @@ function textsOf(list: BValue[], path: string, warnings: Warnings, what: string)
   const texts: string[] = [];
   list.forEach((value, index) => {
     if (value instanceof Uint8Array) {
-      if (value.length > 0) texts.push(utf8.decode(value));
+      if (value.length > 0) texts.push(utf8Text(value));
     } else warnings.add(`${path}[${index}]`, `expected a string, got ${describe(value)}; this ${what} is ignored`);
   });
   return texts;
@@ -341,7 +340,7 @@ function readAnnounce(metainfo: Dictionary, warnings: Warnings): string[][] {
 function readUrlList(metainfo: Dictionary, warnings: Warnings): string[] {
   const urlList = field(metainfo, 'url-list');
   if (urlList === undefined) return [];
-  if (urlList instanceof Uint8Array) return urlList.length > 0 ? [utf8.decode(urlList)] : [];
+  if (urlList instanceof Uint8Array) return urlList.length > 0 ? [utf8Text(urlList)] : [];
   if (Array.isArray(urlList)) return textsOf(urlList, 'url-list', warnings, 'web seed');
   warnings.add('url-list', `expected a string or a list of strings, got ${describe(urlList)}; no web seeds are used`);
   return [];

@@ -2,6 +2,7 @@
 // version, `-`, then 12 random characters. One definition for the simulator's peers, its
 // adversaries and live mode; the randomness comes from the caller's Random port.
 
+import { utf8Bytes } from './bytes.ts';
 import type { Random } from './ports.ts';
 import { ENGINE_VERSION } from './version.ts';
 
@@ -17,5 +18,5 @@ const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 export function makePeerId(random: Random, client = CLIENT_CODE, version = PEER_ID_VERSION): Uint8Array {
   let id = `-${client.slice(0, 2).padEnd(2, 'X')}${version.slice(0, 4).padEnd(4, '0')}-`;
   for (let i = 0; i < 12; i++) id += ALPHABET[Math.floor(random.next() * ALPHABET.length)];
-  return new TextEncoder().encode(id);
+  return utf8Bytes(id);
 }

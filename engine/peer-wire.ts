@@ -52,13 +52,19 @@ export class PeerWire {
     return encodeHandshake({ infoHash: this.local.infoHash, peerId: this.local.peerId, reserved });
   }
 
+  /** Takes bytes split anywhere; `next` then reads the items they complete. */
+  receive(bytes: Uint8Array): void {
+    this.decoder.append(bytes);
+  }
+
   /**
-   * Decodes bytes split anywhere. A fault is traced — before the handshake as a failed
-   * `handshake` step, after it at `caseMsg` — and returned as the reason to exit with.
+   * The next item the bytes received complete, or undefined until more come. A fault is traced —
+   * before the handshake as a failed `handshake` step, after it at `caseMsg` — and returned as the
+   * reason to exit with.
    */
-  decode(bytes: Uint8Array, beforeHandshake: boolean): DecodedItem[] | string {
+  next(beforeHandshake: boolean): DecodedItem | string | undefined {
     try {
-      return this.decoder.push(bytes);
+      return this.decoder.next();
     } catch (err) {
       const reason = err instanceof WireError ? err.message : String(err);
       if (beforeHandshake) {

@@ -6,14 +6,14 @@ import { allowedFastInput, allowedFastSet } from './allowed-fast.ts';
 import { Bitfield } from './bitfield.ts';
 import { bytesEqual } from './bytes.ts';
 import { assertCounterEquals, assertCounterInRange, CounterError, countAndNot } from './counters.ts';
-import { PeerExtensions } from './extensions.ts';
+import { type ExtensionHost, PeerExtensions } from './extensions.ts';
 import type { NodeId } from './flowchart.ts';
 import type { PeerKey } from './peer-key.ts';
 import { PeerWire, SELF_CONNECTION } from './peer-wire.ts';
 import type { BlockRef, BlockResult, PieceManager } from './piece-manager.ts';
 import { isBlockInPiece } from './piece-shape.ts';
 import type { PexMessage, PexParsed } from './pex.ts';
-import { addressKey, type Clock, type Connection, type PeerAddress, type Storage, type TimerHandle } from './ports.ts';
+import { addressKey, type Clock, type Connection, type ConnectionHandler, type PeerAddress, type Storage, type TimerHandle } from './ports.ts';
 import type { EngineSettings } from './settings.ts';
 import type { TraceSink } from './trace.ts';
 import { BLOCK_SIZE, encodeMessage, type Handshake, type Message } from './wire.ts';
@@ -84,6 +84,16 @@ const COMMITTED_BLOCKS = 2;
 
 /** The fewest requests in flight to a peer that sends at all (libtorrent's `min_request_queue`). */
 const MIN_REQUEST_QUEUE = 2;
+
+/** A piece to announce to every connection: its index and the one HAVE message they all send. */
+export interface HaveAnnouncement {
+  readonly index: number;
+  readonly bytes: Uint8Array;
+}
+
+function runIt(work: () => void): void {
+  work();
+}
 
 export class PeerProcess {
   /** Unique per connection (given by the Peer Manager), the Piece Manager's and choke manager's key. */
@@ -186,6 +196,7 @@ export class PeerProcess {
   readonly pexTold = new Map<string, PeerAddress>();
   /** When we last sent this remote a PEX message (ms). */
   pexSentAt = -Infinity;
+  private listenAt: { address: PeerAddress; key: string } | undefined;
   constructor(
     private readonly owner: PeerOwner,
     readonly conn: Connection,
@@ -195,49 +206,115 @@ export class PeerProcess {
     this.remoteLabel = key.label;
     this.remotePieces = new Bitfield(owner.pieces.layout.pieceCount);
     this.wire = new PeerWire(owner, conn, key.label, owner.settings.maxMessageLength, owner.settings.offChartSteps, `peer ${owner.label}`);
-    this.ext = new PeerExtensions({
-      offer: { fast: owner.settings.fastExtension, extensionProtocol: owner.settings.extensionProtocol, pex: owner.settings.pex && owner.settings.extensionProtocol },
-      get metadata() {
-        return owner.metadata;
-      },
-      listenPort: owner.listenPort ?? 0,
-      pieceCount: owner.pieces.layout.pieceCount,
-      step: (node, extra) => this.step(node, extra),
-      send: (m) => this.send(m),
-      exit: (reason) => this.exit(reason),
-      pieceSet: (bits, first, node) => this.onBitfield(bits, first, node),
-      rejected: (r) => this.onRejected(r),
-      fill: () => this.fill(),
-      pump: () => this.pump(),
-      sendRoom: () => this.sendRoom,
-      unserved: () => this.noteUnserved(),
-      served: () => void (this.unservedStreak = 0),
-      maxMetadataRequests: owner.settings.maxMetadataRequests,
-      // BEP 6's algorithm on the remote's IPv4 address (a stable stand-in for a simulator label).
-      // BEP 16: a super-seed grants none; its pieces are revealed one at a time. Nor does a seed,
-      // unless `allowedFastWhileSeeding` (see settings).
-      allowedFastSet: () => {
-        if (this.superSeeding || (owner.pieces.complete && !owner.settings.allowedFastWhileSeeding)) return [];
-        const { ipv4, wholeAddress } = allowedFastInput(conn.remote.host);
-        return allowedFastSet(ipv4, owner.infoHash, owner.pieces.layout.pieceCount, owner.settings.allowedFastSetSize, wholeAddress);
-      },
-      pexInterval: owner.settings.pexInterval,
-      maxPexPeers: owner.settings.maxPexPeers,
-      now: () => this.now(),
-      pexLearned: (message) => owner.pexLearned?.(this, message),
-    });
+    const hooks = new PeerProcess.Hooks(this);
+    this.ext = new PeerExtensions(hooks);
     const now = owner.clock.now();
     this.startedAt = this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = now;
-    conn.setHandler({
-      open: () => this.handle(() => this.onOpen()),
-      data: (bytes) => this.onData(bytes),
-      drain: () => this.handle(() => this.pump()),
-      close: (reason) => this.exit(this.selfConnection ? SELF_CONNECTION : (reason ?? 'closed by remote')),
-    });
+    conn.setHandler(hooks);
     this.step('connect', { inbound: conn.inbound });
     // From the accept (or the dial) to a complete handshake: a deadline of its own, not the tick.
     this.armDeadline();
   }
+
+  /**
+   * What the connection and the extensions call: one small object per connection whose methods
+   * sit on its prototype, where an object literal of closures cost ~3 KiB per connection (a
+   * 1,000-peer swarm has some 60,000). Declared in the class so that it may call its privates.
+   */
+  private static readonly Hooks = class PeerHooks implements ExtensionHost, ConnectionHandler {
+    constructor(private readonly p: PeerProcess) {}
+
+    // ---- ConnectionHandler ----
+    open(): void {
+      this.p.handle(() => this.p.onOpen());
+    }
+    data(bytes: Uint8Array): void {
+      this.p.onData(bytes);
+    }
+    drain(): void {
+      this.p.handle(() => this.p.pump());
+    }
+    /** A drain pumps queued blocks and metadata, and lets a full send queue's clock stop. */
+    wantsDrain(): boolean {
+      return this.p.requestQueue.length > 0 || this.p.ext.metadataQueued || this.p.sendQueueFullSince !== undefined;
+    }
+    close(reason?: string): void {
+      this.p.exit(this.p.selfConnection ? SELF_CONNECTION : (reason ?? 'closed by remote'));
+    }
+
+    // ---- ExtensionHost ----
+    private offered: ExtensionHost['offer'] | undefined;
+    get offer(): ExtensionHost['offer'] {
+      const s = this.p.owner.settings;
+      return (this.offered ??= { fast: s.fastExtension, extensionProtocol: s.extensionProtocol, pex: s.pex && s.extensionProtocol });
+    }
+    get metadata(): Uint8Array | undefined {
+      return this.p.owner.metadata;
+    }
+    get listenPort(): number {
+      return this.p.owner.listenPort ?? 0;
+    }
+    get pieceCount(): number {
+      return this.p.owner.pieces.layout.pieceCount;
+    }
+    get maxMetadataRequests(): number {
+      return this.p.owner.settings.maxMetadataRequests;
+    }
+    get pexInterval(): number {
+      return this.p.owner.settings.pexInterval;
+    }
+    get maxPexPeers(): number {
+      return this.p.owner.settings.maxPexPeers;
+    }
+    step(node: NodeId, extra?: Record<string, unknown>): void {
+      this.p.step(node, extra);
+    }
+    send(m: Message): void {
+      this.p.send(m);
+    }
+    exit(reason: string): void {
+      this.p.exit(reason);
+    }
+    pieceSet(bits: Uint8Array, first: boolean, node: NodeId): void {
+      this.p.onBitfield(bits, first, node);
+    }
+    rejected(r: BlockRef): boolean {
+      return this.p.onRejected(r);
+    }
+    fill(): void {
+      this.p.fill();
+    }
+    pump(): void {
+      this.p.pump();
+    }
+    sendRoom(): boolean {
+      return this.p.sendRoom;
+    }
+    unserved(): void {
+      this.p.noteUnserved();
+    }
+    served(): void {
+      this.p.unservedStreak = 0;
+    }
+    /**
+     * BEP 6's algorithm on the remote's IPv4 address (a stable stand-in for a simulator label).
+     * BEP 16: a super-seed grants none; its pieces are revealed one at a time. Nor does a seed,
+     * unless `allowedFastWhileSeeding` (see settings).
+     */
+    allowedFastSet(): readonly number[] {
+      const { p } = this;
+      const owner = p.owner;
+      if (p.superSeeding || (owner.pieces.complete && !owner.settings.allowedFastWhileSeeding)) return [];
+      const { ipv4, wholeAddress } = allowedFastInput(p.conn.remote.host);
+      return allowedFastSet(ipv4, owner.infoHash, owner.pieces.layout.pieceCount, owner.settings.allowedFastSetSize, wholeAddress);
+    }
+    now(): number {
+      return this.p.now();
+    }
+    pexLearned(message: PexParsed): void {
+      this.p.owner.pexLearned?.(this.p, message);
+    }
+  };
 
   /** The handshake brought back our own peer id: the Peer Manager retires the address we dialled. */
   get selfConnection(): boolean {
@@ -280,9 +357,23 @@ export class PeerProcess {
    * and the port its BEP 10 handshake gave (undefined when it gave none): what PEX tells others.
    */
   get listenAddress(): PeerAddress | undefined {
-    if (!this.conn.inbound) return this.conn.remote;
-    const port = this.ext.remote?.port;
-    return port === undefined ? undefined : { host: this.conn.remote.host, port };
+    return this.listening()?.address;
+  }
+
+  /** `addressKey(listenAddress)`, the same string each time (what PEX keys its tables by). */
+  get listenKey(): string | undefined {
+    return this.listening()?.key;
+  }
+
+  /** The listen address and its key, made again only when the port changes. */
+  private listening(): { address: PeerAddress; key: string } | undefined {
+    const port = this.conn.inbound ? this.ext.remote?.port : this.conn.remote.port;
+    if (port === undefined) return undefined;
+    if (this.listenAt?.address.port !== port) {
+      const address = this.conn.inbound ? { host: this.conn.remote.host, port } : this.conn.remote;
+      this.listenAt = { address, key: addressKey(address) };
+    }
+    return this.listenAt;
   }
 
   get queuedRequests(): number {
@@ -314,18 +405,26 @@ export class PeerProcess {
   }
 
   private onData(bytes: Uint8Array): void {
-    this.handle(() => this.decodeAndDispatch(bytes));
+    this.handleWith(this.decodeAndDispatch, bytes);
   }
 
   /** Runs `work` as one event of this process, then whatever the Peer Manager sent meanwhile. */
   private handle(work: () => void): void {
+    this.handleWith(runIt, work);
+  }
+
+  /**
+   * As `handle`, for `work(arg)`: a method and its argument, so that the events that come by the
+   * thousand (bytes received, HAVEs to announce) make no closure unless they must wait.
+   */
+  private handleWith<T>(work: (this: PeerProcess, arg: T) => void, arg: T): void {
     if (this.busy) {
-      this.mailbox.push(work);
+      this.mailbox.push(() => work.call(this, arg));
       return;
     }
     this.busy = true;
     try {
-      work();
+      work.call(this, arg);
       for (let next = this.mailbox.shift(); next; next = this.mailbox.shift()) if (!this.closed) next();
       this.boundSendQueue();
       this.armDeadline();
@@ -337,10 +436,12 @@ export class PeerProcess {
   private decodeAndDispatch(bytes: Uint8Array): void {
     if (this.phase === 'closed' || this.selfConnection) return;
     this.lastReceivedAt = this.owner.clock.now();
-    const items = this.wire.decode(bytes, this.phase === 'handshake');
-    if (typeof items === 'string') return this.exit(items);
-    for (const item of items) {
-      if (this.closed) return; // an earlier message may have ended the process
+    this.wire.receive(bytes);
+    // Message by message, as they are decoded: an earlier message may end the process.
+    while (!this.closed) {
+      const item = this.wire.next(this.phase === 'handshake');
+      if (item === undefined) return;
+      if (typeof item === 'string') return this.exit(item);
       if (item.kind === 'handshake') this.onHandshake(item.handshake);
       else this.onMessage(item.message);
     }
@@ -731,16 +832,16 @@ export class PeerProcess {
     for (const index of pieces) this.send({ type: 'suggest', index });
   }
 
-  /** We verified a piece: tell the remote (HAVE broadcast) and revisit our interest. */
-  announceHave(index: number): void {
-    this.handle(() => this.onPMHave(index));
+  /** We verified a piece: tell the remote (HAVE broadcast; `have.bytes`, its encoded message) and revisit our interest. */
+  announceHave(have: HaveAnnouncement): void {
+    this.handleWith(this.onPMHave, have);
   }
 
-  private onPMHave(index: number): void {
+  private onPMHave({ index, bytes }: HaveAnnouncement): void {
     if (!this.handshaken) return;
     this.step('casePMMsg');
     this.step('ohave', { piece: index });
-    this.send({ type: 'have', index });
+    this.write(bytes);
     if (this.remotePieces.has(index)) {
       this.changeWanted(-1);
       this.updateInterest();
@@ -748,12 +849,15 @@ export class PeerProcess {
     this.step('loop');
   }
 
-  /** Peer Manager: send this PEX message (BEP 11) and remember what it told the remote. */
-  sendPex(m: PexMessage): void {
+  /**
+   * Peer Manager: send this PEX message (BEP 11) and remember what it told the remote.
+   * `addedKeys`: the added peers' address keys, in order (the strings the caller keys by, shared).
+   */
+  sendPex(m: PexMessage, addedKeys: readonly string[]): void {
     this.handle(() => {
       if (!this.handshaken || !this.ext.pex) return;
       this.pexSentAt = this.now();
-      for (const p of m.added) this.pexTold.set(addressKey(p.address), p.address);
+      m.added.forEach((p, i) => this.pexTold.set(addedKeys[i], p.address));
       for (const a of m.dropped) this.pexTold.delete(addressKey(a));
       this.step('casePMMsg');
       this.ext.sendPex(m);

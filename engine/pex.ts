@@ -9,6 +9,7 @@
 // error (the caller ignores it, traced), a field of the wrong type or a truncated entry is dropped
 // with a problem named, and entries past `limit` per list are counted and ignored.
 
+import { utf8Bytes, utf8Text } from './bytes.ts';
 import { asBytes, BdecodeError, type BDict, type BValue, bdecode, bencodeValue, isDict } from './bdecode.ts';
 import { decodeCompactAddresses, encodeCompactAddresses, type IpLength, isIpv4 } from './compact-address.ts';
 import type { PeerAddress } from './ports.ts';
@@ -115,7 +116,7 @@ export function parsePex(payload: Uint8Array, limit: number): PexParsed {
 }
 
 function text(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
+  return utf8Bytes(s);
 }
 
 function decodeCompact(d: BDict, key: string, ipLength: IpLength, problems: string[]): PeerAddress[] {
@@ -141,7 +142,7 @@ function decodeNames(d: BDict, key: string, problems: string[]): PeerAddress[] {
   const out: PeerAddress[] = [];
   for (const item of v) {
     const bytes = asBytes(item);
-    const s = bytes && bytes.length <= MAX_NAME_LENGTH ? new TextDecoder().decode(bytes) : undefined;
+    const s = bytes && bytes.length <= MAX_NAME_LENGTH ? utf8Text(bytes) : undefined;
     const colon = s?.lastIndexOf(':') ?? -1;
     const port = s === undefined ? NaN : Number(s.slice(colon + 1));
     if (s === undefined || colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 0xffff) {

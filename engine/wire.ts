@@ -257,9 +257,12 @@ const NO_BYTES = new Uint8Array(0);
  * costs nothing and a message lying inside one chunk can be handed out as a view of it.
  */
 class ChunkQueue {
+  /** Chunks in [head, tail); the slots outside hold NO_BYTES (the array's length is never set: that is slow). */
   private chunks: Uint8Array[] = [];
   /** Index of the first chunk with unread bytes. */
   private head = 0;
+  /** Index one past the last chunk. */
+  private tail = 0;
   /** Read position inside `chunks[head]`. */
   private offset = 0;
   /** Unread bytes in total. */
@@ -267,7 +270,7 @@ class ChunkQueue {
 
   append(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
+    this.chunks[this.tail++] = chunk;
     this.length += chunk.length;
   }
 
@@ -328,16 +331,20 @@ class ChunkQueue {
 
   /** Forgets the spent chunks at the front of the list. */
   compact(): void {
-    if (this.head === 0) return;
-    // After a push the unread bytes lie in very few chunks, so this moves almost nothing.
-    this.chunks.copyWithin(0, this.head);
-    this.chunks.length -= this.head;
+    const { chunks, head, tail } = this;
+    if (head === 0) return;
+    // Once everything is read the unread bytes lie in very few chunks, so this moves almost nothing.
+    const left = tail - head;
+    for (let i = 0; i < left; i++) chunks[i] = chunks[head + i];
+    for (let i = left; i < tail; i++) chunks[i] = NO_BYTES;
     this.head = 0;
+    this.tail = left;
   }
 
   clear(): void {
     this.chunks = [];
     this.head = 0;
+    this.tail = 0;
     this.offset = 0;
     this.length = 0;
   }
@@ -394,22 +401,39 @@ export class WireDecoder {
     return this.queue.length;
   }
 
+  /**
+   * Takes bytes split anywhere and returns every item they complete. A malformed stream throws a
+   * WireError, then and on every later call, and none of this call's items is returned.
+   */
   push(bytes: Uint8Array): DecodedItem[] {
-    if (this.failure !== undefined) throw this.failure;
-    this.queue.append(bytes);
+    this.append(bytes);
     const items: DecodedItem[] = [];
+    for (let item = this.next(); item !== undefined; item = this.next()) items.push(item);
+    return items;
+  }
+
+  /** Takes bytes split anywhere; `next` then reads the items they complete (after a fault, it throws it again). */
+  append(bytes: Uint8Array): void {
+    if (this.failure === undefined) this.queue.append(bytes);
+  }
+
+  /**
+   * The next complete item, or undefined until more bytes come. Throws a WireError for a malformed
+   * stream, then and on every later call. Reading item by item lets a caller act on each message
+   * before the next is decoded, as a client reading its socket does, with no array per chunk.
+   */
+  next(): DecodedItem | undefined {
+    if (this.failure !== undefined) throw this.failure;
     try {
       if (this.awaitingHandshake) {
         const handshake = this.decodeHandshake();
         if (handshake !== undefined) {
           this.awaitingHandshake = false;
-          items.push({ kind: 'handshake', handshake });
+          return { kind: 'handshake', handshake };
         }
-      }
-      if (!this.awaitingHandshake) {
-        for (let message = this.decodeMessage(); message !== undefined; message = this.decodeMessage()) {
-          items.push({ kind: 'message', message });
-        }
+      } else {
+        const message = this.decodeMessage();
+        if (message !== undefined) return { kind: 'message', message };
       }
     } catch (error) {
       this.failure = error;
@@ -417,7 +441,7 @@ export class WireDecoder {
       throw error;
     }
     this.queue.compact();
-    return items;
+    return undefined;
   }
 
   /** The handshake, or undefined while incomplete. Rejects a foreign protocol on its first bytes. */

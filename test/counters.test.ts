@@ -9,7 +9,7 @@ import { MemoryStorage } from '../engine/memory-storage.ts';
 import { createTorrent } from '../engine/metainfo.ts';
 import type { PeerProcess } from '../engine/peer.ts';
 import { PieceManager } from '../engine/piece-manager.ts';
-import { BLOCK_SIZE } from '../engine/wire.ts';
+import { BLOCK_SIZE, encodeMessageBytes } from '../engine/wire.ts';
 import { debugChecks } from '../sim/debug-checks.ts';
 import { SeededRandom } from '../sim/random.ts';
 import { runSwarm, Swarm, swarmOf } from '../sim/swarm.ts';
@@ -43,7 +43,8 @@ describe('assertions where a counter changes', () => {
     b.scheduler.afterEach = undefined; // the debug check would see the drift first
     internals<{ wanted: number }>(connected(b, 'P')).wanted = 0;
     // The client gets piece 0 from elsewhere: its HAVE broadcast lowers P's wanted.
-    expect(() => internals<{ onPMHave(i: number): void }>(connected(b, 'P')).onPMHave(0)).toThrow(/counter wanted of P is -1, outside its bounds \[0, 4\]/);
+    const have = { index: 0, bytes: encodeMessageBytes({ type: 'have', index: 0 }) };
+    expect(() => internals<{ onPMHave(h: typeof have): void }>(connected(b, 'P')).onPMHave(have)).toThrow(/counter wanted of P is -1, outside its bounds \[0, 4\]/);
   });
 });
 

@@ -20,18 +20,35 @@ function wireOf(o: { steps?: boolean } = {}) {
 describe('PeerWire', () => {
   it('a decoder fault before the handshake is a failed handshake step; after it, a caseMsg error', () => {
     const before = wireOf();
-    expect(before.wire.decode(new Uint8Array([5, 1, 2, 3, 4, 5]), true)).toMatch(/^bad handshake: /);
+    before.wire.receive(new Uint8Array([5, 1, 2, 3, 4, 5]));
+    expect(before.wire.next(true)).toMatch(/^bad handshake: /);
     expect(before.events).toEqual([expect.objectContaining({ t: 7, peer: 'L', remote: 'R', kind: 'step', node: 'handshake', ok: false })]);
     const after = wireOf();
-    after.wire.decode(after.wire.handshake(new Uint8Array(8)), true);
-    expect(after.wire.decode(new Uint8Array([0x7f, 0xff, 0xff, 0xff]), false)).toMatch(/^malformed message: /);
+    after.wire.receive(after.wire.handshake(new Uint8Array(8)));
+    expect(after.wire.next(true)).toMatchObject({ kind: 'handshake' });
+    after.wire.receive(new Uint8Array([0x7f, 0xff, 0xff, 0xff]));
+    expect(after.wire.next(false)).toMatch(/^malformed message: /);
     expect(after.events).toEqual([expect.objectContaining({ node: 'caseMsg', error: expect.stringMatching(/exceeds the limit/) })]);
+  });
+
+  it('hands out the messages before a malformed one, one at a time, then the fault (again on every later read)', () => {
+    const { wire } = wireOf();
+    const have = new Uint8Array([0, 0, 0, 5, 4, 0, 0, 0, 3]);
+    wire.receive(wire.handshake(new Uint8Array(8)));
+    wire.receive(new Uint8Array([...have, ...have, 0x7f, 0xff, 0xff, 0xff]));
+    expect(wire.next(true)).toMatchObject({ kind: 'handshake' });
+    expect(wire.next(false)).toEqual({ kind: 'message', message: { type: 'have', index: 3 } });
+    expect(wire.next(false)).toEqual({ kind: 'message', message: { type: 'have', index: 3 } });
+    expect(wire.next(false)).toMatch(/^malformed message: /);
+    wire.receive(have);
+    expect(wire.next(false)).toMatch(/^malformed message: /);
   });
 
   it('a good handshake decodes; one for another torrent or from ourselves is refused', () => {
     const { wire, local } = wireOf();
-    const items = wire.decode(wire.handshake(new Uint8Array(8)), true);
-    expect(items).toEqual([{ kind: 'handshake', handshake: expect.objectContaining({ peerId: local.peerId }) }]);
+    wire.receive(wire.handshake(new Uint8Array(8)));
+    expect(wire.next(true)).toEqual({ kind: 'handshake', handshake: expect.objectContaining({ peerId: local.peerId }) });
+    expect(wire.next(false)).toBeUndefined();
     const other = { infoHash: new Uint8Array(20).fill(9), peerId: new Uint8Array(20).fill(3), reserved: new Uint8Array(8) };
     expect(wire.handshakeFault(other)).toBe('info-hash is not ours');
     expect(wire.handshakeFault({ ...other, infoHash: local.infoHash, peerId: local.peerId })).toBe('connected to ourselves');
