@@ -11,11 +11,14 @@
 // seed, peer-level traces) and says whether issue 13's targets are met: 1,000 peers within 30 s and
 // 2 GiB, 10,000 within 10 min and 12 GiB, events/s at 3,000 at least 80 % of that at 100
 // (`--upto N`: only the crowds of at most N peers).
+// `--built` (with any of these) runs the simulator compiled in dist/, as an installed package does
+// (it builds first); without it, the sources through tsx.
 // `npm run bench -- efficiency` compares flash crowds with the fastest possible (bench/efficiency.ts).
 // `npm run bench -- dht` runs the DHT bench instead (bench/dht.ts).
 
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { HEAP_GROWING_PERCENT } from '../cli/heap-growth.ts';
 import { MiB } from '../sim/network.ts';
 import { Swarm, swarmOf, type SwarmOptions, type SwarmResult } from '../sim/swarm.ts';
 import { SwarmWireChecks } from '../sim/wire-checks.ts';
@@ -41,7 +44,19 @@ const SCALE_TARGETS = [
 
 const WIRE = '+wire';
 
-function runOne(name: string): void {
+/**
+ * The simulator's classes: from the sources (through tsx), or with `--built` from dist/ as an
+ * installed package runs them (compiled by tsc; `npm run build` first, which `--built` does).
+ */
+async function simulator(built: boolean): Promise<{ Swarm: typeof Swarm; SwarmWireChecks: typeof SwarmWireChecks }> {
+  if (!built) return { Swarm, SwarmWireChecks };
+  const dist = (file: string) => new URL(`../dist/sim/${file}`, import.meta.url).href;
+  const [swarm, checks] = await Promise.all([import(dist('swarm.js')), import(dist('wire-checks.js'))]);
+  return { Swarm: swarm.Swarm, SwarmWireChecks: checks.SwarmWireChecks };
+}
+
+async function runOne(name: string, built: boolean): Promise<void> {
+  const { Swarm, SwarmWireChecks } = await simulator(built);
   const wire = name.endsWith(WIRE);
   const options = CASES[wire ? name.slice(0, -WIRE.length) : name]();
   // First piece per leecher, from the trace's `verified` events (peer-level traces only: reading
@@ -66,6 +81,7 @@ function runOne(name: string): void {
     peers: r.peers.length,
     size: `${options.size / MiB} MiB`,
     trace: options.traceLevel ?? 'steps',
+    code: built ? 'dist' : 'tsx',
     complete: r.complete,
     wall: `${(wall / 1000).toFixed(2)} s`,
     simulated: `${(r.simTime / 1000).toFixed(1)} s`,
@@ -92,6 +108,11 @@ function crowdFigures(r: SwarmResult, firstPiece: ReadonlyMap<string, number>): 
 }
 
 const arg = process.argv[2];
+const BUILT = process.argv.includes('--built');
+if (BUILT && !arg?.startsWith('--case=')) {
+  console.log('npm run build …');
+  if (spawnSync('npm', ['run', 'build'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' }).status !== 0) process.exit(1);
+}
 if (arg === 'efficiency') {
   // `npm run bench -- efficiency`: its own bench (bench/efficiency.ts) with its own flags.
   await import('./efficiency.ts');
@@ -123,7 +144,7 @@ if (arg === 'efficiency') {
     console.log(`events/s at 3,000 peers ÷ at 100: ${(ratio * 100).toFixed(0)} % (target ≥ 80 %): ${ratio >= 0.8 ? 'met' : 'missed'}`);
   }
 } else if (arg?.startsWith('--case=')) {
-  runOne(arg.slice('--case='.length));
+  await runOne(arg.slice('--case='.length), BUILT);
 } else {
   const names = ['default', 'default+wire', 'peers200', 'peers200+wire', ...process.argv.slice(2).filter((n) => n.replace(WIRE, '') in CASES)];
   const rows = names.map(spawnCase);
@@ -134,8 +155,9 @@ if (arg === 'efficiency') {
 function spawnCase(name: string): Record<string, string | number> {
   // A larger young generation: the simulator allocates many short-lived objects (messages,
   // events), and with V8's default semi-space most of its time went to scavenges.
-  const flags = [...process.execArgv, '--max-semi-space-size=64'];
-  const out = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), `--case=${name}`], { encoding: 'utf8', maxBuffer: 64 * MiB });
+  // And the CLI's bound on heap growth between full collections (cli/heap-growth.ts).
+  const flags = [...process.execArgv, '--max-semi-space-size=64', `--heap-growing-percent=${HEAP_GROWING_PERCENT}`];
+  const out = spawnSync(process.execPath, [...flags, fileURLToPath(import.meta.url), `--case=${name}`, ...(BUILT ? ['--built'] : [])], { encoding: 'utf8', maxBuffer: 64 * MiB });
   if (out.status !== 0) throw new Error(`bench ${name} failed:\n${out.stderr}`);
   return JSON.parse(out.stdout.trim().split('\n').at(-1)!) as Record<string, string | number>;
 }

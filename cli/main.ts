@@ -8,6 +8,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { ENGINE_VERSION } from '../engine/version.ts';
+import { boundHeapGrowth } from './heap-growth.ts';
 import { EXIT_BAD_INPUT, EXIT_FAILED, InputError } from './input-error.ts';
 
 type Register = (program: Command) => void;
@@ -49,6 +50,7 @@ const program = new Command('swarmlab')
   .description('Deterministic simulation and testing of BitTorrent peers')
   .version(ENGINE_VERSION)
   .exitOverride();
+boundHeapGrowth();
 try {
   const name = commandNamed(process.argv.slice(2));
   if (name) (await COMMANDS[name].load())(program);
