@@ -49,10 +49,7 @@ const WIRE = '+wire';
  * installed package runs them (compiled by tsc; `npm run build` first, which `--built` does).
  */
 async function simulator(built: boolean): Promise<{ Swarm: typeof Swarm; SwarmWireChecks: typeof SwarmWireChecks }> {
-  if (!built) return { Swarm, SwarmWireChecks };
-  const dist = (file: string) => new URL(`../dist/sim/${file}`, import.meta.url).href;
-  const [swarm, checks] = await Promise.all([import(dist('swarm.js')), import(dist('wire-checks.js'))]);
-  return { Swarm: swarm.Swarm, SwarmWireChecks: checks.SwarmWireChecks };
+  return built ? await import('./built-simulator.mjs') : { Swarm, SwarmWireChecks };
 }
 
 async function runOne(name: string, built: boolean): Promise<void> {
